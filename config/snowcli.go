@@ -1,0 +1,98 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Connection is what sfmcp takes from a Snowflake CLI connection.
+type Connection struct {
+	Name    string
+	Account string
+	Host    string
+	User    string
+	Role    string
+}
+
+// SnowflakeCLIConnection reads a named connection the way the Snowflake CLI
+// does: connections.toml (top-level tables) takes precedence over
+// config.toml ([connections.NAME]); both live in $SNOWFLAKE_HOME, else
+// ~/.snowflake, else the platform config dir. An empty name means
+// $SNOWFLAKE_DEFAULT_CONNECTION_NAME, then config.toml's
+// default_connection_name.
+func SnowflakeCLIConnection(name string, getenv func(string) string) (Connection, error) {
+	dir := snowflakeHome(getenv)
+	type connFields struct {
+		Account string `toml:"account"`
+		Host    string `toml:"host"`
+		User    string `toml:"user"`
+		Role    string `toml:"role"`
+	}
+	var cfg struct {
+		DefaultConnectionName string                `toml:"default_connection_name"`
+		Connections           map[string]connFields `toml:"connections"`
+	}
+	if err := decodeIfExists(filepath.Join(dir, "config.toml"), &cfg); err != nil {
+		return Connection{}, err
+	}
+	conns := map[string]connFields{}
+	if err := decodeIfExists(filepath.Join(dir, "connections.toml"), &conns); err != nil {
+		return Connection{}, err
+	}
+	if name == "" {
+		name = getenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+	}
+	if name == "" {
+		name = cfg.DefaultConnectionName
+	}
+	if name == "" {
+		return Connection{}, fmt.Errorf("no Snowflake CLI connection named: pass --connection NAME or set SNOWFLAKE_DEFAULT_CONNECTION_NAME")
+	}
+	c, ok := conns[name]
+	if !ok {
+		c, ok = cfg.Connections[name]
+	}
+	if !ok {
+		return Connection{}, fmt.Errorf("Snowflake CLI connection %q not found in %s (connections.toml or config.toml)", name, dir)
+	}
+	if c.Account == "" && c.Host == "" {
+		return Connection{}, fmt.Errorf("Snowflake CLI connection %q has no account", name)
+	}
+	return Connection{Name: name, Account: c.Account, Host: c.Host, User: c.User, Role: c.Role}, nil
+}
+
+func snowflakeHome(getenv func(string) string) string {
+	if d := getenv("SNOWFLAKE_HOME"); d != "" {
+		return d
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	dot := filepath.Join(home, ".snowflake")
+	if st, err := os.Stat(dot); err == nil && st.IsDir() {
+		return dot
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "snowflake")
+	}
+	return dot
+}
+
+func decodeIfExists(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if _, err := toml.Decode(string(data), v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package keychain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Credential is what sfmcp keeps for one profile: a refresh token from a
+// browser sign-in, or a PAT, plus the metadata status needs.
+type Credential struct {
+	// Secret is the refresh token (OAuth) or the token secret (PAT).
+	Secret          string    `json:"secret"`
+	Kind            string    `json:"kind"` // "oauth" or "pat"
+	Host            string    `json:"host"`
+	ClientID        string    `json:"client_id,omitempty"`
+	User            string    `json:"user,omitempty"`
+	Role            string    `json:"role,omitempty"`
+	Scopes          []string  `json:"scopes,omitempty"`
+	ObtainedAt      time.Time `json:"obtained_at"`
+	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
+}
+
+// Credential kinds.
+const (
+	CredentialOAuth = "oauth"
+	CredentialPAT   = "pat"
+)
+
+// String never shows the secret, so a credential printed by mistake leaks
+// nothing.
+func (c Credential) String() string {
+	return fmt.Sprintf("%s credential for %s@%s", c.Kind, c.User, c.Host)
+}
+
+// GoString keeps %#v from printing the secret too.
+func (c Credential) GoString() string { return c.String() }
+
+func credentialKey(profile string) string   { return profile }
+func clientSecretKey(profile string) string { return profile + ":client-secret" }
+
+// SaveCredential stores the profile's credential (read back before it returns).
+func (s *Store) SaveCredential(profile string, c Credential) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.Set(credentialKey(profile), string(data))
+}
+
+// Credential loads the profile's credential.
+func (s *Store) Credential(profile string) (Credential, error) {
+	v, err := s.Get(credentialKey(profile))
+	if err != nil {
+		return Credential{}, err
+	}
+	var c Credential
+	if err := json.Unmarshal([]byte(v), &c); err != nil || c.Secret == "" {
+		return Credential{}, fmt.Errorf("the stored sign-in for profile %s is unreadable: %w", profile, ErrNotFound)
+	}
+	return c, nil
+}
+
+// DeleteCredential removes the profile's sign-in. A missing entry is not an
+// error: the result is the same.
+func (s *Store) DeleteCredential(profile string) error {
+	return ignoreNotFound(s.Delete(credentialKey(profile)))
+}
+
+// SaveClientSecret stores a confidential client's secret for a profile.
+func (s *Store) SaveClientSecret(profile, secret string) error {
+	return s.Set(clientSecretKey(profile), secret)
+}
+
+// ClientSecret returns the profile's stored client secret.
+func (s *Store) ClientSecret(profile string) (string, error) {
+	return s.Get(clientSecretKey(profile))
+}
+
+// DeleteClientSecret removes the profile's client secret, if any.
+func (s *Store) DeleteClientSecret(profile string) error {
+	return ignoreNotFound(s.Delete(clientSecretKey(profile)))
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

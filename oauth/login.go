@@ -1,0 +1,133 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Login errors callers branch on.
+var (
+	ErrAccessDenied  = errors.New("sign-in was denied in the browser")
+	ErrStateMismatch = errors.New("the browser returned a different state than was sent (a stale or forged callback)")
+	ErrTimeout       = errors.New("sign-in did not complete in time")
+)
+
+// PortInUseError means the redirect URI's port is taken on 127.0.0.1.
+type PortInUseError struct {
+	Port        string
+	RedirectURI string
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port %s on 127.0.0.1 is in use, so the sign-in callback cannot be received; stop what listens there, or register another loopback redirect URI on the integration (OAUTH_REDIRECT_URI, now expected to be %s) and set it with --redirect-uri", e.Port, e.RedirectURI)
+}
+
+// Login runs one authorization-code + PKCE sign-in.
+type Login struct {
+	Client *Client
+	// RedirectURI is the integration's registered loopback URI. Empty means
+	// http://127.0.0.1:<free port> (SNOWFLAKE$LOCAL_APPLICATION accepts any port).
+	RedirectURI string
+	// Announce is called with the authorization URL before the browser opens.
+	Announce func(authURL string)
+	// Open opens the URL in a browser; nil means do not open one.
+	Open    func(authURL string) error
+	Timeout time.Duration // default 5 minutes
+}
+
+// Run listens on the loopback redirect, sends the user to Snowflake, waits
+// for exactly one callback and exchanges the code.
+func (l *Login) Run(ctx context.Context) (Tokens, error) {
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	ln, redirect, err := listenLoopback(l.RedirectURI)
+	if err != nil {
+		return Tokens{}, err
+	}
+	state, err := randomString(32)
+	if err != nil {
+		ln.Close()
+		return Tokens{}, err
+	}
+	verifier := oauth2.GenerateVerifier()
+	cb := newCallback(redirect, state)
+	srv := cb.serve(ln)
+	defer srv.Close()
+
+	authURL := l.Client.AuthCodeURL(redirect.String(), state, verifier)
+	if l.Announce != nil {
+		l.Announce(authURL)
+	}
+	if l.Open != nil {
+		// A browser that fails to open is not fatal: the URL was announced.
+		_ = l.Open(authURL)
+	}
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var res callbackResult
+	select {
+	case res = <-cb.result:
+	case <-timer.C:
+		return Tokens{}, fmt.Errorf("%w: no answer from the browser within %s (use --timeout to wait longer)", ErrTimeout, timeout)
+	case <-ctx.Done():
+		return Tokens{}, ctx.Err()
+	}
+	if res.err != nil {
+		return Tokens{}, res.err
+	}
+	return l.Client.Exchange(ctx, res.code, verifier, redirect.String())
+}
+
+// listenLoopback binds 127.0.0.1 on the redirect URI's port (or a free one)
+// and returns the exact redirect URI to send.
+func listenLoopback(redirectURI string) (net.Listener, *url.URL, error) {
+	if redirectURI == "" {
+		redirectURI = "http://127.0.0.1"
+	}
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redirect URI %q: %w", redirectURI, err)
+	}
+	if u.Scheme != "http" || u.Hostname() == "" || !net.ParseIP(u.Hostname()).IsLoopback() {
+		return nil, nil, fmt.Errorf("redirect URI %q must be http://127.0.0.1:<port>[/path]", redirectURI)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "0"
+	}
+	// Bind the IP literal from the URI (127.0.0.1 or [::1]), never all
+	// interfaces: the callback must not be reachable from the network.
+	ln, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			return nil, nil, &PortInUseError{Port: port, RedirectURI: redirectURI}
+		}
+		return nil, nil, fmt.Errorf("listen for the sign-in callback on %s: %w", redirectURI, err)
+	}
+	if port == "0" {
+		_, p, _ := net.SplitHostPort(ln.Addr().String())
+		u.Host = net.JoinHostPort(u.Hostname(), p)
+	}
+	return ln, u, nil
+}
+
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,185 @@
+package snowflaketest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// MCPServer is a Snowflake-managed MCP server (CREATE MCP SERVER).
+type MCPServer struct {
+	Database, Schema, Name string
+	Tools                  []Tool
+	// UsageRoles are the roles with USAGE on the server; empty means any.
+	UsageRoles []string
+}
+
+// Tool is one tool of an MCP server specification.
+type Tool struct {
+	Name, Title, Description, Type string
+}
+
+// DefaultMCPServer is DB.PUBLIC.GONG_MCP with a search tool and a SQL tool.
+func DefaultMCPServer() MCPServer {
+	return MCPServer{Database: "DB", Schema: "PUBLIC", Name: "GONG_MCP", Tools: []Tool{
+		{Name: "gong_search", Title: "Gong call search", Description: "Search Gong call transcripts.", Type: "CORTEX_SEARCH_SERVICE_QUERY"},
+		{Name: "sql_exec", Title: "SQL execution", Description: "Run a read-only SQL query.", Type: "SYSTEM_EXECUTE_SQL"},
+	}}
+}
+
+// MCPPath is the URL path of an MCP server.
+func (m MCPServer) MCPPath() string {
+	return fmt.Sprintf("/api/v2/databases/%s/schemas/%s/mcp-servers/%s", m.Database, m.Schema, m.Name)
+}
+
+// AddMCPServer creates (or replaces) an MCP server.
+func (s *Server) AddMCPServer(m MCPServer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mcpServers[mcpKey(m.Database, m.Schema, m.Name)] = &m
+}
+
+// Unquoted identifiers resolve case-insensitively in Snowflake.
+func mcpKey(db, schema, name string) string {
+	return strings.ToUpper(db + "." + schema + "." + name)
+}
+
+// ProtocolVersions the stand-in accepts, newest first (Snowflake documents
+// 2025-11-25, earlier 2025-06-18).
+var ProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+
+type rpcRequest struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params,omitempty"`
+}
+
+func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counters.MCPRequests++
+	srv, ok := s.mcpServers[mcpKey(r.PathValue("db"), r.PathValue("schema"), r.PathValue("name"))]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": "390404", "message": "MCP server does not exist or not authorized."})
+		return
+	}
+	tok, ok := s.authenticateBearer(w, r)
+	if !ok {
+		return
+	}
+	if len(srv.UsageRoles) > 0 && !slices.Contains(srv.UsageRoles, tok.role) {
+		writeJSON(w, http.StatusForbidden, map[string]any{"code": "003001", "message": "SQL access control error: Insufficient privileges to operate on MCP server '" + srv.Name + "'."})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": "390405", "message": "Only POST is supported."})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	var req rpcRequest
+	if err != nil || json.Unmarshal(body, &req) != nil || req.JSONRPC != "2.0" || req.Method == "" {
+		writeJSON(w, http.StatusBadRequest, rpcError(nil, -32700, "Parse error: expected one JSON-RPC 2.0 request."))
+		return
+	}
+	if len(req.ID) == 0 {
+		// A notification: accepted, nothing to answer.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	switch req.Method {
+	case "initialize":
+		var p struct {
+			ProtocolVersion string `json:"protocolVersion"`
+		}
+		_ = json.Unmarshal(req.Params, &p)
+		version := ProtocolVersions[0]
+		if slices.Contains(ProtocolVersions, p.ProtocolVersion) {
+			version = p.ProtocolVersion
+		}
+		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{
+			"protocolVersion": version,
+			"capabilities":    map[string]any{"tools": map[string]any{"listChanged": false}},
+			"serverInfo":      map[string]any{"name": srv.Name, "version": "1.0.0"},
+		}))
+	case "ping":
+		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{}))
+	case "tools/list":
+		tools := make([]map[string]any, 0, len(srv.Tools))
+		for _, t := range srv.Tools {
+			tools = append(tools, map[string]any{"name": t.Name, "title": t.Title, "description": t.Description,
+				"inputSchema": map[string]any{"type": "object", "properties": map[string]any{"query": map[string]any{"type": "string"}}}})
+		}
+		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{"tools": tools}))
+	case "tools/call":
+		s.toolsCall(w, r, srv, tok, req)
+	default:
+		writeJSON(w, http.StatusOK, rpcError(req.ID, -32601, "Method not found: "+req.Method))
+	}
+}
+
+// toolsCall answers as Snowflake does since BCR-2405: a server-sent-event
+// stream ending with data: [DONE].
+func (s *Server) toolsCall(w http.ResponseWriter, r *http.Request, srv *MCPServer, tok accessToken, req rpcRequest) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		writeJSON(w, http.StatusNotAcceptable, map[string]any{"code": "390406", "message": "Accept must include application/json and text/event-stream."})
+		return
+	}
+	var p struct {
+		Name      string         `json:"name"`
+		Arguments map[string]any `json:"arguments"`
+	}
+	_ = json.Unmarshal(req.Params, &p)
+	var msg any
+	if i := slices.IndexFunc(srv.Tools, func(t Tool) bool { return t.Name == p.Name }); i < 0 {
+		msg = rpcError(req.ID, -32602, "Unknown tool: "+p.Name)
+	} else {
+		args, _ := json.Marshal(p.Arguments)
+		text := fmt.Sprintf("%s ran as %s with role %s: %s", p.Name, tok.user, tok.role, args)
+		msg = rpcResult(req.ID, map[string]any{"content": []map[string]any{{"type": "text", "text": text}}, "isError": false})
+	}
+	data, _ := json.Marshal(msg)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "data: %s\n\n", data)
+	fmt.Fprint(w, "data: [DONE]\n\n")
+}
+
+// authenticateBearer checks the Authorization header; on failure it writes
+// Snowflake's 401 with a WWW-Authenticate challenge.
+func (s *Server) authenticateBearer(w http.ResponseWriter, r *http.Request) (accessToken, bool) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	tok, found := s.access[strings.TrimSpace(raw)]
+	var t accessToken
+	if found {
+		t = *tok
+	}
+	valid := ok && found && !t.revoked && s.now().Before(t.expires)
+	if tt := r.Header.Get("X-Snowflake-Authorization-Token-Type"); valid && tt != "" && tt != t.kind {
+		valid = false
+	}
+	if !valid {
+		s.counters.MCPUnauthorized++
+	}
+	s.mu.Unlock()
+	if !valid {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer resource_metadata="%s/.well-known/oauth-protected-resource%s"`, s.URL, r.URL.Path))
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "390303", "message": "Invalid OAuth access token. Please use a new access token and try again."})
+		return accessToken{}, false
+	}
+	return t, true
+}
+
+func rpcResult(id json.RawMessage, result any) map[string]any {
+	return map[string]any{"jsonrpc": "2.0", "id": id, "result": result}
+}
+
+func rpcError(id json.RawMessage, code int, msg string) map[string]any {
+	return map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": code, "message": msg}}
+}

@@ -1,0 +1,183 @@
+// Package snowflaketest is an in-process stand-in for the Snowflake endpoints
+// sfmcp talks to, built from Snowflake's documentation (see README's design
+// section): /oauth/authorize, /oauth/token-request and the managed MCP
+// server endpoint. It runs over real TLS (httptest) and is used by tests and
+// by the demo. Faults, delays and counters let tests observe behaviour
+// without sleeping.
+package snowflaketest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Integration is a security integration (OAUTH_CLIENT = CUSTOM), or the
+// built-in SNOWFLAKE$LOCAL_APPLICATION.
+type Integration struct {
+	ClientID     string
+	ClientSecret string // confidential only
+	Public       bool
+	// RedirectURIs: OAUTH_REDIRECT_URI then OAUTH_ALTERNATE_REDIRECT_URIS.
+	// Ignored for LOCAL_APPLICATION, which accepts http://127.0.0.1[:port][/path].
+	RedirectURIs           []string
+	AllowNonTLSRedirect    bool
+	EnforcePKCE            bool
+	AccessTokenValidity    time.Duration // default 600 s
+	RefreshTokenValidity   time.Duration // default 90 days
+	DoNotIssueRefresh      bool          // OAUTH_ISSUE_REFRESH_TOKENS = FALSE
+	SingleUseRefreshTokens bool          // OAUTH_SINGLE_USE_REFRESH_TOKENS_REQUIRED
+	AllowedRoles           []string      // empty: any role granted to the user
+	local                  bool
+}
+
+// User is a Snowflake user who can sign in.
+type User struct {
+	Name        string
+	Password    string
+	DefaultRole string
+	Roles       []string
+}
+
+// Options configure a stand-in.
+type Options struct {
+	// AutoApprove signs this user in without a form at /oauth/authorize,
+	// the way a browser with an existing Snowflake session would.
+	AutoApprove string
+	// ExtraTokenFields adds the fields seen in Snowflake's driver fixtures
+	// but not in its docs: scope, refresh_token_expires_in, idpInitiated.
+	ExtraTokenFields bool
+	Now              func() time.Time
+}
+
+// Server is a running stand-in.
+type Server struct {
+	*httptest.Server
+	opts Options
+
+	mu           sync.Mutex
+	integrations map[string]*Integration
+	users        map[string]*User
+	pending      map[string]*authRequest // form sign-ins in progress
+	codes        map[string]*authCode
+	refresh      map[string]*refreshToken
+	access       map[string]*accessToken
+	mcpServers   map[string]*MCPServer
+	counters     Counters
+	faults       []Fault
+	hooks        []func(grant string)
+}
+
+// Counters tell tests what the stand-in saw.
+type Counters struct {
+	Authorize          int
+	TokenRequests      int
+	CodeExchanges      int
+	Refreshes          int
+	RefreshRotations   int
+	FamiliesRevoked    int
+	MCPRequests        int
+	MCPUnauthorized    int
+	InjectedFaults     int
+	TokenRequestErrors map[string]int // by RFC error code
+}
+
+// Default identities used when a test does not configure its own.
+const (
+	DefaultUser     = "ALICE"
+	DefaultPassword = "correct horse battery staple"
+	DefaultRole     = "MCP_USERS"
+)
+
+// New starts a stand-in with LOCAL_APPLICATION, the user ALICE (roles
+// MCP_USERS and PUBLIC) and an MCP server DB.PUBLIC.GONG_MCP.
+func New(opts Options) *Server {
+	s := &Server{
+		opts:         opts,
+		integrations: map[string]*Integration{},
+		users:        map[string]*User{},
+		pending:      map[string]*authRequest{},
+		codes:        map[string]*authCode{},
+		refresh:      map[string]*refreshToken{},
+		access:       map[string]*accessToken{},
+		mcpServers:   map[string]*MCPServer{},
+	}
+	s.counters.TokenRequestErrors = map[string]int{}
+	s.integrations["LOCAL_APPLICATION"] = &Integration{ClientID: "LOCAL_APPLICATION", Public: true, EnforcePKCE: true, local: true}
+	s.AddUser(User{Name: DefaultUser, Password: DefaultPassword, DefaultRole: DefaultRole, Roles: []string{DefaultRole, "PUBLIC"}})
+	s.AddMCPServer(DefaultMCPServer())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oauth/authorize", s.handleAuthorize)
+	mux.HandleFunc("POST /oauth/authorize", s.handleAuthorizeForm)
+	mux.HandleFunc("/oauth/token-request", s.handleToken)
+	mux.HandleFunc("/api/v2/databases/{db}/schemas/{schema}/mcp-servers/{name}", s.handleMCP)
+	s.Server = httptest.NewTLSServer(mux)
+	return s
+}
+
+// Host returns host:port of the stand-in (use it as a profile's host).
+func (s *Server) Host() string { return strings.TrimPrefix(s.URL, "https://") }
+
+func (s *Server) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
+
+// AddIntegration registers a custom OAuth integration.
+func (s *Server) AddIntegration(in Integration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := in
+	s.integrations[in.ClientID] = &c
+}
+
+// UpdateIntegration changes an integration in place (e.g. the access token
+// validity of LOCAL_APPLICATION, as ALTER SECURITY INTEGRATION would).
+func (s *Server) UpdateIntegration(clientID string, change func(*Integration)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.integrations[clientID]; ok {
+		change(in)
+	}
+}
+
+// AddUser registers a user.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := u
+	c.Name = strings.ToUpper(u.Name)
+	s.users[c.Name] = &c
+}
+
+// Counters returns a snapshot of the counters.
+func (s *Server) Counters() Counters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.counters
+	c.TokenRequestErrors = map[string]int{}
+	for k, v := range s.counters.TokenRequestErrors {
+		c.TokenRequestErrors[k] = v
+	}
+	return c
+}
+
+// OnTokenRequest registers fn to run (outside the lock) at the start of
+// every token request; tests use it to synchronise with refreshes.
+func (s *Server) OnTokenRequest(fn func(grant string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks = append(s.hooks, fn)
+}
+
+func newSecret(prefix string) string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
