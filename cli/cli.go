@@ -1,0 +1,160 @@
+// Package cli is the sfmcp-token command line: it parses flags, builds the
+// pieces (config, keychain, oauth), calls them, and turns their errors into
+// one or two lines of advice and a documented exit code. Decisions live in
+// the packages it calls; this package talks to the human.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK            = 0
+	ExitError         = 1 // unexpected error
+	ExitUsage         = 2 // usage or configuration error
+	ExitLoginRequired = 3 // no or rejected sign-in
+	ExitUnavailable   = 4 // keychain, network or Snowflake unavailable
+)
+
+// Env is everything a command may touch outside the process. Tests and the
+// demo build their own; Main's caller passes the real one.
+type Env struct {
+	Args   []string // without the program name
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// OpenBrowser opens a URL; nil means github.com/pkg/browser.
+	OpenBrowser func(url string) error
+	// HTTPClient talks to Snowflake; nil means system TLS roots and sane timeouts.
+	HTTPClient *http.Client
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv() Env {
+	return Env{Args: os.Args[1:], Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, e *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin},
+		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout},
+		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile},
+		{"version", "version                                            print the version", runVersion},
+	}
+}
+
+// Version is set at build time with -ldflags "-X github.com/sfmcp/sfmcp/cli.Version=…".
+var Version = "dev"
+
+// Main runs one command and returns its exit code.
+func Main(ctx context.Context, e Env) int {
+	if e.Getenv == nil {
+		e.Getenv = func(string) string { return "" }
+	}
+	if len(e.Args) == 0 || e.Args[0] == "help" || e.Args[0] == "-h" || e.Args[0] == "--help" {
+		printUsage(e.Stderr)
+		if len(e.Args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == e.Args[0] {
+			return report(e.Stderr, c.run(ctx, &e, e.Args[1:]))
+		}
+	}
+	fmt.Fprintf(e.Stderr, "sfmcp: unknown command %q\n", e.Args[0])
+	printUsage(e.Stderr)
+	return ExitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sfmcp-token <command> [flags]")
+	for _, c := range commands() {
+		fmt.Fprintln(w, "  sfmcp-token "+c.usage)
+	}
+}
+
+func runVersion(_ context.Context, e *Env, _ []string) error {
+	fmt.Fprintln(e.Stdout, "sfmcp-token", Version)
+	return nil
+}
+
+// newFlags returns a FlagSet that reports errors instead of exiting.
+func newFlags(e *Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("sfmcp-token "+name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	return fs
+}
+
+// parse parses flags, allowing one leading positional argument
+// (`profile add prod --account …`); it returns the positionals.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var lead []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		lead, args = args[:1], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, usageError{err.Error(), ""}
+	}
+	return append(lead, fs.Args()...), nil
+}
+
+var errHelp = errors.New("help requested")
+
+// usageError is a mistake on the command line or in the config: exit 2.
+type usageError struct{ msg, hint string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(hint, format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...), hint}
+}
+
+// adviceError carries an exit code and a next step for an error.
+type adviceError struct {
+	err  error
+	code int
+	hint string
+}
+
+func (a *adviceError) Error() string { return a.err.Error() }
+func (a *adviceError) Unwrap() error { return a.err }
+
+func withAdvice(err error, code int, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return &adviceError{err: err, code: code, hint: hint}
+}
+
+// report prints err as one or two lines and returns the exit code.
+func report(w io.Writer, err error) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return ExitOK
+	}
+	code, hint := classify(err)
+	fmt.Fprintf(w, "sfmcp: %s\n", err)
+	if hint != "" {
+		fmt.Fprintf(w, "sfmcp: %s\n", hint)
+	}
+	return code
+}

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pkg/browser"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+func runLogin(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "login")
+	profileName := fs.String("profile", "", "profile to sign in (default: $SFMCP_PROFILE, then default_profile)")
+	noBrowser := fs.Bool("no-browser", false, "only print the sign-in URL; do not open a browser")
+	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	p, err := selectProfile(e, cfg, *profileName)
+	if err != nil {
+		return err
+	}
+	if p.EffectiveTokenType() == config.TokenPAT {
+		return usagef("", "profile %s uses a programmatic access token; there is no browser sign-in for it", p.Name)
+	}
+	ep, err := p.Endpoint()
+	if err != nil {
+		return usagef("run: sfmcp-token profile show "+p.Name, "profile %s: %v", p.Name, err)
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	warnFileStore(e, store)
+	// Prove the store can keep a secret before the user signs in, so a
+	// fresh sign-in is never lost to a keychain that cannot hold it.
+	if err := store.Probe(); err != nil {
+		return err
+	}
+	client, err := oauthClient(e, store, p, ep)
+	if err != nil {
+		return err
+	}
+	login := &oauth.Login{
+		Client:      client,
+		RedirectURI: p.RedirectURI,
+		Timeout:     *timeout,
+		Announce: func(authURL string) {
+			announce(e, authURL, *noBrowser)
+		},
+	}
+	if !*noBrowser {
+		login.Open = e.OpenBrowser
+		if login.Open == nil {
+			login.Open = browser.OpenURL
+		}
+	}
+	tokens, err := login.Run(ctx)
+	if err != nil {
+		return loginError(p.Name, err)
+	}
+	if tokens.RefreshToken == "" {
+		return withAdvice(fmt.Errorf("Snowflake signed you in but issued no refresh token, so sfmcp cannot keep you signed in"),
+			ExitUsage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
+	}
+	cred := keychain.Credential{
+		Secret:          tokens.RefreshToken,
+		Kind:            keychain.CredentialOAuth,
+		Host:            ep.Host,
+		ClientID:        client.ClientID,
+		User:            tokens.Username,
+		Role:            grantedRole(tokens.Scope, p),
+		Scopes:          client.Scopes,
+		ObtainedAt:      time.Now().UTC(),
+		SecretExpiresAt: tokens.RefreshExpiry.UTC(),
+	}
+	if tokens.RefreshExpiry.IsZero() {
+		cred.SecretExpiresAt = time.Time{}
+	}
+	if err := store.SaveCredential(p.Name, cred); err != nil {
+		return fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
+	}
+	user := tokens.Username
+	if user == "" {
+		user = "(user not reported)"
+	}
+	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
+	return nil
+}
+
+// announce prints the authorization URL on its own stderr line so it can be
+// copied (SSH sessions, a browser on another screen).
+func announce(e *Env, authURL string, noBrowser bool) {
+	if noBrowser {
+		fmt.Fprintln(e.Stderr, "Open this URL in a browser to sign in to Snowflake:")
+	} else {
+		fmt.Fprintln(e.Stderr, "Opening the browser to sign in to Snowflake. If it does not open, visit:")
+	}
+	fmt.Fprintln(e.Stderr, authURL)
+	if u, err := url.Parse(authURL); err == nil {
+		if r, err := url.Parse(u.Query().Get("redirect_uri")); err == nil && r.Port() != "" {
+			fmt.Fprintf(e.Stderr, "(The browser returns to %s on this machine; from another machine first run: ssh -L %s:127.0.0.1:%s <this host>)\n", r.Host, r.Port(), r.Port())
+		}
+	}
+}
+
+// oauthClient builds the OAuth client for a profile, finding a confidential
+// client's secret in $SFMCP_CLIENT_SECRET or the keychain.
+func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint) (*oauth.Client, error) {
+	c := &oauth.Client{
+		BaseURL:      ep.URL(),
+		ClientID:     p.EffectiveClientID(),
+		Confidential: p.Confidential(),
+		Scopes:       p.OAuthScopes(),
+		HTTPClient:   e.HTTPClient,
+	}
+	if !c.Confidential {
+		return c, nil
+	}
+	if s := e.Getenv("SFMCP_CLIENT_SECRET"); s != "" {
+		c.ClientSecret = s
+		return c, nil
+	}
+	secret, err := store.ClientSecret(p.Name)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return nil, usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, p.Name, p.Account, p.ClientID, p.RedirectURI),
+			"profile %s is a confidential client but no client secret is stored", p.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
+	return c, nil
+}
+
+// grantedRole is the role Snowflake reports in scope, else the requested one.
+func grantedRole(scope string, p config.Profile) string {
+	for _, s := range strings.Fields(scope) {
+		if r, ok := scopeRoleName(s); ok {
+			return r
+		}
+	}
+	r, _ := scopeRoleName(config.RoleScope(p.Role))
+	return r
+}
+
+func scopeRoleName(scope string) (string, bool) {
+	if r, ok := strings.CutPrefix(scope, "session:role:"); ok {
+		return r, true
+	}
+	if r, ok := strings.CutPrefix(scope, "session:role-encoded:"); ok {
+		d, err := url.PathUnescape(r)
+		return d, err == nil
+	}
+	return "", false
+}
+
+func loginError(profile string, err error) error {
+	again := loginHint(profile)
+	switch {
+	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout),
+		errors.Is(err, oauth.ErrLoginRequired):
+		return withAdvice(fmt.Errorf("sign-in failed: %w", err), ExitLoginRequired, again)
+	case errors.Is(err, context.Canceled):
+		return withAdvice(errors.New("sign-in interrupted"), ExitLoginRequired, again)
+	}
+	return fmt.Errorf("sign-in failed: %w", err)
+}
+
+func runLogout(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "logout")
+	profileName := fs.String("profile", "", "profile to sign out")
+	all := fs.Bool("all", false, "sign out of every profile")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	var names []string
+	if *all {
+		names = cfg.Names()
+	} else {
+		p, err := selectProfile(e, cfg, *profileName)
+		if err != nil {
+			return err
+		}
+		names = []string{p.Name}
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := store.DeleteCredential(name); err != nil {
+			return fmt.Errorf("sign out of profile %s: %w", name, err)
+		}
+		fmt.Fprintf(e.Stdout, "Logged out of profile %s.\n", name)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+)
+
+func loadConfig(e *Env) (*config.File, error) {
+	path, err := config.Path(e.Getenv)
+	if err != nil {
+		return nil, usagef("", "%v", err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		return nil, usagef("fix the file or move it aside", "%v", err)
+	}
+	return f, nil
+}
+
+// openStore opens the credential store: $SFMCP_KEYRING, else the config's
+// keyring, else the OS keychain. The file store is never chosen silently.
+func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
+	kind := e.Getenv("SFMCP_KEYRING")
+	if kind == "" && cfg != nil {
+		kind = cfg.Keyring
+	}
+	timeout := 5 * time.Second
+	if v := e.Getenv("SFMCP_KEYCHAIN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, usagef("e.g. SFMCP_KEYCHAIN_TIMEOUT=10s", "SFMCP_KEYCHAIN_TIMEOUT=%q is not a duration", v)
+		}
+		timeout = d
+	}
+	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout})
+	if err != nil {
+		return nil, usagef("set SFMCP_KEYRING (or keyring in the config) to os or file", "%v", err)
+	}
+	return s, nil
+}
+
+// warnFileStore reminds the user, every time, that secrets are in a file.
+func warnFileStore(e *Env, s *keychain.Store) {
+	if s.Kind() == keychain.KindFile {
+		fmt.Fprintf(e.Stderr, "sfmcp: warning: credentials are kept in a plain file (%s, mode 0600), not the OS keychain\n", s.Where())
+	}
+}
+
+// dataDir is $XDG_DATA_HOME/sfmcp, else ~/.local/share/sfmcp.
+func dataDir(e *Env) string {
+	if d := e.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "sfmcp")
+	}
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".local", "share", "sfmcp")
+}
+
+// selectProfile picks the profile: --profile, else $SFMCP_PROFILE, else the
+// profile whose host matches $CLAUDE_CODE_MCP_SERVER_URL (set by Claude Code
+// for a headersHelper), else default_profile.
+func selectProfile(e *Env, cfg *config.File, flagValue string) (config.Profile, error) {
+	name := flagValue
+	if name == "" {
+		name = e.Getenv("SFMCP_PROFILE")
+	}
+	if name == "" {
+		if p, ok := profileForURL(cfg, e.Getenv("CLAUDE_CODE_MCP_SERVER_URL")); ok {
+			return p, nil
+		}
+	}
+	p, err := cfg.Profile(name)
+	if err != nil {
+		return config.Profile{}, err
+	}
+	return p, nil
+}
+
+func profileForURL(cfg *config.File, raw string) (config.Profile, bool) {
+	if raw == "" {
+		return config.Profile{}, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return config.Profile{}, false
+	}
+	var match []config.Profile
+	for _, name := range cfg.Names() {
+		p := cfg.Profiles[name]
+		if ep, err := p.Endpoint(); err == nil && ep.Host == hostKey(u) {
+			match = append(match, p)
+		}
+	}
+	// Several profiles on one host (different roles): prefer the default.
+	for _, p := range match {
+		if p.Name == cfg.DefaultProfile {
+			return p, true
+		}
+	}
+	if len(match) > 0 {
+		return match[0], true
+	}
+	return config.Profile{}, false
+}
+
+func hostKey(u *url.URL) string {
+	ep, err := config.ParseHost(u.Scheme + "://" + u.Host)
+	if err != nil {
+		return ""
+	}
+	return ep.Host
+}
