@@ -181,3 +181,26 @@ func newSecret(prefix string) string {
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
 }
+
+// IssuedSecrets returns every code, refresh token and access token the
+// stand-in has issued, so tests can prove none of them leaked into output.
+func (s *Server) IssuedSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.codes {
+		out = append(out, k)
+	}
+	for k := range s.refresh {
+		out = append(out, k)
+	}
+	for k := range s.access {
+		out = append(out, k)
+	}
+	for _, in := range s.integrations {
+		if in.ClientSecret != "" {
+			out = append(out, in.ClientSecret)
+		}
+	}
+	return out
+}
