@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/pem"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+// These tests run the real binary, as a user or Claude Code would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sfmcp-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "sfmcp-token")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type proc struct {
+	t   *testing.T
+	sf  *snowflaketest.Server
+	dir string
+	env []string
+}
+
+func newProc(t *testing.T) *proc {
+	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
+	t.Cleanup(sf.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	return &proc{t: t, sf: sf, dir: dir, env: []string{
+		"HOME=" + dir,
+		"PATH=" + os.Getenv("PATH"),
+		"SFMCP_CONFIG=" + filepath.Join(dir, "config.toml"),
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		"SSL_CERT_FILE=" + ca,
+	}}
+}
+
+func (p *proc) cmd(extraEnv []string, args ...string) *exec.Cmd {
+	c := exec.Command(binary, args...)
+	c.Env = append(append([]string{}, p.env...), extraEnv...)
+	return c
+}
+
+func (p *proc) run(extraEnv []string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	c := p.cmd(extraEnv, args...)
+	c.Stdout, c.Stderr = &out, &errOut
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+func TestLoginNoBrowserThroughRealProcess(t *testing.T) {
+	p := newProc(t)
+	file := []string{"SFMCP_KEYRING=file"}
+	if code, _, errOut := p.run(file, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
+		t.Fatal(errOut)
+	}
+	c := p.cmd(file, "login", "--profile", "prod", "--no-browser", "--timeout", "30s")
+	stderr, _ := c.StderrPipe()
+	var out bytes.Buffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var all strings.Builder
+	visited := false
+	for sc.Scan() {
+		line := sc.Text()
+		all.WriteString(line + "\n")
+		if strings.HasPrefix(line, "https://") && !visited {
+			visited = true
+			status, page, err := p.sf.Visit(line)
+			if err != nil || status != 200 || !strings.Contains(page, "signed in") {
+				t.Errorf("callback page: %d %v %q", status, err, page)
+			}
+		}
+	}
+	io.Copy(io.Discard, stderr)
+	if err := c.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, all.String())
+	}
+	if !strings.Contains(out.String(), "Logged in to "+p.sf.Host()+" as ALICE (profile prod)") {
+		t.Fatalf("stdout = %q", out.String())
+	}
+	for _, s := range p.sf.IssuedSecrets() {
+		if strings.Contains(all.String()+out.String(), s) {
+			t.Fatal("a token or code appeared in the output")
+		}
+	}
+}
+
+func TestKeychainUnavailableExitsFourBeforeTheBrowser(t *testing.T) {
+	p := newProc(t)
+	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host()); code != 0 {
+		t.Fatal(errOut)
+	}
+	start := time.Now()
+	code, _, errOut := p.run([]string{"DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus", "SFMCP_KEYCHAIN_TIMEOUT=2s"}, "login", "--profile", "prod", "--no-browser")
+	if code != 4 || !strings.Contains(errOut, "SFMCP_KEYRING=file") || !strings.Contains(errOut, "gnome-keyring") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut, "https://") {
+		t.Fatal("the browser step started although the keychain cannot keep the result")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("an unavailable keychain took too long to report")
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "data", "sfmcp", "credentials.json")); err == nil {
+		t.Fatal("fell back to the file store silently")
+	}
+	if p.sf.Counters().Authorize != 0 {
+		t.Fatal("authorize was called")
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	p := newProc(t)
+	for _, args := range [][]string{{}, {"nope"}, {"login"}, {"profile", "add"}} {
+		if code, _, errOut := p.run(nil, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
+		}
+	}
+}
