@@ -118,7 +118,7 @@ func TestProfileValidate(t *testing.T) {
 		{Name: "a b", Account: "myorg-acct"},
 		{Name: "x:y", Account: "myorg-acct"},
 		{Name: "p"},
-		{Name: "p", Account: "myorg-acct", ClientID: "ABC"},                                          // no redirect
+		{Name: "p", Account: "myorg-acct", ClientID: "ABC"}, // no redirect
 		{Name: "p", Account: "myorg-acct", ClientID: "ABC", RedirectURI: "http://127.0.0.1/cb"},      // no port
 		{Name: "p", Account: "myorg-acct", ClientID: "ABC", RedirectURI: "https://example.com/cb"},   // not loopback
 		{Name: "p", Account: "myorg-acct", ClientID: "ABC", RedirectURI: "http://localhost:3000/cb"}, // names not trusted

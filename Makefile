@@ -1,0 +1,16 @@
+# The two commands the README promises: `make demo` and `make test`.
+.PHONY: demo test build vet
+
+demo:
+	go run ./cmd/sfmcp-demo
+
+# Tests run inside a private D-Bus session with an unlocked gnome-keyring,
+# so the keychain tests use a real Secret Service.
+test:
+	scripts/with-keyring go test -race -count=1 ./...
+
+build:
+	go build -o bin/sfmcp-token ./cmd/sfmcp-token
+
+vet:
+	go vet ./...
