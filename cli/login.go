@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -63,6 +64,9 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if !*noBrowser {
 		login.Open = e.OpenBrowser
 		if login.Open == nil {
+			// Whatever xdg-open or the browser prints must not reach our
+			// stdout, which scripts read.
+			browser.Stdout, browser.Stderr = io.Discard, io.Discard
 			login.Open = browser.OpenURL
 		}
 	}

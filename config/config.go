@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 
 	"github.com/BurntSushi/toml"
@@ -195,8 +194,18 @@ func setOrDelete(m map[string]any, key, value string) {
 	}
 }
 
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
-// ValidProfileName reports whether name can be used as a profile name (it is
-// also a keychain account name, so the character set is narrow).
-func ValidProfileName(name string) bool { return profileNameRE.MatchString(name) }
+// It is checked by hand rather than with a regexp: compiling one at init
+// would cost every invocation, including the hot headers path.
+func ValidProfileName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}

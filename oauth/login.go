@@ -70,9 +70,22 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 	if l.Announce != nil {
 		l.Announce(authURL)
 	}
+	opened := make(chan struct{})
 	if l.Open != nil {
-		// A browser that fails to open is not fatal: the URL was announced.
-		_ = l.Open(authURL)
+		// In the background: some xdg-open setups block until the browser
+		// exits. A browser that fails to open is not fatal; the URL was
+		// announced.
+		go func() { defer close(opened); _ = l.Open(authURL) }()
+		// Give the opener a moment to finish before returning, so it does
+		// not outlive the sign-in in the common case.
+		defer func() {
+			select {
+			case <-opened:
+			case <-time.After(2 * time.Second):
+			}
+		}()
+	} else {
+		close(opened)
 	}
 
 	timer := time.NewTimer(timeout)
