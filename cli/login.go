@@ -32,7 +32,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if p.EffectiveTokenType() == config.TokenPAT {
+	if p.IsPAT() {
 		return usagef("", "profile %s uses a programmatic access token; there is no browser sign-in for it", p.Name)
 	}
 	ep, err := p.Endpoint()

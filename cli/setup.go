@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -65,56 +64,11 @@ func dataDir(e *Env) string {
 }
 
 // selectProfile picks the profile: --profile, else $SFMCP_PROFILE, else the
-// profile whose host matches $CLAUDE_CODE_MCP_SERVER_URL (set by Claude Code
-// for a headersHelper), else default_profile.
+// one matching $CLAUDE_CODE_MCP_SERVER_URL, else the default.
 func selectProfile(e *Env, cfg *config.File, flagValue string) (config.Profile, error) {
 	name := flagValue
 	if name == "" {
 		name = e.Getenv("SFMCP_PROFILE")
 	}
-	if name == "" {
-		if p, ok := profileForURL(cfg, e.Getenv("CLAUDE_CODE_MCP_SERVER_URL")); ok {
-			return p, nil
-		}
-	}
-	p, err := cfg.Profile(name)
-	if err != nil {
-		return config.Profile{}, err
-	}
-	return p, nil
-}
-
-func profileForURL(cfg *config.File, raw string) (config.Profile, bool) {
-	if raw == "" {
-		return config.Profile{}, false
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return config.Profile{}, false
-	}
-	var match []config.Profile
-	for _, name := range cfg.Names() {
-		p := cfg.Profiles[name]
-		if ep, err := p.Endpoint(); err == nil && ep.Host == hostKey(u) {
-			match = append(match, p)
-		}
-	}
-	// Several profiles on one host (different roles): prefer the default.
-	for _, p := range match {
-		if p.Name == cfg.DefaultProfile {
-			return p, true
-		}
-	}
-	if len(match) > 0 {
-		return match[0], true
-	}
-	return config.Profile{}, false
-}
-
-func hostKey(u *url.URL) string {
-	ep, err := config.ParseHost(u.Scheme + "://" + u.Host)
-	if err != nil {
-		return ""
-	}
-	return ep.Host
+	return cfg.Select(name, e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"))
 }

@@ -69,8 +69,6 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
-var knownProfileKeys = []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "scopes", "user", "token_type"}
-
 type fileShape struct {
 	DefaultProfile string             `toml:"default_profile"`
 	Keyring        string             `toml:"keyring"`

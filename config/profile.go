@@ -17,6 +17,12 @@ const (
 	ClientConfidential = "confidential"
 )
 
+// Authentication kinds of a profile.
+const (
+	AuthOAuth = "oauth"
+	AuthPAT   = "pat"
+)
+
 // Token types as sent in X-Snowflake-Authorization-Token-Type.
 const (
 	TokenOAuth = "OAUTH"
@@ -36,8 +42,9 @@ type Profile struct {
 	// User is informational (e.g. imported from a Snowflake CLI connection);
 	// Snowflake decides who signs in.
 	User string `toml:"user,omitempty" json:"user,omitempty"`
-	// TokenType is OAUTH (default) or PROGRAMMATIC_ACCESS_TOKEN.
-	TokenType string `toml:"token_type,omitempty" json:"token_type,omitempty"`
+	// Auth is "oauth" (default: browser sign-in, refreshed tokens) or "pat"
+	// (a programmatic access token served as it is).
+	Auth string `toml:"auth,omitempty" json:"auth,omitempty"`
 }
 
 // Endpoint returns where the profile's account answers: the host override
@@ -71,12 +78,15 @@ func (p Profile) Confidential() bool {
 	return p.ClientType != ClientPublic
 }
 
-// EffectiveTokenType returns the token type header value for the profile.
-func (p Profile) EffectiveTokenType() string {
-	if p.TokenType == "" {
-		return TokenOAuth
+// IsPAT reports whether the profile serves a programmatic access token.
+func (p Profile) IsPAT() bool { return p.Auth == AuthPAT }
+
+// TokenType returns the X-Snowflake-Authorization-Token-Type value.
+func (p Profile) TokenType() string {
+	if p.IsPAT() {
+		return TokenPAT
 	}
-	return p.TokenType
+	return TokenOAuth
 }
 
 // OAuthScopes returns the scopes to request: refresh_token, the role scope,
@@ -165,10 +175,10 @@ func (p Profile) Validate() error {
 	default:
 		return fmt.Errorf("profile %s: client_type %q: use public or confidential", p.Name, p.ClientType)
 	}
-	switch p.TokenType {
-	case "", TokenOAuth, TokenPAT:
+	switch p.Auth {
+	case "", AuthOAuth, AuthPAT:
 	default:
-		return fmt.Errorf("profile %s: token_type %q: use %s or %s", p.Name, p.TokenType, TokenOAuth, TokenPAT)
+		return fmt.Errorf("profile %s: auth %q: use %s or %s", p.Name, p.Auth, AuthOAuth, AuthPAT)
 	}
 	if p.IsLocalApplication() && p.ClientType == ClientConfidential {
 		return fmt.Errorf("profile %s: SNOWFLAKE$LOCAL_APPLICATION is a public client; drop --client-type or give --client-id", p.Name)
@@ -177,7 +187,7 @@ func (p Profile) Validate() error {
 		if err := validateRedirect(p.RedirectURI, p.IsLocalApplication()); err != nil {
 			return fmt.Errorf("profile %s: redirect_uri: %w", p.Name, err)
 		}
-	} else if !p.IsLocalApplication() && p.TokenType != TokenPAT {
+	} else if !p.IsLocalApplication() && !p.IsPAT() {
 		return fmt.Errorf("profile %s: a custom OAuth integration needs --redirect-uri, the integration's OAUTH_REDIRECT_URI (e.g. http://127.0.0.1:3000/oauth/callback)", p.Name)
 	}
 	for _, s := range p.Scopes {
@@ -215,13 +225,13 @@ func validateRedirect(raw string, localApp bool) error {
 // merge writes the known fields over old (a raw TOML table), keeping
 // unknown keys as they were.
 func (p Profile) merge(old map[string]any) map[string]any {
-	out := make(map[string]any, len(old)+len(knownProfileKeys))
+	out := make(map[string]any, len(old))
 	for k, v := range old {
 		out[k] = v
 	}
 	set := map[string]string{
 		"account": p.Account, "host": p.Host, "client_id": p.ClientID, "client_type": p.ClientType,
-		"redirect_uri": p.RedirectURI, "role": p.Role, "user": p.User, "token_type": p.TokenType,
+		"redirect_uri": p.RedirectURI, "role": p.Role, "user": p.User, "auth": p.Auth,
 	}
 	for k, v := range set {
 		setOrDelete(out, k, v)
