@@ -13,4 +13,5 @@ require (
 require (
 	github.com/danieljoos/wincred v1.2.3 // indirect
 	github.com/godbus/dbus/v5 v5.2.2 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 )

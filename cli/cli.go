@@ -36,6 +36,9 @@ type Env struct {
 	OpenBrowser func(url string) error
 	// HTTPClient talks to Snowflake; nil means system TLS roots and sane timeouts.
 	HTTPClient *http.Client
+	// Environ is the environment an auto-started daemon inherits; nil
+	// means os.Environ.
+	Environ func() []string
 }
 
 // OSEnv returns the Env of the running process.
@@ -51,6 +54,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", runHeaders},
+		{"token", "token [--profile P]                                print the bare access token", runToken},
+		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus},
+		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon},
 		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin},
 		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout},
 		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile},

@@ -99,6 +99,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if user == "" {
 		user = "(user not reported)"
 	}
+	notifyDaemon(ctx, e, p.Name)
 	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
 	return nil
 }
@@ -211,6 +212,7 @@ func runLogout(ctx context.Context, e *Env, args []string) error {
 		if err := store.DeleteCredential(name); err != nil {
 			return fmt.Errorf("sign out of profile %s: %w", name, err)
 		}
+		notifyDaemon(ctx, e, name)
 		fmt.Fprintf(e.Stdout, "Logged out of profile %s.\n", name)
 	}
 	return nil

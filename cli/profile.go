@@ -19,13 +19,13 @@ func runProfile(ctx context.Context, e *Env, args []string) error {
 	}
 	switch args[0] {
 	case "add":
-		return runProfileAdd(e, args[1:])
+		return runProfileAdd(ctx, e, args[1:])
 	case "list":
 		return runProfileList(e, args[1:])
 	case "show":
 		return runProfileShow(e, args[1:])
 	case "remove":
-		return runProfileRemove(e, args[1:])
+		return runProfileRemove(ctx, e, args[1:])
 	case "default":
 		return runProfileDefault(e, args[1:])
 	}
@@ -37,7 +37,7 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, " ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func runProfileAdd(e *Env, args []string) error {
+func runProfileAdd(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags(e, "profile add NAME")
 	var p config.Profile
 	var scopes stringList
@@ -108,6 +108,7 @@ func runProfileAdd(e *Env, args []string) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	notifyDaemon(ctx, e, p.Name)
 	ep, _ := p.Endpoint()
 	fmt.Fprintf(e.Stdout, "Profile %s saved (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, ep.Host, clientLabel(p), p.Name)
 	return nil
@@ -230,7 +231,7 @@ func runProfileShow(e *Env, args []string) error {
 	return nil
 }
 
-func runProfileRemove(e *Env, args []string) error {
+func runProfileRemove(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags(e, "profile remove NAME")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -256,6 +257,7 @@ func runProfileRemove(e *Env, args []string) error {
 	if err == nil {
 		err = errors.Join(store.DeleteCredential(name), store.DeleteClientSecret(name))
 	}
+	notifyDaemon(ctx, e, name)
 	fmt.Fprintf(e.Stdout, "Profile %s removed.\n", name)
 	if err != nil {
 		return withAdvice(fmt.Errorf("profile %s removed from the config, but its keychain entries could not be deleted: %w", name, err), ExitUnavailable, keychainAdvice())

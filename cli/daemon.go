@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/daemon"
+)
+
+func runDaemon(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "daemon")
+	debug := fs.Bool("debug", false, "log at debug level")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	socket, err := daemon.SocketPath(e.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	m, err := newManager(ctx, e, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv := &daemon.Server{Manager: m, Log: log, Version: Version}
+	err = srv.Serve(ctx, socket, func() { signalReady(e) })
+	if errors.Is(err, daemon.ErrAlreadyRunning) {
+		return withAdvice(err, ExitUsage, "check it with: sfmcp-token status")
+	}
+	if err != nil {
+		return withAdvice(err, ExitUnavailable, "")
+	}
+	return nil
+}
+
+// newManager wires the daemon's token manager to the keychain, the config
+// and Snowflake's token endpoint.
+func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger) (*daemon.Manager, error) {
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return daemon.NewManager(ctx, daemon.Options{
+		Store:      store,
+		LoadConfig: func() (*config.File, error) { return loadConfig(e) },
+		NewRefresher: func(p config.Profile) (daemon.Refresher, error) {
+			ep, err := p.Endpoint()
+			if err != nil {
+				return nil, usagef("", "profile %s: %v", p.Name, err)
+			}
+			return oauthClient(e, store, p, ep)
+		},
+		Log: log,
+	})
+}
+
+// signalReady tells the client that started this daemon that the socket
+// accepts connections (see client.StartDaemon).
+func signalReady(e *Env) {
+	fd, err := strconv.Atoi(e.Getenv(client.ReadyFDEnv))
+	if err != nil || fd < 3 {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "ready")
+	_, _ = f.WriteString("ready\n")
+	f.Close()
+}

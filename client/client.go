@@ -1,0 +1,156 @@
+// Package client talks to the sfmcp daemon over its Unix socket, and starts
+// the daemon when none answers. It is on the hot path of every MCP
+// connection, so it does one socket round trip and no other work: no config,
+// no keychain, no network.
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sfmcp/sfmcp/daemon"
+)
+
+// ErrNoDaemon means nothing answers on the socket.
+var ErrNoDaemon = errors.New("the sfmcp daemon is not running")
+
+// Error is the daemon's refusal, with its code (daemon.Code…).
+type Error struct {
+	Code    string
+	Message string
+	Profile string // the profile the daemon resolved, when it got that far
+	Status  int
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Client is a connection-per-request client of one daemon socket.
+type Client struct {
+	Socket  string
+	Timeout time.Duration // whole request; default 40 s (a refresh may be slow)
+}
+
+// Request selects a profile: by name, or by the MCP server URL the daemon
+// matches against the profiles' hosts, or (both empty) the default.
+type Request struct {
+	Profile   string
+	ServerURL string
+	Force     bool // the server refused the last token: get a new one
+}
+
+func (r Request) query() string {
+	q := url.Values{}
+	if r.Profile != "" {
+		q.Set("profile", r.Profile)
+	}
+	if r.ServerURL != "" {
+		q.Set("server_url", r.ServerURL)
+	}
+	if r.Force {
+		q.Set("force", "1")
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// Headers returns the exact JSON object (newline-terminated) a
+// headersHelper prints.
+func (c *Client) Headers(ctx context.Context, r Request) ([]byte, error) {
+	return c.get(ctx, "/v1/headers"+r.query())
+}
+
+// Token returns an access token.
+func (c *Client) Token(ctx context.Context, r Request) (daemon.TokenBody, error) {
+	var t daemon.TokenBody
+	body, err := c.get(ctx, "/v1/token"+r.query())
+	if err != nil {
+		return t, err
+	}
+	return t, json.Unmarshal(body, &t)
+}
+
+// Status returns the daemon's status.
+func (c *Client) Status(ctx context.Context) (daemon.Status, error) {
+	var s daemon.Status
+	body, err := c.get(ctx, "/v1/status")
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(body, &s)
+}
+
+// Health returns the daemon's pid and version.
+func (c *Client) Health(ctx context.Context) (daemon.Health, error) {
+	var h daemon.Health
+	body, err := c.get(ctx, "/v1/health")
+	if err != nil {
+		return h, err
+	}
+	return h, json.Unmarshal(body, &h)
+}
+
+// Reload tells the daemon to re-read the config and forget cached state of
+// profile ("" = all).
+func (c *Client) Reload(ctx context.Context, profile string) error {
+	path := "/v1/reload"
+	if profile != "" {
+		path += "?profile=" + url.QueryEscape(profile)
+	}
+	_, err := c.do(ctx, http.MethodPost, path)
+	return err
+}
+
+func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, path)
+}
+
+// do sends one HTTP/1.1 request on a fresh connection and reads the answer.
+// A hand-rolled exchange rather than http.Client: no transport, no pool, no
+// goroutines, which is most of the hot path's cost.
+func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 40 * time.Second
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = conn.SetDeadline(deadline)
+	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: sfmcp\r\nUser-Agent: sfmcp-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path); err != nil {
+		return nil, fmt.Errorf("send to the sfmcp daemon: %w", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read the sfmcp daemon's answer: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read the sfmcp daemon's answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb daemon.ErrorBody
+		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
+			return nil, &Error{Code: daemon.CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
+		}
+		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
+	}
+	return body, nil
+}

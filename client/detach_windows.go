@@ -1,0 +1,9 @@
+//go:build windows
+
+package client
+
+import "syscall"
+
+func detached() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{CreationFlags: 0x00000008} // DETACHED_PROCESS
+}

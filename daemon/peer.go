@@ -1,0 +1,75 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+)
+
+// Peer is who is on the other end of a socket connection, as the kernel
+// reports it. PID is 0 and Exe empty where the OS does not tell.
+type Peer struct {
+	UID int
+	PID int
+	Exe string
+}
+
+type peerKey struct{}
+
+// PeerFrom returns the peer of the connection serving ctx.
+func PeerFrom(ctx context.Context) (Peer, bool) {
+	p, ok := ctx.Value(peerKey{}).(Peer)
+	return p, ok
+}
+
+// peerConn is an accepted connection with its checked peer.
+type peerConn struct {
+	net.Conn
+	peer Peer
+}
+
+// peerListener accepts only connections from the daemon's own uid; every
+// other connection is closed before a byte is read.
+type peerListener struct {
+	net.Listener
+	uid int
+	log *slog.Logger
+}
+
+func (l *peerListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		uc, ok := c.(*net.UnixConn)
+		if !ok {
+			c.Close()
+			return nil, errors.New("daemon: not a unix socket connection")
+		}
+		p, err := peerCredentials(uc)
+		if err != nil {
+			l.log.Warn("refused connection: peer credentials unavailable", "error", err)
+			c.Close()
+			continue
+		}
+		if p.UID != l.uid {
+			l.log.Warn("refused connection from another user", "peer_uid", p.UID, "peer_pid", p.PID)
+			c.Close()
+			continue
+		}
+		return &peerConn{Conn: c, peer: p}, nil
+	}
+}
+
+// connContext puts the peer into each request's context for the audit log.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*peerConn); ok {
+		return context.WithValue(ctx, peerKey{}, pc.peer)
+	}
+	return ctx
+}
+
+func ownUID() int { return os.Getuid() }

@@ -1,0 +1,302 @@
+// Package daemon is sfmcp's per-user token daemon: it keeps each profile's
+// access token fresh in memory and hands it out over a Unix socket that only
+// its own user can use (HTTP/1.1, JSON, versioned paths). It never logs a
+// token; each hand-out is audited with the peer's pid, uid and executable.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+// Error codes in the daemon's JSON error answers; clients map them to exit
+// codes.
+const (
+	CodeLoginRequired       = "login_required"
+	CodeUnknownProfile      = "unknown_profile"
+	CodeKeychainUnavailable = "keychain_unavailable"
+	CodeUnavailable         = "unavailable"
+	CodeClientConfig        = "client_config"
+	CodeBadRequest          = "bad_request"
+	CodeInternal            = "internal"
+)
+
+// ErrorBody is the JSON of every error answer.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Profile string `json:"profile,omitempty"`
+}
+
+// TokenBody is the answer of /v1/token.
+type TokenBody struct {
+	Profile     string    `json:"profile"`
+	AccessToken string    `json:"access_token"`
+	TokenType   string    `json:"token_type"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// Server serves a Manager on a socket.
+type Server struct {
+	Manager *Manager
+	Log     *slog.Logger
+	Version string
+	started time.Time
+	socket  string
+}
+
+const maxQuery = 4 << 10
+
+// Handler returns the daemon's HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/headers", s.handleHeaders)
+	mux.HandleFunc("GET /v1/token", s.handleToken)
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("POST /v1/reload", s.handleReload)
+	mux.HandleFunc("GET /v1/health", s.handleHealth)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.RawQuery) > maxQuery {
+			writeError(w, http.StatusRequestURITooLong, ErrorBody{Error: CodeBadRequest, Message: "query too long"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Serve listens on socketPath and serves until ctx ends, then stops
+// accepting, lets in-flight requests finish and removes the socket. ready,
+// if not nil, is called once the socket accepts connections.
+func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) error {
+	ln, release, err := listen(socketPath)
+	if err != nil {
+		return err
+	}
+	defer release()
+	s.started = time.Now()
+	s.socket = socketPath
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 2 * time.Second, // a client that never finishes its request is dropped
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      45 * time.Second, // longer than a refresh may take
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    8 << 10,
+		ConnContext:       connContext,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	pl := &peerListener{Listener: ln, uid: ownUID(), log: s.Log}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(pl) }()
+	s.Log.Info("daemon listening", "socket", socketPath, "pid", os.Getpid(), "version", s.Version)
+	if ready != nil {
+		ready()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Log.Info("daemon stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	s.Manager.Close()
+	return err
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
+	q := r.URL.Query()
+	force := q.Get("force") == "1" || q.Get("force") == "true"
+	t, err := s.Manager.Token(r.Context(), q.Get("profile"), q.Get("server_url"), force)
+	if err != nil {
+		status, body := errorFor(err)
+		body.Profile = t.Profile
+		writeError(w, status, body)
+		return Token{}, false
+	}
+	peer, _ := PeerFrom(r.Context())
+	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peerExe(peer.PID), "forced", force)
+	return t, true
+}
+
+// handleHeaders answers exactly the JSON object a headersHelper prints.
+func (s *Server) handleHeaders(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.token(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"Authorization":                        "Bearer " + t.AccessToken,
+		"X-Snowflake-Authorization-Token-Type": t.TokenType,
+	})
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.token(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC()})
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Manager.Reload(r.URL.Query().Get("profile")); err != nil {
+		writeError(w, http.StatusInternalServerError, ErrorBody{Error: CodeInternal, Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
+}
+
+// Health is the answer of /v1/health.
+type Health struct {
+	OK      bool   `json:"ok"`
+	PID     int    `json:"pid"`
+	Version string `json:"version"`
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Health{OK: true, PID: os.Getpid(), Version: s.Version})
+}
+
+// Status is the answer of /v1/status.
+type Status struct {
+	PID      int             `json:"pid"`
+	Version  string          `json:"version"`
+	Socket   string          `json:"socket"`
+	Started  time.Time       `json:"started"`
+	Uptime   string          `json:"uptime"`
+	Profiles []ProfileStatus `json:"profiles"`
+}
+
+// ProfileStatus is one profile's state, without any secret.
+type ProfileStatus struct {
+	Name            string    `json:"name"`
+	Host            string    `json:"host"`
+	Auth            string    `json:"auth"`
+	State           string    `json:"state"` // ok, idle, login_required, error
+	User            string    `json:"user,omitempty"`
+	Role            string    `json:"role,omitempty"`
+	AccessExpiresAt time.Time `json:"access_expires_at,omitzero"`
+	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
+	LastError       string    `json:"last_error,omitempty"`
+	Refreshes       int       `json:"refreshes"`
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st := Status{PID: os.Getpid(), Version: s.Version, Socket: s.socket, Started: s.started.UTC(),
+		Uptime: time.Since(s.started).Round(time.Second).String(), Profiles: s.Manager.Status()}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// Status reports every configured profile. Profiles not used since the
+// daemon started show their keychain metadata.
+func (m *Manager) Status() []ProfileStatus {
+	m.mu.Lock()
+	cfg := m.cfg
+	names := cfg.Names()
+	m.mu.Unlock()
+	sort.Strings(names)
+	out := make([]ProfileStatus, 0, len(names))
+	now := m.opts.Now()
+	for _, name := range names {
+		p := cfg.Profiles[name]
+		ep, _ := p.Endpoint()
+		ps := ProfileStatus{Name: name, Host: ep.Host, Auth: config.AuthOAuth, State: "idle"}
+		if p.IsPAT() {
+			ps.Auth = config.AuthPAT
+		}
+		m.mu.Lock()
+		e, ok := m.entries[name]
+		var cred keychain.Credential
+		known := false
+		if ok {
+			ps.Refreshes = e.refreshes
+			cred, known = e.cred, e.credKnown
+			switch {
+			case e.loginErr != nil:
+				ps.State, ps.LastError = CodeLoginRequired, e.loginErr.Error()
+			case e.lastErr != nil:
+				ps.State, ps.LastError = "error", e.lastErr.Error()
+			case e.access != "" && now.Before(e.expiry):
+				ps.State = "ok"
+			}
+			if e.access != "" {
+				ps.AccessExpiresAt = e.expiry.UTC()
+			}
+		}
+		m.mu.Unlock()
+		if !known {
+			c, err := m.opts.Store.Credential(name)
+			switch {
+			case errors.Is(err, keychain.ErrNotFound):
+				ps.State = CodeLoginRequired
+			case err != nil:
+				ps.State, ps.LastError = "error", err.Error()
+			default:
+				cred = c
+			}
+		}
+		ps.User, ps.Role, ps.SecretExpiresAt = cred.User, cred.Role, cred.SecretExpiresAt
+		out = append(out, ps)
+	}
+	return out
+}
+
+// errorFor maps an error to an HTTP status and a JSON body for clients.
+func errorFor(err error) (int, ErrorBody) {
+	b := ErrorBody{Message: err.Error()}
+	switch {
+	case errors.Is(err, ErrLoginRequired):
+		b.Error = CodeLoginRequired
+		return http.StatusUnauthorized, b
+	case errors.Is(err, config.ErrNoProfile):
+		b.Error = CodeUnknownProfile
+		return http.StatusNotFound, b
+	case errors.Is(err, keychain.ErrUnavailable):
+		b.Error = CodeKeychainUnavailable
+		return http.StatusServiceUnavailable, b
+	case errors.Is(err, oauth.ErrClientConfig):
+		b.Error = CodeClientConfig
+		return http.StatusConflict, b
+	case errors.Is(err, oauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		b.Error = CodeUnavailable
+		return http.StatusServiceUnavailable, b
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		b.Error = CodeUnavailable
+		return http.StatusServiceUnavailable, b
+	}
+	b.Error = CodeInternal
+	return http.StatusInternalServerError, b
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"error":"internal","message":"encode"}`)
+	}
+	data = append(data, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func writeError(w http.ResponseWriter, status int, b ErrorBody) {
+	writeJSON(w, status, b)
+}
