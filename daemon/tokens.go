@@ -95,9 +95,9 @@ type entry struct {
 	// pending is a rotated refresh token Snowflake issued that the keychain
 	// has not accepted yet; the old one is already dead, so it is kept in
 	// memory and saved before anything else happens.
-	pending *keychain.Credential
-	timer       *time.Timer
-	refreshes   int
+	pending   *keychain.Credential
+	timer     *time.Timer
+	refreshes int
 }
 
 // NewManager loads the config and returns a Manager whose background work
