@@ -60,6 +60,9 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
+		// Once per connection, not per request: the audit log wants the
+		// executable, and reading it is a syscall.
+		p.Exe = peerExe(p.PID)
 		return &peerConn{Conn: c, peer: p}, nil
 	}
 }

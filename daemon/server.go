@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -128,7 +129,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
 		return Token{}, false
 	}
 	peer, _ := PeerFrom(r.Context())
-	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peerExe(peer.PID), "forced", force)
+	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peer.Exe, "forced", force)
 	return t, true
 }
 
@@ -138,10 +139,10 @@ func (s *Server) handleHeaders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"Authorization":                        "Bearer " + t.AccessToken,
-		"X-Snowflake-Authorization-Token-Type": t.TokenType,
-	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(t.Headers)))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(t.Headers)
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -173,12 +174,14 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 
 // Status is the answer of /v1/status.
 type Status struct {
-	PID      int             `json:"pid"`
-	Version  string          `json:"version"`
-	Socket   string          `json:"socket"`
-	Started  time.Time       `json:"started"`
-	Uptime   string          `json:"uptime"`
-	Profiles []ProfileStatus `json:"profiles"`
+	PID     int       `json:"pid"`
+	Version string    `json:"version"`
+	Socket  string    `json:"socket"`
+	Started time.Time `json:"started"`
+	Uptime  string    `json:"uptime"`
+	// Goroutines helps spot leaks (the load benchmark compares them).
+	Goroutines int             `json:"goroutines"`
+	Profiles   []ProfileStatus `json:"profiles"`
 }
 
 // ProfileStatus is one profile's state, without any secret.
@@ -197,7 +200,7 @@ type ProfileStatus struct {
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	st := Status{PID: os.Getpid(), Version: s.Version, Socket: s.socket, Started: s.started.UTC(),
-		Uptime: time.Since(s.started).Round(time.Second).String(), Profiles: s.Manager.Status()}
+		Uptime: time.Since(s.started).Round(time.Second).String(), Goroutines: runtime.NumGoroutine(), Profiles: s.Manager.Status()}
 	writeJSON(w, http.StatusOK, st)
 }
 

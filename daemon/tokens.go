@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,9 @@ type Token struct {
 	AccessToken string
 	TokenType   string // OAUTH or PROGRAMMATIC_ACCESS_TOKEN
 	ExpiresAt   time.Time
+	// Headers is the headersHelper JSON object for this token, rendered
+	// once per token rather than once per request.
+	Headers []byte
 }
 
 // Options configure a Manager.
@@ -80,6 +84,7 @@ type Manager struct {
 type entry struct {
 	access    string
 	tokenType string
+	headers   []byte
 	expiry    time.Time
 	lifetime  time.Duration
 	obtained  time.Time
@@ -283,6 +288,7 @@ func (m *Manager) publish(p config.Profile, cred keychain.Credential, access, to
 	defer m.mu.Unlock()
 	e := m.entryLocked(p.Name)
 	e.access, e.tokenType, e.lifetime, e.obtained = access, tokenType, lifetime, now
+	e.headers = renderHeaders(access, tokenType)
 	e.expiry = now.Add(lifetime)
 	e.cred, e.credKnown = cred, true
 	e.cred.Secret = "" // the refresh token stays in the keychain only
@@ -351,7 +357,7 @@ func (m *Manager) entryLocked(name string) *entry {
 }
 
 func (e *entry) tokenLocked(profile string) Token {
-	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry}
+	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers}
 }
 
 // profile resolves a profile, re-reading the config once if it is unknown
@@ -409,4 +415,14 @@ func (m *Manager) Close() {
 			e.timer.Stop()
 		}
 	}
+}
+
+// renderHeaders builds the JSON object a headersHelper prints, newline
+// terminated.
+func renderHeaders(access, tokenType string) []byte {
+	b, _ := json.Marshal(map[string]string{
+		"Authorization":                        "Bearer " + access,
+		"X-Snowflake-Authorization-Token-Type": tokenType,
+	})
+	return append(b, '\n')
 }

@@ -123,15 +123,21 @@ func (c *callback) judge(q url.Values) (res callbackResult, status int, title, t
 		"Signed in", "You are signed in to Snowflake. You can close this tab and return to the terminal."
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// pageTemplate is parsed on first use, not at init: every sfmcp-token run
+// (the hot headers path included) would otherwise pay for it.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageHTML))
+})
+
+const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sfmcp: {{.Title}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#1b2733}h1{font-size:1.4em}</style>
 </head><body><h1>{{.Title}}</h1><p id="message">{{.Text}}</p></body></html>
-`))
+`
 
 // page writes a small HTML page; html/template escapes all text.
 func page(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pageTemplate.Execute(w, struct{ Title, Text string }{title, text})
+	_ = pageTemplate().Execute(w, struct{ Title, Text string }{title, text})
 }

@@ -1,7 +1,9 @@
 // Command sfmcp-demo shows sfmcp end to end against the built-in Snowflake
 // stand-in: it adds a profile, signs in through the real login flow (acting
-// as the browser), and lists the MCP server's tools with the token. It uses a
-// temporary config and the file credential store, and touches nothing else.
+// as the browser), runs the token daemon, fetches headers the way Claude
+// Code's headersHelper does, lists the MCP server's tools with them, and
+// shows the daemon renewing a short-lived token. It uses a temporary config,
+// socket and the file credential store, and touches nothing else.
 package main
 
 import (
@@ -15,9 +17,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sfmcp/sfmcp/cli"
-	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
@@ -75,36 +77,118 @@ func run() error {
 	if err := sh("profile", "add", "demo", "--account", "demoorg-demo_account", "--host", sf.Host(), "--role", snowflaketest.DefaultRole); err != nil {
 		return err
 	}
-	if err := sh("profile", "list"); err != nil {
-		return err
-	}
 	if err := sh("login", "--profile", "demo"); err != nil {
 		return err
 	}
-	return listTools(ctx, sf, filepath.Join(dir, "data", "sfmcp"))
+
+	// Short-lived access tokens so the demo shows a refresh: the daemon
+	// renews a 6 s token when a fifth of its life (1.2 s) is left.
+	sf.UpdateIntegration("LOCAL_APPLICATION", func(in *snowflaketest.Integration) { in.AccessTokenValidity = 6 * time.Second })
+	socketDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(socketDir, 0o700); err != nil {
+		return err
+	}
+	os.Setenv("SFMCP_SOCKET", filepath.Join(socketDir, "sfmcp.sock"))
+	stopDaemon, err := startDaemon(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopDaemon()
+
+	fmt.Println("$ sfmcp-token headers --profile demo")
+	first, err := headers(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s\n", redact(first))
+	if err := listTools(ctx, sf, first); err != nil {
+		return err
+	}
+
+	fmt.Println("\nWaiting for the daemon to renew the 6 s access token in the background ...")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		second, err := headers(ctx)
+		if err != nil {
+			return err
+		}
+		if second["Authorization"] != first["Authorization"] {
+			fmt.Printf("$ sfmcp-token headers --profile demo   # %d refreshes so far at the stand-in\n%s\n", sf.Counters().Refreshes, redact(second))
+			if err := listTools(ctx, sf, second); err != nil {
+				return err
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon did not refresh the token")
+		}
+		time.Sleep(time.Second)
+	}
+	fmt.Println()
+	if err := sh("status"); err != nil {
+		return err
+	}
+	fmt.Println("Demo complete: PKCE sign-in, refresh token in the (file) credential store, access tokens served and renewed by the daemon.")
+	return nil
 }
 
-// listTools refreshes an access token from the stored sign-in and calls the
-// MCP server's tools/list with it, as an MCP client would.
-func listTools(ctx context.Context, sf *snowflaketest.Server, dataDir string) error {
-	store, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: dataDir})
+// startDaemon runs `sfmcp-token daemon` in this process, its log prefixed,
+// and waits for its ready signal.
+func startDaemon(ctx context.Context) (stop func(), err error) {
+	r, w, err := os.Pipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cred, err := store.Credential("demo")
-	if err != nil {
-		return err
+	defer r.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	e := cli.OSEnv()
+	e.Args = []string{"daemon"}
+	e.Stderr = &prefixWriter{prefix: "  [daemon] ", w: os.Stderr}
+	env := e.Getenv
+	e.Getenv = func(k string) string {
+		if k == "SFMCP_READY_FD" {
+			return fmt.Sprint(w.Fd())
+		}
+		return env(k)
 	}
-	client := &oauth.Client{BaseURL: sf.URL, ClientID: "LOCAL_APPLICATION", Scopes: cred.Scopes}
-	tokens, err := client.Refresh(ctx, cred.Secret)
-	if err != nil {
-		return err
+	fmt.Println("$ sfmcp-token daemon &")
+	go func() { defer close(done); cli.Main(ctx, e) }()
+	buf := make([]byte, 6)
+	r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(r, buf); err != nil {
+		cancel()
+		return nil, fmt.Errorf("the daemon did not start: %w", err)
 	}
-	fmt.Printf("Refreshed an access token for %s (valid %s); calling tools/list:\n", cred.User, tokens.ExpiresIn)
+	return func() { cancel(); <-done }, nil
+}
+
+func headers(ctx context.Context) (map[string]string, error) {
+	var out bytes.Buffer
+	e := cli.OSEnv()
+	e.Args = []string{"headers", "--profile", "demo"}
+	e.Stdout = &out
+	if code := cli.Main(ctx, e); code != 0 {
+		return nil, fmt.Errorf("sfmcp-token headers exited %d", code)
+	}
+	var h map[string]string
+	return h, json.Unmarshal(out.Bytes(), &h)
+}
+
+// redact shows the headers without the token itself.
+func redact(h map[string]string) string {
+	tok := strings.TrimPrefix(h["Authorization"], "Bearer ")
+	return fmt.Sprintf(`{"Authorization":"Bearer <%d characters, not shown>","X-Snowflake-Authorization-Token-Type":%q}`, len(tok), h["X-Snowflake-Authorization-Token-Type"])
+}
+
+// listTools calls the MCP server's tools/list with the headers, as Claude
+// Code does with a headersHelper's output.
+func listTools(ctx context.Context, sf *snowflaketest.Server, h map[string]string) error {
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sf.URL+snowflaketest.DefaultMCPServer().MCPPath(), bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
-	req.Header.Set("X-Snowflake-Authorization-Token-Type", "OAUTH")
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := oauth.DefaultHTTPClient().Do(req)
@@ -124,9 +208,24 @@ func listTools(ctx context.Context, sf *snowflaketest.Server, dataDir string) er
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return err
 	}
+	fmt.Println("MCP tools/list with these headers:")
 	for _, t := range out.Result.Tools {
 		fmt.Printf("  - %s: %s\n", t.Name, t.Description)
 	}
-	fmt.Println("\nDemo complete: signed in with PKCE, refresh token kept in the (file) credential store, MCP tools listed.")
 	return nil
+}
+
+// prefixWriter prefixes each line written to w.
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			fmt.Fprint(p.w, p.prefix+line)
+		}
+	}
+	return len(b), nil
 }

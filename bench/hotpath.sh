@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Hot-path benchmark of the token daemon and `sfmcp-token headers`; see
+# bench/hotpath/main.go. Usage: bench/hotpath.sh [flags for hotpath]
+# e.g. bench/hotpath.sh -runs 300 -conns 64 -requests 1000000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+CGO_ENABLED=0 go build -o "$tmp/sfmcp-token" ./cmd/sfmcp-token
+CGO_ENABLED=0 go build -o "$tmp/floorclient" ./bench/floorclient
+go run ./bench/hotpath -sfmcp "$tmp/sfmcp-token" -floor "$tmp/floorclient" "$@"

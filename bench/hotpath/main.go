@@ -1,0 +1,333 @@
+// Command hotpath measures the token daemon and its client against the
+// in-process Snowflake stand-in (run it through bench/hotpath.sh):
+//
+//   - warm: wall time of `sfmcp-token headers` against a minimal floor
+//     client doing the same socket round trip, interleaved in one run;
+//   - cold: `sfmcp-token headers` with no daemon running (autostart);
+//   - load: requests/s and latency with N concurrent connections, and the
+//     daemon's RSS and goroutines before and after.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sfmcp/sfmcp/cli"
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+func main() {
+	bin := flag.String("sfmcp", "", "sfmcp-token binary")
+	floor := flag.String("floor", "", "floor client binary")
+	runs := flag.Int("runs", 300, "warm runs of each program")
+	coldRuns := flag.Int("cold", 15, "cold-start runs")
+	conns := flag.Int("conns", 64, "concurrent connections for the load test")
+	total := flag.Int("requests", 1_000_000, "requests in the load test")
+	rate := flag.Int("rate", 20_000, "offered requests/s for the paced load test (0: skip it)")
+	flag.Parse()
+	if err := run(*bin, *floor, *runs, *coldRuns, *conns, *total, *rate); err != nil {
+		fmt.Fprintln(os.Stderr, "hotpath:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
+	dir, err := os.MkdirTemp("", "sfmcp-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: snowflaketest.DefaultUser})
+	defer sf.Close()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	run := filepath.Join(dir, "run")
+	os.Mkdir(run, 0o700)
+	socket := filepath.Join(run, "sfmcp.sock")
+	env := map[string]string{
+		"HOME": dir, "SFMCP_CONFIG": filepath.Join(dir, "config.toml"), "SFMCP_KEYRING": "file",
+		"XDG_DATA_HOME": filepath.Join(dir, "data"), "XDG_STATE_HOME": filepath.Join(dir, "state"),
+		"SSL_CERT_FILE": ca, "SFMCP_SOCKET": socket, "SFMCP_PROFILE": "bench", "PATH": os.Getenv("PATH"),
+	}
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"profile", "add", "bench", "--account", "bench-org-acct", "--host", sf.Host()},
+		{"login", "--profile", "bench"},
+	} {
+		e := cli.OSEnv()
+		e.Args = args
+		e.Stdout, e.Stderr = io.Discard, io.Discard
+		e.OpenBrowser = func(u string) error { _, _, err := sf.Visit(u); return err }
+		if code := cli.Main(ctx, e); code != 0 {
+			return fmt.Errorf("sfmcp-token %s: exit %d", args[0], code)
+		}
+	}
+	fmt.Printf("machine: %d CPUs, %s\n\n", numCPU(), cpuModel())
+
+	// Cold: no daemon; the client starts one.
+	var cold []time.Duration
+	for range coldRuns {
+		d, err := timed(bin, environ, "headers")
+		if err != nil {
+			return fmt.Errorf("cold headers: %w", err)
+		}
+		cold = append(cold, d)
+		stopDaemon(socket)
+	}
+	report("cold: sfmcp-token headers, no daemon (autostart + first refresh)", cold, nil)
+
+	daemon := exec.Command(bin, "daemon")
+	daemon.Env = environ
+	if g := os.Getenv("DAEMON_GOGC"); g != "" {
+		daemon.Env = append(daemon.Env, "GOGC="+g)
+	}
+	if err := startAndWait(daemon); err != nil {
+		return err
+	}
+	defer func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() }()
+	if _, err := timed(bin, environ, "headers"); err != nil { // first refresh
+		return err
+	}
+
+	// Warm: interleave so machine noise hits both.
+	var ours, base []time.Duration
+	for range runs {
+		d1, err := timed(floor, environ)
+		if err != nil {
+			return fmt.Errorf("floor client: %w", err)
+		}
+		d2, err := timed(bin, environ, "headers")
+		if err != nil {
+			return fmt.Errorf("headers: %w", err)
+		}
+		base, ours = append(base, d1), append(ours, d2)
+	}
+	report("warm: floor client (dial, one request, print)", base, nil)
+	report("warm: sfmcp-token headers", ours, base)
+
+	// Load: N connections, each sending requests one after another as fast
+	// as it can (closed loop: the machine's ceiling), then paced at a fixed
+	// offered rate (open loop: latency at that rate, measured from each
+	// request's scheduled time so a stall is not hidden).
+	rss0, g0 := rss(daemon.Process.Pid), goroutines(socket)
+	lat, elapsed, errs, err := load(socket, conns, total, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("load, closed loop: %d requests over %d connections in %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
+		total, conns, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
+	if rate > 0 {
+		n := rate * 10
+		lat, elapsed, errs, err = load(socket, conns, n, rate)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("load, paced at %d req/s: %d requests over %d connections in %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
+			rate, n, conns, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
+	}
+	rss1, g1 := rss(daemon.Process.Pid), goroutines(socket)
+	fmt.Printf("daemon RSS %s before, %s after; goroutines %d before, %d after\n", rss0, rss1, g0, g1)
+	return nil
+}
+
+func timed(bin string, env []string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err == nil && !bytes.Contains(out.Bytes(), []byte("Bearer ")) {
+		err = fmt.Errorf("no headers in the output")
+	}
+	return d, err
+}
+
+func startAndWait(cmd *exec.Cmd) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd.Env = append(cmd.Env, "SFMCP_READY_FD=3")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.ReadFull(r, make([]byte, 6))
+	return err
+}
+
+// stopDaemon stops an auto-started daemon and waits for its lock.
+func stopDaemon(socket string) {
+	pidb, _ := os.ReadFile(socket + ".lock")
+	var pid int
+	fmt.Sscan(strings.TrimSpace(string(pidb)), &pid)
+	if pid == 0 {
+		return
+	}
+	lock, err := os.Open(socket + ".lock")
+	if err != nil {
+		return
+	}
+	defer lock.Close()
+	syscall.Kill(pid, syscall.SIGTERM)
+	syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+	syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+}
+
+func load(socket string, conns, total, rate int) ([]time.Duration, time.Duration, int64, error) {
+	var next, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("unix", socket)
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			req := []byte("GET /v1/headers HTTP/1.1\r\nHost: sfmcp\r\n\r\n")
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(int64(time.Second) * int64(conns) / int64(rate))
+			}
+			due := start.Add(time.Duration(i) * interval / time.Duration(conns))
+			for next.Add(1) <= int64(total) {
+				t := time.Now()
+				if interval > 0 {
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+					t = due
+					due = due.Add(interval)
+				}
+				if _, err := c.Write(req); err != nil {
+					errs.Add(1)
+					return
+				}
+				if err := readResponse(br); err != nil {
+					errs.Add(1)
+					return
+				}
+				lat[i] = append(lat[i], time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	return all, elapsed, errs.Load(), nil
+}
+
+// readResponse reads one keep-alive response with a Content-Length body.
+func readResponse(br *bufio.Reader) error {
+	n := -1
+	status := ""
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if status == "" {
+			status = line
+		}
+		if line == "\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length: "); ok {
+			fmt.Sscan(v, &n)
+		}
+	}
+	if !strings.Contains(status, " 200 ") || n < 0 {
+		return fmt.Errorf("bad response %q", status)
+	}
+	_, err := br.Discard(n)
+	return err
+}
+
+func report(name string, d, baseline []time.Duration) {
+	med := pct(d, 50)
+	line := fmt.Sprintf("%-62s median %8s  p90 %8s  (n=%d)", name, med, pct(d, 90), len(d))
+	if baseline != nil {
+		line += fmt.Sprintf("  ratio to floor %.2f×", float64(med)/float64(pct(baseline, 50)))
+	}
+	fmt.Println(line)
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := min(len(s)*p/100, len(s)-1)
+	return s[i].Round(time.Microsecond)
+}
+
+func rss(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			return strings.Join(strings.Fields(l)[1:], " ")
+		}
+	}
+	return "?"
+}
+
+func goroutines(socket string) int {
+	st, err := (&client.Client{Socket: socket}).Status(context.Background())
+	if err != nil {
+		return -1
+	}
+	return st.Goroutines
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return "?"
+}
