@@ -12,7 +12,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // Exit codes, documented in the README.
@@ -50,18 +52,21 @@ type command struct {
 	name  string
 	usage string
 	run   func(ctx context.Context, e *Env, args []string) error
+	// longRunning commands stop cleanly on SIGINT/SIGTERM. The others
+	// (headers above all) skip signal set-up and just die on a signal.
+	longRunning bool
 }
 
 func commands() []command {
 	return []command{
-		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", runHeaders},
-		{"token", "token [--profile P]                                print the bare access token", runToken},
-		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus},
-		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon},
-		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin},
-		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout},
-		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile},
-		{"version", "version                                            print the version", runVersion},
+		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", runHeaders, false},
+		{"token", "token [--profile P]                                print the bare access token", runToken, false},
+		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus, false},
+		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon, true},
+		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin, true},
+		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout, false},
+		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile, false},
+		{"version", "version                                            print the version", runVersion, false},
 	}
 }
 
@@ -82,6 +87,11 @@ func Main(ctx context.Context, e Env) int {
 	}
 	for _, c := range commands() {
 		if c.name == e.Args[0] {
+			if c.longRunning {
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+			}
 			return report(e.Stderr, c.run(ctx, &e, e.Args[1:]))
 		}
 	}

@@ -5,15 +5,10 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/sfmcp/sfmcp/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, cli.OSEnv())
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(context.Background(), cli.OSEnv()))
 }
