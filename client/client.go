@@ -43,7 +43,10 @@ type Client struct {
 type Request struct {
 	Profile   string
 	ServerURL string
-	Force     bool // the server refused the last token: get a new one
+	Force     bool // get a new token even if the cached one looks valid
+	// Refused is daemon.Fingerprint of a token the server rejected: the
+	// daemon renews it only if it is still the cached one.
+	Refused string
 }
 
 func (r Request) query() string {
@@ -56,6 +59,9 @@ func (r Request) query() string {
 	}
 	if r.Force {
 		q.Set("force", "1")
+	}
+	if r.Refused != "" {
+		q.Set("refused", r.Refused)
 	}
 	if len(q) == 0 {
 		return ""

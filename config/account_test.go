@@ -132,3 +132,24 @@ func TestProfileValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestMCPServerURL(t *testing.T) {
+	ep := Endpoint{Scheme: "https", Host: "myorg-acct.snowflakecomputing.com"}
+	for spec, want := range map[string]string{
+		"DB.PUBLIC.GONG_MCP":   "https://myorg-acct.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/GONG_MCP",
+		"db.public.gong_mcp":   "https://myorg-acct.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/GONG_MCP",
+		`"My DB".PUBLIC."x.y"`: "https://myorg-acct.snowflakecomputing.com/api/v2/databases/My%20DB/schemas/PUBLIC/mcp-servers/x.y",
+		"https://myorg-my_acct.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/gong_mcp": "https://myorg-my-acct.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/gong_mcp",
+		"http://127.0.0.1:8080/api/v2/databases/DB/schemas/S/mcp-servers/N":                                    "http://127.0.0.1:8080/api/v2/databases/DB/schemas/S/mcp-servers/N",
+	} {
+		got, err := MCPServerURL(ep, spec)
+		if err != nil || got != want {
+			t.Errorf("MCPServerURL(%q) = %q, %v; want %q", spec, got, err, want)
+		}
+	}
+	for _, bad := range []string{"DB.PUBLIC", "DB..X", "a.b.c.d", `"open.b.c`, "http://example.com/api/v2/databases/D/schemas/S/mcp-servers/N", "https://myorg-acct.snowflakecomputing.com/other", "DB.PUB LIC.X"} {
+		if got, err := MCPServerURL(ep, bad); err == nil {
+			t.Errorf("MCPServerURL(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -121,7 +121,7 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
 	q := r.URL.Query()
 	force := q.Get("force") == "1" || q.Get("force") == "true"
-	t, err := s.Manager.Token(r.Context(), q.Get("profile"), q.Get("server_url"), force)
+	t, err := s.Manager.Token(r.Context(), Request{Profile: q.Get("profile"), ServerURL: q.Get("server_url"), Force: force, Refused: q.Get("refused")})
 	if err != nil {
 		status, body := errorFor(err)
 		body.Profile = t.Profile
@@ -129,7 +129,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
 		return Token{}, false
 	}
 	peer, _ := PeerFrom(r.Context())
-	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peer.Exe, "forced", force)
+	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peer.Exe, "forced", force || q.Get("refused") != "")
 	return t, true
 }
 

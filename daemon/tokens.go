@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,21 +143,36 @@ func refreshMargin(lifetime time.Duration) time.Duration {
 	return min(lifetime/5, 2*time.Minute)
 }
 
-// Token returns a valid access token for the profile selected by name (or
-// serverURL, or the default). force asks for a new one even if the cached
-// token looks valid (the server refused it).
-func (m *Manager) Token(ctx context.Context, name, serverURL string, force bool) (Token, error) {
-	p, err := m.profile(name, serverURL)
+// Request selects a profile and says how fresh its token must be.
+type Request struct {
+	Profile   string // by name; else
+	ServerURL string // the profile whose host matches; else the default
+	// Force asks for a new token even if the cached one looks valid.
+	Force bool
+	// Refused is the Fingerprint of a token the server rejected. A new
+	// token is fetched only while that one is still cached, so a burst of
+	// 401s for the same token causes one refresh.
+	Refused string
+}
+
+// Fingerprint identifies a token without revealing it.
+func Fingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Token returns a valid access token for the requested profile.
+func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
+	p, err := m.profile(r.Profile, r.ServerURL)
 	if err != nil {
 		return Token{}, err
 	}
-	now := m.opts.Now()
-	t, err := m.token(p, now, force)
+	t, err := m.token(p, m.opts.Now(), r)
 	t.Profile = p.Name // also on errors: callers name the profile in advice
 	return t, err
 }
 
-func (m *Manager) token(p config.Profile, now time.Time, force bool) (Token, error) {
+func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, error) {
 	m.mu.Lock()
 	e := m.entryLocked(p.Name)
 	e.lastUsed = now
@@ -165,8 +182,15 @@ func (m *Manager) token(p config.Profile, now time.Time, force bool) (Token, err
 		return Token{}, err
 	}
 	valid := e.access != "" && now.Before(e.expiry)
-	// A forced refresh right after another one would only repeat it.
-	if valid && (!force || now.Sub(e.obtained) < 2*time.Second) {
+	var renew bool
+	switch {
+	case r.Refused != "":
+		renew = e.access != "" && Fingerprint(e.access) == r.Refused
+	case r.Force:
+		// A forced refresh right after another one would only repeat it.
+		renew = now.Sub(e.obtained) >= 2*time.Second
+	}
+	if valid && !renew {
 		t := e.tokenLocked(p.Name)
 		due := now.After(e.expiry.Add(-refreshMargin(e.lifetime)))
 		if due && !e.kicked && !p.IsPAT() && !now.Before(e.nextAttempt) {
@@ -176,7 +200,7 @@ func (m *Manager) token(p config.Profile, now time.Time, force bool) (Token, err
 		m.mu.Unlock()
 		return t, nil
 	}
-	if e.lastErr != nil && now.Before(e.nextAttempt) && !force {
+	if e.lastErr != nil && now.Before(e.nextAttempt) && !renew {
 		// Within the backoff window: fail fast instead of hammering Snowflake.
 		err := e.lastErr
 		m.mu.Unlock()

@@ -138,7 +138,7 @@ func newFixture(t *testing.T, in func(*snowflaketest.Integration), opts func(*Op
 
 func (f *fixture) token() Token {
 	f.t.Helper()
-	tok, err := f.m.Token(context.Background(), "prod", "", false)
+	tok, err := f.m.Token(context.Background(), Request{Profile: "prod"})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestRotatedRefreshTokenSavedBeforeHandOut(t *testing.T) {
 	// The saved token is the live one: a forced refresh with it works and
 	// the family is intact.
 	f.clock.Advance(time.Minute)
-	if _, err := f.m.Token(context.Background(), "prod", "", true); err != nil {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod", Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if c := f.sf.Counters(); c.FamiliesRevoked != 0 || c.RefreshRotations != 2 {
@@ -254,7 +254,7 @@ func TestRotatedRefreshTokenSavedBeforeHandOut(t *testing.T) {
 func TestRotatedTokenKeptWhenKeychainFails(t *testing.T) {
 	f := newFixture(t, func(in *snowflaketest.Integration) { in.SingleUseRefreshTokens = true }, nil)
 	f.store.failSet = keychain.ErrUnavailable
-	_, err := f.m.Token(context.Background(), "prod", "", false)
+	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
 	if !errors.Is(err, keychain.ErrUnavailable) {
 		t.Fatalf("err = %v, want the keychain failure", err)
 	}
@@ -262,7 +262,7 @@ func TestRotatedTokenKeptWhenKeychainFails(t *testing.T) {
 	f.store.failSet = nil
 	f.store.mu.Unlock()
 	f.clock.Advance(2 * time.Minute) // past the backoff
-	if _, err := f.m.Token(context.Background(), "prod", "", false); err != nil {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); err != nil {
 		t.Fatalf("after the keychain came back: %v", err)
 	}
 	if f.sf.Counters().FamiliesRevoked != 0 {
@@ -334,13 +334,13 @@ func TestBackoffGrows(t *testing.T) {
 func TestExpiredAndUnavailable(t *testing.T) {
 	f := newFixture(t, nil, func(o *Options) { o.RefreshTimeout = 300 * time.Millisecond })
 	f.sf.InjectTokenFaults(snowflaketest.Fault{Hang: true})
-	_, err := f.m.Token(context.Background(), "prod", "", false)
+	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
 	if !errors.Is(err, oauth.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
 	// Fail fast inside the backoff window.
 	before := f.sf.Counters().TokenRequests
-	if _, err := f.m.Token(context.Background(), "prod", "", false); !errors.Is(err, oauth.ErrUnavailable) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, oauth.ErrUnavailable) {
 		t.Fatalf("second call: %v", err)
 	}
 	if f.sf.Counters().TokenRequests != before {
@@ -351,19 +351,19 @@ func TestExpiredAndUnavailable(t *testing.T) {
 func TestInvalidGrantIsStickyUntilReload(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	f.sf.RevokeUser("alice")
-	_, err := f.m.Token(context.Background(), "prod", "", false)
+	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
 	if !errors.Is(err, ErrLoginRequired) {
 		t.Fatalf("err = %v, want ErrLoginRequired", err)
 	}
 	before := f.sf.Counters().TokenRequests
-	if _, err := f.m.Token(context.Background(), "prod", "", false); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
 		t.Fatal(err)
 	}
 	if f.sf.Counters().TokenRequests != before {
 		t.Fatal("a profile needing login kept asking Snowflake")
 	}
 	f.m.Reload("prod")
-	f.m.Token(context.Background(), "prod", "", false)
+	f.m.Token(context.Background(), Request{Profile: "prod"})
 	if f.sf.Counters().TokenRequests != before+1 {
 		t.Fatal("reload did not let the profile try again")
 	}
@@ -372,10 +372,10 @@ func TestInvalidGrantIsStickyUntilReload(t *testing.T) {
 func TestNoSignIn(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	delete(f.store.creds, "prod")
-	if _, err := f.m.Token(context.Background(), "prod", "", false); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := f.m.Token(context.Background(), "nope", "", false); !errors.Is(err, config.ErrNoProfile) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "nope"}); !errors.Is(err, config.ErrNoProfile) {
 		t.Fatalf("unknown profile: %v", err)
 	}
 }
@@ -387,11 +387,40 @@ func TestPATProfileServedAsIs(t *testing.T) {
 		o.LoadConfig = func() (*config.File, error) { return cfg, nil }
 	})
 	f.store.creds["runner"] = keychain.Credential{Secret: "pat-secret", Kind: keychain.CredentialPAT, SecretExpiresAt: time.Now().Add(48 * time.Hour)}
-	tok, err := f.m.Token(context.Background(), "runner", "", false)
+	tok, err := f.m.Token(context.Background(), Request{Profile: "runner"})
 	if err != nil || tok.AccessToken != "pat-secret" || tok.TokenType != config.TokenPAT {
 		t.Fatalf("PAT token %+v, %v", tok, err)
 	}
 	if f.sf.Counters().Refreshes != 0 {
 		t.Fatal("a PAT profile called the token endpoint")
+	}
+}
+
+func TestRefusedTokenRenewedOnce(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	first := f.token()
+	f.waitRefresh()
+	refused := Fingerprint(first.AccessToken)
+	var wg sync.WaitGroup
+	got := make([]Token, 20)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = f.m.Token(context.Background(), Request{Profile: "prod", Refused: refused})
+		}()
+	}
+	wg.Wait()
+	if f.refreshes() != 2 {
+		t.Fatalf("refreshes = %d, want 2 (login's first plus one for the refused token)", f.refreshes())
+	}
+	for _, tok := range got {
+		if tok.AccessToken == first.AccessToken || tok.AccessToken != got[0].AccessToken {
+			t.Fatal("callers did not all get the one new token")
+		}
+	}
+	// Refusing a token that is no longer cached changes nothing.
+	if tok, _ := f.m.Token(context.Background(), Request{Profile: "prod", Refused: refused}); tok.AccessToken != got[0].AccessToken || f.refreshes() != 2 {
+		t.Fatal("a stale refusal caused another refresh")
 	}
 }

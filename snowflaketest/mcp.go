@@ -15,6 +15,9 @@ type MCPServer struct {
 	Tools                  []Tool
 	// UsageRoles are the roles with USAGE on the server; empty means any.
 	UsageRoles []string
+	// JSONToolCalls answers tools/call with one JSON body, as Snowflake
+	// did before BCR-2405, instead of an event stream.
+	JSONToolCalls bool
 }
 
 // Tool is one tool of an MCP server specification.
@@ -58,9 +61,25 @@ type rpcRequest struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 }
 
+// FailMCP makes the next n MCP requests answer with status.
+func (s *Server) FailMCP(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.mcpFaults = append(s.mcpFaults, status)
+	}
+}
+
 func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counters.MCPRequests++
+	if len(s.mcpFaults) > 0 {
+		status := s.mcpFaults[0]
+		s.mcpFaults = s.mcpFaults[1:]
+		s.mu.Unlock()
+		writeJSON(w, status, map[string]any{"code": "390503", "message": "Injected failure."})
+		return
+	}
 	srv, ok := s.mcpServers[mcpKey(r.PathValue("db"), r.PathValue("schema"), r.PathValue("name"))]
 	s.mu.Unlock()
 	if !ok {
@@ -125,7 +144,7 @@ func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
 // toolsCall answers as Snowflake does since BCR-2405: a server-sent-event
 // stream ending with data: [DONE].
 func (s *Server) toolsCall(w http.ResponseWriter, r *http.Request, srv *MCPServer, tok accessToken, req rpcRequest) {
-	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if !srv.JSONToolCalls && !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		writeJSON(w, http.StatusNotAcceptable, map[string]any{"code": "390406", "message": "Accept must include application/json and text/event-stream."})
 		return
 	}
@@ -141,6 +160,10 @@ func (s *Server) toolsCall(w http.ResponseWriter, r *http.Request, srv *MCPServe
 		args, _ := json.Marshal(p.Arguments)
 		text := fmt.Sprintf("%s ran as %s with role %s: %s", p.Name, tok.user, tok.role, args)
 		msg = rpcResult(req.ID, map[string]any{"content": []map[string]any{{"type": "text", "text": text}}, "isError": false})
+	}
+	if srv.JSONToolCalls {
+		writeJSON(w, http.StatusOK, msg)
+		return
 	}
 	data, _ := json.Marshal(msg)
 	w.Header().Set("Content-Type", "text/event-stream")

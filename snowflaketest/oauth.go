@@ -453,6 +453,16 @@ func (s *Server) RevokeUser(user string) {
 	}
 }
 
+// RevokeAccessTokens revokes every access token issued so far but keeps
+// refresh tokens, as if they had all expired early.
+func (s *Server) RevokeAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, at := range s.access {
+		at.revoked = true
+	}
+}
+
 func (in *Integration) accessValidity() time.Duration {
 	if in.AccessTokenValidity > 0 {
 		return in.AccessTokenValidity

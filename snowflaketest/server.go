@@ -69,6 +69,7 @@ type Server struct {
 	mcpServers   map[string]*MCPServer
 	counters     Counters
 	faults       []Fault
+	mcpFaults    []int
 	hooks        []func(grant string)
 }
 

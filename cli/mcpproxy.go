@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/mcpproxy"
+)
+
+// runMCPProxy bridges the MCP client on stdin/stdout to a Snowflake MCP
+// server, asking the daemon for the token on every request. Only MCP
+// messages go to stdout; diagnostics go to stderr.
+func runMCPProxy(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "mcp-proxy")
+	profileName := fs.String("profile", "", "profile whose token is used (default: $SFMCP_PROFILE, then default_profile)")
+	server := fs.String("server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL")
+	quiet := fs.Bool("quiet", false, "log only errors to stderr")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *server == "" {
+		return usagef("e.g. sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP", "mcp-proxy: --server is required")
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	p, err := selectProfile(e, cfg, *profileName)
+	if err != nil {
+		return err
+	}
+	ep, err := p.Endpoint()
+	if err != nil {
+		return usagef("", "profile %s: %v", p.Name, err)
+	}
+	serverURL, err := config.MCPServerURL(ep, *server)
+	if err != nil {
+		return usagef("", "%v", err)
+	}
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelError
+	}
+	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level})).With("component", "mcp-proxy")
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if e.HTTPClient != nil && e.HTTPClient.Transport != nil {
+		base = e.HTTPClient.Transport.(*http.Transport).Clone()
+	}
+	// No response-header timeout: an agent tool call may think for minutes.
+	base.ResponseHeaderTimeout = 0
+	tokens := &daemonTokens{e: e, profile: p.Name}
+	bridge := &mcpproxy.Bridge{
+		ServerURL: serverURL,
+		Log:       log,
+		Transport: &mcpproxy.Transport{
+			Base:    base,
+			Tokens:  tokens,
+			Advice:  func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) },
+			Log:     log,
+			Profile: p.Name,
+		},
+	}
+	down, err := (&mcp.IOTransport{Reader: io.NopCloser(e.Stdin), Writer: nopWriteCloser{e.Stdout}}).Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer down.Close()
+	log.Info("bridging", "profile", p.Name, "server", serverURL)
+	return bridge.Run(ctx, down)
+}
+
+// daemonTokens asks the daemon for the profile's token on every request.
+type daemonTokens struct {
+	e       *Env
+	profile string
+}
+
+func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Token, error) {
+	req := client.Request{Profile: d.profile}
+	if refused != "" {
+		req.Refused = daemon.Fingerprint(refused)
+	}
+	var tok daemon.TokenBody
+	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
+		c.Timeout = 45 * time.Second
+		var err error
+		tok, err = c.Token(ctx, req)
+		return nil, err
+	})
+	if err != nil {
+		return mcpproxy.Token{}, err
+	}
+	return mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}, nil
+}
+
+// adviceLine renders an error and its next step as one sentence.
+func adviceLine(err error) string {
+	var adv *adviceError
+	if errors.As(err, &adv) && adv.hint != "" {
+		return adv.err.Error() + ". Next: " + adv.hint
+	}
+	return err.Error()
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }

@@ -1,0 +1,121 @@
+package mcpproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Bridge relays one MCP session between a client connection (stdio) and
+// the Snowflake MCP server.
+type Bridge struct {
+	// ServerURL is the MCP server endpoint.
+	ServerURL string
+	// Transport carries requests to Snowflake with tokens.
+	Transport *Transport
+	Log       *slog.Logger
+	// MaxInFlight bounds requests forwarded at once (default 16).
+	MaxInFlight int
+}
+
+// Run relays between down (the MCP client) and the server until the client
+// closes its side or ctx ends.
+func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	upstream := &mcp.StreamableClientTransport{
+		Endpoint:             b.ServerURL,
+		HTTPClient:           &http.Client{Transport: b.Transport},
+		DisableStandaloneSSE: true, // Snowflake sends no server-initiated messages
+		MaxRetries:           -1,   // the Transport does the retrying it is allowed to
+	}
+	up, err := upstream.Connect(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", b.ServerURL, err)
+	}
+	defer up.Close()
+
+	// Server → client.
+	upErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := up.Read(ctx)
+			if err != nil {
+				upErr <- err
+				return
+			}
+			if err := down.Write(ctx, msg); err != nil {
+				upErr <- err
+				return
+			}
+		}
+	}()
+
+	// Client → server, each message in its own goroutine so a slow tool
+	// call does not hold up a ping or a cancellation.
+	limit := b.MaxInFlight
+	if limit <= 0 {
+		limit = 16
+	}
+	slots := make(chan struct{}, limit)
+	downErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := down.Read(ctx)
+			if err != nil {
+				downErr <- err
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				defer func() { <-slots }()
+				b.forward(ctx, up, down, msg)
+			}()
+		}
+	}()
+
+	select {
+	case err := <-downErr:
+		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed") {
+			return nil // the client hung up: the normal end of a session
+		}
+		return fmt.Errorf("read from the MCP client: %w", err)
+	case err := <-upErr:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("the connection to Snowflake failed: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// forward sends one client message upstream. If that fails for a call, the
+// client gets a JSON-RPC error for it rather than silence.
+func (b *Bridge) forward(ctx context.Context, up, down mcp.Connection, msg jsonrpc.Message) {
+	err := up.Write(ctx, msg)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || !req.IsCall() {
+		b.Log.Warn("could not forward a message", "error", err.Error())
+		return
+	}
+	b.Log.Error("request failed", "method", req.Method, "error", err.Error())
+	resp := &jsonrpc.Response{ID: req.ID, Error: &jsonrpc.Error{Code: CodeUpstream, Message: "sfmcp mcp-proxy: " + err.Error()}}
+	if werr := down.Write(ctx, resp); werr != nil {
+		b.Log.Warn("could not answer the client", "error", werr.Error())
+	}
+}

@@ -1,0 +1,348 @@
+// Package mcpproxy bridges a stdio MCP client to a Snowflake-managed MCP
+// server over streamable HTTP, with a fresh access token on every request.
+// It relays MCP messages as they are; it only turns HTTP-level failures
+// (401, 403, 5xx, no token) into JSON-RPC errors that say what to do, so a
+// broken request never breaks the session. It never logs a token.
+package mcpproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// Token is an access token and its X-Snowflake-Authorization-Token-Type.
+type Token struct {
+	AccessToken string
+	Type        string
+}
+
+// TokenSource gives the token for each request. refused, when not empty,
+// is a token the server just rejected: the source must return a newer one.
+type TokenSource interface {
+	Token(ctx context.Context, refused string) (Token, error)
+}
+
+// Advice turns a token-source error into the sentence shown to the MCP
+// client's user (the CLI knows the commands to suggest).
+type Advice func(error) string
+
+// JSON-RPC error codes the bridge uses for failures it reports itself
+// (the implementation-defined server-error range).
+const (
+	CodeUnauthorized = -32001 // no valid token, or the server keeps refusing it
+	CodeForbidden    = -32003 // authenticated, but not allowed (USAGE grant)
+	CodeUpstream     = -32002 // Snowflake unreachable or failing
+)
+
+// Transport is the http.RoundTripper under the SDK's streamable client
+// transport: it adds the token, answers a 401 with one forced refresh and a
+// retry, retries idempotent messages on transient failures, and turns what
+// remains into JSON-RPC errors.
+type Transport struct {
+	Base    http.RoundTripper
+	Tokens  TokenSource
+	Advice  Advice
+	Log     *slog.Logger
+	Profile string // named in messages
+	// Retries for idempotent messages on transient failures (default 3),
+	// starting at RetryBase (default 250 ms), doubling, jittered.
+	Retries   int
+	RetryBase time.Duration
+
+	mu              sync.Mutex
+	protocolVersion string
+}
+
+// Idempotent methods may be sent again after a transient failure; a
+// tools/call is never replayed automatically.
+var idempotent = map[string]bool{"initialize": true, "tools/list": true, "ping": true}
+
+const maxBody = 4 << 20
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxBody {
+			return nil, fmt.Errorf("mcp-proxy: request larger than %d bytes", maxBody)
+		}
+		body = b
+	}
+	call := describe(body)
+	attempts := 1
+	if req.Method == http.MethodPost && idempotent[call.method] {
+		attempts += t.retries()
+	}
+	var refused string
+	for attempt := 1; ; attempt++ {
+		resp, tok, err := t.send(req, body, refused)
+		if err != nil && tok.AccessToken == "" {
+			// No token at all: the daemon says why (login required, ...).
+			return t.synthesize(req, call, CodeUnauthorized, t.advice(err))
+		}
+		if err == nil && resp.StatusCode == http.StatusUnauthorized && refused == "" {
+			// Expired or revoked early: one forced refresh, then once more.
+			drain(resp)
+			refused = tok.AccessToken
+			t.Log.Info("server refused the token; refreshing", "profile", t.Profile, "method", call.method)
+			attempt--
+			continue
+		}
+		transient := err != nil || isTransient(resp.StatusCode)
+		if transient && attempt < attempts && req.Context().Err() == nil {
+			if resp != nil {
+				drain(resp)
+			}
+			wait := t.backoff(attempt)
+			t.Log.Warn("transient upstream failure; retrying", "method", call.method, "attempt", attempt, "retry_in", wait.String(), "error", describeFailure(resp, err))
+			select {
+			case <-time.After(wait):
+				continue
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+		if err != nil {
+			if req.Context().Err() != nil {
+				return nil, err
+			}
+			return t.synthesize(req, call, CodeUpstream, fmt.Sprintf("Snowflake could not be reached (%v); try again", err))
+		}
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			drain(resp)
+			return t.synthesize(req, call, CodeUnauthorized, fmt.Sprintf(
+				"Snowflake rejected a freshly refreshed token for profile %s. Sign in again: sfmcp-token login --profile %s. If that does not help, the role may lack USAGE on the MCP server or the user a default warehouse.", t.Profile, t.Profile))
+		case resp.StatusCode == http.StatusForbidden:
+			msg := snowflakeMessage(resp)
+			return t.synthesize(req, call, CodeForbidden, fmt.Sprintf(
+				"Snowflake refused access (%s). Ask an administrator to GRANT USAGE ON MCP SERVER ... TO ROLE <the profile's role>, and on the objects its tools use.", msg))
+		case resp.StatusCode >= 300:
+			msg := snowflakeMessage(resp)
+			return t.synthesize(req, call, CodeUpstream, fmt.Sprintf("Snowflake answered HTTP %d (%s)", resp.StatusCode, msg))
+		}
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			resp.Body = newDoneFilter(resp.Body)
+		} else if call.method == "initialize" {
+			t.notePostInitialize(resp)
+		}
+		return resp, nil
+	}
+}
+
+// send makes one attempt with a token (newer than refused, if given).
+func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http.Response, Token, error) {
+	tok, err := t.Tokens.Token(orig.Context(), refused)
+	if err != nil {
+		return nil, Token{}, err
+	}
+	req := orig.Clone(orig.Context())
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if tok.Type != "" {
+		req.Header.Set("X-Snowflake-Authorization-Token-Type", tok.Type)
+	}
+	t.mu.Lock()
+	if pv := t.protocolVersion; pv != "" && req.Header.Get("Mcp-Protocol-Version") == "" {
+		req.Header.Set("Mcp-Protocol-Version", pv)
+	}
+	t.mu.Unlock()
+	resp, err := t.Base.RoundTrip(req)
+	return resp, tok, err
+}
+
+// notePostInitialize remembers the negotiated protocol version so later
+// requests carry the MCP-Protocol-Version header, as the SDK's own client
+// would after initializing.
+func (t *Transport) notePostInitialize(resp *http.Response) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	var m struct {
+		Result struct {
+			ProtocolVersion string `json:"protocolVersion"`
+		} `json:"result"`
+	}
+	if err == nil && json.Unmarshal(data, &m) == nil && m.Result.ProtocolVersion != "" {
+		t.mu.Lock()
+		t.protocolVersion = m.Result.ProtocolVersion
+		t.mu.Unlock()
+	}
+}
+
+type callInfo struct {
+	method string
+	id     jsonrpc.ID
+	isCall bool
+}
+
+func describe(body []byte) callInfo {
+	if len(body) == 0 {
+		return callInfo{}
+	}
+	msg, err := jsonrpc.DecodeMessage(body)
+	if err != nil {
+		return callInfo{}
+	}
+	if r, ok := msg.(*jsonrpc.Request); ok {
+		return callInfo{method: r.Method, id: r.ID, isCall: r.IsCall()}
+	}
+	return callInfo{}
+}
+
+// synthesize answers the request with a JSON-RPC error (calls) or a plain
+// 202 (notifications and responses), so the SDK's client connection stays
+// healthy and the user reads what to do.
+func (t *Transport) synthesize(req *http.Request, call callInfo, code int, msg string) (*http.Response, error) {
+	t.Log.Error("request failed", "method", call.method, "profile", t.Profile, "error", msg)
+	resp := &http.Response{Status: "202 Accepted", StatusCode: http.StatusAccepted, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Request: req}
+	if !call.isCall {
+		return resp, nil
+	}
+	data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: call.id, Error: &jsonrpc.Error{Code: int64(code), Message: msg}})
+	if err != nil {
+		return nil, err
+	}
+	resp.Status, resp.StatusCode = "200 OK", http.StatusOK
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	return resp, nil
+}
+
+func (t *Transport) advice(err error) string {
+	if t.Advice != nil {
+		return t.Advice(err)
+	}
+	return err.Error()
+}
+
+func (t *Transport) retries() int {
+	if t.Retries > 0 {
+		return t.Retries
+	}
+	return 3
+}
+
+func (t *Transport) backoff(attempt int) time.Duration {
+	base := t.RetryBase
+	if base <= 0 {
+		base = 250 * time.Millisecond
+	}
+	d := base << min(attempt-1, 6)
+	return d/2 + rand.N(d/2+1)
+}
+
+func isTransient(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+func describeFailure(resp *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "HTTP " + strconv.Itoa(resp.StatusCode)
+}
+
+// snowflakeMessage reads Snowflake's {"code","message"} error body.
+func snowflakeMessage(resp *http.Response) string {
+	defer drain(resp)
+	var b struct {
+		Code    any    `json:"code"`
+		Message string `json:"message"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &b) != nil || b.Message == "" {
+		return "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	if b.Code != nil {
+		return fmt.Sprintf("%v: %s", b.Code, b.Message)
+	}
+	return b.Message
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// doneFilter removes `data: [DONE]` events, which Snowflake sends to end a
+// tools/call stream and which are not JSON-RPC messages.
+type doneFilter struct {
+	src  io.ReadCloser
+	r    *bufio.Reader
+	buf  bytes.Buffer // filtered output not yet read
+	evt  bytes.Buffer // the event being assembled
+	done bool
+}
+
+func newDoneFilter(rc io.ReadCloser) io.ReadCloser {
+	return &doneFilter{src: rc, r: bufio.NewReader(rc)}
+}
+
+func (f *doneFilter) Read(p []byte) (int, error) {
+	for f.buf.Len() == 0 && !f.done {
+		line, err := f.r.ReadBytes('\n')
+		f.evt.Write(line)
+		if len(bytes.TrimRight(line, "\r\n")) == 0 && len(line) > 0 {
+			// End of an event: pass it on unless it is [DONE].
+			if !isDone(f.evt.Bytes()) {
+				f.buf.Write(f.evt.Bytes())
+			}
+			f.evt.Reset()
+		}
+		if err != nil {
+			if !isDone(f.evt.Bytes()) {
+				f.buf.Write(f.evt.Bytes())
+			}
+			f.evt.Reset()
+			f.done = true
+			if !errors.Is(err, io.EOF) {
+				return 0, err
+			}
+		}
+	}
+	if f.buf.Len() == 0 {
+		return 0, io.EOF
+	}
+	return f.buf.Read(p)
+}
+
+func isDone(evt []byte) bool {
+	for _, line := range bytes.Split(evt, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok && string(bytes.TrimSpace(v)) == "[DONE]" {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *doneFilter) Close() error { return f.src.Close() }
