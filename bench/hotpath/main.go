@@ -12,14 +12,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/pem"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,9 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sfmcp/sfmcp/cli"
+	"github.com/sfmcp/sfmcp/bench/benchenv"
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 func main() {
@@ -48,44 +44,13 @@ func main() {
 }
 
 func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
-	dir, err := os.MkdirTemp("", "sfmcp-bench-")
+	env, err := benchenv.Setup()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: snowflaketest.DefaultUser})
-	defer sf.Close()
-	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
-	run := filepath.Join(dir, "run")
-	os.Mkdir(run, 0o700)
-	socket := filepath.Join(run, "sfmcp.sock")
-	env := map[string]string{
-		"HOME": dir, "SFMCP_CONFIG": filepath.Join(dir, "config.toml"), "SFMCP_KEYRING": "file",
-		"XDG_DATA_HOME": filepath.Join(dir, "data"), "XDG_STATE_HOME": filepath.Join(dir, "state"),
-		"SSL_CERT_FILE": ca, "SFMCP_SOCKET": socket, "SFMCP_PROFILE": "bench", "PATH": os.Getenv("PATH"),
-	}
-	for k, v := range env {
-		os.Setenv(k, v)
-	}
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	ctx := context.Background()
-	for _, args := range [][]string{
-		{"profile", "add", "bench", "--account", "bench-org-acct", "--host", sf.Host()},
-		{"login", "--profile", "bench"},
-	} {
-		e := cli.OSEnv()
-		e.Args = args
-		e.Stdout, e.Stderr = io.Discard, io.Discard
-		e.OpenBrowser = func(u string) error { _, _, err := sf.Visit(u); return err }
-		if code := cli.Main(ctx, e); code != 0 {
-			return fmt.Errorf("sfmcp-token %s: exit %d", args[0], code)
-		}
-	}
-	fmt.Printf("machine: %d CPUs, %s\n\n", numCPU(), cpuModel())
+	defer env.Close()
+	socket, environ := env.Socket, env.Environ
+	fmt.Printf("machine: %s\n\n", benchenv.Machine())
 
 	// Cold: no daemon; the client starts one.
 	var cold []time.Duration
@@ -99,12 +64,8 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 	}
 	report("cold: sfmcp-token headers, no daemon (autostart + first refresh)", cold, nil)
 
-	daemon := exec.Command(bin, "daemon")
-	daemon.Env = environ
-	if g := os.Getenv("DAEMON_GOGC"); g != "" {
-		daemon.Env = append(daemon.Env, "GOGC="+g)
-	}
-	if err := startAndWait(daemon); err != nil {
+	daemon, err := env.StartDaemon(bin)
+	if err != nil {
 		return err
 	}
 	defer func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() }()
@@ -132,7 +93,7 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 	// as it can (closed loop: the machine's ceiling), then paced at a fixed
 	// offered rate (open loop: latency at that rate, measured from each
 	// request's scheduled time so a stall is not hidden).
-	rss0, g0 := rss(daemon.Process.Pid), goroutines(socket)
+	rss0, g0 := benchenv.RSS(daemon.Process.Pid), goroutines(socket)
 	lat, elapsed, errs, err := load(socket, conns, total, 0)
 	if err != nil {
 		return err
@@ -148,7 +109,7 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 		fmt.Printf("load, paced at %d req/s: %d requests over %d connections in %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
 			rate, n, conns, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
 	}
-	rss1, g1 := rss(daemon.Process.Pid), goroutines(socket)
+	rss1, g1 := benchenv.RSS(daemon.Process.Pid), goroutines(socket)
 	fmt.Printf("daemon RSS %s before, %s after; goroutines %d before, %d after\n", rss0, rss1, g0, g1)
 	return nil
 }
@@ -165,23 +126,6 @@ func timed(bin string, env []string, args ...string) (time.Duration, error) {
 		err = fmt.Errorf("no headers in the output")
 	}
 	return d, err
-}
-
-func startAndWait(cmd *exec.Cmd) error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cmd.Env = append(cmd.Env, "SFMCP_READY_FD=3")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w.Close()
-	r.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, err = io.ReadFull(r, make([]byte, 6))
-	return err
 }
 
 // stopDaemon stops an auto-started daemon and waits for its lock.
@@ -299,35 +243,10 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[i].Round(time.Microsecond)
 }
 
-func rss(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			return strings.Join(strings.Fields(l)[1:], " ")
-		}
-	}
-	return "?"
-}
-
 func goroutines(socket string) int {
 	st, err := (&client.Client{Socket: socket}).Status(context.Background())
 	if err != nil {
 		return -1
 	}
 	return st.Goroutines
-}
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-		}
-	}
-	return "?"
 }
