@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: demo test build vet
+.PHONY: demo test build vet cross
 
 demo:
 	go run ./cmd/sfmcp-demo
@@ -14,3 +14,7 @@ build:
 
 vet:
 	go vet ./...
+
+# The six release targets, as CI builds them.
+cross:
+	scripts/cross-compile

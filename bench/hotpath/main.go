@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command hotpath measures the token daemon and its client against the
 // in-process Snowflake stand-in (run it through bench/hotpath.sh):
 //
