@@ -51,7 +51,10 @@ type Options struct {
 	// ExtraTokenFields adds the fields seen in Snowflake's driver fixtures
 	// but not in its docs: scope, refresh_token_expires_in, idpInitiated.
 	ExtraTokenFields bool
-	Now              func() time.Time
+	// AsyncSQL answers every SQL API statement with 202 first, so the
+	// client has to poll GET /api/v2/statements/{handle}.
+	AsyncSQL bool
+	Now      func() time.Time
 }
 
 // Server is a running stand-in.
@@ -70,7 +73,11 @@ type Server struct {
 	counters     Counters
 	faults       []Fault
 	mcpFaults    []int
-	hooks        []func(grant string)
+
+	integrationNames map[string]string // SQL name → client id
+	statements       []string
+	pendingResults   map[string]sqlResult
+	hooks            []func(grant string)
 }
 
 // Counters tell tests what the stand-in saw.
@@ -106,6 +113,9 @@ func New(opts Options) *Server {
 		refresh:      map[string]*refreshToken{},
 		access:       map[string]*accessToken{},
 		mcpServers:   map[string]*MCPServer{},
+
+		integrationNames: map[string]string{},
+		pendingResults:   map[string]sqlResult{},
 	}
 	s.counters.TokenRequestErrors = map[string]int{}
 	s.integrations["LOCAL_APPLICATION"] = &Integration{ClientID: "LOCAL_APPLICATION", Public: true, EnforcePKCE: true, local: true}
@@ -116,6 +126,8 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /oauth/authorize", s.handleAuthorizeForm)
 	mux.HandleFunc("/oauth/token-request", s.handleToken)
 	mux.HandleFunc("/api/v2/databases/{db}/schemas/{schema}/mcp-servers/{name}", s.handleMCP)
+	mux.HandleFunc("POST /api/v2/statements", s.handleStatements)
+	mux.HandleFunc("GET /api/v2/statements/{handle}", s.handleStatementStatus)
 	s.Server = httptest.NewTLSServer(mux)
 	return s
 }

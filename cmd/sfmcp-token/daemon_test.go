@@ -28,7 +28,15 @@ func signedIn(t *testing.T) *proc {
 	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
 		t.Fatal(errOut)
 	}
-	c := p.cmd(nil, "login", "--profile", "prod", "--no-browser")
+	p.login(t, "prod")
+	t.Cleanup(func() { p.stopDaemon() })
+	return p
+}
+
+// login signs profile in through the real binary, acting as the browser.
+func (p *proc) login(t *testing.T, profile string) {
+	t.Helper()
+	c := p.cmd(nil, "login", "--profile", profile, "--no-browser")
 	var errOut bytes.Buffer
 	stderr, _ := c.StderrPipe()
 	c.Start()
@@ -50,8 +58,6 @@ func signedIn(t *testing.T) *proc {
 	if err := c.Wait(); err != nil {
 		t.Fatalf("login: %v %s", err, errOut.String())
 	}
-	t.Cleanup(func() { p.stopDaemon() })
-	return p
 }
 
 // stopDaemon sends SIGTERM to the daemon, if one runs, and waits until it

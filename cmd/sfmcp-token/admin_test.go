@@ -1,0 +1,99 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+// TestAdminSetupApplyThenOnboard: an administrator applies the setup through
+// the SQL API; a user runs the two onboarding commands it printed; the new
+// MCP server answers that user's tools/list through mcp-proxy.
+func TestAdminSetupApplyThenOnboard(t *testing.T) {
+	p := signedIn(t)
+	p.sf.AddUser(snowflaketest.User{Name: "alice", Password: snowflaketest.DefaultPassword, DefaultRole: "MCP_USERS",
+		Roles: []string{"MCP_USERS", "PUBLIC", "SFMCP_ADMIN"}})
+	if code, _, errOut := p.run(nil, "profile", "add", "admin", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "SFMCP_ADMIN"); code != 0 {
+		t.Fatal(errOut)
+	}
+	p.login(t, "admin")
+	onboard := filepath.Join(p.dir, "onboard.sh")
+	code, out, errOut := p.run(nil, "admin", "setup", "--apply", "--admin-profile", "admin", "--integration", "sfmcp_team",
+		"--mcp-server", "DB.PUBLIC.TEAM_MCP", "--role", "MCP_USERS", "--search-service", "DB.PUBLIC.GONG_SEARCH", "--sql",
+		"--grant-to-user", "alice", "--account", "myorg-acct", "--onboarding-file", onboard)
+	if code != 0 {
+		t.Fatalf("admin setup --apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "✓ the OAuth integration") || !strings.Contains(out, "✓ USAGE on the MCP server") {
+		t.Fatalf("apply output:\n%s", out)
+	}
+	stmts := strings.Join(p.sf.Statements(), "\n")
+	if !strings.Contains(stmts, "CREATE SECURITY INTEGRATION IF NOT EXISTS SFMCP_TEAM") || !strings.Contains(stmts, "GRANT USAGE ON MCP SERVER DB.PUBLIC.TEAM_MCP TO ROLE MCP_USERS") {
+		t.Fatalf("statements at the stand-in:\n%s", stmts)
+	}
+	script, err := os.ReadFile(onboard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds [][]string
+	for _, line := range strings.Split(string(script), "\n") {
+		if strings.HasPrefix(line, "sfmcp-token ") {
+			cmds = append(cmds, strings.Fields(strings.TrimPrefix(line, "sfmcp-token ")))
+		}
+	}
+	if len(cmds) != 2 || cmds[0][0] != "profile" || cmds[1][0] != "login" {
+		t.Fatalf("onboarding file:\n%s", script)
+	}
+	// The user's machine: same stand-in, host override for the test.
+	add := append(cmds[0], "--host", p.sf.Host())
+	if code, _, errOut := p.run(nil, add...); code != 0 {
+		t.Fatalf("onboarding profile add: %s", errOut)
+	}
+	p.login(t, cmds[1][2])
+	code, out, errOut = p.run(nil, "token", "--profile", "sfmcp_team")
+	if code != 0 || strings.TrimSpace(out) == "" {
+		t.Fatalf("token for the onboarded profile: %d %s", code, errOut)
+	}
+	if p.sf.IntegrationClientID("SFMCP_TEAM") == "" {
+		t.Fatal("integration not registered at the stand-in")
+	}
+	for _, s := range p.sf.IssuedSecrets() {
+		if strings.Contains(string(script)+errOut, s) {
+			t.Fatal("a secret appeared in the onboarding file or output")
+		}
+	}
+}
+
+func TestAdminSetupConfidentialStoresSecret(t *testing.T) {
+	p := signedIn(t)
+	p.sf.AddUser(snowflaketest.User{Name: "alice", Password: snowflaketest.DefaultPassword, DefaultRole: "MCP_USERS",
+		Roles: []string{"MCP_USERS", "PUBLIC", "SFMCP_ADMIN"}})
+	p.run(nil, "profile", "add", "admin", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "SFMCP_ADMIN")
+	p.login(t, "admin")
+	code, out, errOut := p.run(nil, "admin", "setup", "--apply", "--admin-profile", "admin", "--integration", "CORP",
+		"--client-type", "confidential", "--mcp-server", "DB.PUBLIC.CORP_MCP", "--role", "MCP_USERS", "--sql")
+	if code != 0 || !strings.Contains(out, "client secret stored in") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	creds, _ := os.ReadFile(filepath.Join(p.dir, "data", "sfmcp", "credentials.json"))
+	if !strings.Contains(string(creds), "corp:client-secret") {
+		t.Fatal("the client secret was not stored for profile corp")
+	}
+	for _, s := range p.sf.IssuedSecrets() {
+		if strings.Contains(out+errOut, s) {
+			t.Fatal("the client secret was printed")
+		}
+	}
+}
+
+func TestAdminSetupWithoutPrivilege(t *testing.T) {
+	p := signedIn(t) // prod's role is MCP_USERS: no CREATE INTEGRATION
+	code, _, errOut := p.run(nil, "admin", "setup", "--apply", "--admin-profile", "prod", "--integration", "X",
+		"--mcp-server", "DB.PUBLIC.X_MCP", "--role", "MCP_USERS", "--sql")
+	if code != 2 || !strings.Contains(errOut, "003001") || !strings.Contains(errOut, "Snowsight") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}

@@ -1,0 +1,308 @@
+package snowflaketest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The SQL API v2 stand-in understands the statements sfmcp sends and keeps
+// their effects: an integration created here can be signed in with, an MCP
+// server created here answers, grants decide access.
+
+// sqlResult is one statement's answer.
+type sqlResult struct {
+	columns []string
+	rows    [][]*string
+}
+
+// SQLError is a statement failure with Snowflake's code and SQL state.
+type SQLError struct {
+	Status   int
+	Code     string
+	SQLState string
+	Message  string
+}
+
+// Statements returns every statement the SQL API ran, in order.
+func (s *Server) Statements() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.statements)
+}
+
+// IntegrationClientID returns the client id of an integration created
+// through the SQL API.
+func (s *Server) IntegrationClientID(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.integrationNames[strings.ToUpper(name)]
+}
+
+func (s *Server) handleStatements(w http.ResponseWriter, r *http.Request) {
+	tok, ok := s.authenticateBearer(w, r)
+	if !ok {
+		return
+	}
+	if r.Header.Get("User-Agent") == "" || !strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "*/*") {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "390142", "message": "Incoming request does not contain a valid payload."})
+		return
+	}
+	var req struct {
+		Statement string `json:"statement"`
+		Role      string `json:"role"`
+	}
+	body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if json.Unmarshal(body, &req) != nil || strings.TrimSpace(req.Statement) == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "390142", "message": "Incoming request does not contain a valid payload."})
+		return
+	}
+	role := tok.role
+	if req.Role != "" {
+		role = strings.ToUpper(req.Role)
+	}
+	handle := newSecret("01b")[:36]
+	res, sqlErr := s.execSQL(tok, role, strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(req.Statement), ";")))
+	if sqlErr != nil {
+		writeJSON(w, sqlErr.Status, map[string]any{"code": sqlErr.Code, "sqlState": sqlErr.SQLState, "message": sqlErr.Message, "statementHandle": handle})
+		return
+	}
+	s.mu.Lock()
+	async := s.opts.AsyncSQL
+	if async {
+		s.pendingResults[handle] = res
+	}
+	s.mu.Unlock()
+	if async {
+		writeJSON(w, http.StatusAccepted, map[string]any{"code": "333334", "message": "Asynchronous execution in progress. Use provided query id to perform query monitoring and management.",
+			"statementHandle": handle, "statementStatusUrl": "/api/v2/statements/" + handle})
+		return
+	}
+	writeJSON(w, http.StatusOK, resultBody(handle, res))
+}
+
+func (s *Server) handleStatementStatus(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authenticateBearer(w, r); !ok {
+		return
+	}
+	s.mu.Lock()
+	res, ok := s.pendingResults[r.PathValue("handle")]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": "000709", "message": "Statement not found."})
+		return
+	}
+	writeJSON(w, http.StatusOK, resultBody(r.PathValue("handle"), res))
+}
+
+func resultBody(handle string, res sqlResult) map[string]any {
+	rowType := []map[string]any{}
+	for _, c := range res.columns {
+		rowType = append(rowType, map[string]any{"name": c, "type": "text", "nullable": true})
+	}
+	data := res.rows
+	if data == nil {
+		data = [][]*string{}
+	}
+	return map[string]any{
+		"resultSetMetaData": map[string]any{"numRows": len(data), "format": "jsonv2", "rowType": rowType,
+			"partitionInfo": []map[string]any{{"rowCount": len(data)}}},
+		"data": data, "code": "090001", "sqlState": "00000", "statementHandle": handle,
+		"statementStatusUrl": "/api/v2/statements/" + handle, "message": "Statement executed successfully.",
+		"createdOn": time.Now().UnixMilli(),
+	}
+}
+
+func str(s string) *string { return &s }
+
+func status(msg string) sqlResult {
+	return sqlResult{columns: []string{"status"}, rows: [][]*string{{str(msg)}}}
+}
+
+var (
+	reCreateIntegration = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?SECURITY\s+INTEGRATION\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+(.*)$`)
+	reCreateRole        = regexp.MustCompile(`(?is)^CREATE\s+ROLE\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)$`)
+	reCreateMCP         = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?MCP\s+SERVER\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+FROM\s+SPECIFICATION\s+\$\$(.*)\$\$$`)
+	reGrantMCP          = regexp.MustCompile(`(?is)^GRANT\s+USAGE\s+ON\s+MCP\s+SERVER\s+(\S+)\s+TO\s+ROLE\s+(\S+)$`)
+	reGrantRoleToUser   = regexp.MustCompile(`(?is)^GRANT\s+ROLE\s+(\S+)\s+TO\s+USER\s+(\S+)$`)
+	reGrant             = regexp.MustCompile(`(?is)^GRANT\s+.+\s+TO\s+(ROLE|USER)\s+\S+$`)
+	reShowSecrets       = regexp.MustCompile(`(?is)^SELECT\s+SYSTEM\$SHOW_OAUTH_CLIENT_SECRETS\s*\(\s*'((?:[^']|'')*)'\s*\)$`)
+	reCurrentUser       = regexp.MustCompile(`(?is)^SELECT\s+CURRENT_USER\s*\(\s*\)(\s*,\s*CURRENT_ROLE\s*\(\s*\))?$`)
+	reOption            = regexp.MustCompile(`(?is)(\w+)\s*=\s*('(?:[^']|'')*'|\([^)]*\)|\S+)`)
+)
+
+// adminRoles may create integrations (CREATE INTEGRATION on the account).
+var adminRoles = []string{"ACCOUNTADMIN", "SECURITYADMIN", "SFMCP_ADMIN"}
+
+func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLError) {
+	s.mu.Lock()
+	s.statements = append(s.statements, stmt)
+	s.mu.Unlock()
+	if m := reCurrentUser.FindStringSubmatch(stmt); m != nil {
+		if m[1] != "" {
+			return sqlResult{columns: []string{"CURRENT_USER()", "CURRENT_ROLE()"}, rows: [][]*string{{str(tok.user), str(role)}}}, nil
+		}
+		return sqlResult{columns: []string{"CURRENT_USER()"}, rows: [][]*string{{str(tok.user)}}}, nil
+	}
+	if m := reShowSecrets.FindStringSubmatch(stmt); m != nil {
+		return s.showSecrets(strings.ReplaceAll(m[1], "''", "'"))
+	}
+	if m := reCreateIntegration.FindStringSubmatch(stmt); m != nil {
+		if !slices.Contains(adminRoles, role) {
+			return sqlResult{}, privilegeError("CREATE INTEGRATION on the account")
+		}
+		return s.createIntegration(unquote(m[2]), m[1] != "", m[3])
+	}
+	if m := reCreateRole.FindStringSubmatch(stmt); m != nil {
+		return status(fmt.Sprintf("Role %s successfully created.", unquote(m[2]))), nil
+	}
+	if m := reCreateMCP.FindStringSubmatch(stmt); m != nil {
+		return s.createMCPServer(m[2], m[1] != "", m[3])
+	}
+	if m := reGrantMCP.FindStringSubmatch(stmt); m != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		parts := strings.Split(m[1], ".")
+		if len(parts) != 3 {
+			return sqlResult{}, compileError("invalid MCP server name " + m[1])
+		}
+		srv, ok := s.mcpServers[mcpKey(unquote(parts[0]), unquote(parts[1]), unquote(parts[2]))]
+		if !ok {
+			return sqlResult{}, &SQLError{Status: 422, Code: "002003", SQLState: "02000", Message: "SQL compilation error: MCP server '" + m[1] + "' does not exist or not authorized."}
+		}
+		srv.UsageRoles = append(srv.UsageRoles, unquote(m[2]))
+		return status("Statement executed successfully."), nil
+	}
+	if m := reGrantRoleToUser.FindStringSubmatch(stmt); m != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if u, ok := s.users[unquote(m[2])]; ok {
+			u.Roles = append(u.Roles, unquote(m[1]))
+		}
+		return status("Statement executed successfully."), nil
+	}
+	if reGrant.MatchString(stmt) {
+		return status("Statement executed successfully."), nil
+	}
+	return sqlResult{}, compileError("syntax error line 1 at position 0 unexpected '" + firstWord(stmt) + "'.")
+}
+
+func (s *Server) createIntegration(name string, ifNotExists bool, options string) (sqlResult, *SQLError) {
+	opts := map[string]string{}
+	for _, m := range reOption.FindAllStringSubmatch(options, -1) {
+		opts[strings.ToUpper(m[1])] = m[2]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, exists := s.integrationNames[name]; exists {
+		if ifNotExists {
+			return status(fmt.Sprintf("%s already exists, statement succeeded.", name)), nil
+		}
+		return sqlResult{}, &SQLError{Status: 422, Code: "002002", SQLState: "42710", Message: "SQL compilation error: Object '" + name + "' already exists."}
+	}
+	if !strings.EqualFold(opts["TYPE"], "OAUTH") || !strings.EqualFold(opts["OAUTH_CLIENT"], "CUSTOM") {
+		return sqlResult{}, compileError("only TYPE = OAUTH, OAUTH_CLIENT = CUSTOM integrations are supported here")
+	}
+	redirect := literal(opts["OAUTH_REDIRECT_URI"])
+	if redirect == "" {
+		return sqlResult{}, compileError("missing required property OAUTH_REDIRECT_URI")
+	}
+	in := Integration{
+		ClientID:            newSecret("")[:28],
+		ClientSecret:        strings.ToUpper(newSecret(""))[:20] + "+/=",
+		Public:              strings.EqualFold(literal(opts["OAUTH_CLIENT_TYPE"]), "PUBLIC"),
+		RedirectURIs:        []string{redirect},
+		AllowNonTLSRedirect: strings.EqualFold(opts["OAUTH_ALLOW_NON_TLS_REDIRECT_URI"], "TRUE"),
+		EnforcePKCE:         strings.EqualFold(opts["OAUTH_ENFORCE_PKCE"], "TRUE"),
+		DoNotIssueRefresh:   strings.EqualFold(opts["OAUTH_ISSUE_REFRESH_TOKENS"], "FALSE"),
+	}
+	if strings.HasPrefix(redirect, "http://") && !in.AllowNonTLSRedirect {
+		return sqlResult{}, compileError("OAUTH_REDIRECT_URI must use TLS unless OAUTH_ALLOW_NON_TLS_REDIRECT_URI = TRUE")
+	}
+	if roles := opts["ALLOWED_ROLES_LIST"]; roles != "" {
+		for _, r := range strings.Split(strings.Trim(roles, "()"), ",") {
+			if r = literal(strings.TrimSpace(r)); r != "" {
+				in.AllowedRoles = append(in.AllowedRoles, r)
+			}
+		}
+	}
+	s.integrations[in.ClientID] = &in
+	s.integrationNames[name] = in.ClientID
+	return status(fmt.Sprintf("Integration %s successfully created.", name)), nil
+}
+
+// showSecrets answers SYSTEM$SHOW_OAUTH_CLIENT_SECRETS with upper-case keys,
+// as real outputs have them.
+func (s *Server) showSecrets(name string) (sqlResult, *SQLError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.integrationNames[name]
+	if !ok {
+		return sqlResult{}, &SQLError{Status: 422, Code: "002003", SQLState: "02000", Message: "SQL compilation error: Integration '" + name + "' does not exist or not authorized."}
+	}
+	in := s.integrations[id]
+	v, _ := json.Marshal(map[string]string{"OAUTH_CLIENT_SECRET_2": in.ClientSecret + "2", "OAUTH_CLIENT_SECRET": in.ClientSecret, "OAUTH_CLIENT_ID": in.ClientID})
+	return sqlResult{columns: []string{"SYSTEM$SHOW_OAUTH_CLIENT_SECRETS('" + name + "')"}, rows: [][]*string{{str(string(v))}}}, nil
+}
+
+var reToolName = regexp.MustCompile(`(?m)^\s*-\s*name:\s*"?([^"\n]+)"?\s*$`)
+
+func (s *Server) createMCPServer(name string, ifNotExists bool, spec string) (sqlResult, *SQLError) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 3 {
+		return sqlResult{}, compileError("MCP server name must be DATABASE.SCHEMA.NAME here")
+	}
+	srv := MCPServer{Database: unquote(parts[0]), Schema: unquote(parts[1]), Name: unquote(parts[2])}
+	for _, m := range reToolName.FindAllStringSubmatch(spec, -1) {
+		srv.Tools = append(srv.Tools, Tool{Name: m[1], Title: m[1], Description: "Tool " + m[1]})
+	}
+	if len(srv.Tools) == 0 {
+		return sqlResult{}, compileError("the specification has no tools")
+	}
+	s.mu.Lock()
+	key := mcpKey(srv.Database, srv.Schema, srv.Name)
+	_, exists := s.mcpServers[key]
+	if exists && ifNotExists {
+		s.mu.Unlock()
+		return status(srv.Name + " already exists, statement succeeded."), nil
+	}
+	srv.UsageRoles = []string{"ACCOUNTADMIN"} // only the owner until granted
+	s.mcpServers[key] = &srv
+	s.mu.Unlock()
+	return status(fmt.Sprintf("MCP Server %s successfully created.", srv.Name)), nil
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return strings.ToUpper(s)
+}
+
+func literal(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+		return strings.ReplaceAll(strings.ReplaceAll(s[1:len(s)-1], "''", "'"), `\\`, `\`)
+	}
+	return s
+}
+
+func firstWord(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+func compileError(msg string) *SQLError {
+	return &SQLError{Status: 422, Code: "001003", SQLState: "42000", Message: "SQL compilation error: " + msg}
+}
+
+func privilegeError(what string) *SQLError {
+	return &SQLError{Status: 422, Code: "003001", SQLState: "42501", Message: "SQL access control error: Insufficient privileges to operate on account; " + what + " is required."}
+}
