@@ -213,11 +213,16 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 // refresh runs one refresh per profile at a time; concurrent callers share
 // its result (single-flight).
 func (m *Manager) refresh(p config.Profile) (Token, error) {
+	leader := false
 	v, err, _ := m.flight.Do(p.Name, func() (any, error) {
-		t, err := m.doRefresh(p)
-		m.afterRefresh(p, err)
-		return t, err
+		leader = true
+		return m.doRefresh(p)
 	})
+	// Only the caller that ran the refresh ends it, and only once the
+	// flight is over, so a refresh started next cannot join this one.
+	if leader {
+		m.afterRefresh(p, err)
+	}
 	if err != nil {
 		return Token{}, err
 	}
