@@ -60,6 +60,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"admin", "admin setup --integration N --mcp-server DB.S.N --role R ...  SQL for administrators (--apply runs it)", runAdmin, false},
+		{"doctor", "doctor [--profile P] [--json]                    check everything, say what to fix", runDoctor, false},
 		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", runHeaders, false},
 		{"token", "token [--profile P]                                print the bare access token", runToken, false},
 		{"mcp-proxy", "mcp-proxy --profile P --server DB.SCHEMA.NAME       stdio MCP bridge to a Snowflake MCP server", runMCPProxy, true},

@@ -127,6 +127,13 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/oauth/token-request", s.handleToken)
 	mux.HandleFunc("/api/v2/databases/{db}/schemas/{schema}/mcp-servers/{name}", s.handleMCP)
 	mux.HandleFunc("POST /api/v2/statements", s.handleStatements)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		// The account URL itself; its Date header follows the stand-in's
+		// clock so clock-skew checks can be tested.
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><title>Snowflake</title>"))
+	})
 	mux.HandleFunc("GET /api/v2/statements/{handle}", s.handleStatementStatus)
 	s.Server = httptest.NewTLSServer(mux)
 	return s

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+func doctorSetup(t *testing.T) (*proc, string) {
+	p := signedIn(t)
+	mcpFile := filepath.Join(p.dir, ".mcp.json")
+	if code, _, errOut := p.run(nil, "mcp", "add", "snowflake", "--file", mcpFile, "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP", "--command", binary); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := p.run(nil, "headers"); code != 0 { // start the daemon
+		t.Fatal(errOut)
+	}
+	return p, mcpFile
+}
+
+func TestDoctorHealthy(t *testing.T) {
+	p, mcpFile := doctorSetup(t)
+	code, out, errOut := p.run(nil, "doctor", "--mcp-file", mcpFile)
+	if code != 0 || strings.Contains(out, "✗") {
+		t.Fatalf("doctor on a healthy setup: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"✓ config readable", "✓ credential store reachable", "✓ daemon running", "✓ socket permissions: directory 0700, socket 0600",
+		"✓ TLS certificate verifies", "✓ clock in sync", "✓ access token (refresh works)", "✓ MCP server snowflake answers initialize + tools/list: 2 tools", "✓ refresh token valid for 7+ days"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDoctorFailures(t *testing.T) {
+	t.Run("sign-in revoked", func(t *testing.T) {
+		p, mcpFile := doctorSetup(t)
+		p.sf.RevokeUser("alice")
+		p.run(nil, "logout", "--profile", "prod") // also forget it locally: login reloads
+		code, out, _ := p.run(nil, "doctor", "--mcp-file", mcpFile)
+		if code == 0 || !strings.Contains(out, "✗ access token (refresh works)") || !strings.Contains(out, "sfmcp-token login --profile prod") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+	t.Run("no USAGE on the MCP server", func(t *testing.T) {
+		p, mcpFile := doctorSetup(t)
+		srv := snowflaketest.DefaultMCPServer()
+		srv.UsageRoles = []string{"SOMEONE_ELSE"}
+		p.sf.AddMCPServer(srv)
+		code, out, _ := p.run(nil, "doctor", "--mcp-file", mcpFile)
+		if code == 0 || !strings.Contains(out, "✗ MCP server snowflake") || !strings.Contains(out, "GRANT USAGE ON MCP SERVER") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+	t.Run("daemon not running", func(t *testing.T) {
+		p, mcpFile := doctorSetup(t)
+		p.stopDaemon()
+		code, out, _ := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "doctor", "--mcp-file", mcpFile)
+		if code == 0 || !strings.Contains(out, "✗ daemon running") || !strings.Contains(out, "sfmcp-token service install") {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+	})
+}
+
+func TestDoctorClockSkew(t *testing.T) {
+	p := newProc(t)
+	skewed := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice", Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
+	defer skewed.Close()
+	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", skewed.Host())
+	code, out, _ := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "doctor")
+	if code == 0 || !strings.Contains(out, "✗ clock in sync with Snowflake: skew 10m") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
