@@ -68,7 +68,8 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			}
 			return oauthClient(e, store, p, ep)
 		},
-		Log: log,
+		Log:           log,
+		ExpiryWarning: notifyExpiry(e),
 	})
 }
 

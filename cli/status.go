@@ -76,6 +76,9 @@ func runStatus(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	for _, p := range view.Profiles {
+		if !p.SecretExpiresAt.IsZero() && p.SecretExpiresAt.Sub(now) < 7*24*time.Hour && p.SecretExpiresAt.After(now) {
+			fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, daysLeft(p.SecretExpiresAt, now), p.Name)
+		}
 		if p.State == daemon.CodeLoginRequired {
 			fmt.Fprintf(e.Stdout, "profile %s needs a sign-in: run sfmcp-token login --profile %s\n", p.Name, p.Name)
 		} else if p.LastError != "" {

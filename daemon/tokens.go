@@ -65,6 +65,10 @@ type Options struct {
 	// IdleAfter stops background refreshes of a profile nobody asked for
 	// in this long (default 1 h); the next request refreshes on demand.
 	IdleAfter time.Duration
+	// ExpiryWarning is called at most once a day per profile when its
+	// refresh token or PAT has less than 7 days left (a log line and a
+	// desktop notification in the daemon).
+	ExpiryWarning func(profile string, left time.Duration)
 	// OnRefreshed, if set, observes the end of every refresh attempt
 	// (tests synchronise on it; err is nil on success).
 	OnRefreshed func(profile string, err error)
@@ -103,6 +107,7 @@ type entry struct {
 	// has not accepted yet; the old one is already dead, so it is kept in
 	// memory and saved before anything else happens.
 	pending   *keychain.Credential
+	warned    time.Time // last expiry warning
 	timer     *time.Timer
 	refreshes int
 }
@@ -323,6 +328,13 @@ func (m *Manager) publish(p config.Profile, cred keychain.Credential, access, to
 	e.cred.Secret = "" // the refresh token stays in the keychain only
 	e.lastErr, e.failures, e.loginErr = nil, 0, nil
 	e.refreshes++
+	if left := cred.SecretExpiresAt.Sub(now); !cred.SecretExpiresAt.IsZero() && left < 7*24*time.Hour && now.Sub(e.warned) >= 24*time.Hour {
+		e.warned = now
+		m.opts.Log.Warn("sign-in expires soon", "profile", p.Name, "days_left", int(left.Hours()/24))
+		if m.opts.ExpiryWarning != nil {
+			go m.opts.ExpiryWarning(p.Name, left)
+		}
+	}
 	if tokenType == config.TokenOAuth {
 		m.opts.Log.Info("refreshed access token", "profile", p.Name, "user", cred.User, "expires_in", lifetime.Round(time.Second).String(), "rotated", rotated)
 		m.scheduleLocked(p, e, lifetime-refreshMargin(lifetime))

@@ -424,3 +424,35 @@ func TestRefusedTokenRenewedOnce(t *testing.T) {
 		t.Fatal("a stale refusal caused another refresh")
 	}
 }
+
+func TestExpiryWarningOncePerDay(t *testing.T) {
+	warned := make(chan time.Duration, 10)
+	f := newFixture(t, nil, func(o *Options) { o.ExpiryWarning = func(_ string, left time.Duration) { warned <- left } })
+	c := f.store.creds["prod"]
+	c.SecretExpiresAt = f.clock.Now().Add(3*24*time.Hour + time.Hour)
+	f.store.creds["prod"] = c
+	f.token()
+	f.waitRefresh()
+	select {
+	case left := <-warned:
+		if int(left.Hours()/24) != 3 {
+			t.Fatalf("warned with %s left", left)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no expiry warning")
+	}
+	if !strings.Contains(f.logs.String(), "sign-in expires soon") || !strings.Contains(f.logs.String(), "days_left=3") {
+		t.Fatalf("no log line:\n%s", f.logs.String())
+	}
+	f.clock.Advance(10 * time.Minute)
+	f.m.Token(context.Background(), Request{Profile: "prod", Force: true})
+	f.waitRefresh()
+	f.clock.Advance(25 * time.Hour)
+	f.m.Token(context.Background(), Request{Profile: "prod", Force: true})
+	f.waitRefresh()
+	// One more warning (the next day), not two: the log line is written
+	// synchronously with the refresh, so it can be counted now.
+	if n := strings.Count(f.logs.String(), "sign-in expires soon"); n != 2 {
+		t.Fatalf("%d warnings in the log, want 2 (first refresh, then a day later)", n)
+	}
+}

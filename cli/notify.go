@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"time"
+)
+
+// notifyExpiry shows a desktop notification that a sign-in expires soon,
+// where the platform has a notifier (notify-send, osascript). Set
+// SFMCP_NO_NOTIFY=1 to keep it to the log line.
+func notifyExpiry(e *Env) func(profile string, left time.Duration) {
+	if e.Getenv("SFMCP_NO_NOTIFY") == "1" {
+		return nil
+	}
+	return func(profile string, left time.Duration) {
+		title := "sfmcp: sign-in expires soon"
+		body := fmt.Sprintf("Profile %s expires in %d days. Run: sfmcp-token login --profile %s", profile, int(left.Hours()/24), profile)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var cmd *exec.Cmd
+		switch runtime.GOOS {
+		case "darwin":
+			cmd = exec.CommandContext(ctx, "osascript", "-e", fmt.Sprintf("display notification %q with title %q", body, title))
+		case "linux":
+			if _, err := exec.LookPath("notify-send"); err != nil {
+				return
+			}
+			cmd = exec.CommandContext(ctx, "notify-send", "--app-name=sfmcp", title, body)
+		default:
+			return
+		}
+		_ = cmd.Run()
+	}
+}
