@@ -9,7 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/mcpjson"
 )
 
@@ -74,21 +73,9 @@ func runMCPAdd(e *Env, args []string) error {
 	if len(pos) != 1 || *server == "" {
 		return usagef("e.g. sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP", "mcp add: give a NAME and --server")
 	}
-	cfg, err := loadConfig(e)
+	p, serverURL, err := profileAndServer(e, *profileName, *server)
 	if err != nil {
 		return err
-	}
-	p, err := selectProfile(e, cfg, *profileName)
-	if err != nil {
-		return err
-	}
-	ep, err := p.Endpoint()
-	if err != nil {
-		return usagef("", "profile %s: %v", p.Name, err)
-	}
-	serverURL, err := config.MCPServerURL(ep, *server)
-	if err != nil {
-		return usagef("", "%v", err)
 	}
 	bin := *command
 	if bin == "" {

@@ -11,7 +11,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/mcpproxy"
 )
@@ -30,21 +29,9 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 	if *server == "" {
 		return usagef("e.g. sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP", "mcp-proxy: --server is required")
 	}
-	cfg, err := loadConfig(e)
+	p, serverURL, err := profileAndServer(e, *profileName, *server)
 	if err != nil {
 		return err
-	}
-	p, err := selectProfile(e, cfg, *profileName)
-	if err != nil {
-		return err
-	}
-	ep, err := p.Endpoint()
-	if err != nil {
-		return usagef("", "profile %s: %v", p.Name, err)
-	}
-	serverURL, err := config.MCPServerURL(ep, *server)
-	if err != nil {
-		return usagef("", "%v", err)
 	}
 	level := slog.LevelInfo
 	if *quiet {

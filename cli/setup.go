@@ -72,3 +72,25 @@ func selectProfile(e *Env, cfg *config.File, flagValue string) (config.Profile, 
 	}
 	return cfg.Select(name, e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"))
 }
+
+// profileAndServer resolves the profile and the MCP server URL built on its
+// host (for mcp-proxy and mcp add).
+func profileAndServer(e *Env, profileName, server string) (config.Profile, string, error) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return config.Profile{}, "", err
+	}
+	p, err := selectProfile(e, cfg, profileName)
+	if err != nil {
+		return config.Profile{}, "", err
+	}
+	ep, err := p.Endpoint()
+	if err != nil {
+		return config.Profile{}, "", usagef("", "profile %s: %v", p.Name, err)
+	}
+	serverURL, err := config.MCPServerURL(ep, server)
+	if err != nil {
+		return config.Profile{}, "", usagef("", "%v", err)
+	}
+	return p, serverURL, nil
+}

@@ -67,7 +67,7 @@ func splitIdentifier(s string) ([]string, error) {
 				end = len(s)
 			}
 			part, s = s[:end], s[end:]
-			if !plainIdentifier(part) {
+			if !PlainIdentifier(part) {
 				return nil, fmt.Errorf("%q is not a plain identifier; quote it", part)
 			}
 			part = strings.ToUpper(part)

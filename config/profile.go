@@ -115,16 +115,18 @@ func RoleScope(role string) string {
 	}
 	if len(role) >= 2 && role[0] == '"' && role[len(role)-1] == '"' {
 		role = strings.ReplaceAll(role[1:len(role)-1], `""`, `"`)
-	} else if plainIdentifier(role) {
+	} else if PlainIdentifier(role) {
 		role = strings.ToUpper(role)
 	}
-	if plainIdentifier(role) {
+	if PlainIdentifier(role) {
 		return "session:role:" + role
 	}
 	return "session:role-encoded:" + percentEncode(role)
 }
 
-func plainIdentifier(s string) bool {
+// PlainIdentifier reports whether s is a Snowflake identifier that needs
+// no quotes: letters, digits, _ and $, not starting with a digit or $.
+func PlainIdentifier(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -7,6 +7,8 @@ package snowflake
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sfmcp/sfmcp/config"
 )
 
 // Ident quotes one identifier part. A plain identifier (letters, digits,
@@ -22,7 +24,7 @@ func Ident(s string) (string, error) {
 		s = strings.ReplaceAll(inner, `""`, `"`)
 		return quoteIdent(s)
 	}
-	if plain(s) {
+	if config.PlainIdentifier(s) {
 		if len(s) > 255 {
 			return "", fmt.Errorf("identifier %q is longer than 255 characters", s)
 		}
@@ -44,19 +46,6 @@ func quoteIdent(s string) (string, error) {
 		}
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, nil
-}
-
-func plain(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '$')) {
-			return false
-		}
-	}
-	return true
 }
 
 // Name quotes a dotted name with exactly parts parts, e.g. DB.SCHEMA.OBJ
