@@ -65,6 +65,7 @@ func commands() []command {
 		{"token", "token [--profile P]                                print the bare access token", runToken, false},
 		{"mcp-proxy", "mcp-proxy --profile P --server DB.SCHEMA.NAME       stdio MCP bridge to a Snowflake MCP server", runMCPProxy, true},
 		{"mcp", "mcp add|remove|list NAME [--mode proxy|headers]   write MCP client configuration (.mcp.json)", runMCP, false},
+		{"pat", "pat create|verify|status|rotate|remove|replay|resume ...  service accounts with programmatic access tokens", runPAT, false},
 		{"service", "service install|uninstall|start|stop|restart|status  run the daemon as a per-user service", runService, false},
 		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus, false},
 		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon, true},

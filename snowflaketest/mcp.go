@@ -184,6 +184,8 @@ func (s *Server) authenticateBearer(w http.ResponseWriter, r *http.Request) (acc
 		t = *tok
 	}
 	valid := ok && found && !t.revoked && s.now().Before(t.expires)
+	policyMissing := valid && !s.patUsableLocked(&t)
+	valid = valid && !policyMissing
 	if tt := r.Header.Get("X-Snowflake-Authorization-Token-Type"); valid && tt != "" && tt != t.kind {
 		valid = false
 	}
@@ -193,6 +195,10 @@ func (s *Server) authenticateBearer(w http.ResponseWriter, r *http.Request) (acc
 	s.mu.Unlock()
 	if !valid {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer resource_metadata="%s/.well-known/oauth-protected-resource%s"`, s.URL, r.URL.Path))
+		if policyMissing {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "390432", "message": "Network policy is required."})
+			return accessToken{}, false
+		}
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "390303", "message": "Invalid OAuth access token. Please use a new access token and try again."})
 		return accessToken{}, false
 	}

@@ -75,7 +75,12 @@ type Server struct {
 	mcpFaults    []int
 
 	integrationNames map[string]string // SQL name → client id
+	userStates       map[string]*userState
+	netRules         map[string]bool
+	netPolicies      map[string]bool
+	authPolicies     map[string]bool
 	statements       []string
+	sqlFaults        []int
 	pendingResults   map[string]sqlResult
 	hooks            []func(grant string)
 }

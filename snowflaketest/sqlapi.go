@@ -36,6 +36,27 @@ func (s *Server) Statements() []string {
 	return slices.Clone(s.statements)
 }
 
+// FailSQL makes the next n statements fail with HTTP status (after they
+// are recorded), e.g. to interrupt a setup half-way.
+func (s *Server) FailSQL(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.sqlFaults = append(s.sqlFaults, status)
+	}
+}
+
+// FailSQLAfter lets after statements run, then fails the next one with
+// status, as if the client had crashed or Snowflake had failed mid-setup.
+func (s *Server) FailSQLAfter(after, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range after {
+		s.sqlFaults = append(s.sqlFaults, 0)
+	}
+	s.sqlFaults = append(s.sqlFaults, status)
+}
+
 // IntegrationClientID returns the client id of an integration created
 // through the SQL API.
 func (s *Server) IntegrationClientID(name string) string {
@@ -142,7 +163,17 @@ var adminRoles = []string{"ACCOUNTADMIN", "SECURITYADMIN", "SFMCP_ADMIN"}
 func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLError) {
 	s.mu.Lock()
 	s.statements = append(s.statements, stmt)
+	fail := 0
+	if len(s.sqlFaults) > 0 {
+		fail, s.sqlFaults = s.sqlFaults[0], s.sqlFaults[1:]
+	}
 	s.mu.Unlock()
+	if fail != 0 {
+		return sqlResult{}, &SQLError{Status: fail, Code: "390503", Message: "Injected failure."}
+	}
+	if res, err, ok := s.execPATSQL(tok, role, stmt); ok {
+		return res, err
+	}
 	if m := reCurrentUser.FindStringSubmatch(stmt); m != nil {
 		if m[1] != "" {
 			return sqlResult{columns: []string{"CURRENT_USER()", "CURRENT_ROLE()"}, rows: [][]*string{{str(tok.user), str(role)}}}, nil

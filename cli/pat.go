@@ -1,0 +1,517 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/snowflake"
+)
+
+const defaultManifest = "sfmcp-manifest.json"
+
+func runPAT(ctx context.Context, e *Env, args []string) error {
+	const usage = "run: sfmcp-token pat create|verify|status|rotate|remove|replay|resume"
+	if len(args) == 0 {
+		return usagef(usage, "pat: missing subcommand")
+	}
+	sub, args := args[0], args[1:]
+	p := &patCmd{e: e, ctx: ctx}
+	fs := newFlags(e, "pat "+sub)
+	p.register(fs, sub)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	switch sub {
+	case "create":
+		return p.create()
+	case "resume":
+		return p.resume()
+	case "replay":
+		return p.replay()
+	case "remove":
+		return p.remove()
+	case "rotate":
+		return p.rotate()
+	case "status":
+		return p.status()
+	case "verify":
+		return p.verify()
+	}
+	return usagef(usage, "pat: unknown subcommand %q", sub)
+}
+
+type patCmd struct {
+	e   *Env
+	ctx context.Context
+
+	a            snowflake.ServiceAccount
+	ips          stringList
+	schema       string
+	adminProfile string
+	profileName  string
+	manifest     string
+	account      string
+	server       string
+	dryRun       bool
+	printToken   bool
+	asJSON       bool
+	expireHours  int
+}
+
+func (p *patCmd) register(fs *flag.FlagSet, sub string) {
+	fs.StringVar(&p.a.User, "user", "", "service user (env SA_USER)")
+	fs.StringVar(&p.manifest, "manifest", defaultManifest, "manifest file recording the setup")
+	fs.StringVar(&p.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
+	fs.StringVar(&p.a.AdminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE, default ACCOUNTADMIN)")
+	fs.BoolVar(&p.dryRun, "dry-run", false, "print the SQL only")
+	fs.StringVar(&p.profileName, "profile", "", "the PAT's profile (default: named after the user)")
+	switch sub {
+	case "create":
+		fs.StringVar(&p.a.Role, "role", "", "role the PAT is restricted to (env SA_ROLE)")
+		fs.StringVar(&p.a.Database, "db", "", "database for the network rule and policies (env SNOW_UTILS_DB)")
+		fs.StringVar(&p.schema, "schema", "", "one schema for rule and policies (default NETWORKS and POLICIES)")
+		fs.Var(&p.ips, "allow-ip", "IPv4 address or CIDR the service connects from (repeatable)")
+		fs.IntVar(&p.a.Days, "days", 30, "days until the PAT expires (1-365)")
+		fs.StringVar(&p.a.TokenName, "token-name", "", "PAT name (default USER_PAT)")
+		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
+	case "rotate":
+		fs.IntVar(&p.expireHours, "expire-old-after-hours", 24, "hours the old secret stays valid (0: at once)")
+		fs.BoolVar(&p.printToken, "print-token", false, "also print the new secret on stdout")
+	case "replay":
+		fs.StringVar(&p.account, "account", "", "the account to replay onto (must be the admin profile's)")
+		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
+	case "status":
+		fs.BoolVar(&p.asJSON, "json", false, "print JSON")
+	case "verify":
+		fs.StringVar(&p.server, "server", "", "also list an MCP server's tools with the PAT: DB.SCHEMA.NAME")
+	}
+}
+
+// value fills a missing input: flag, then environment, then a prompt on a
+// terminal; without a terminal a missing value is a usage error, never a hang.
+func (p *patCmd) value(v *string, flagName, env, def string) error {
+	if *v != "" {
+		return nil
+	}
+	if *v = p.e.Getenv(env); *v != "" {
+		return nil
+	}
+	if def != "" {
+		*v = def
+		return nil
+	}
+	if f, ok := p.e.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(p.e.Stderr, "%s: ", flagName)
+		line, err := bufio.NewReader(f).ReadString('\n')
+		if *v = strings.TrimSpace(line); *v != "" {
+			return nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
+	return usagef(fmt.Sprintf("pass --%s or set %s", flagName, env), "pat: --%s is required", flagName)
+}
+
+func (p *patCmd) create() error {
+	for _, v := range []struct {
+		dst       *string
+		flag, env string
+	}{{&p.a.User, "user", "SA_USER"}, {&p.a.Role, "role", "SA_ROLE"}, {&p.a.Database, "db", "SNOW_UTILS_DB"}} {
+		if err := p.value(v.dst, v.flag, v.env, ""); err != nil {
+			return err
+		}
+	}
+	if err := p.value(&p.a.AdminRole, "admin-role", "SA_ADMIN_ROLE", "ACCOUNTADMIN"); err != nil {
+		return err
+	}
+	p.a.AllowIPs = p.ips
+	if p.schema != "" {
+		p.a.RuleSchema, p.a.PolicySchema = p.schema, p.schema
+	}
+	if err := p.a.Normalize(); err != nil {
+		return usagef("", "pat create: %v", err)
+	}
+	if m, err := snowflake.LoadManifest(p.manifest); err == nil {
+		for _, r := range m.Resources {
+			if r.Status == snowflake.Created {
+				return usagef("run: sfmcp-token pat resume --manifest "+p.manifest+" (or pat remove, or choose another --manifest)", "pat create: %s already records a setup for %s", p.manifest, m.Account.User)
+			}
+		}
+	}
+	if p.dryRun {
+		return p.printPlan(p.a.Steps())
+	}
+	cfg, admin, host, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	m := snowflake.NewManifest(p.manifest, host, p.patProfile(), p.a)
+	return p.run(cfg, admin, m)
+}
+
+func (p *patCmd) printPlan(steps []snowflake.Step) error {
+	for _, s := range steps {
+		fmt.Fprintf(p.e.Stdout, "-- %s %s\n", s.Kind, s.Name)
+		for _, sql := range s.Create {
+			fmt.Fprintf(p.e.Stdout, "%s;\n", sql)
+		}
+	}
+	return nil
+}
+
+func (p *patCmd) patProfile() string {
+	if p.profileName != "" {
+		return p.profileName
+	}
+	return strings.ToLower(snowflake.Unquoted(mustIdentCLI(p.a.User)))
+}
+
+func mustIdentCLI(s string) string {
+	q, _ := snowflake.Ident(s)
+	return q
+}
+
+// adminContext finds the admin profile and refuses a PAT one: a session
+// authenticated with a PAT cannot manage PATs.
+func (p *patCmd) adminContext() (*config.File, config.Profile, string, error) {
+	cfg, err := loadConfig(p.e)
+	if err != nil {
+		return nil, config.Profile{}, "", err
+	}
+	admin, err := selectProfile(p.e, cfg, p.adminProfile)
+	if err != nil {
+		return nil, config.Profile{}, "", err
+	}
+	if admin.IsPAT() {
+		return nil, config.Profile{}, "", usagef("use an OAuth profile: sfmcp-token profile add admin --account ... --role <admin role>, then login", "profile %s authenticates with a programmatic access token, and Snowflake does not let a PAT session manage PATs", admin.Name)
+	}
+	ep, err := admin.Endpoint()
+	if err != nil {
+		return nil, config.Profile{}, "", usagef("", "profile %s: %v", admin.Name, err)
+	}
+	return cfg, admin, ep.Host, nil
+}
+
+func (p *patCmd) api(profile config.Profile, role string) (*snowflake.Client, error) {
+	ep, err := profile.Endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return &snowflake.Client{BaseURL: ep.URL(), HTTPClient: p.e.HTTPClient, Creds: daemonCreds{e: p.e, profile: profile.Name}, UserAgent: "sfmcp/" + Version, Role: role}, nil
+}
+
+// run carries out the manifest's plan and keeps the PAT as a profile.
+func (p *patCmd) run(cfg *config.File, admin config.Profile, m *snowflake.Manifest) error {
+	api, err := p.api(admin, m.Account.AdminRole)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(p.e, cfg)
+	if err != nil {
+		return err
+	}
+	var secret string
+	r := &snowflake.Runner{API: api, Manifest: m,
+		Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) },
+		StoreSecret: func(s string, expires time.Time) error {
+			secret = s
+			return p.keepPAT(cfg, store, admin, m, s, expires)
+		}}
+	if err := r.Create(p.ctx); err != nil {
+		return sqlAdvice(patAdvice(err), admin.Name)
+	}
+	fmt.Fprintf(p.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", m.Account.User, m.Profile, store.Where(), m.Path())
+	if p.printToken && secret != "" {
+		fmt.Fprintln(p.e.Stdout, secret)
+	}
+	return nil
+}
+
+// keepPAT stores the secret as a PAT profile and tells the daemon.
+func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, admin config.Profile, m *snowflake.Manifest, secret string, expires time.Time) error {
+	// The PAT lives on the admin profile's account (replay picks the admin
+	// profile of the target account).
+	prof := config.Profile{Name: m.Profile, Account: admin.Account, Host: admin.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
+	err := store.SaveCredential(m.Profile, keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
+		User: snowflake.Unquoted(mustIdentCLI(m.Account.User)), Role: snowflake.Unquoted(mustIdentCLI(m.Account.Role)), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires})
+	if err != nil {
+		return err
+	}
+	if old, ok := cfg.Profiles[m.Profile]; !ok || !old.IsPAT() {
+		if err := cfg.Put(prof); err != nil {
+			return err
+		}
+		if err := cfg.Save(); err != nil {
+			return err
+		}
+	}
+	notifyDaemon(p.ctx, p.e, m.Profile)
+	return nil
+}
+
+// patAdvice adds what Snowflake's PAT errors mean.
+func patAdvice(err error) error {
+	switch {
+	case snowflake.IsCode(err, "390432"):
+		return withAdvice(err, ExitUsage, "the service user needs a network policy before it can get or use a PAT (the network_policy step); check --allow-ip")
+	case snowflake.IsCode(err, "003164"):
+		return withAdvice(err, ExitUsage, "service users' PATs need ROLE_RESTRICTION: pass --role")
+	case snowflake.IsCode(err, "003165"):
+		return withAdvice(err, ExitUsage, "grant the role to the user first (the user step does: GRANT ROLE … TO USER …)")
+	case snowflake.IsCode(err, "003166"):
+		return withAdvice(err, ExitUsage, "the user has 15 PATs, Snowflake's limit: remove unused ones (ALTER USER … REMOVE PROGRAMMATIC ACCESS TOKEN …)")
+	}
+	return err
+}
+
+func (p *patCmd) loadManifest() (*snowflake.Manifest, error) {
+	m, err := snowflake.LoadManifest(p.manifest)
+	if err != nil {
+		return nil, usagef("pass --manifest FILE (the file pat create wrote)", "%v", err)
+	}
+	if p.a.User != "" && !strings.EqualFold(snowflake.Unquoted(mustIdentCLI(p.a.User)), snowflake.Unquoted(mustIdentCLI(m.Account.User))) {
+		return nil, usagef("", "manifest %s is for user %s, not %s", p.manifest, m.Account.User, p.a.User)
+	}
+	return m, nil
+}
+
+func (p *patCmd) resume() error {
+	m, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	if p.dryRun {
+		var todo []snowflake.Step
+		for _, r := range m.Resources {
+			if r.Status != snowflake.Created {
+				todo = append(todo, r.Step)
+			}
+		}
+		return p.printPlan(todo)
+	}
+	cfg, admin, host, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	if host != m.AccountHost {
+		return usagef("use --admin-profile for "+m.AccountHost+", or pat replay for another account", "the manifest is for %s, the admin profile for %s", m.AccountHost, host)
+	}
+	return p.run(cfg, admin, m)
+}
+
+func (p *patCmd) replay() error {
+	old, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	if p.dryRun {
+		return p.printPlan(old.Account.Steps())
+	}
+	cfg, admin, host, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	if p.account != "" {
+		ep, err := config.NormalizeAccount(p.account)
+		if err != nil || ep.Host != host {
+			return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", p.account, host)
+		}
+	}
+	path := strings.TrimSuffix(p.manifest, filepath.Ext(p.manifest)) + "-" + strings.NewReplacer(":", "_", "/", "_").Replace(host) + ".json"
+	m := snowflake.NewManifest(path, host, old.Profile, old.Account)
+	if p.profileName != "" {
+		m.Profile = p.profileName
+	} else if host != old.AccountHost {
+		m.Profile = old.Profile + "-" + strings.SplitN(host, ".", 2)[0]
+	}
+	fmt.Fprintf(p.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", p.manifest, host, path)
+	return p.run(cfg, admin, m)
+}
+
+func (p *patCmd) remove() error {
+	m, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	if p.dryRun {
+		for i := len(m.Resources) - 1; i >= 0; i-- {
+			if m.Resources[i].Status == snowflake.Created {
+				for _, sql := range m.Resources[i].Remove {
+					fmt.Fprintf(p.e.Stdout, "%s;\n", sql)
+				}
+			}
+		}
+		return nil
+	}
+	cfg, admin, _, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	api, err := p.api(admin, m.Account.AdminRole)
+	if err != nil {
+		return err
+	}
+	r := &snowflake.Runner{API: api, Manifest: m, Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) }}
+	if err := r.Remove(p.ctx); err != nil {
+		return sqlAdvice(err, admin.Name)
+	}
+	store, err := openStore(p.e, cfg)
+	if err == nil {
+		err = store.DeleteCredential(m.Profile)
+	}
+	if cfg.Remove(m.Profile) {
+		_ = cfg.Save()
+	}
+	notifyDaemon(p.ctx, p.e, m.Profile)
+	fmt.Fprintf(p.e.Stdout, "Removed everything the manifest recorded; profile %s is gone.\n", m.Profile)
+	return err
+}
+
+func (p *patCmd) rotate() error {
+	m, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	if p.dryRun {
+		fmt.Fprintf(p.e.Stdout, "%s;\n", m.Account.RotateSQL(p.expireHours))
+		return nil
+	}
+	cfg, admin, _, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	api, err := p.api(admin, m.Account.AdminRole)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(p.e, cfg)
+	if err != nil {
+		return err
+	}
+	var secret string
+	r := &snowflake.Runner{API: api, Manifest: m, StoreSecret: func(s string, expires time.Time) error {
+		secret = s
+		return p.keepPAT(cfg, store, admin, m, s, expires)
+	}}
+	if err := r.Rotate(p.ctx, p.expireHours); err != nil {
+		return sqlAdvice(patAdvice(err), admin.Name)
+	}
+	fmt.Fprintf(p.e.Stdout, "Rotated the PAT of %s; profile %s serves the new secret; the old one stays valid for %d hours.\n", m.Account.User, m.Profile, p.expireHours)
+	if p.printToken {
+		fmt.Fprintln(p.e.Stdout, secret)
+	}
+	return nil
+}
+
+func (p *patCmd) status() error {
+	m, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	_, admin, _, err := p.adminContext()
+	if err != nil {
+		return err
+	}
+	api, err := p.api(admin, m.Account.AdminRole)
+	if err != nil {
+		return err
+	}
+	res, err := api.Exec(p.ctx, m.Account.ShowPATsSQL())
+	if err != nil {
+		return sqlAdvice(err, admin.Name)
+	}
+	type row struct {
+		Name      string `json:"name"`
+		Role      string `json:"role_restriction"`
+		ExpiresAt string `json:"expires_at"`
+		Status    string `json:"status"`
+		DaysLeft  int    `json:"days_left"`
+	}
+	var rows []row
+	for i := range res.Rows {
+		r := row{}
+		r.Name, _ = res.Column(i, "name")
+		r.Role, _ = res.Column(i, "role_restriction")
+		r.ExpiresAt, _ = res.Column(i, "expires_at")
+		r.Status, _ = res.Column(i, "status")
+		if t, err := time.Parse("2006-01-02 15:04:05.000 -0700", r.ExpiresAt); err == nil {
+			r.DaysLeft = int(time.Until(t).Hours() / 24)
+		}
+		rows = append(rows, r)
+	}
+	if p.asJSON {
+		return writeJSON(p.e, rows)
+	}
+	tw := tabwriter.NewWriter(p.e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tEXPIRES\tSTATUS\tDAYS LEFT")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Name, r.Role, r.ExpiresAt, r.Status, r.DaysLeft)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Status == "ACTIVE" && r.DaysLeft < 7 {
+			fmt.Fprintf(p.e.Stdout, "%s expires in %d days: run sfmcp-token pat rotate --manifest %s\n", r.Name, r.DaysLeft, p.manifest)
+		}
+	}
+	return nil
+}
+
+// verify proves the PAT authenticates: SELECT CURRENT_USER() through the
+// SQL API with the PAT (served by the daemon), and tools/list on a server.
+func (p *patCmd) verify() error {
+	m, err := p.loadManifest()
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(p.e)
+	if err != nil {
+		return err
+	}
+	prof, err := cfg.Profile(m.Profile)
+	if err != nil {
+		return err
+	}
+	api, err := p.api(prof, "")
+	if err != nil {
+		return err
+	}
+	res, err := api.Exec(p.ctx, "SELECT CURRENT_USER()")
+	if err != nil {
+		return sqlAdvice(patAdvice(err), prof.Name)
+	}
+	got, _ := res.Column(0, "CURRENT_USER()")
+	want := snowflake.Unquoted(mustIdentCLI(m.Account.User))
+	if got != want {
+		return fmt.Errorf("the PAT authenticated as %q, not %q", got, want)
+	}
+	fmt.Fprintf(p.e.Stdout, "✓ the PAT of profile %s authenticates as %s\n", prof.Name, got)
+	if p.server != "" {
+		_, url, err := profileAndServer(p.e, prof.Name, p.server)
+		if err != nil {
+			return err
+		}
+		d := &doctor{e: p.e, ctx: p.ctx, profile: prof}
+		n, err := d.listTools(url)
+		if err != nil {
+			return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), ExitError, "grant the PAT's role USAGE on the MCP server")
+		}
+		fmt.Fprintf(p.e.Stdout, "✓ MCP server %s lists %d tools with the PAT\n", p.server, n)
+	}
+	return nil
+}

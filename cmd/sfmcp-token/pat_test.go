@@ -1,0 +1,240 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+func patCreateArgs(manifest string) []string {
+	return []string{"pat", "create", "--user", "MYAPP_RUNNER", "--role", "MCP_USERS", "--db", "SNOW_UTILS_DB",
+		"--allow-ip", "203.0.113.7", "--allow-ip", "198.51.100.0/24", "--days", "30", "--manifest", manifest}
+}
+
+type manifestFile struct {
+	Profile   string
+	Resources []struct {
+		ID, Status string
+		SQL        []string `json:"sql"`
+	}
+}
+
+func readManifest(t *testing.T, path string) (manifestFile, string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifestFile
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m, string(data)
+}
+
+func statuses(m manifestFile) string {
+	var s []string
+	for _, r := range m.Resources {
+		s = append(s, r.ID+"="+r.Status)
+	}
+	return strings.Join(s, " ")
+}
+
+func assertNoSecrets(t *testing.T, sf *snowflaketest.Server, texts ...string) {
+	t.Helper()
+	for _, s := range sf.IssuedSecrets() {
+		for _, text := range texts {
+			if strings.Contains(text, s) {
+				t.Fatalf("a secret (%.8s…) appeared in output or the manifest", s)
+			}
+		}
+	}
+}
+
+func TestPATLifecycle(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	var outputs []string
+	run := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := p.run(nil, args...)
+		if args[0] != "headers" { // headers prints the token: that is its job
+			outputs = append(outputs, out, errOut)
+		}
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		return out
+	}
+	// The plan, without running it.
+	dry := run(append(patCreateArgs(manifest), "--dry-run")...)
+	for _, want := range []string{
+		"CREATE USER IF NOT EXISTS MYAPP_RUNNER TYPE = SERVICE DEFAULT_ROLE = MCP_USERS",
+		"GRANT ROLE MCP_USERS TO USER MYAPP_RUNNER",
+		"CREATE OR REPLACE NETWORK RULE SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE MODE = INGRESS TYPE = IPV4 VALUE_LIST = ('203.0.113.7', '198.51.100.0/24')",
+		"CREATE NETWORK POLICY IF NOT EXISTS MYAPP_RUNNER_NETWORK_POLICY ALLOWED_NETWORK_RULE_LIST = ('SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE')",
+		"ALTER USER MYAPP_RUNNER SET NETWORK_POLICY = 'MYAPP_RUNNER_NETWORK_POLICY'",
+		"AUTHENTICATION_METHODS = ('PROGRAMMATIC_ACCESS_TOKEN')",
+		"ALTER USER MYAPP_RUNNER SET AUTHENTICATION POLICY SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
+		"ALTER USER MYAPP_RUNNER ADD PROGRAMMATIC ACCESS TOKEN MYAPP_RUNNER_PAT ROLE_RESTRICTION = 'MCP_USERS' DAYS_TO_EXPIRY = 30",
+	} {
+		if !strings.Contains(dry, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, dry)
+		}
+	}
+	if len(p.sf.Statements()) != 0 {
+		t.Fatal("--dry-run ran SQL")
+	}
+
+	run(patCreateArgs(manifest)...)
+	m, raw := readManifest(t, manifest)
+	if statuses(m) != "user=created network_rule=created network_policy=created authentication_policy=created pat=created" || m.Profile != "myapp_runner" {
+		t.Fatalf("manifest: %s", statuses(m))
+	}
+	out := run("pat", "verify", "--manifest", manifest, "--server", "DB.PUBLIC.GONG_MCP")
+	if !strings.Contains(out, "authenticates as MYAPP_RUNNER") || !strings.Contains(out, "lists 2 tools") {
+		t.Fatalf("verify: %s", out)
+	}
+	headers := run("headers", "--profile", "myapp_runner")
+	if !strings.Contains(headers, `"X-Snowflake-Authorization-Token-Type":"PROGRAMMATIC_ACCESS_TOKEN"`) {
+		t.Fatalf("headers for a PAT profile: %s", headers)
+	}
+	var rows []struct {
+		Name, Status string
+		DaysLeft     int `json:"days_left"`
+	}
+	json.Unmarshal([]byte(run("pat", "status", "--manifest", manifest, "--json")), &rows)
+	if len(rows) != 1 || rows[0].Name != "MYAPP_RUNNER_PAT" || rows[0].Status != "ACTIVE" || rows[0].DaysLeft < 29 {
+		t.Fatalf("status: %+v", rows)
+	}
+
+	run("pat", "rotate", "--manifest", manifest, "--expire-old-after-hours", "0")
+	rotated := run("headers", "--profile", "myapp_runner")
+	if rotated == headers {
+		t.Fatal("after rotate, headers still serve the old secret")
+	}
+	var h map[string]string
+	json.Unmarshal([]byte(rotated), &h)
+	if st := p.callMCP(t, h); st != 200 {
+		t.Fatalf("the rotated PAT is refused: %d", st)
+	}
+	json.Unmarshal([]byte(headers), &h)
+	if st := p.callMCP(t, h); st != 401 {
+		t.Fatalf("the old secret should be dead (expire after 0 hours): %d", st)
+	}
+
+	run("pat", "remove", "--manifest", manifest)
+	m, raw2 := readManifest(t, manifest)
+	if statuses(m) != "user=removed network_rule=removed network_policy=removed authentication_policy=removed pat=removed" {
+		t.Fatalf("after remove: %s", statuses(m))
+	}
+	stmts := strings.Join(p.sf.Statements(), "\n")
+	for _, want := range []string{"REMOVE PROGRAMMATIC ACCESS TOKEN", "UNSET AUTHENTICATION POLICY", "DROP AUTHENTICATION POLICY", "UNSET NETWORK_POLICY", "DROP NETWORK POLICY", "DROP NETWORK RULE", "DROP USER IF EXISTS MYAPP_RUNNER"} {
+		if !strings.Contains(stmts, want) {
+			t.Errorf("remove did not run %q", want)
+		}
+	}
+	if i, j := strings.Index(stmts, "REMOVE PROGRAMMATIC"), strings.Index(stmts, "DROP USER"); i > j {
+		t.Error("remove ran out of order")
+	}
+	if code, _, _ := p.run(nil, "headers", "--profile", "myapp_runner"); code == 0 {
+		t.Fatal("the PAT profile still serves after remove")
+	}
+	assertNoSecrets(t, p.sf, append(outputs, raw, raw2)...)
+}
+
+func TestPATResumeAfterFailure(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "m.json")
+	p.sf.FailSQLAfter(3, 400) // user (2 statements) and rule run; the policy fails
+	code, _, errOut := p.run(nil, patCreateArgs(manifest)...)
+	if code == 0 || !strings.Contains(errOut, "pat resume --manifest") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	m, _ := readManifest(t, manifest)
+	if statuses(m) != "user=created network_rule=created network_policy=planned authentication_policy=planned pat=planned" {
+		t.Fatalf("manifest after the failure: %s", statuses(m))
+	}
+	if code, out, errOut := p.run(nil, "pat", "resume", "--manifest", manifest); code != 0 || !strings.Contains(out, "(already created)") {
+		t.Fatalf("resume: %d %s%s", code, out, errOut)
+	}
+	m, _ = readManifest(t, manifest)
+	if !strings.HasSuffix(statuses(m), "pat=created") {
+		t.Fatalf("after resume: %s", statuses(m))
+	}
+	if code, _, errOut := p.run(nil, "pat", "verify", "--manifest", manifest); code != 0 {
+		t.Fatalf("verify after resume: %s", errOut)
+	}
+}
+
+func TestPATRemoveAfterPartialSetup(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "m.json")
+	p.sf.FailSQLAfter(5, 400) // fails at the authentication policy
+	p.run(nil, patCreateArgs(manifest)...)
+	if code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest); code != 0 {
+		t.Fatalf("remove: %s%s", out, errOut)
+	}
+	m, _ := readManifest(t, manifest)
+	if statuses(m) != "user=removed network_rule=removed network_policy=removed authentication_policy=planned pat=planned" {
+		t.Fatalf("after remove: %s", statuses(m))
+	}
+}
+
+func TestPATReplayOntoSecondAccount(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "m.json")
+	if code, _, errOut := p.run(nil, patCreateArgs(manifest)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	other := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
+	defer other.Close()
+	p.run(nil, "profile", "add", "admin2", "--account", "otherorg-acct", "--host", other.Host(), "--role", "MCP_USERS")
+	p.login(t, "admin2")
+	code, out, errOut := p.run(nil, "pat", "replay", "--manifest", manifest, "--admin-profile", "admin2")
+	if code != 0 {
+		t.Fatalf("replay: %s%s", out, errOut)
+	}
+	if n := len(other.Statements()); n < 8 {
+		t.Fatalf("the second account ran %d statements", n)
+	}
+	newManifest := strings.TrimSuffix(manifest, ".json") + "-" + strings.ReplaceAll(other.Host(), ":", "_") + ".json"
+	m, raw := readManifest(t, newManifest)
+	if !strings.HasSuffix(statuses(m), "pat=created") || m.Profile == "myapp_runner" {
+		t.Fatalf("replayed manifest: %s profile %s", statuses(m), m.Profile)
+	}
+	if code, _, errOut := p.run(nil, "pat", "verify", "--manifest", newManifest); code != 0 {
+		t.Fatalf("verify on the second account: %s", errOut)
+	}
+	assertNoSecrets(t, other, out, errOut, raw)
+}
+
+func TestPATRulesExplained(t *testing.T) {
+	p := signedIn(t)
+	// A PAT profile cannot manage PATs.
+	manifest := filepath.Join(p.dir, "m.json")
+	p.run(nil, patCreateArgs(manifest)...)
+	code, _, errOut := p.run(nil, append(patCreateArgs(filepath.Join(p.dir, "m2.json")), "--user", "OTHER", "--admin-profile", "myapp_runner")...)
+	if code != 2 || !strings.Contains(errOut, "does not let a PAT session manage PATs") {
+		t.Fatalf("PAT admin profile: %d %s", code, errOut)
+	}
+	// Missing values without a terminal: exit 2, no hang.
+	code, _, errOut = p.run(nil, "pat", "create", "--manifest", filepath.Join(p.dir, "m3.json"))
+	if code != 2 || !strings.Contains(errOut, "SA_USER") {
+		t.Fatalf("missing --user: %d %s", code, errOut)
+	}
+	// Bad IPs are refused before any SQL runs.
+	before := len(p.sf.Statements())
+	code, _, _ = p.run(nil, "pat", "create", "--user", "X", "--role", "R", "--db", "D", "--allow-ip", "300.1.1.1", "--manifest", filepath.Join(p.dir, "m4.json"))
+	if code != 2 || len(p.sf.Statements()) != before {
+		t.Fatalf("bad IP: exit %d, %d statements ran", code, len(p.sf.Statements())-before)
+	}
+	// Environment values are used.
+	code, out, errOut := p.run([]string{"SA_USER=ENVUSER", "SA_ROLE=MCP_USERS", "SNOW_UTILS_DB=DB2"}, "pat", "create", "--allow-ip", "10.0.0.1", "--manifest", filepath.Join(p.dir, "m5.json"), "--dry-run")
+	if code != 0 || !strings.Contains(out, "CREATE USER IF NOT EXISTS ENVUSER") || !strings.Contains(out, "DB2.NETWORKS.ENVUSER_NETWORK_RULE") {
+		t.Fatalf("env values: %d %s%s", code, out, errOut)
+	}
+}
