@@ -151,11 +151,15 @@ type daemonCreds struct {
 	profile string
 }
 
-func (d daemonCreds) Token(ctx context.Context) (string, string, error) {
+func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
+	req := client.Request{Profile: d.profile}
+	if refused != "" {
+		req.Refused = daemon.Fingerprint(refused)
+	}
 	var tok daemon.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
 		var err error
-		tok, err = c.Token(ctx, client.Request{Profile: d.profile})
+		tok, err = c.Token(ctx, req)
 		return nil, err
 	})
 	if err != nil {

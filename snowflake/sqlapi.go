@@ -18,7 +18,9 @@ import (
 // Credentials give the SQL API its bearer token.
 type Credentials interface {
 	// Token returns the token and its X-Snowflake-Authorization-Token-Type.
-	Token(ctx context.Context) (token, tokenType string, err error)
+	// refused, when not empty, is a token Snowflake just rejected (401): the
+	// source must return a newer one if it can.
+	Token(ctx context.Context, refused string) (token, tokenType string, err error)
 }
 
 // Client runs statements through the SQL API v2 (/api/v2/statements).
@@ -151,12 +153,13 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	var refused string
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && q != nil {
 			q.Set("retry", "true")
 			path = "/api/v2/statements?" + q.Encode()
 		}
-		token, tokenType, err := c.Creds.Token(ctx)
+		token, tokenType, err := c.Creds.Token(ctx, refused)
 		if err != nil {
 			return answer{}, err
 		}
@@ -196,10 +199,17 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 		case (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt < retries:
 			sleep(ctx, attempt)
 			continue
+		case resp.StatusCode == http.StatusUnauthorized && refused == "":
+			// 390303: expired or revoked early; one refresh, then once more.
+			refused = token
+			continue
 		}
 		e := &Error{Status: resp.StatusCode, Code: sr.Code, SQLState: sr.SQLState, Message: sr.Message, Handle: sr.StatementHandle}
 		if e.Message == "" {
 			e.Message = http.StatusText(resp.StatusCode)
+		}
+		if resp.StatusCode == http.StatusRequestTimeout {
+			e.Message = "the statement timed out (" + e.Message + ")"
 		}
 		return answer{}, e
 	}
