@@ -226,6 +226,8 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 func sqlAdvice(err error, profile string) error {
 	var se *snowflake.Error
 	switch {
+	case errors.As(err, &se) && se.Unauthorized() && strings.HasPrefix(profile, "connection "):
+		return withAdvice(err, ExitLoginRequired, "the key-pair JWT was refused: register the connection's public key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…') and check account and user")
 	case errors.As(err, &se) && se.Unauthorized():
 		return withAdvice(err, ExitLoginRequired, loginHint(profile))
 	case snowflake.IsCode(err, "003001"):

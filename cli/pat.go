@@ -57,24 +57,26 @@ type patCmd struct {
 	e   *Env
 	ctx context.Context
 
-	a            snowflake.ServiceAccount
-	ips          stringList
-	schema       string
-	adminProfile string
-	profileName  string
-	manifest     string
-	account      string
-	server       string
-	dryRun       bool
-	printToken   bool
-	asJSON       bool
-	expireHours  int
+	a               snowflake.ServiceAccount
+	ips             stringList
+	schema          string
+	adminProfile    string
+	adminConnection string
+	profileName     string
+	manifest        string
+	account         string
+	server          string
+	dryRun          bool
+	printToken      bool
+	asJSON          bool
+	expireHours     int
 }
 
 func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 	fs.StringVar(&p.a.User, "user", "", "service user (env SA_USER)")
 	fs.StringVar(&p.manifest, "manifest", defaultManifest, "manifest file recording the setup")
 	fs.StringVar(&p.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
+	fs.StringVar(&p.adminConnection, "admin-connection", "", "or a Snowflake CLI connection with key-pair auth (authenticator = SNOWFLAKE_JWT, private_key_file)")
 	fs.StringVar(&p.a.AdminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE, default ACCOUNTADMIN)")
 	fs.BoolVar(&p.dryRun, "dry-run", false, "print the SQL only")
 	fs.StringVar(&p.profileName, "profile", "", "the PAT's profile (default: named after the user)")
@@ -155,12 +157,12 @@ func (p *patCmd) create() error {
 	if p.dryRun {
 		return p.printPlan(p.a.Steps())
 	}
-	cfg, admin, host, err := p.adminContext()
+	cfg, adm, host, err := p.adminContext()
 	if err != nil {
 		return err
 	}
 	m := snowflake.NewManifest(p.manifest, host, p.patProfile(), p.a)
-	return p.run(cfg, admin, m)
+	return p.run(cfg, adm, m)
 }
 
 func (p *patCmd) printPlan(steps []snowflake.Step) error {
@@ -185,41 +187,71 @@ func mustIdentCLI(s string) string {
 	return q
 }
 
-// adminContext finds the admin profile and refuses a PAT one: a session
-// authenticated with a PAT cannot manage PATs.
-func (p *patCmd) adminContext() (*config.File, config.Profile, string, error) {
-	cfg, err := loadConfig(p.e)
-	if err != nil {
-		return nil, config.Profile{}, "", err
-	}
-	admin, err := selectProfile(p.e, cfg, p.adminProfile)
-	if err != nil {
-		return nil, config.Profile{}, "", err
-	}
-	if admin.IsPAT() {
-		return nil, config.Profile{}, "", usagef("use an OAuth profile: sfmcp-token profile add admin --account ... --role <admin role>, then login", "profile %s authenticates with a programmatic access token, and Snowflake does not let a PAT session manage PATs", admin.Name)
-	}
-	ep, err := admin.Endpoint()
-	if err != nil {
-		return nil, config.Profile{}, "", usagef("", "profile %s: %v", admin.Name, err)
-	}
-	return cfg, admin, ep.Host, nil
+// admin is who runs the administrator's SQL: an OAuth profile (token from
+// the daemon) or a Snowflake CLI connection with key-pair authentication.
+type admin struct {
+	name    string         // for messages
+	profile config.Profile // account and host the PAT profile is created on
+	ep      config.Endpoint
+	creds   snowflake.Credentials
 }
 
-func (p *patCmd) api(profile config.Profile, role string) (*snowflake.Client, error) {
-	ep, err := profile.Endpoint()
+// adminContext finds the admin and refuses a PAT profile: a session
+// authenticated with a PAT cannot manage PATs.
+func (p *patCmd) adminContext() (*config.File, admin, string, error) {
+	cfg, err := loadConfig(p.e)
 	if err != nil {
-		return nil, err
+		return nil, admin{}, "", err
 	}
-	return &snowflake.Client{BaseURL: ep.URL(), HTTPClient: p.e.HTTPClient, Creds: daemonCreds{e: p.e, profile: profile.Name}, UserAgent: "sfmcp/" + Version, Role: role}, nil
+	if p.adminConnection != "" {
+		a, err := keyPairAdmin(p.e, p.adminConnection)
+		if err != nil {
+			return nil, admin{}, "", err
+		}
+		return cfg, a, a.ep.Host, nil
+	}
+	prof, err := selectProfile(p.e, cfg, p.adminProfile)
+	if err != nil {
+		return nil, admin{}, "", err
+	}
+	if prof.IsPAT() {
+		return nil, admin{}, "", usagef("use an OAuth profile (sfmcp-token profile add admin --account ... --role <admin role>, then login) or --admin-connection with key-pair auth", "profile %s authenticates with a programmatic access token, and Snowflake does not let a PAT session manage PATs", prof.Name)
+	}
+	ep, err := prof.Endpoint()
+	if err != nil {
+		return nil, admin{}, "", usagef("", "profile %s: %v", prof.Name, err)
+	}
+	return cfg, admin{name: prof.Name, profile: prof, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name}}, ep.Host, nil
+}
+
+// keyPairAdmin reads a Snowflake CLI connection that uses key-pair auth.
+func keyPairAdmin(e *Env, name string) (admin, error) {
+	c, err := config.SnowflakeCLIConnection(name, e.Getenv)
+	if err != nil {
+		return admin{}, usagef("", "%v", err)
+	}
+	if !strings.EqualFold(c.Authenticator, "SNOWFLAKE_JWT") || c.PrivateKey == "" || c.User == "" {
+		return admin{}, usagef("set authenticator = \"SNOWFLAKE_JWT\", user and private_key_file in the connection", "connection %s does not use key-pair authentication", name)
+	}
+	key, err := snowflake.LoadPrivateKey(c.PrivateKey)
+	if err != nil {
+		return admin{}, usagef("", "connection %s: %v", name, err)
+	}
+	prof := config.Profile{Name: name, Account: c.Account, Host: c.Host}
+	ep, err := prof.Endpoint()
+	if err != nil {
+		return admin{}, usagef("", "connection %s: %v", name, err)
+	}
+	return admin{name: "connection " + name, profile: prof, ep: ep, creds: &snowflake.KeyPair{Account: c.Account, User: c.User, Key: key}}, nil
+}
+
+func (p *patCmd) api(a admin, role string) *snowflake.Client {
+	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.HTTPClient, Creds: a.creds, UserAgent: "sfmcp/" + Version, Role: role}
 }
 
 // run carries out the manifest's plan and keeps the PAT as a profile.
-func (p *patCmd) run(cfg *config.File, admin config.Profile, m *snowflake.Manifest) error {
-	api, err := p.api(admin, m.Account.AdminRole)
-	if err != nil {
-		return err
-	}
+func (p *patCmd) run(cfg *config.File, adm admin, m *snowflake.Manifest) error {
+	api := p.api(adm, m.Account.AdminRole)
 	store, err := openStore(p.e, cfg)
 	if err != nil {
 		return err
@@ -229,10 +261,10 @@ func (p *patCmd) run(cfg *config.File, admin config.Profile, m *snowflake.Manife
 		Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) },
 		StoreSecret: func(s string, expires time.Time) error {
 			secret = s
-			return p.keepPAT(cfg, store, admin, m, s, expires)
+			return p.keepPAT(cfg, store, adm, m, s, expires)
 		}}
 	if err := r.Create(p.ctx); err != nil {
-		return sqlAdvice(patAdvice(err), admin.Name)
+		return sqlAdvice(patAdvice(err), adm.name)
 	}
 	fmt.Fprintf(p.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", m.Account.User, m.Profile, store.Where(), m.Path())
 	if p.printToken && secret != "" {
@@ -242,10 +274,10 @@ func (p *patCmd) run(cfg *config.File, admin config.Profile, m *snowflake.Manife
 }
 
 // keepPAT stores the secret as a PAT profile and tells the daemon.
-func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, admin config.Profile, m *snowflake.Manifest, secret string, expires time.Time) error {
+func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest, secret string, expires time.Time) error {
 	// The PAT lives on the admin profile's account (replay picks the admin
 	// profile of the target account).
-	prof := config.Profile{Name: m.Profile, Account: admin.Account, Host: admin.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
+	prof := config.Profile{Name: m.Profile, Account: adm.profile.Account, Host: adm.profile.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
 	err := store.SaveCredential(m.Profile, keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
 		User: snowflake.Unquoted(mustIdentCLI(m.Account.User)), Role: snowflake.Unquoted(mustIdentCLI(m.Account.Role)), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires})
 	if err != nil {
@@ -303,14 +335,14 @@ func (p *patCmd) resume() error {
 		}
 		return p.printPlan(todo)
 	}
-	cfg, admin, host, err := p.adminContext()
+	cfg, adm, host, err := p.adminContext()
 	if err != nil {
 		return err
 	}
 	if host != m.AccountHost {
 		return usagef("use --admin-profile for "+m.AccountHost+", or pat replay for another account", "the manifest is for %s, the admin profile for %s", m.AccountHost, host)
 	}
-	return p.run(cfg, admin, m)
+	return p.run(cfg, adm, m)
 }
 
 func (p *patCmd) replay() error {
@@ -321,7 +353,7 @@ func (p *patCmd) replay() error {
 	if p.dryRun {
 		return p.printPlan(old.Account.Steps())
 	}
-	cfg, admin, host, err := p.adminContext()
+	cfg, adm, host, err := p.adminContext()
 	if err != nil {
 		return err
 	}
@@ -339,7 +371,7 @@ func (p *patCmd) replay() error {
 		m.Profile = old.Profile + "-" + strings.SplitN(host, ".", 2)[0]
 	}
 	fmt.Fprintf(p.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", p.manifest, host, path)
-	return p.run(cfg, admin, m)
+	return p.run(cfg, adm, m)
 }
 
 func (p *patCmd) remove() error {
@@ -357,17 +389,13 @@ func (p *patCmd) remove() error {
 		}
 		return nil
 	}
-	cfg, admin, _, err := p.adminContext()
+	cfg, adm, _, err := p.adminContext()
 	if err != nil {
 		return err
 	}
-	api, err := p.api(admin, m.Account.AdminRole)
-	if err != nil {
-		return err
-	}
-	r := &snowflake.Runner{API: api, Manifest: m, Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) }}
+	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRole), Manifest: m, Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) }}
 	if err := r.Remove(p.ctx); err != nil {
-		return sqlAdvice(err, admin.Name)
+		return sqlAdvice(err, adm.name)
 	}
 	store, err := openStore(p.e, cfg)
 	if err == nil {
@@ -390,11 +418,7 @@ func (p *patCmd) rotate() error {
 		fmt.Fprintf(p.e.Stdout, "%s;\n", m.Account.RotateSQL(p.expireHours))
 		return nil
 	}
-	cfg, admin, _, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	api, err := p.api(admin, m.Account.AdminRole)
+	cfg, adm, _, err := p.adminContext()
 	if err != nil {
 		return err
 	}
@@ -403,12 +427,12 @@ func (p *patCmd) rotate() error {
 		return err
 	}
 	var secret string
-	r := &snowflake.Runner{API: api, Manifest: m, StoreSecret: func(s string, expires time.Time) error {
+	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRole), Manifest: m, StoreSecret: func(s string, expires time.Time) error {
 		secret = s
-		return p.keepPAT(cfg, store, admin, m, s, expires)
+		return p.keepPAT(cfg, store, adm, m, s, expires)
 	}}
 	if err := r.Rotate(p.ctx, p.expireHours); err != nil {
-		return sqlAdvice(patAdvice(err), admin.Name)
+		return sqlAdvice(patAdvice(err), adm.name)
 	}
 	fmt.Fprintf(p.e.Stdout, "Rotated the PAT of %s; profile %s serves the new secret; the old one stays valid for %d hours.\n", m.Account.User, m.Profile, p.expireHours)
 	if p.printToken {
@@ -422,17 +446,13 @@ func (p *patCmd) status() error {
 	if err != nil {
 		return err
 	}
-	_, admin, _, err := p.adminContext()
+	_, adm, _, err := p.adminContext()
 	if err != nil {
 		return err
 	}
-	api, err := p.api(admin, m.Account.AdminRole)
+	res, err := p.api(adm, m.Account.AdminRole).Exec(p.ctx, m.Account.ShowPATsSQL())
 	if err != nil {
-		return err
-	}
-	res, err := api.Exec(p.ctx, m.Account.ShowPATsSQL())
-	if err != nil {
-		return sqlAdvice(err, admin.Name)
+		return sqlAdvice(err, adm.name)
 	}
 	type row struct {
 		Name      string `json:"name"`
@@ -487,10 +507,11 @@ func (p *patCmd) verify() error {
 	if err != nil {
 		return err
 	}
-	api, err := p.api(prof, "")
+	ep, err := prof.Endpoint()
 	if err != nil {
-		return err
+		return usagef("", "profile %s: %v", prof.Name, err)
 	}
+	api := p.api(admin{name: prof.Name, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name}}, "")
 	res, err := api.Exec(p.ctx, "SELECT CURRENT_USER()")
 	if err != nil {
 		return sqlAdvice(patAdvice(err), prof.Name)

@@ -11,11 +11,13 @@ import (
 
 // Connection is what sfmcp takes from a Snowflake CLI connection.
 type Connection struct {
-	Name    string
-	Account string
-	Host    string
-	User    string
-	Role    string
+	Name          string
+	Account       string
+	Host          string
+	User          string
+	Role          string
+	Authenticator string // e.g. SNOWFLAKE_JWT for key-pair authentication
+	PrivateKey    string // private_key_file (or private_key_path)
 }
 
 // SnowflakeCLIConnection reads a named connection the way the Snowflake CLI
@@ -27,10 +29,13 @@ type Connection struct {
 func SnowflakeCLIConnection(name string, getenv func(string) string) (Connection, error) {
 	dir := snowflakeHome(getenv)
 	type connFields struct {
-		Account string `toml:"account"`
-		Host    string `toml:"host"`
-		User    string `toml:"user"`
-		Role    string `toml:"role"`
+		Account        string `toml:"account"`
+		Host           string `toml:"host"`
+		User           string `toml:"user"`
+		Role           string `toml:"role"`
+		Authenticator  string `toml:"authenticator"`
+		PrivateKeyFile string `toml:"private_key_file"`
+		PrivateKeyPath string `toml:"private_key_path"`
 	}
 	var cfg struct {
 		DefaultConnectionName string                `toml:"default_connection_name"`
@@ -62,7 +67,11 @@ func SnowflakeCLIConnection(name string, getenv func(string) string) (Connection
 	if c.Account == "" && c.Host == "" {
 		return Connection{}, fmt.Errorf("Snowflake CLI connection %q has no account", name)
 	}
-	return Connection{Name: name, Account: c.Account, Host: c.Host, User: c.User, Role: c.Role}, nil
+	key := c.PrivateKeyFile
+	if key == "" {
+		key = c.PrivateKeyPath
+	}
+	return Connection{Name: name, Account: c.Account, Host: c.Host, User: c.User, Role: c.Role, Authenticator: c.Authenticator, PrivateKey: key}, nil
 }
 
 func snowflakeHome(getenv func(string) string) string {

@@ -182,6 +182,8 @@ func (s *Server) authenticateBearer(w http.ResponseWriter, r *http.Request) (acc
 	var t accessToken
 	if found {
 		t = *tok
+	} else if ok && strings.Count(raw, ".") == 2 {
+		t, found = s.keyPairTokenLocked(strings.TrimSpace(raw))
 	}
 	valid := ok && found && !t.revoked && s.now().Before(t.expires)
 	policyMissing := valid && !s.patUsableLocked(&t)

@@ -8,6 +8,7 @@ package snowflaketest
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,7 @@ type Server struct {
 	netRules         map[string]bool
 	netPolicies      map[string]bool
 	authPolicies     map[string]bool
+	publicKeys       map[string]*rsa.PublicKey
 	statements       []string
 	sqlFaults        []int
 	pendingResults   map[string]sqlResult

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +241,41 @@ func TestPATRulesExplained(t *testing.T) {
 	code, out, errOut := p.run([]string{"SA_USER=ENVUSER", "SA_ROLE=MCP_USERS", "SNOW_UTILS_DB=DB2"}, "pat", "create", "--allow-ip", "10.0.0.1", "--manifest", filepath.Join(p.dir, "m5.json"), "--dry-run")
 	if code != 0 || !strings.Contains(out, "CREATE USER IF NOT EXISTS ENVUSER") || !strings.Contains(out, "DB2.NETWORKS.ENVUSER_NETWORK_RULE") {
 		t.Fatalf("env values: %d %s%s", code, out, errOut)
+	}
+}
+
+func TestPATCreateWithKeyPairConnection(t *testing.T) {
+	p := signedIn(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyFile := filepath.Join(p.dir, "rsa_key.p8")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	snowHome := filepath.Join(p.dir, "snowflake")
+	os.MkdirAll(snowHome, 0o700)
+	os.WriteFile(filepath.Join(snowHome, "connections.toml"), []byte(fmt.Sprintf(`[kp]
+account = "myorg-acct"
+host = %q
+user = "alice"
+authenticator = "SNOWFLAKE_JWT"
+private_key_file = %q
+`, p.sf.Host(), keyFile)), 0o600)
+	env := []string{"SNOWFLAKE_HOME=" + snowHome}
+	manifest := filepath.Join(p.dir, "m.json")
+	// Not registered yet: refused, with advice.
+	code, _, errOut := p.run(env, append(patCreateArgs(manifest), "--admin-connection", "kp")...)
+	if code != 3 || !strings.Contains(errOut, "RSA_PUBLIC_KEY") {
+		t.Fatalf("unregistered key: exit %d %s", code, errOut)
+	}
+	p.sf.AddKeyPair("alice", &key.PublicKey)
+	os.Remove(manifest)
+	code, out, errOut := p.run(env, append(patCreateArgs(manifest), "--admin-connection", "kp")...)
+	if code != 0 || !strings.Contains(out, "is ready") {
+		t.Fatalf("key-pair admin: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := p.run(nil, "pat", "verify", "--manifest", manifest); code != 0 {
+		t.Fatalf("verify: %s", errOut)
 	}
 }
