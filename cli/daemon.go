@@ -28,6 +28,9 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := daemon.Harden(); err != nil {
+		log.Warn("could not make the daemon non-dumpable", "error", err.Error())
+	}
 	socket, err := daemon.SocketPath(e.Getenv)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -241,5 +242,31 @@ func TestSecondDaemonRefused(t *testing.T) {
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 2 || !strings.Contains(errOut.String(), "already running") {
 		t.Fatalf("second daemon: %v %s", err, errOut.String())
+	}
+}
+
+// TestAutostartedDaemonGetsNoSecrets: a client secret in the caller's
+// environment does not reach the long-lived daemon's environment or argv.
+func TestAutostartedDaemonGetsNoSecrets(t *testing.T) {
+	p := signedIn(t)
+	secret := "client-secret-that-must-not-travel"
+	if code, _, errOut := p.run([]string{"SFMCP_CLIENT_SECRET=" + secret}, "headers"); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, out, _ := p.run(nil, "status", "--json")
+	var st struct {
+		Daemon struct{ PID int } `json:"daemon"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Daemon.PID == 0 {
+		t.Fatalf("status: %s", out)
+	}
+	for _, f := range []string{"environ", "cmdline"} {
+		data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(secret)) || bytes.Contains(data, []byte("SFMCP_CLIENT_SECRET")) {
+			t.Fatalf("the daemon's %s carries the client secret", f)
+		}
 	}
 }
