@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
@@ -83,7 +84,7 @@ func withDaemon(ctx context.Context, e *Env, call func(*client.Client) ([]byte, 
 		environ = e.Environ
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	if serr := client.StartDaemon(exe, environ(), daemonLogPath(e), time.Until(deadline)); serr != nil {
+	if serr := client.StartDaemon(exe, withoutSecrets(environ()), daemonLogPath(e), time.Until(deadline)); serr != nil {
 		return nil, withAdvice(serr, ExitUnavailable, "start it yourself: sfmcp-token daemon")
 	}
 	for {
@@ -151,4 +152,19 @@ func profileOr(ce *client.Error, fallback string) string {
 		return ce.Profile
 	}
 	return fallback
+}
+
+// withoutSecrets drops secrets from the environment an auto-started daemon
+// inherits: it outlives the caller, and a process's environment is readable
+// by the same user (/proc/PID/environ). The daemon reads client secrets from
+// the keychain instead.
+func withoutSecrets(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "SFMCP_CLIENT_SECRET=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
