@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: demo test build vet cross
+.PHONY: demo test build vet cross fuzz
 
 demo:
 	go run ./cmd/sfmcp-demo
@@ -18,3 +18,7 @@ vet:
 # The six release targets, as CI builds them.
 cross:
 	scripts/cross-compile
+
+# Every fuzz target for two minutes (CI runs them for a few seconds each).
+fuzz:
+	scripts/fuzz 2m

@@ -120,6 +120,10 @@ func checkedEndpoint(scheme, hostport, original string) (Endpoint, error) {
 			return Endpoint{}, fmt.Errorf("%q: port %q is not valid", original, port)
 		}
 	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.To4() == nil && port == "" {
+		// A bare IPv6 literal: bracket it so it can stand in a URL.
+		hostport = "[" + strings.Trim(host, "[]") + "]"
+	}
 	if IsLoopback(host) {
 		return Endpoint{Scheme: scheme, Host: hostport}, nil
 	}
