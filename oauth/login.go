@@ -64,7 +64,14 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 	verifier := oauth2.GenerateVerifier()
 	cb := newCallback(redirect, state)
 	srv := cb.serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the page being written reach the browser before the listener
+		// goes: a denied or failed sign-in returns at once, and closing
+		// abruptly left the user looking at a connection error.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
 
 	authURL := l.Client.AuthCodeURL(redirect.String(), state, verifier)
 	if l.Announce != nil {

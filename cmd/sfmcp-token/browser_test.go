@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+// chromium finds the browser for the real-browser tests: $SFMCP_TEST_BROWSER
+// (a path, or "require" to fail when none is found), else chromium on PATH.
+func chromium(t *testing.T) string {
+	want := os.Getenv("SFMCP_TEST_BROWSER")
+	if want != "" && want != "require" {
+		return want
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if want == "require" {
+		t.Fatal("SFMCP_TEST_BROWSER=require but no chromium on PATH")
+	}
+	t.Skip("no chromium: install Debian's chromium (CI does) to run the real-browser tests")
+	return ""
+}
+
+// browser starts a headless chromium for one test.
+func browser(t *testing.T) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		// The stand-in's certificate is httptest's; the browser's trust of
+		// real Snowflake is not what is tested here.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	return ctx
+}
+
+// startLogin runs `login --no-browser` and returns the authorization URL
+// it printed and a function that waits for it to exit.
+func startLogin(t *testing.T, p *proc, profile string) (string, func() (int, string, string)) {
+	c := p.cmd(nil, "login", "--profile", profile, "--no-browser", "--timeout", "60s")
+	stderr, _ := c.StderrPipe()
+	var out bytes.Buffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var all strings.Builder
+	authURL := ""
+	for sc.Scan() {
+		all.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "https://") {
+			authURL = sc.Text()
+			break
+		}
+	}
+	if authURL == "" {
+		t.Fatalf("no authorization URL:\n%s", all.String())
+	}
+	wait := func() (int, string, string) {
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+		}
+		err := c.Wait()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return code, out.String(), all.String()
+	}
+	return authURL, wait
+}
+
+func TestRealBrowserLogin(t *testing.T) {
+	ctx := browser(t)
+	p := newProc(t)
+	formStandIn := snowflaketest.New(snowflaketest.Options{}) // a sign-in form, no auto-approval
+	t.Cleanup(formStandIn.Close)
+	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", formStandIn.Host(), "--role", "MCP_USERS")
+
+	authURL, wait := startLogin(t, p, "prod")
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(authURL),
+		chromedp.WaitVisible("#user"),
+		chromedp.SendKeys("#user", "alice"),
+		chromedp.SendKeys("#password", snowflaketest.DefaultPassword),
+		chromedp.Click("#allow"),
+		chromedp.WaitVisible("#message"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	message, err := chromedp.Run(tctx, chromedp.Text("#message"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callbackURL, _ := chromedp.Run(tctx, chromedp.Location())
+	if !strings.Contains(message, "You are signed in to Snowflake") {
+		t.Fatalf("success page says %q", message)
+	}
+	code, out, errOut := wait()
+	if code != 0 || !strings.Contains(out, "Logged in to "+formStandIn.Host()+" as ALICE (profile prod)") {
+		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
+	}
+	// A second visit to the same callback URL is refused: the listener is gone.
+	second := ""
+	sctx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel2()
+	err = chromedp.Do(sctx, chromedp.Navigate(callbackURL))
+	if err == nil {
+		second, err = chromedp.Run(sctx, chromedp.Text("body"))
+	}
+	if err == nil && strings.Contains(second, "You are signed in") {
+		t.Fatalf("the callback answered a second time: %q", second)
+	}
+	for _, s := range formStandIn.IssuedSecrets() {
+		if strings.Contains(out+errOut+message, s) {
+			t.Fatal("a secret appeared in the login output or page")
+		}
+	}
+}
+
+func TestRealBrowserDeny(t *testing.T) {
+	ctx := browser(t)
+	p := newProc(t)
+	formStandIn := snowflaketest.New(snowflaketest.Options{})
+	t.Cleanup(formStandIn.Close)
+	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", formStandIn.Host())
+	authURL, wait := startLogin(t, p, "prod")
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(authURL),
+		chromedp.WaitVisible("#deny"),
+		chromedp.Click("#deny"),
+		chromedp.WaitVisible("#message"),
+	)
+	if err != nil {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		loc, _ := chromedp.Run(dctx, chromedp.Location())
+		body, _ := chromedp.Run(dctx, chromedp.Text("body"))
+		t.Fatalf("browser: %v (at %s: %q)", err, loc, body)
+	}
+	title, _ := chromedp.Run(tctx, chromedp.Text("h1"))
+	message, _ := chromedp.Run(tctx, chromedp.Text("#message"))
+	if title != "Sign-in denied" || !strings.Contains(message, "access_denied") {
+		t.Fatalf("failure page: %q %q", title, message)
+	}
+	code, _, errOut := wait()
+	if code != 3 || !strings.Contains(errOut, "run: sfmcp-token login --profile prod") {
+		t.Fatalf("denied login: exit %d\n%s", code, errOut)
+	}
+}
