@@ -274,7 +274,7 @@ func errorFor(err error) (int, ErrorBody) {
 	case errors.Is(err, oauth.ErrClientConfig):
 		b.Error = CodeClientConfig
 		return http.StatusConflict, b
-	case errors.Is(err, oauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, oauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrReloaded):
 		b.Error = CodeUnavailable
 		return http.StatusServiceUnavailable, b
 	}

@@ -372,3 +372,14 @@ func dialChild(socket string) {
 	fmt.Println("SERVED", line)
 	os.Exit(0)
 }
+
+func newMCPRequest(sf *snowflaketest.Server, token string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, sf.URL+snowflaketest.DefaultMCPServer().MCPPath(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	return req, nil
+}

@@ -35,6 +35,10 @@ var (
 	// ErrLoginRequired: no sign-in, or Snowflake rejected it; only
 	// `sfmcp-token login` (which then reloads the daemon) helps.
 	ErrLoginRequired = errors.New("a new sign-in is required")
+	// ErrReloaded: the profile was reloaded (login, logout) while a refresh
+	// was under way; its result was dropped. Asking again gives the answer
+	// for the new state.
+	ErrReloaded = errors.New("the profile changed during the refresh; try again")
 )
 
 // Token is an access token handed to a client.
@@ -84,6 +88,9 @@ type Manager struct {
 	mu      sync.Mutex
 	cfg     *config.File
 	entries map[string]*entry
+	// generation counts reloads per profile ("" counts reloads of all), so
+	// a refresh that straddles a logout cannot resurrect the sign-in.
+	generation map[string]uint64
 }
 
 // entry is one profile's state. Guarded by Manager.mu.
@@ -133,7 +140,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = time.Hour
 	}
-	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}}
+	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}}
 	cfg, err := opts.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -258,6 +265,7 @@ func (m *Manager) refreshInBackground(p config.Profile) { _, _ = m.refresh(p) }
 func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	m.mu.Lock()
 	pending := m.entryLocked(p.Name).pending
+	gen := m.generationLocked(p.Name)
 	m.mu.Unlock()
 	if pending != nil {
 		if err := m.opts.Store.SaveCredential(p.Name, *pending); err != nil {
@@ -275,7 +283,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 		return Token{}, m.failed(p, fmt.Errorf("read the sign-in of profile %s: %w", p.Name, err))
 	}
 	if p.IsPAT() {
-		return m.publish(p, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false), nil
+		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false)
 	}
 	r, err := m.opts.NewRefresher(p)
 	if err != nil {
@@ -289,6 +297,9 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	}
 	if err != nil {
 		return Token{}, m.failed(p, fmt.Errorf("refresh profile %s: %w", p.Name, err))
+	}
+	if !m.current(p.Name, gen) {
+		return Token{}, ErrReloaded
 	}
 	rotated := tokens.RefreshToken != "" && tokens.RefreshToken != cred.Secret
 	if rotated {
@@ -305,7 +316,17 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 			return Token{}, m.failed(p, fmt.Errorf("save the rotated refresh token of profile %s (kept in memory, retried): %w", p.Name, err))
 		}
 	}
-	return m.publish(p, cred, tokens.AccessToken, config.TokenOAuth, tokens.ExpiresIn, rotated), nil
+	return m.publish(p, gen, cred, tokens.AccessToken, config.TokenOAuth, tokens.ExpiresIn, rotated)
+}
+
+func (m *Manager) generationLocked(name string) uint64 {
+	return m.generation[""] + m.generation[name]
+}
+
+func (m *Manager) current(name string, gen uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.generationLocked(name) == gen
 }
 
 func patLifetime(cred keychain.Credential, now time.Time) time.Duration {
@@ -316,10 +337,13 @@ func patLifetime(cred keychain.Credential, now time.Time) time.Duration {
 }
 
 // publish stores the new token in memory and schedules the next refresh.
-func (m *Manager) publish(p config.Profile, cred keychain.Credential, access, tokenType string, lifetime time.Duration, rotated bool) Token {
+func (m *Manager) publish(p config.Profile, gen uint64, cred keychain.Credential, access, tokenType string, lifetime time.Duration, rotated bool) (Token, error) {
 	now := m.opts.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.generationLocked(p.Name) != gen {
+		return Token{}, ErrReloaded
+	}
 	e := m.entryLocked(p.Name)
 	e.access, e.tokenType, e.lifetime, e.obtained = access, tokenType, lifetime, now
 	e.headers = renderHeaders(access, tokenType)
@@ -339,7 +363,7 @@ func (m *Manager) publish(p config.Profile, cred keychain.Credential, access, to
 		m.opts.Log.Info("refreshed access token", "profile", p.Name, "user", cred.User, "expires_in", lifetime.Round(time.Second).String(), "rotated", rotated)
 		m.scheduleLocked(p, e, lifetime-refreshMargin(lifetime))
 	}
-	return e.tokenLocked(p.Name)
+	return e.tokenLocked(p.Name), nil
 }
 
 // scheduleLocked arms the background refresh of a profile that is in use.
@@ -428,6 +452,7 @@ func (m *Manager) Reload(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.cfg = cfg
+	m.generation[name]++
 	for n, e := range m.entries {
 		if name != "" && n != name {
 			continue

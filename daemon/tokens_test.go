@@ -95,6 +95,11 @@ func newFixture(t *testing.T, in func(*snowflaketest.Integration), opts func(*Op
 	if in != nil {
 		sf.UpdateIntegration("LOCAL_APPLICATION", in)
 	}
+	return newFixtureOn(t, sf, opts)
+}
+
+// newFixtureOn is newFixture on a given stand-in.
+func newFixtureOn(t *testing.T, sf *snowflaketest.Server, opts func(*Options)) *fixture {
 	client := func() *oauth.Client {
 		return &oauth.Client{BaseURL: sf.URL, ClientID: config.LocalApplication, Scopes: []string{"refresh_token", "session:role:MCP_USERS"}, HTTPClient: sf.Client()}
 	}
