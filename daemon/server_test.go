@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,4 +383,22 @@ func newMCPRequest(sf *snowflaketest.Server, token string) (*http.Request, error
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	return req, nil
+}
+
+func TestSocketPathFallbacks(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	p, _ := SocketPath(env(map[string]string{"SFMCP_SOCKET": "/x/s.sock", "XDG_RUNTIME_DIR": "/run/user/1"}))
+	if p != "/x/s.sock" {
+		t.Errorf("SFMCP_SOCKET ignored: %s", p)
+	}
+	if runtime.GOOS == "linux" {
+		if p, _ := SocketPath(env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1", "HOME": "/h"})); p != "/run/user/1/sfmcp/sfmcp.sock" {
+			t.Errorf("XDG_RUNTIME_DIR: %s", p)
+		}
+		// No XDG_RUNTIME_DIR (a cron job, an ssh session without a login
+		// manager): the per-user cache directory.
+		if p, _ := SocketPath(env(map[string]string{"HOME": "/h"})); p != "/h/.cache/sfmcp/sfmcp.sock" {
+			t.Errorf("fallback: %s", p)
+		}
+	}
 }

@@ -270,3 +270,36 @@ func TestAutostartedDaemonGetsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoLoginsAtOnce: two sign-ins of one profile race; both finish, the
+// keychain keeps one working sign-in and the daemon serves it.
+func TestTwoLoginsAtOnce(t *testing.T) {
+	p := signedIn(t)
+	urls := make(chan string, 2)
+	var waits []func() (int, string, string)
+	for range 2 {
+		u, wait := startLogin(t, p, "prod")
+		urls <- u
+		waits = append(waits, wait)
+	}
+	close(urls)
+	for u := range urls {
+		if _, _, err := p.sf.Visit(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, wait := range waits {
+		if code, out, errOut := wait(); code != 0 {
+			t.Fatalf("a concurrent login failed: %d %s%s", code, out, errOut)
+		}
+	}
+	code, out, errOut := p.run(nil, "headers", "--profile", "prod")
+	if code != 0 {
+		t.Fatalf("headers after two logins: %s", errOut)
+	}
+	var h map[string]string
+	json.Unmarshal([]byte(out), &h)
+	if st := p.callMCP(t, h); st != 200 {
+		t.Fatalf("token refused: %d", st)
+	}
+}
