@@ -143,6 +143,7 @@ func New(opts Options) *Server {
 	})
 	mux.HandleFunc("GET /api/v2/statements/{handle}", s.handleStatementStatus)
 	s.Server = httptest.NewTLSServer(mux)
+	register(s)
 	return s
 }
 

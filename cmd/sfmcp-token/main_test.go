@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -30,6 +31,17 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	// Everything the binary wrote in every test, checked at once against
+	// every secret every stand-in issued.
+	texts, secrets, err := snowflaketest.CheckLeaks()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	} else if code == 0 && texts == 0 {
+		fmt.Fprintln(os.Stderr, "leak check saw no output at all")
+		code = 1
+	}
+	_ = secrets
 	os.Exit(code)
 }
 
@@ -44,6 +56,7 @@ func newProc(t *testing.T) *proc {
 	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
 	t.Cleanup(sf.Close)
 	dir := t.TempDir()
+	t.Cleanup(func() { recordFiles(dir) })
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
 	return &proc{t: t, sf: sf, dir: dir, env: []string{
@@ -66,6 +79,12 @@ func (p *proc) run(extraEnv []string, args ...string) (int, string, string) {
 	c := p.cmd(extraEnv, args...)
 	c.Stdout, c.Stderr = &out, &errOut
 	err := c.Run()
+	where := "sfmcp-token " + strings.Join(args, " ")
+	if printsSecret(args) {
+		snowflaketest.Record(where+" (stderr)", errOut.String())
+	} else {
+		snowflaketest.Record(where, out.String()+errOut.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -147,4 +166,33 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
 		}
 	}
+}
+
+// printsSecret: the commands whose stdout is a token by design.
+func printsSecret(args []string) bool {
+	if len(args) > 0 && (args[0] == "headers" || args[0] == "token") {
+		return true
+	}
+	for _, a := range args {
+		if a == "--print-token" {
+			return true
+		}
+	}
+	return false
+}
+
+// recordFiles records every file a test's sfmcp left behind (config,
+// manifests, logs, .mcp.json, onboarding files) for the leak check, except
+// the explicitly chosen plain-file credential store, whose job is to hold
+// secrets.
+func recordFiles(dir string) {
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || info.Name() == "credentials.json" || info.Size() > 1<<20 {
+			return nil
+		}
+		if data, err := os.ReadFile(path); err == nil {
+			snowflaketest.Record(path, string(data))
+		}
+		return nil
+	})
 }
