@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: demo test build vet cross fuzz
+.PHONY: demo test build vet cross fuzz soak
 
 demo:
 	go run ./cmd/sfmcp-demo
@@ -22,3 +22,7 @@ cross:
 # Every fuzz target for two minutes (CI runs them for a few seconds each).
 fuzz:
 	scripts/fuzz 2m
+
+# Long load: 64 and 512 connections for 60 s each (bench/RESULTS.md).
+soak:
+	bench/soak.sh

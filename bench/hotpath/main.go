@@ -38,7 +38,9 @@ func main() {
 	conns := flag.Int("conns", 64, "concurrent connections for the load test")
 	total := flag.Int("requests", 1_000_000, "requests in the load test")
 	rate := flag.Int("rate", 20_000, "offered requests/s for the paced load test (0: skip it)")
+	duration := flag.Duration("duration", 0, "run the closed-loop load for this long instead of -requests")
 	flag.Parse()
+	loadFor = *duration
 	if err := run(*bin, *floor, *runs, *coldRuns, *conns, *total, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "hotpath:", err)
 		os.Exit(1)
@@ -96,12 +98,16 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 	// offered rate (open loop: latency at that rate, measured from each
 	// request's scheduled time so a stall is not hidden).
 	rss0, g0 := benchenv.RSS(daemon.Process.Pid), goroutines(socket)
-	lat, elapsed, errs, err := load(socket, conns, total, 0)
+	closed := total
+	if loadFor > 0 {
+		closed = 1 << 40
+	}
+	lat, elapsed, errs, err := load(socket, conns, closed, 0)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("load, closed loop: %d requests over %d connections in %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
-		total, conns, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
+		len(lat), conns, elapsed.Round(time.Millisecond), float64(len(lat))/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
 	if rate > 0 {
 		n := rate * 10
 		lat, elapsed, errs, err = load(socket, conns, n, rate)
@@ -148,6 +154,9 @@ func stopDaemon(socket string) {
 	syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 }
 
+// loadFor, when set, bounds the closed-loop load by time instead of count.
+var loadFor time.Duration
+
 func load(socket string, conns, total, rate int) ([]time.Duration, time.Duration, int64, error) {
 	var next, errs atomic.Int64
 	lat := make([][]time.Duration, conns)
@@ -170,7 +179,7 @@ func load(socket string, conns, total, rate int) ([]time.Duration, time.Duration
 				interval = time.Duration(int64(time.Second) * int64(conns) / int64(rate))
 			}
 			due := start.Add(time.Duration(i) * interval / time.Duration(conns))
-			for next.Add(1) <= int64(total) {
+			for next.Add(1) <= int64(total) && (loadFor == 0 || rate > 0 || time.Since(start) < loadFor) {
 				t := time.Now()
 				if interval > 0 {
 					if wait := time.Until(due); wait > 0 {
