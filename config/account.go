@@ -114,6 +114,12 @@ func checkedEndpoint(scheme, hostport, original string) (Endpoint, error) {
 	host, port := hostport, ""
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		host, port = h, p
+		if port == "" {
+			return Endpoint{}, fmt.Errorf("%q: the port after ':' is empty", original)
+		}
+	}
+	if strings.HasPrefix(hostport, "[") && net.ParseIP(strings.Trim(host, "[]")) == nil {
+		return Endpoint{}, fmt.Errorf("%q: only IPv6 addresses go in brackets", original)
 	}
 	if port != "" {
 		if n, err := parsePort(port); err != nil || n == 0 {
