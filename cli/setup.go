@@ -37,7 +37,7 @@ func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
 		}
 		timeout = d
 	}
-	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout})
+	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout, LockDir: dataDir(e)})
 	if err != nil {
 		return nil, usagef("set SFMCP_KEYRING (or keyring in the config) to os or file", "%v", err)
 	}

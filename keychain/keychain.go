@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -46,6 +48,7 @@ type Store struct {
 	where   string
 	b       backend
 	timeout time.Duration
+	lockDir string
 }
 
 // Options chooses and configures a store.
@@ -53,6 +56,10 @@ type Options struct {
 	Kind    string        // KindOS (default) or KindFile
 	FileDir string        // directory of the file store; required for KindFile
 	Timeout time.Duration // per call; default 5 s
+	// LockDir, if set, holds a lock file that serialises writes between
+	// processes (two logins, a login and a daemon refresh), so a write and
+	// its read-back are not interleaved with another writer's.
+	LockDir string
 }
 
 // Open returns the store chosen by opts. It does not touch the store yet.
@@ -62,13 +69,13 @@ func Open(opts Options) (*Store, error) {
 	}
 	switch opts.Kind {
 	case "", KindOS:
-		return &Store{kind: KindOS, where: "the OS keychain", b: osBackend{}, timeout: opts.Timeout}, nil
+		return &Store{kind: KindOS, where: "the OS keychain", b: osBackend{}, timeout: opts.Timeout, lockDir: opts.LockDir}, nil
 	case KindFile:
 		if opts.FileDir == "" {
 			return nil, errors.New("file credential store: no directory given")
 		}
 		fb := newFileBackend(opts.FileDir)
-		return &Store{kind: KindFile, where: fb.path, b: fb, timeout: opts.Timeout}, nil
+		return &Store{kind: KindFile, where: fb.path, b: fb, timeout: opts.Timeout, lockDir: opts.LockDir}, nil
 	default:
 		return nil, fmt.Errorf("unknown credential store %q: use \"os\" (the OS keychain) or \"file\"", opts.Kind)
 	}
@@ -90,6 +97,16 @@ func (s *Store) Get(key string) (string, error) {
 // Set stores value under key and reads it back, so a store that accepts a
 // write but keeps nothing is caught now, not at the next refresh.
 func (s *Store) Set(key, value string) error {
+	if s.lockDir != "" {
+		if err := os.MkdirAll(s.lockDir, 0o700); err != nil {
+			return err
+		}
+		unlock, err := lockFile(filepath.Join(s.lockDir, "write.lock"))
+		if err != nil {
+			return fmt.Errorf("lock the credential store: %w", err)
+		}
+		defer unlock()
+	}
 	if err := s.bounded("write", key, func() error { return s.b.set(key, value) }); err != nil {
 		return err
 	}
