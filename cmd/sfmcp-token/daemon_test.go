@@ -37,27 +37,12 @@ func signedIn(t *testing.T) *proc {
 // login signs profile in through the real binary, acting as the browser.
 func (p *proc) login(t *testing.T, profile string) {
 	t.Helper()
-	c := p.cmd(nil, "login", "--profile", profile, "--no-browser")
-	var errOut bytes.Buffer
-	stderr, _ := c.StderrPipe()
-	c.Start()
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 1024)
-	for !bytes.Contains(buf, []byte("\nhttps://")) {
-		n, err := stderr.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if err != nil {
-			t.Fatalf("login: %s", buf)
-		}
-	}
-	line := string(buf[bytes.Index(buf, []byte("\nhttps://"))+1:])
-	line = line[:strings.IndexByte(line, '\n')]
-	if _, _, err := p.sf.Visit(line); err != nil {
+	authURL, wait := startLogin(t, p, profile)
+	if _, _, err := p.sf.Visit(authURL); err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(&errOut, stderr)
-	if err := c.Wait(); err != nil {
-		t.Fatalf("login: %v %s", err, errOut.String())
+	if code, out, errOut := wait(); code != 0 {
+		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
 	}
 }
 
