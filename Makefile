@@ -10,7 +10,7 @@ test:
 	scripts/with-keyring go test -race -count=1 ./...
 
 build:
-	CGO_ENABLED=0 go build -ldflags="-s -w" -o bin/sfmcp-token ./cmd/sfmcp-token
+	CGO_ENABLED=0 go build -ldflags="-s -w" -o bin/ ./cmd/sfmcp-token ./cmd/sfmcp-token-full
 
 vet:
 	go vet ./...

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token" ./cmd/sfmcp-token
+CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token-full" ./cmd/sfmcp-token-full
 go run ./bench/bridge -sfmcp "$tmp/sfmcp-token" "$@"

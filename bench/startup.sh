@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-300}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token" ./cmd/sfmcp-token
+CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token-full" ./cmd/sfmcp-token-full
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/floor" ./bench/floor
 for i in $(seq "$runs"); do
   for b in floor sfmcp-token; do

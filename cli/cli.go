@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sfmcp/sfmcp/hotpath"
 	"io"
 	"net/http"
 	"os"
@@ -19,11 +20,11 @@ import (
 
 // Exit codes, documented in the README.
 const (
-	ExitOK            = 0
-	ExitError         = 1 // unexpected error
-	ExitUsage         = 2 // usage or configuration error
-	ExitLoginRequired = 3 // no or rejected sign-in
-	ExitUnavailable   = 4 // keychain, network or Snowflake unavailable
+	ExitOK            = hotpath.ExitOK
+	ExitError         = hotpath.ExitError
+	ExitUsage         = hotpath.ExitUsage
+	ExitLoginRequired = hotpath.ExitLoginRequired
+	ExitUnavailable   = hotpath.ExitUnavailable
 )
 
 // Env is everything a command may touch outside the process. Tests and the
@@ -55,24 +56,26 @@ type command struct {
 	// longRunning commands stop cleanly on SIGINT/SIGTERM. The others
 	// (headers above all) skip signal set-up and just die on a signal.
 	longRunning bool
+	// hot commands report their own errors (package hotpath).
+	hot func(ctx context.Context, e *Env, args []string) int
 }
 
 func commands() []command {
 	return []command{
-		{"admin", "admin setup --integration N --mcp-server DB.S.N --role R ...  SQL for administrators (--apply runs it)", runAdmin, false},
-		{"doctor", "doctor [--profile P] [--json]                    check everything, say what to fix", runDoctor, false},
-		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", runHeaders, false},
-		{"token", "token [--profile P]                                print the bare access token", runToken, false},
-		{"mcp-proxy", "mcp-proxy --profile P --server DB.SCHEMA.NAME       stdio MCP bridge to a Snowflake MCP server", runMCPProxy, true},
-		{"mcp", "mcp add|remove|list NAME [--mode proxy|headers]   write MCP client configuration (.mcp.json)", runMCP, false},
-		{"pat", "pat create|verify|status|rotate|remove|replay|resume ...  service accounts with programmatic access tokens", runPAT, false},
-		{"service", "service install|uninstall|start|stop|restart|status  run the daemon as a per-user service", runService, false},
-		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus, false},
-		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon, true},
-		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin, true},
-		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout, false},
-		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile, false},
-		{"version", "version                                            print the version", runVersion, false},
+		{"admin", "admin setup --integration N --mcp-server DB.S.N --role R ...  SQL for administrators (--apply runs it)", runAdmin, false, nil},
+		{"doctor", "doctor [--profile P] [--json]                    check everything, say what to fix", runDoctor, false, nil},
+		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", nil, false, runHot},
+		{"token", "token [--profile P]                                print the bare access token", nil, false, runHot},
+		{"mcp-proxy", "mcp-proxy --profile P --server DB.SCHEMA.NAME       stdio MCP bridge to a Snowflake MCP server", runMCPProxy, true, nil},
+		{"mcp", "mcp add|remove|list NAME [--mode proxy|headers]   write MCP client configuration (.mcp.json)", runMCP, false, nil},
+		{"pat", "pat create|verify|status|rotate|remove|replay|resume ...  service accounts with programmatic access tokens", runPAT, false, nil},
+		{"service", "service install|uninstall|start|stop|restart|status  run the daemon as a per-user service", runService, false, nil},
+		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus, false, nil},
+		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon, true, nil},
+		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin, true, nil},
+		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout, false, nil},
+		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile, false, nil},
+		{"version", "version                                            print the version", runVersion, false, nil},
 	}
 }
 
@@ -97,6 +100,9 @@ func Main(ctx context.Context, e Env) int {
 				var stop context.CancelFunc
 				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 				defer stop()
+			}
+			if c.hot != nil {
+				return c.hot(ctx, &e, e.Args)
 			}
 			return report(e.Stderr, c.run(ctx, &e, e.Args[1:]))
 		}

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"errors"
-	"runtime"
 
 	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/hotpath"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -35,18 +35,7 @@ func classify(err error) (int, string) {
 	return ExitError, ""
 }
 
-func keychainAdvice() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: SFMCP_KEYRING=file"
-	case "windows":
-		return "make sure Windows Credential Manager is available, or opt in to the file store: SFMCP_KEYRING=file"
-	default:
-		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: SFMCP_KEYRING=file"
-	}
-}
+func keychainAdvice() string { return hotpath.KeychainAdvice() }
 
 // loginHint is the next step whenever a profile has no usable sign-in.
-func loginHint(profile string) string {
-	return "run: sfmcp-token login --profile " + profile
-}
+func loginHint(profile string) string { return hotpath.LoginHint(profile) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sfmcp/sfmcp/hotpath"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,7 @@ func runMCPAdd(e *Env, args []string) error {
 	}
 	bin := *command
 	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
+		if bin, err = clientBinary(); err != nil {
 			return fmt.Errorf("find this program's path (pass --command): %w", err)
 		}
 	}
@@ -184,4 +185,20 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// clientBinary is the path MCP clients should run: the fast sfmcp-token
+// beside this sfmcp-token-full, else this binary.
+func clientBinary() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSuffix(filepath.Base(exe), ".exe") == hotpath.FullName {
+		light := filepath.Join(filepath.Dir(exe), strings.Replace(filepath.Base(exe), hotpath.FullName, "sfmcp-token", 1))
+		if _, err := os.Stat(light); err == nil {
+			return light, nil
+		}
+	}
+	return exe, nil
 }

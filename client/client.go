@@ -15,14 +15,12 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/sfmcp/sfmcp/daemon"
 )
 
 // ErrNoDaemon means nothing answers on the socket.
 var ErrNoDaemon = errors.New("the sfmcp daemon is not running")
 
-// Error is the daemon's refusal, with its code (daemon.Code…).
+// Error is the daemon's refusal, with its code (Code…).
 type Error struct {
 	Code    string
 	Message string
@@ -44,7 +42,7 @@ type Request struct {
 	Profile   string
 	ServerURL string
 	Force     bool // get a new token even if the cached one looks valid
-	// Refused is daemon.Fingerprint of a token the server rejected: the
+	// Refused is Fingerprint of a token the server rejected: the
 	// daemon renews it only if it is still the cached one.
 	Refused string
 }
@@ -76,8 +74,8 @@ func (c *Client) Headers(ctx context.Context, r Request) ([]byte, error) {
 }
 
 // Token returns an access token.
-func (c *Client) Token(ctx context.Context, r Request) (daemon.TokenBody, error) {
-	var t daemon.TokenBody
+func (c *Client) Token(ctx context.Context, r Request) (TokenBody, error) {
+	var t TokenBody
 	body, err := c.get(ctx, "/v1/token"+r.query())
 	if err != nil {
 		return t, err
@@ -86,8 +84,8 @@ func (c *Client) Token(ctx context.Context, r Request) (daemon.TokenBody, error)
 }
 
 // Status returns the daemon's status.
-func (c *Client) Status(ctx context.Context) (daemon.Status, error) {
-	var s daemon.Status
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
 	body, err := c.get(ctx, "/v1/status")
 	if err != nil {
 		return s, err
@@ -96,8 +94,8 @@ func (c *Client) Status(ctx context.Context) (daemon.Status, error) {
 }
 
 // Health returns the daemon's pid and version.
-func (c *Client) Health(ctx context.Context) (daemon.Health, error) {
-	var h daemon.Health
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var h Health
 	body, err := c.get(ctx, "/v1/health")
 	if err != nil {
 		return h, err
@@ -152,9 +150,9 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read the sfmcp daemon's answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb daemon.ErrorBody
+		var eb ErrorBody
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
-			return nil, &Error{Code: daemon.CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
+			return nil, &Error{Code: CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
 		}
 		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
 	}

@@ -17,37 +17,32 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
 
-// Error codes in the daemon's JSON error answers; clients map them to exit
-// codes.
-const (
-	CodeLoginRequired       = "login_required"
-	CodeUnknownProfile      = "unknown_profile"
-	CodeKeychainUnavailable = "keychain_unavailable"
-	CodeUnavailable         = "unavailable"
-	CodeClientConfig        = "client_config"
-	CodeBadRequest          = "bad_request"
-	CodeInternal            = "internal"
+// The wire types are the client package's: it owns the protocol so that
+// the hot-path client links nothing of the daemon.
+type (
+	ErrorBody     = client.ErrorBody
+	TokenBody     = client.TokenBody
+	Health        = client.Health
+	Status        = client.Status
+	ProfileStatus = client.ProfileStatus
 )
 
-// ErrorBody is the JSON of every error answer.
-type ErrorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Profile string `json:"profile,omitempty"`
-}
-
-// TokenBody is the answer of /v1/token.
-type TokenBody struct {
-	Profile     string    `json:"profile"`
-	AccessToken string    `json:"access_token"`
-	TokenType   string    `json:"token_type"`
-	ExpiresAt   time.Time `json:"expires_at"`
-}
+// Error codes, as the client knows them.
+const (
+	CodeLoginRequired       = client.CodeLoginRequired
+	CodeUnknownProfile      = client.CodeUnknownProfile
+	CodeKeychainUnavailable = client.CodeKeychainUnavailable
+	CodeUnavailable         = client.CodeUnavailable
+	CodeClientConfig        = client.CodeClientConfig
+	CodeBadRequest          = client.CodeBadRequest
+	CodeInternal            = client.CodeInternal
+)
 
 // Server serves a Manager on a socket.
 type Server struct {
@@ -161,41 +156,8 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
 }
 
-// Health is the answer of /v1/health.
-type Health struct {
-	OK      bool   `json:"ok"`
-	PID     int    `json:"pid"`
-	Version string `json:"version"`
-}
-
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Health{OK: true, PID: os.Getpid(), Version: s.Version})
-}
-
-// Status is the answer of /v1/status.
-type Status struct {
-	PID     int       `json:"pid"`
-	Version string    `json:"version"`
-	Socket  string    `json:"socket"`
-	Started time.Time `json:"started"`
-	Uptime  string    `json:"uptime"`
-	// Goroutines helps spot leaks (the load benchmark compares them).
-	Goroutines int             `json:"goroutines"`
-	Profiles   []ProfileStatus `json:"profiles"`
-}
-
-// ProfileStatus is one profile's state, without any secret.
-type ProfileStatus struct {
-	Name            string    `json:"name"`
-	Host            string    `json:"host"`
-	Auth            string    `json:"auth"`
-	State           string    `json:"state"` // ok, idle, login_required, error
-	User            string    `json:"user,omitempty"`
-	Role            string    `json:"role,omitempty"`
-	AccessExpiresAt time.Time `json:"access_expires_at,omitzero"`
-	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
-	LastError       string    `json:"last_error,omitempty"`
-	Refreshes       int       `json:"refreshes"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -167,11 +166,8 @@ type Request struct {
 	Refused string
 }
 
-// Fingerprint identifies a token without revealing it.
-func Fingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:8])
-}
+// Fingerprint identifies a token without revealing it (client.Fingerprint).
+func Fingerprint(token string) string { return client.Fingerprint(token) }
 
 // Token returns a valid access token for the requested profile.
 func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {

@@ -1,14 +1,23 @@
-// Command sfmcp-token signs in to Snowflake and hands out short-lived tokens
-// to MCP clients. All behaviour lives in package cli.
+// Command sfmcp-token is what MCP clients run. `headers` and `token` are
+// answered here, by package hotpath, which links nothing but the daemon
+// client so this binary starts fast; every other command is handed to
+// sfmcp-token-full.
 package main
 
 import (
 	"context"
 	"os"
 
-	"github.com/sfmcp/sfmcp/cli"
+	"github.com/sfmcp/sfmcp/hotpath"
 )
 
 func main() {
-	os.Exit(cli.Main(context.Background(), cli.OSEnv()))
+	args := os.Args[1:]
+	if len(args) > 0 && (args[0] == "headers" || args[0] == "token") {
+		os.Exit(hotpath.Run(context.Background(), hotpath.Env{
+			Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
+			FindDaemonExe: hotpath.FullBinary, // runs `daemon` if one must be started
+		}, args))
+	}
+	os.Exit(hotpath.ExecFull(args))
 }

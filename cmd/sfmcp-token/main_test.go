@@ -25,8 +25,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Both binaries, side by side as installed: sfmcp-token answers the hot
+	// path and hands everything else to sfmcp-token-full.
 	binary = filepath.Join(dir, "sfmcp-token")
 	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sfmcp-token-full"), "../sfmcp-token-full").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()

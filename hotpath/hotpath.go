@@ -1,0 +1,212 @@
+// Package hotpath is what runs on every MCP connection: `sfmcp-token
+// headers` and `token`. It asks the daemon over its socket, starts one if
+// none answers, and turns failures into one or two lines of advice and a
+// documented exit code. It imports only the client, so the sfmcp-token
+// binary that Claude Code runs starts in about the time of a minimal Go
+// program; every other command lives in sfmcp-token-full.
+package hotpath
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sfmcp/sfmcp/client"
+)
+
+// Exit codes, documented in the README and shared by every command.
+const (
+	ExitOK            = 0
+	ExitError         = 1 // unexpected error
+	ExitUsage         = 2 // usage or configuration error
+	ExitLoginRequired = 3 // no or rejected sign-in
+	ExitUnavailable   = 4 // keychain, network, Snowflake or daemon unavailable
+)
+
+// Env is what the hot path touches outside the process.
+type Env struct {
+	Getenv  func(string) string
+	Environ func() []string // what an auto-started daemon inherits
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// DaemonExe is the binary that runs `daemon` when one must be started;
+	// FindDaemonExe finds it only then (it costs a few system calls).
+	DaemonExe     string
+	FindDaemonExe func() (string, error)
+}
+
+// Run runs `headers` or `token` (args[0]) and returns the exit code.
+func Run(ctx context.Context, e Env, args []string) int {
+	fs := flag.NewFlagSet("sfmcp-token "+args[0], flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	profile := fs.String("profile", "", "profile (default: $SFMCP_PROFILE, then the profile matching $CLAUDE_CODE_MCP_SERVER_URL, then default_profile)")
+	force := fs.Bool("force", false, "get a new access token even if the cached one is valid")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), Force: *force}
+	if req.Profile == "" {
+		req.Profile = e.Getenv("SFMCP_PROFILE")
+	}
+	var out []byte
+	_, err := WithDaemon(ctx, e, func(c *client.Client) ([]byte, error) {
+		if args[0] == "token" {
+			tok, err := c.Token(ctx, req)
+			out = []byte(tok.AccessToken + "\n")
+			return nil, err
+		}
+		var err error
+		out, err = c.Headers(ctx, req)
+		return nil, err
+	})
+	if err != nil {
+		code, hint := Explain(err, req.Profile)
+		Report(e.Stderr, err, hint)
+		return code
+	}
+	if _, err := e.Stdout.Write(out); err != nil {
+		return ExitError
+	}
+	return ExitOK
+}
+
+// Report prints an error and its next step as sfmcp does everywhere.
+func Report(w io.Writer, err error, hint string) {
+	fmt.Fprintf(w, "sfmcp: %s\n", err)
+	if hint != "" {
+		fmt.Fprintf(w, "sfmcp: %s\n", hint)
+	}
+}
+
+// WithDaemon runs call against the daemon, starting one if none answers
+// (unless SFMCP_NO_AUTOSTART=1) and trying again for up to 2 s.
+func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, error)) ([]byte, error) {
+	socket, err := client.SocketPath(e.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := &client.Client{Socket: socket}
+	body, err := call(c)
+	if !errors.Is(err, client.ErrNoDaemon) || e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
+		return body, err
+	}
+	if e.DaemonExe == "" && e.FindDaemonExe != nil {
+		exe, ferr := e.FindDaemonExe()
+		if ferr != nil {
+			return nil, fmt.Errorf("%w (and it cannot be started: %v)", err, ferr)
+		}
+		e.DaemonExe = exe
+	}
+	if e.DaemonExe == "" {
+		return body, err
+	}
+	environ := e.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	if serr := client.StartDaemon(e.DaemonExe, withoutSecrets(environ()), LogPath(e.Getenv), time.Until(deadline)); serr != nil {
+		return nil, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
+	}
+	for {
+		body, err = call(c)
+		if !errors.Is(err, client.ErrNoDaemon) || time.Now().After(deadline) {
+			return body, err
+		}
+		// The daemon we started lost a race with another one, or is still
+		// binding: poll briefly.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// LogPath is where an auto-started daemon writes its log:
+// $XDG_STATE_HOME/sfmcp/daemon.log, ~/.local/state/sfmcp/daemon.log, or
+// ~/Library/Logs/sfmcp/daemon.log on macOS.
+func LogPath(getenv func(string) string) string {
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if runtime.GOOS == "darwin" {
+		return filepath.Join(home, "Library", "Logs", "sfmcp", "daemon.log")
+	}
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "sfmcp", "daemon.log")
+	}
+	return filepath.Join(home, ".local", "state", "sfmcp", "daemon.log")
+}
+
+// Explain maps a daemon answer to its exit code and next step.
+func Explain(err error, profile string) (int, string) {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		if ce.Profile != "" {
+			profile = ce.Profile
+		}
+		if profile == "" {
+			profile = "NAME"
+		}
+		switch ce.Code {
+		case client.CodeLoginRequired:
+			return ExitLoginRequired, LoginHint(profile)
+		case client.CodeUnknownProfile:
+			return ExitUsage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
+		case client.CodeKeychainUnavailable:
+			return ExitUnavailable, KeychainAdvice()
+		case client.CodeUnavailable:
+			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status)"
+		case client.CodeClientConfig:
+			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
+		}
+		return ExitError, "see the daemon log for details"
+	}
+	if errors.Is(err, client.ErrNoDaemon) {
+		return ExitUnavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
+	}
+	return ExitUnavailable, "check the daemon: sfmcp-token status"
+}
+
+// LoginHint is the next step whenever a profile has no usable sign-in.
+func LoginHint(profile string) string {
+	return "run: sfmcp-token login --profile " + profile
+}
+
+// KeychainAdvice says how to get a usable credential store on this OS.
+func KeychainAdvice() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: SFMCP_KEYRING=file"
+	case "windows":
+		return "make sure Windows Credential Manager is available, or opt in to the file store: SFMCP_KEYRING=file"
+	default:
+		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: SFMCP_KEYRING=file"
+	}
+}
+
+// withoutSecrets drops secrets from the environment an auto-started daemon
+// inherits: it outlives the caller, and a process's environment is readable
+// by the same user (/proc/PID/environ). The daemon reads client secrets from
+// the keychain instead.
+func withoutSecrets(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "SFMCP_CLIENT_SECRET=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
