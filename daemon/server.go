@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -114,7 +115,12 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		// Never fall back to the default profile on a query we cannot read.
+		writeError(w, http.StatusBadRequest, ErrorBody{Error: CodeBadRequest, Message: "malformed query: " + err.Error()})
+		return Token{}, false
+	}
 	force := q.Get("force") == "1" || q.Get("force") == "true"
 	t, err := s.Manager.Token(r.Context(), Request{Profile: q.Get("profile"), ServerURL: q.Get("server_url"), Force: force, Refused: q.Get("refused")})
 	if err != nil {

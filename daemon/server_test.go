@@ -402,3 +402,32 @@ func TestSocketPathFallbacks(t *testing.T) {
 		}
 	}
 }
+
+func TestMalformedRequests(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	socket, _ := f.serve()
+	for _, raw := range []string{
+		"NOT HTTP AT ALL\r\n\r\n",
+		"GET /v1/token?profile=%zz HTTP/1.1\r\nHost: sfmcp\r\n\r\n",
+		"GET /v1/nothing HTTP/1.1\r\nHost: sfmcp\r\n\r\n",
+		"DELETE /v1/token HTTP/1.1\r\nHost: sfmcp\r\n\r\n",
+		"GET /v1/token HTTP/1.1\r\nHost: sfmcp\r\nContent-Length: 99999999999999999999\r\n\r\n",
+	} {
+		c, err := net.Dial("unix", socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(c, raw)
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if strings.Contains(line, " 200 ") {
+			t.Errorf("%q was answered 200", raw)
+		}
+	}
+	// The daemon still serves after all that.
+	var h Health
+	if getJSON(t, unixClient(socket), "/v1/health", &h); !h.OK {
+		t.Fatal("the daemon stopped answering")
+	}
+}
