@@ -249,9 +249,12 @@ func TestProfileFromClaudeCodeServerURL(t *testing.T) {
 	if out := h.mustRun("profile", "show"); !strings.Contains(out, "profile:      prod") {
 		t.Fatalf("URL did not select prod: %s", out)
 	}
+	// A named profile must serve the URL too: dev's token never goes to
+	// prod's host.
 	h.env["SFMCP_PROFILE"] = "dev"
-	if out := h.mustRun("profile", "show"); !strings.Contains(out, "profile:      dev") {
-		t.Fatalf("SFMCP_PROFILE must win over the URL: %s", out)
+	code, _, errOut := h.run("", "profile", "show")
+	if code != ExitUsage || !strings.Contains(errOut, "myorg-prod.snowflakecomputing.com") || !strings.Contains(errOut, "myorg-dev.snowflakecomputing.com") {
+		t.Fatalf("SFMCP_PROFILE=dev with prod's URL: exit %d %s", code, errOut)
 	}
 }
 

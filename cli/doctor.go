@@ -20,6 +20,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/hotpath"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpjson"
 	"github.com/sfmcp/sfmcp/mcpproxy"
@@ -272,6 +273,13 @@ func (d *doctor) checkMCPServers(path string) {
 			continue
 		}
 		checked++
+		// A cloned repo's .mcp.json is not the user's word: probe only
+		// servers on the profile's own host, and say which were skipped.
+		if err := d.profile.CheckServerURL(url); err != nil {
+			d.add(fmt.Sprintf("MCP server %s skipped", n), false, err.Error(),
+				"no token goes there; if "+path+" came with a project, remove or fix that entry ("+hotpath.HostMismatchHint()+")")
+			continue
+		}
 		tools, err := d.listTools(url)
 		advice := "the role may lack USAGE on the MCP server (GRANT USAGE ON MCP SERVER … TO ROLE …), or the user has no default warehouse"
 		if err != nil && strings.Contains(err.Error(), "sfmcp-token login") {
@@ -326,7 +334,7 @@ func (d *doctor) listTools(url string) (int, error) {
 	if d.e.HTTPClient != nil && d.e.HTTPClient.Transport != nil {
 		base = d.e.HTTPClient.Transport
 	}
-	tr := &mcpproxy.Transport{Base: base, Tokens: &daemonTokens{e: d.e, profile: d.profile.Name}, Log: slog.New(slog.DiscardHandler), Profile: d.profile.Name,
+	tr := &mcpproxy.Transport{Base: base, Tokens: &daemonTokens{e: d.e, profile: d.profile.Name, serverURL: url}, Log: slog.New(slog.DiscardHandler), Profile: d.profile.Name, Origin: mcpproxy.Origin(url),
 		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: d.profile.Name})) }}
 	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 	defer cancel()

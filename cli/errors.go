@@ -21,6 +21,8 @@ func classify(err error) (int, string) {
 		return adv.code, adv.hint
 	case errors.As(err, &use):
 		return ExitUsage, use.hint
+	case errors.Is(err, config.ErrHostMismatch):
+		return ExitUsage, hotpath.HostMismatchHint()
 	case errors.Is(err, config.ErrNoProfile):
 		return ExitUsage, "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME (or sfmcp-token profile list)"
 	case errors.Is(err, keychain.ErrUnavailable):

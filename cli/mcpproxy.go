@@ -44,7 +44,7 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 	}
 	// No response-header timeout: an agent tool call may think for minutes.
 	base.ResponseHeaderTimeout = 0
-	tokens := &daemonTokens{e: e, profile: p.Name}
+	tokens := &daemonTokens{e: e, profile: p.Name, serverURL: serverURL}
 	bridge := &mcpproxy.Bridge{
 		ServerURL: serverURL,
 		Log:       log,
@@ -54,6 +54,7 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 			Advice:  func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) },
 			Log:     log,
 			Profile: p.Name,
+			Origin:  mcpproxy.Origin(serverURL),
 		},
 	}
 	down, err := (&mcp.IOTransport{Reader: io.NopCloser(e.Stdin), Writer: nopWriteCloser{e.Stdout}}).Connect(ctx)
@@ -67,12 +68,13 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 
 // daemonTokens asks the daemon for the profile's token on every request.
 type daemonTokens struct {
-	e       *Env
-	profile string
+	e         *Env
+	profile   string
+	serverURL string // where the token goes; the daemon checks it too
 }
 
 func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Token, error) {
-	req := client.Request{Profile: d.profile}
+	req := client.Request{Profile: d.profile, ServerURL: d.serverURL}
 	if refused != "" {
 		req.Refused = daemon.Fingerprint(refused)
 	}

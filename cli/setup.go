@@ -92,5 +92,8 @@ func profileAndServer(e *Env, profileName, server string) (config.Profile, strin
 	if err != nil {
 		return config.Profile{}, "", usagef("", "%v", err)
 	}
+	if err := p.CheckServerURL(serverURL); err != nil {
+		return config.Profile{}, "", err
+	}
 	return p, serverURL, nil
 }

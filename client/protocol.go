@@ -16,6 +16,7 @@ const (
 	CodeKeychainUnavailable = "keychain_unavailable"
 	CodeUnavailable         = "unavailable"
 	CodeClientConfig        = "client_config"
+	CodeHostMismatch        = "host_mismatch" // the server URL is not on the profile's host
 	CodeBadRequest          = "bad_request"
 	CodeInternal            = "internal"
 )

@@ -85,6 +85,11 @@ func (f *File) parse(data []byte) error {
 	}
 	f.DefaultProfile, f.Keyring = shape.DefaultProfile, shape.Keyring
 	for name, p := range shape.Profiles {
+		// A name ends up in commands sfmcp writes (headersHelper, unit
+		// files), so a hand-edited one is checked here, not only on add.
+		if !ValidProfileName(name) {
+			return fmt.Errorf("profile name %q: use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit); rename it in the file", truncate(name, 80))
+		}
 		p.Name = name
 		f.Profiles[name] = p
 	}

@@ -45,6 +45,9 @@ type Profile struct {
 	// Auth is "oauth" (default: browser sign-in, refreshed tokens) or "pat"
 	// (a programmatic access token served as it is).
 	Auth string `toml:"auth,omitempty" json:"auth,omitempty"`
+	// ExtraHosts are further hosts of this account (e.g. its PrivateLink
+	// name) that may receive its tokens as MCP servers; nothing else does.
+	ExtraHosts []string `toml:"extra_hosts,omitempty" json:"extra_hosts,omitempty"`
 }
 
 // Endpoint returns where the profile's account answers: the host override
@@ -192,6 +195,13 @@ func (p Profile) Validate() error {
 	} else if !p.IsLocalApplication() && !p.IsPAT() {
 		return fmt.Errorf("profile %s: a custom OAuth integration needs --redirect-uri, the integration's OAUTH_REDIRECT_URI (e.g. http://127.0.0.1:3000/oauth/callback)", p.Name)
 	}
+	for _, h := range p.ExtraHosts {
+		if ep, err := ParseHost(h); err != nil {
+			return fmt.Errorf("profile %s: extra_hosts: %w", p.Name, err)
+		} else if ep.Scheme != "https" {
+			return fmt.Errorf("profile %s: extra_hosts: %q must be an https host", p.Name, h)
+		}
+	}
 	for _, s := range p.Scopes {
 		if s == "offline_access" || s == "openid" || strings.ContainsAny(s, " \t") {
 			return fmt.Errorf("profile %s: scope %q is not a Snowflake scope; Snowflake rejects unknown scopes", p.Name, s)
@@ -242,6 +252,11 @@ func (p Profile) merge(old map[string]any) map[string]any {
 		out["scopes"] = p.Scopes
 	} else {
 		delete(out, "scopes")
+	}
+	if len(p.ExtraHosts) > 0 {
+		out["extra_hosts"] = p.ExtraHosts
+	} else {
+		delete(out, "extra_hosts")
 	}
 	return out
 }

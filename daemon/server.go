@@ -41,6 +41,7 @@ const (
 	CodeKeychainUnavailable = client.CodeKeychainUnavailable
 	CodeUnavailable         = client.CodeUnavailable
 	CodeClientConfig        = client.CodeClientConfig
+	CodeHostMismatch        = client.CodeHostMismatch
 	CodeBadRequest          = client.CodeBadRequest
 	CodeInternal            = client.CodeInternal
 )
@@ -233,6 +234,9 @@ func errorFor(err error) (int, ErrorBody) {
 	case errors.Is(err, ErrLoginRequired):
 		b.Error = CodeLoginRequired
 		return http.StatusUnauthorized, b
+	case errors.Is(err, config.ErrHostMismatch):
+		b.Error = CodeHostMismatch
+		return http.StatusForbidden, b
 	case errors.Is(err, config.ErrNoProfile):
 		b.Error = CodeUnknownProfile
 		return http.StatusNotFound, b

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,7 +23,9 @@ import (
 // Store is what the daemon needs from the keychain.
 type Store interface {
 	Credential(profile string) (keychain.Credential, error)
-	SaveCredential(profile string, c keychain.Credential) error
+	// ReplaceCredential saves c only while the stored sign-in still holds
+	// oldSecret, and reports whether it did.
+	ReplaceCredential(profile, oldSecret string, c keychain.Credential) (bool, error)
 }
 
 // Refresher trades a refresh token for fresh tokens (oauth.Client does).
@@ -87,9 +91,20 @@ type Manager struct {
 	mu      sync.Mutex
 	cfg     *config.File
 	entries map[string]*entry
-	// generation counts reloads per profile ("" counts reloads of all), so
-	// a refresh that straddles a logout cannot resurrect the sign-in.
+	// generation counts invalidations per profile, so a refresh that
+	// straddles a logout or a change of the profile publishes nothing.
 	generation map[string]uint64
+	// pending holds rotated refresh tokens Snowflake issued that the
+	// keychain has not accepted yet. The old ones are already dead, so these
+	// are kept in memory, whatever reloads happen, and saved before anything
+	// else is done for the profile.
+	pending map[string]*rotation
+}
+
+// rotation is a refresh token that replaced old and must reach the keychain.
+type rotation struct {
+	old  string
+	cred keychain.Credential
 }
 
 // entry is one profile's state. Guarded by Manager.mu.
@@ -108,14 +123,10 @@ type entry struct {
 	failures    int
 	nextAttempt time.Time
 	lastUsed    time.Time
-	kicked      bool // a background refresh is under way
-	// pending is a rotated refresh token Snowflake issued that the keychain
-	// has not accepted yet; the old one is already dead, so it is kept in
-	// memory and saved before anything else happens.
-	pending   *keychain.Credential
-	warned    time.Time // last expiry warning
-	timer     *time.Timer
-	refreshes int
+	kicked      bool      // a background refresh is under way
+	warned      time.Time // last expiry warning
+	timer       *time.Timer
+	refreshes   int
 }
 
 // NewManager loads the config and returns a Manager whose background work
@@ -139,7 +150,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = time.Hour
 	}
-	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}}
+	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}, pending: map[string]*rotation{}}
 	cfg, err := opts.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -156,8 +167,10 @@ func refreshMargin(lifetime time.Duration) time.Duration {
 
 // Request selects a profile and says how fresh its token must be.
 type Request struct {
-	Profile   string // by name; else
-	ServerURL string // the profile whose host matches; else the default
+	Profile string // by name; else the profile whose host ServerURL is on
+	// ServerURL is where the token will go, when the caller knows it: the
+	// token is handed out only if it is https on the profile's own host.
+	ServerURL string
 	// Force asks for a new token even if the cached one looks valid.
 	Force bool
 	// Refused is the Fingerprint of a token the server rejected. A new
@@ -260,15 +273,17 @@ func (m *Manager) refreshInBackground(p config.Profile) { _, _ = m.refresh(p) }
 // new access token.
 func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	m.mu.Lock()
-	pending := m.entryLocked(p.Name).pending
-	gen := m.generationLocked(p.Name)
+	pending := m.pending[p.Name]
+	gen := m.generation[p.Name]
 	m.mu.Unlock()
 	if pending != nil {
-		if err := m.opts.Store.SaveCredential(p.Name, *pending); err != nil {
+		if _, err := m.opts.Store.ReplaceCredential(p.Name, pending.old, pending.cred); err != nil {
 			return Token{}, m.failed(p, fmt.Errorf("save the rotated refresh token of profile %s: %w", p.Name, err))
 		}
 		m.mu.Lock()
-		m.entryLocked(p.Name).pending = nil
+		if m.pending[p.Name] == pending {
+			delete(m.pending, p.Name)
+		}
 		m.mu.Unlock()
 	}
 	cred, err := m.opts.Store.Credential(p.Name)
@@ -277,6 +292,9 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	}
 	if err != nil {
 		return Token{}, m.failed(p, fmt.Errorf("read the sign-in of profile %s: %w", p.Name, err))
+	}
+	if why := boundElsewhere(p, cred); why != "" {
+		return Token{}, m.loginRequired(p, why)
 	}
 	if p.IsPAT() {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false)
@@ -294,35 +312,53 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	if err != nil {
 		return Token{}, m.failed(p, fmt.Errorf("refresh profile %s: %w", p.Name, err))
 	}
-	if !m.current(p.Name, gen) {
-		return Token{}, ErrReloaded
-	}
 	rotated := tokens.RefreshToken != "" && tokens.RefreshToken != cred.Secret
 	if rotated {
 		// Single-use refresh tokens: the old one is now dead, so the new
-		// one must be safe on disk before its access token is used.
+		// one must be safe on disk before its access token is used, even
+		// if the profile was reloaded meanwhile. Only a logout or a new
+		// sign-in (the keychain no longer holds the old token) makes it
+		// obsolete.
+		old := cred.Secret
 		cred.Secret = tokens.RefreshToken
 		if !tokens.RefreshExpiry.IsZero() {
 			cred.SecretExpiresAt = tokens.RefreshExpiry.UTC()
 		}
-		if err := m.opts.Store.SaveCredential(p.Name, cred); err != nil {
+		saved, err := m.opts.Store.ReplaceCredential(p.Name, old, cred)
+		if err != nil {
 			m.mu.Lock()
-			m.entryLocked(p.Name).pending = &cred
+			m.pending[p.Name] = &rotation{old: old, cred: cred}
 			m.mu.Unlock()
 			return Token{}, m.failed(p, fmt.Errorf("save the rotated refresh token of profile %s (kept in memory, retried): %w", p.Name, err))
+		}
+		if !saved {
+			m.opts.Log.Info("sign-in replaced during a refresh; its result is dropped", "profile", p.Name)
+			return Token{}, ErrReloaded
 		}
 	}
 	return m.publish(p, gen, cred, tokens.AccessToken, config.TokenOAuth, tokens.ExpiresIn, rotated)
 }
 
-func (m *Manager) generationLocked(name string) uint64 {
-	return m.generation[""] + m.generation[name]
+// boundElsewhere says why a stored credential must not be used for p: a
+// refresh token or PAT goes only to the host it was issued for, so a config
+// that moved the profile (or a hostile one a client pointed the daemon at)
+// cannot send it anywhere else.
+func boundElsewhere(p config.Profile, cred keychain.Credential) string {
+	ep, err := p.Endpoint()
+	if err != nil {
+		return err.Error()
+	}
+	if cred.Host == "" || !config.SameHost(cred.Host, ep.Host) {
+		return fmt.Sprintf("the stored sign-in was issued by %s, but the profile's host is %s; sign in again if that change is yours", orNone(cred.Host), ep.Host)
+	}
+	return ""
 }
 
-func (m *Manager) current(name string, gen uint64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.generationLocked(name) == gen
+func orNone(s string) string {
+	if s == "" {
+		return "an unknown host"
+	}
+	return s
 }
 
 func patLifetime(cred keychain.Credential, now time.Time) time.Duration {
@@ -337,7 +373,7 @@ func (m *Manager) publish(p config.Profile, gen uint64, cred keychain.Credential
 	now := m.opts.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.generationLocked(p.Name) != gen {
+	if m.generation[p.Name] != gen {
 		return Token{}, ErrReloaded
 	}
 	e := m.entryLocked(p.Name)
@@ -421,14 +457,15 @@ func (e *entry) tokenLocked(profile string) Token {
 	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers}
 }
 
-// profile resolves a profile, re-reading the config once if it is unknown
-// (a profile added since the daemon started).
+// profile resolves a profile. An unknown one (or a server URL no profile
+// serves) may be a profile added since the daemon started, so the config is
+// read again once; that invalidates only profiles whose definition changed.
 func (m *Manager) profile(name, serverURL string) (config.Profile, error) {
 	m.mu.Lock()
 	p, err := m.cfg.Select(name, serverURL)
 	m.mu.Unlock()
-	if err == nil {
-		return p, nil
+	if err == nil || !errors.Is(err, config.ErrNoProfile) && !errors.Is(err, config.ErrHostMismatch) {
+		return p, err
 	}
 	if rerr := m.Reload(""); rerr != nil {
 		return config.Profile{}, rerr
@@ -438,8 +475,11 @@ func (m *Manager) profile(name, serverURL string) (config.Profile, error) {
 	return m.cfg.Select(name, serverURL)
 }
 
-// Reload re-reads the config and forgets the cached state of one profile
-// (or all when name is ""), so a new sign-in takes effect at once.
+// Reload re-reads the config and forgets the cached state of the profiles
+// whose definition changed or that are gone, and of name (a login or logout
+// of it), so a new sign-in takes effect at once. Other profiles keep their
+// tokens: a reload must never cost a refresh, let alone a single-use
+// refresh token.
 func (m *Manager) Reload(name string) error {
 	cfg, err := m.opts.LoadConfig()
 	if err != nil {
@@ -447,25 +487,35 @@ func (m *Manager) Reload(name string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	old := m.cfg
 	m.cfg = cfg
-	m.generation[name]++
-	for n, e := range m.entries {
-		if name != "" && n != name {
-			continue
-		}
-		if e.timer != nil {
-			e.timer.Stop()
-		}
-		// Only a new sign-in of this very profile makes an unsaved rotated
-		// refresh token obsolete; otherwise it survives the reload.
-		if e.pending != nil && n != name {
-			m.entries[n] = &entry{pending: e.pending}
-		} else {
-			delete(m.entries, n)
+	var invalidated []string
+	for n := range m.entries {
+		if n == name || !sameProfile(old, cfg, n) {
+			invalidated = append(invalidated, n)
 		}
 	}
-	m.opts.Log.Info("reloaded", "profile", name)
+	if name != "" && !slices.Contains(invalidated, name) {
+		invalidated = append(invalidated, name) // a refresh may be under way without an entry
+	}
+	for _, n := range invalidated {
+		if e := m.entries[n]; e != nil && e.timer != nil {
+			e.timer.Stop()
+		}
+		delete(m.entries, n)
+		m.generation[n]++
+	}
+	if len(invalidated) > 0 {
+		m.opts.Log.Info("reloaded", "profiles", invalidated)
+	}
 	return nil
+}
+
+// sameProfile reports whether profile name is defined identically in a and b.
+func sameProfile(a, b *config.File, name string) bool {
+	pa, okA := a.Profiles[name]
+	pb, okB := b.Profiles[name]
+	return okA == okB && reflect.DeepEqual(pa, pb)
 }
 
 // Close stops background refreshes.

@@ -45,6 +45,21 @@ func (s *memStore) SaveCredential(p string, c keychain.Credential) error {
 	return nil
 }
 
+func (s *memStore) ReplaceCredential(p, old string, c keychain.Credential) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failSet != nil {
+		return false, s.failSet
+	}
+	if cur, ok := s.creds[p]; !ok || cur.Secret != old {
+		s.events = append(s.events, "save skipped")
+		return false, nil
+	}
+	s.creds[p] = c
+	s.events = append(s.events, "save")
+	return true, nil
+}
+
 func (s *memStore) record(ev string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -391,7 +406,7 @@ func TestPATProfileServedAsIs(t *testing.T) {
 		cfg.Put(config.Profile{Name: "runner", Account: "myorg-acct", Auth: config.AuthPAT})
 		o.LoadConfig = func() (*config.File, error) { return cfg, nil }
 	})
-	f.store.creds["runner"] = keychain.Credential{Secret: "pat-secret", Kind: keychain.CredentialPAT, SecretExpiresAt: time.Now().Add(48 * time.Hour)}
+	f.store.creds["runner"] = keychain.Credential{Secret: "pat-secret", Kind: keychain.CredentialPAT, Host: "myorg-acct.snowflakecomputing.com", SecretExpiresAt: time.Now().Add(48 * time.Hour)}
 	tok, err := f.m.Token(context.Background(), Request{Profile: "runner"})
 	if err != nil || tok.AccessToken != "pat-secret" || tok.TokenType != config.TokenPAT {
 		t.Fatalf("PAT token %+v, %v", tok, err)

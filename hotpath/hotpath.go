@@ -115,7 +115,7 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 		environ = os.Environ
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	if serr := client.StartDaemon(e.DaemonExe, withoutSecrets(environ()), LogPath(e.Getenv), time.Until(deadline)); serr != nil {
+	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), LogPath(e.Getenv), time.Until(deadline)); serr != nil {
 		return nil, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
 	}
 	for {
@@ -169,6 +169,8 @@ func Explain(err error, profile string) (int, string) {
 			return ExitUnavailable, KeychainAdvice()
 		case client.CodeUnavailable:
 			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status)"
+		case client.CodeHostMismatch:
+			return ExitUsage, HostMismatchHint()
 		case client.CodeClientConfig:
 			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
 		}
@@ -178,6 +180,12 @@ func Explain(err error, profile string) (int, string) {
 		return ExitUnavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
 	}
 	return ExitUnavailable, "check the daemon: sfmcp-token status"
+}
+
+// HostMismatchHint is the next step when a server URL is not on the
+// profile's host.
+func HostMismatchHint() string {
+	return "a token goes only to https on the profile's own host: check the server URL (in .mcp.json: is this project's entry yours?); if that host really is your Snowflake account (e.g. its PrivateLink name), add it to the profile's extra_hosts in the config file"
 }
 
 // LoginHint is the next step whenever a profile has no usable sign-in.
@@ -197,16 +205,23 @@ func KeychainAdvice() string {
 	}
 }
 
-// withoutSecrets drops secrets from the environment an auto-started daemon
-// inherits: it outlives the caller, and a process's environment is readable
-// by the same user (/proc/PID/environ). The daemon reads client secrets from
-// the keychain instead.
-func withoutSecrets(env []string) []string {
+// daemonEnviron is the environment an auto-started daemon inherits. It
+// drops secrets: the daemon outlives the caller, and a process's environment
+// is readable by the same user (/proc/PID/environ); the daemon reads client
+// secrets from the keychain instead. It also drops every variable that
+// chooses the configuration or the credential store: the caller may be a
+// bridge whose environment a project's MCP client entry set, and the daemon
+// it starts serves every later session, so it must use the user's own
+// config file (which can choose the file store with keyring = "file").
+func daemonEnviron(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "SFMCP_CLIENT_SECRET=") {
-			out = append(out, kv)
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "SFMCP_CLIENT_SECRET", "SFMCP_CONFIG", "XDG_CONFIG_HOME", "SFMCP_KEYRING", "XDG_DATA_HOME":
+			continue
 		}
+		out = append(out, kv)
 	}
 	return out
 }

@@ -49,6 +49,34 @@ func (s *Store) SaveCredential(profile string, c Credential) error {
 	return s.Set(credentialKey(profile), string(data))
 }
 
+// ReplaceCredential saves c only while the stored sign-in still holds
+// oldSecret, and reports whether it did. The daemon saves a rotated
+// single-use refresh token this way: it must not overwrite a newer sign-in,
+// nor bring back one the user has logged out of, yet it must never drop the
+// only live token because a reload happened meanwhile.
+func (s *Store) ReplaceCredential(profile, oldSecret string, c Credential) (bool, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return false, err
+	}
+	saved := false
+	err = s.locked(func() error {
+		cur, err := s.Credential(profile)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Secret != oldSecret {
+			return nil
+		}
+		saved = true
+		return s.setLocked(credentialKey(profile), string(data))
+	})
+	return saved && err == nil, err
+}
+
 // Credential loads the profile's credential.
 func (s *Store) Credential(profile string) (Credential, error) {
 	v, err := s.Get(credentialKey(profile))

@@ -97,16 +97,10 @@ func (s *Store) Get(key string) (string, error) {
 // Set stores value under key and reads it back, so a store that accepts a
 // write but keeps nothing is caught now, not at the next refresh.
 func (s *Store) Set(key, value string) error {
-	if s.lockDir != "" {
-		if err := os.MkdirAll(s.lockDir, 0o700); err != nil {
-			return err
-		}
-		unlock, err := lockFile(filepath.Join(s.lockDir, "write.lock"))
-		if err != nil {
-			return fmt.Errorf("lock the credential store: %w", err)
-		}
-		defer unlock()
-	}
+	return s.locked(func() error { return s.setLocked(key, value) })
+}
+
+func (s *Store) setLocked(key, value string) error {
 	if err := s.bounded("write", key, func() error { return s.b.set(key, value) }); err != nil {
 		return err
 	}
@@ -122,7 +116,27 @@ func (s *Store) Set(key, value string) error {
 
 // Delete removes key. Deleting a missing key returns ErrNotFound.
 func (s *Store) Delete(key string) error {
-	return s.bounded("delete", key, func() error { return s.b.delete(key) })
+	return s.locked(func() error {
+		return s.bounded("delete", key, func() error { return s.b.delete(key) })
+	})
+}
+
+// locked runs op holding the store's write lock (when it has one), which
+// serialises writers between processes: two logins, a logout, a daemon
+// saving a rotated refresh token.
+func (s *Store) locked(op func() error) error {
+	if s.lockDir == "" {
+		return op()
+	}
+	if err := os.MkdirAll(s.lockDir, 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockFile(filepath.Join(s.lockDir, "write.lock"))
+	if err != nil {
+		return fmt.Errorf("lock the credential store: %w", err)
+	}
+	defer unlock()
+	return op()
 }
 
 // Probe proves the store can write, read back and delete an entry. Login

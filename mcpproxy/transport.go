@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,9 @@ type Transport struct {
 	Advice  Advice
 	Log     *slog.Logger
 	Profile string // named in messages
+	// Origin is the scheme://host[:port] of the MCP server; a request
+	// anywhere else (a redirect, say) gets no token. Empty allows none.
+	Origin string
 	// Retries for idempotent messages on transient failures (default 3),
 	// starting at RetryBase (default 250 ms), doubling, jittered.
 	Retries   int
@@ -151,6 +155,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // send makes one attempt with a token (newer than refused, if given).
 func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http.Response, Token, error) {
+	if got := Origin(orig.URL.String()); got == "" || got != t.Origin {
+		return nil, Token{}, fmt.Errorf("refusing to send profile %s's token to %s: only %s gets it", t.Profile, got, t.Origin)
+	}
 	tok, err := t.Tokens.Token(orig.Context(), refused)
 	if err != nil {
 		return nil, Token{}, err
@@ -171,6 +178,16 @@ func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http
 	t.mu.Unlock()
 	resp, err := t.Base.RoundTrip(req)
 	return resp, tok, err
+}
+
+// Origin returns the lower-cased scheme://host[:port] of raw, or "" if raw
+// is not an absolute URL.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 // notePostInitialize remembers the negotiated protocol version so later

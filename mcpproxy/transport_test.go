@@ -73,7 +73,7 @@ func TestUnauthorizedRefreshesOnceThenAdvises(t *testing.T) {
 	}))
 	defer srv.Close()
 	tokens := &fakeTokens{}
-	tr := &Transport{Base: http.DefaultTransport, Tokens: tokens, Log: slog.New(slog.DiscardHandler), Profile: "prod"}
+	tr := &Transport{Base: http.DefaultTransport, Tokens: tokens, Log: slog.New(slog.DiscardHandler), Profile: "prod", Origin: Origin(srv.URL)}
 	resp, body := roundTrip(t, tr, srv.URL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"result"`) || len(tokens.refused) != 1 || tokens.refused[0] != "tok-1" {
 		t.Fatalf("%d %s refused=%v", resp.StatusCode, body, tokens.refused)
@@ -91,7 +91,7 @@ func TestUnauthorizedRefreshesOnceThenAdvises(t *testing.T) {
 }
 
 func TestNoTokenBecomesJSONRPCError(t *testing.T) {
-	tr := &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{err: errors.New("login required")}, Log: slog.New(slog.DiscardHandler),
+	tr := &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{err: errors.New("login required")}, Log: slog.New(slog.DiscardHandler), Origin: "http://127.0.0.1:1",
 		Advice: func(err error) string { return "run: sfmcp-token login --profile prod" }}
 	resp, body := roundTrip(t, tr, "http://127.0.0.1:1/unused", `{"jsonrpc":"2.0","id":"a","method":"ping"}`)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"id":"a"`) || !strings.Contains(body, "-32001") || !strings.Contains(body, "sfmcp-token login") {
@@ -105,9 +105,46 @@ func TestForbiddenNamesTheGrant(t *testing.T) {
 		io.WriteString(w, `{"code":"003001","message":"Insufficient privileges to operate on MCP server 'GONG_MCP'."}`)
 	}))
 	defer srv.Close()
-	tr := &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{}, Log: slog.New(slog.DiscardHandler)}
+	tr := &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{}, Log: slog.New(slog.DiscardHandler), Origin: Origin(srv.URL)}
 	_, body := roundTrip(t, tr, srv.URL, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	if !strings.Contains(body, "GRANT USAGE ON MCP SERVER") || !strings.Contains(body, "003001") {
 		t.Fatalf("%s", body)
 	}
+}
+
+// A redirect (or any request) to another origin gets no token: the SDK's
+// http.Client follows redirects through this transport.
+func TestNoTokenForAnotherOrigin(t *testing.T) {
+	var leaked sync.Map
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			leaked.Store(a, true)
+		}
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{}}`)
+	}))
+	defer evil.Close()
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/mcp", http.StatusTemporaryRedirect)
+	}))
+	defer home.Close()
+	tr := &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{}, Log: slog.New(slog.DiscardHandler), Profile: "prod", Origin: Origin(home.URL),
+		Advice: func(err error) string { return err.Error() }}
+	c := &http.Client{Transport: tr}
+	resp, err := c.Post(home.URL+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	leaked.Range(func(k, _ any) bool { t.Errorf("the other origin received %q", k); return true })
+	if !strings.Contains(string(body), `"error"`) {
+		t.Errorf("a redirect was followed: %s", body)
+	}
+	_, body2 := roundTrip(t, tr, evil.URL+"/mcp", `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	if !strings.Contains(body2, "-32001") || !strings.Contains(body2, "only "+Origin(home.URL)) {
+		t.Errorf("a request to another origin: %s", body2)
+	}
+	if _, body := roundTrip(t, &Transport{Base: http.DefaultTransport, Tokens: &fakeTokens{}, Log: slog.New(slog.DiscardHandler), Advice: func(err error) string { return err.Error() }}, evil.URL, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); !strings.Contains(body, "-32001") {
+		t.Errorf("a transport without an origin sent a token: %s", body)
+	}
+	leaked.Range(func(k, _ any) bool { t.Errorf("the other origin received %q", k); return true })
 }

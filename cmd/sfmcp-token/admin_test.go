@@ -78,7 +78,7 @@ func TestAdminSetupConfidentialStoresSecret(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "client secret stored in") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	creds, _ := os.ReadFile(filepath.Join(p.dir, "data", "sfmcp", "credentials.json"))
+	creds, _ := os.ReadFile(p.credentialsFile())
 	if !strings.Contains(string(creds), "corp:client-secret") {
 		t.Fatal("the client secret was not stored for profile corp")
 	}

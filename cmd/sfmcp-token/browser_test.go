@@ -100,7 +100,7 @@ func TestRealBrowserLogin(t *testing.T) {
 	p := newProc(t)
 	formStandIn := snowflaketest.New(snowflaketest.Options{}) // a sign-in form, no auto-approval
 	t.Cleanup(formStandIn.Close)
-	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.useFileStore()
 	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", formStandIn.Host(), "--role", "MCP_USERS")
 
 	authURL, wait := startLogin(t, p, "prod")
@@ -152,7 +152,7 @@ func TestRealBrowserDeny(t *testing.T) {
 	p := newProc(t)
 	formStandIn := snowflaketest.New(snowflaketest.Options{})
 	t.Cleanup(formStandIn.Close)
-	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.useFileStore()
 	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", formStandIn.Host())
 	authURL, wait := startLogin(t, p, "prod")
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)

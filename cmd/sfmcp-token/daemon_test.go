@@ -25,7 +25,8 @@ func signedIn(t *testing.T) *proc {
 	p := newProc(t)
 	run := filepath.Join(p.dir, "run")
 	os.Mkdir(run, 0o700)
-	p.env = append(p.env, "SFMCP_KEYRING=file", "SFMCP_SOCKET="+filepath.Join(run, "sfmcp.sock"), "XDG_STATE_HOME="+filepath.Join(p.dir, "state"))
+	p.useFileStore()
+	p.env = append(p.env, "SFMCP_SOCKET="+filepath.Join(run, "sfmcp.sock"), "XDG_STATE_HOME="+filepath.Join(p.dir, "state"))
 	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
 		t.Fatal(errOut)
 	}

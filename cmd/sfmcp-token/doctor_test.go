@@ -69,7 +69,7 @@ func TestDoctorClockSkew(t *testing.T) {
 	p := newProc(t)
 	skewed := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice", Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 	defer skewed.Close()
-	p.env = append(p.env, "SFMCP_KEYRING=file")
+	p.useFileStore()
 	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", skewed.Host())
 	code, out, _ := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "doctor")
 	if code == 0 || !strings.Contains(out, "✗ clock in sync with Snowflake: skew 10m") {

@@ -67,10 +67,30 @@ func newProc(t *testing.T) *proc {
 	return &proc{t: t, sf: sf, dir: dir, env: []string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
-		"SFMCP_CONFIG=" + filepath.Join(dir, "config.toml"),
-		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		// Config and file store at their defaults under HOME: an
+		// auto-started daemon ignores SFMCP_CONFIG and XDG_DATA_HOME.
 		"SSL_CERT_FILE=" + ca,
 	}}
+}
+
+// credentialsFile is the explicit file store's path under the test HOME.
+func (p *proc) credentialsFile() string {
+	return filepath.Join(p.dir, ".local", "share", "sfmcp", "credentials.json")
+}
+
+// configFile is the config's path under the test HOME.
+func (p *proc) configFile() string { return filepath.Join(p.dir, ".config", "sfmcp", "config.toml") }
+
+// useFileStore chooses the explicit file store in the config file, where
+// an auto-started daemon sees it too (it ignores SFMCP_KEYRING).
+func (p *proc) useFileStore() {
+	p.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p.configFile()), 0o700); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(p.configFile(), []byte("keyring = \"file\"\n"), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 func (p *proc) cmd(extraEnv []string, args ...string) *exec.Cmd {
@@ -156,7 +176,7 @@ func TestKeychainUnavailableExitsFourBeforeTheBrowser(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Fatal("an unavailable keychain took too long to report")
 	}
-	if _, err := os.Stat(filepath.Join(p.dir, "data", "sfmcp", "credentials.json")); err == nil {
+	if _, err := os.Stat(p.credentialsFile()); err == nil {
 		t.Fatal("fell back to the file store silently")
 	}
 	if p.sf.Counters().Authorize != 0 {
