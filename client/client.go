@@ -11,10 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"time"
+
+	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // ErrNoDaemon means nothing answers on the socket.
@@ -126,12 +130,22 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 40 * time.Second
 	}
+	// The socket's directory decides who can put a socket there; another
+	// user's "daemon" would get our server URL and hand us its token.
+	if err := safesocket.CheckDir(filepath.Dir(c.Socket)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
+	} else if err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
 	}
 	defer conn.Close()
+	if err := checkPeer(conn); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
@@ -157,4 +171,20 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
 	}
 	return body, nil
+}
+
+// checkPeer refuses a socket served by another uid, before a byte is sent.
+func checkPeer(conn net.Conn) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("%w: not a unix socket connection", safesocket.ErrUnsafe)
+	}
+	p, err := safesocket.PeerOf(uc)
+	if err != nil {
+		return fmt.Errorf("%w: cannot tell who serves %s: %v", safesocket.ErrUnsafe, conn.RemoteAddr(), err)
+	}
+	if p.UID != safesocket.OwnUID() {
+		return fmt.Errorf("%w: the process serving %s runs as uid %d, not you (uid %d); nothing was sent to it", safesocket.ErrUnsafe, conn.RemoteAddr(), p.UID, safesocket.OwnUID())
+	}
+	return nil
 }

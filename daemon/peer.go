@@ -5,37 +5,31 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
-)
 
-// Peer is who is on the other end of a socket connection, as the kernel
-// reports it. PID is 0 and Exe empty where the OS does not tell.
-type Peer struct {
-	UID int
-	PID int
-	Exe string
-}
+	"github.com/sfmcp/sfmcp/safesocket"
+)
 
 type peerKey struct{}
 
 // PeerFrom returns the peer of the connection serving ctx.
-func PeerFrom(ctx context.Context) (Peer, bool) {
-	p, ok := ctx.Value(peerKey{}).(Peer)
+func PeerFrom(ctx context.Context) (safesocket.Peer, bool) {
+	p, ok := ctx.Value(peerKey{}).(safesocket.Peer)
 	return p, ok
 }
 
 // peerConn is an accepted connection with its checked peer.
 type peerConn struct {
 	net.Conn
-	peer Peer
+	peer safesocket.Peer
 }
 
 // peerListener accepts only connections from the daemon's own uid; every
 // other connection is closed before a byte is read.
 type peerListener struct {
 	net.Listener
-	uid int
-	log *slog.Logger
+	uid   int
+	log   *slog.Logger
+	limit *connLimit
 }
 
 func (l *peerListener) Accept() (net.Conn, error) {
@@ -49,7 +43,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			c.Close()
 			return nil, errors.New("daemon: not a unix socket connection")
 		}
-		p, err := peerCredentials(uc)
+		p, err := safesocket.PeerOf(uc)
 		if err != nil {
 			l.log.Warn("refused connection: peer credentials unavailable", "error", err)
 			c.Close()
@@ -62,8 +56,14 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		}
 		// Once per connection, not per request: the audit log wants the
 		// executable, and reading it is a syscall.
-		p.Exe = peerExe(p.PID)
-		return &peerConn{Conn: c, peer: p}, nil
+		p.Exe = safesocket.PeerExe(p.PID)
+		pc := &peerConn{Conn: c, peer: p}
+		if !l.limit.admit(pc) {
+			l.log.Warn("refused connection: too many open connections", "peer_pid", p.PID, "peer_exe", p.Exe)
+			c.Close()
+			continue
+		}
+		return pc, nil
 	}
 }
 
@@ -74,5 +74,3 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	}
 	return ctx
 }
-
-func ownUID() int { return os.Getuid() }

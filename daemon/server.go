@@ -22,6 +22,7 @@ import (
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
+	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // The wire types are the client package's: it owns the protocol so that
@@ -51,11 +52,17 @@ type Server struct {
 	Manager *Manager
 	Log     *slog.Logger
 	Version string
-	started time.Time
-	socket  string
+	// MaxConns caps open connections (default 256); see connLimit.
+	MaxConns int
+	started  time.Time
+	socket   string
+	conns    *connLimit
 }
 
-const maxQuery = 4 << 10
+const (
+	maxQuery       = 4 << 10
+	maxHeaderBytes = 8 << 10 // request line and headers together
+)
 
 // Handler returns the daemon's HTTP API.
 func (s *Server) Handler() http.Handler {
@@ -85,17 +92,26 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 	defer release()
 	s.started = time.Now()
 	s.socket = socketPath
+	if s.MaxConns <= 0 {
+		s.MaxConns = 256
+	}
+	s.conns = newConnLimit(s.MaxConns)
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 2 * time.Second, // a client that never finishes its request is dropped
 		ReadTimeout:       5 * time.Second,
 		WriteTimeout:      45 * time.Second, // longer than a refresh may take
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    8 << 10,
-		ConnContext:       connContext,
-		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+		// sfmcp's own clients close after one request; idle connections
+		// are someone else's and only hold a descriptor.
+		IdleTimeout: 5 * time.Second,
+		// net/http reads up to MaxHeaderBytes plus 4 KiB of slack, so this
+		// caps the request line and headers at 8 KiB together.
+		MaxHeaderBytes: maxHeaderBytes - 4<<10,
+		ConnContext:    connContext,
+		ConnState:      s.conns.track,
+		ErrorLog:       slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
 	}
-	pl := &peerListener{Listener: ln, uid: ownUID(), log: s.Log}
+	pl := &peerListener{Listener: ln, uid: safesocket.OwnUID(), log: s.Log, limit: s.conns}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(pl) }()
 	s.Log.Info("daemon listening", "socket", socketPath, "pid", os.Getpid(), "version", s.Version)

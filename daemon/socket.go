@@ -3,8 +3,10 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"github.com/sfmcp/sfmcp/client"
 	"os"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // ErrAlreadyRunning means another daemon of this user holds the socket.
@@ -19,18 +21,5 @@ func checkPrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the socket directory %s: %w", dir, err)
 	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("socket directory %s is not a directory (a symlink?); remove it", dir)
-	}
-	if uid, ok := fileOwner(st); ok && uid != ownUID() {
-		return fmt.Errorf("socket directory %s belongs to uid %d, not you (uid %d); refusing to use it: set SFMCP_SOCKET to a path in a directory of your own", dir, uid, ownUID())
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("socket directory %s is mode %04o, open to other users; refusing to use it: run chmod 700 %s", dir, st.Mode().Perm(), dir)
-	}
-	return nil
+	return safesocket.CheckDir(dir)
 }

@@ -38,10 +38,9 @@ func listen(path string) (ln *net.UnixListener, release func(), err error) {
 	_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	unlock := func() { _ = unix.Flock(int(lock.Fd()), unix.LOCK_UN); lock.Close() }
 
-	// We hold the lock, so a socket file here belongs to a daemon that died.
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeStaleSocket(path); err != nil {
 		unlock()
-		return nil, nil, fmt.Errorf("remove the stale socket %s: %w", path, err)
+		return nil, nil, err
 	}
 	old := syscall.Umask(0o177)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -58,9 +57,28 @@ func listen(path string) (ln *net.UnixListener, release func(), err error) {
 	return l, func() { l.Close(); unlock() }, nil
 }
 
-func fileOwner(st fs.FileInfo) (int, bool) {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return int(s.Uid), true
+// removeStaleSocket removes what a dead daemon left at path: only a socket,
+// and only one nobody answers on. Anything else there (SFMCP_SOCKET pointed
+// at a real file, say) is left alone and refused.
+func removeStaleSocket(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	return 0, false
+	if err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("%s exists and is not a socket; refusing to replace it: choose another SFMCP_SOCKET", path)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("%w (something answers on %s although its lock is free); stop it first", ErrAlreadyRunning, path)
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("cannot tell whether %s is stale (%v); remove it if no daemon runs", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the stale socket %s: %w", path, err)
+	}
+	return nil
 }

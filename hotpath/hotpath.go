@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // Exit codes, documented in the README and shared by every command.
@@ -175,6 +176,9 @@ func Explain(err error, profile string) (int, string) {
 			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
 		}
 		return ExitError, "see the daemon log for details"
+	}
+	if errors.Is(err, safesocket.ErrUnsafe) {
+		return ExitUsage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
 	}
 	if errors.Is(err, client.ErrNoDaemon) {
 		return ExitUnavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"

@@ -1,6 +1,6 @@
 //go:build !linux && !darwin
 
-package daemon
+package safesocket
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 
 // Other systems have no peer credentials sfmcp can check, so every
 // connection is refused rather than trusted.
-func peerCredentials(*net.UnixConn) (Peer, error) {
+func PeerOf(*net.UnixConn) (Peer, error) {
 	return Peer{}, errors.New("peer credentials are not supported on this system")
 }
 
-func peerExe(int) string { return "" }
+func PeerExe(int) string { return "" }

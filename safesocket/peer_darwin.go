@@ -1,4 +1,4 @@
-package daemon
+package safesocket
 
 import (
 	"fmt"
@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// peerCredentials uses LOCAL_PEERCRED (what getpeereid wraps) and
+// PeerOf uses LOCAL_PEERCRED (what getpeereid wraps) and
 // LOCAL_PEERPID.
-func peerCredentials(c *net.UnixConn) (Peer, error) {
+func PeerOf(c *net.UnixConn) (Peer, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return Peer{}, err
@@ -32,5 +32,5 @@ func peerCredentials(c *net.UnixConn) (Peer, error) {
 	return p, nil
 }
 
-// peerExe: macOS offers proc_pidpath only through cgo; the pid is logged.
-func peerExe(int) string { return "" }
+// PeerExe: macOS offers proc_pidpath only through cgo; the pid is logged.
+func PeerExe(int) string { return "" }

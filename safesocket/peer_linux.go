@@ -1,4 +1,4 @@
-package daemon
+package safesocket
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func peerCredentials(c *net.UnixConn) (Peer, error) {
+func PeerOf(c *net.UnixConn) (Peer, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return Peer{}, err
@@ -26,8 +26,8 @@ func peerCredentials(c *net.UnixConn) (Peer, error) {
 	return Peer{UID: int(cred.Uid), PID: int(cred.Pid)}, nil
 }
 
-// peerExe is the executable of pid, for the audit log.
-func peerExe(pid int) string {
+// PeerExe is the executable of pid, for the audit log.
+func PeerExe(pid int) string {
 	if pid <= 0 {
 		return ""
 	}
