@@ -10,26 +10,30 @@ import (
 // connLimit keeps the daemon's open connections under a cap, so a process
 // that opens keep-alive connections and leaves them idle cannot use up the
 // daemon's file descriptors and make `headers` hang. At the cap, the
-// longest-idle connection is closed to make room; if none is idle, the new
-// connection is closed at once (its client fails fast instead of hanging).
+// longest-idle connection is closed to make room; if none is idle (a
+// thousand callers waiting on one refresh), the next connection waits for
+// a slot: active ones end within the server's timeouts.
 type connLimit struct {
 	max int
 
-	mu   sync.Mutex
-	open map[net.Conn]bool
-	idle map[net.Conn]time.Time
-	shed int // connections closed to stay under the cap
+	mu    sync.Mutex
+	freed *sync.Cond // signalled when a connection closes
+	open  map[net.Conn]bool
+	idle  map[net.Conn]time.Time
+	shed  int // connections closed to stay under the cap
 }
 
 func newConnLimit(max int) *connLimit {
-	return &connLimit{max: max, open: map[net.Conn]bool{}, idle: map[net.Conn]time.Time{}}
+	l := &connLimit{max: max, open: map[net.Conn]bool{}, idle: map[net.Conn]time.Time{}}
+	l.freed = sync.NewCond(&l.mu)
+	return l
 }
 
-// admit registers c, making room if needed; false means c was refused.
-func (l *connLimit) admit(c net.Conn) bool {
+// admit registers c, making room or waiting for it.
+func (l *connLimit) admit(c net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.open) >= l.max {
+	for len(l.open) >= l.max {
 		var oldest net.Conn
 		var since time.Time
 		for ic, t := range l.idle {
@@ -38,8 +42,8 @@ func (l *connLimit) admit(c net.Conn) bool {
 			}
 		}
 		if oldest == nil {
-			l.shed++
-			return false
+			l.freed.Wait()
+			continue
 		}
 		oldest.Close()
 		delete(l.open, oldest)
@@ -47,7 +51,6 @@ func (l *connLimit) admit(c net.Conn) bool {
 		l.shed++
 	}
 	l.open[c] = true
-	return true
 }
 
 // track is the http.Server's ConnState hook.
@@ -64,6 +67,7 @@ func (l *connLimit) track(c net.Conn, s http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		delete(l.open, c)
 		delete(l.idle, c)
+		l.freed.Signal()
 	}
 }
 

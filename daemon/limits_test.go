@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // rawRequest sends one request with an X-Pad header that makes the request
@@ -71,8 +73,7 @@ func TestKeepAliveFloodDoesNotStarveHeaders(t *testing.T) {
 		fmt.Fprint(c, "GET /v1/health HTTP/1.1\r\nHost: sfmcp\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
-			// refused at the cap: fine, it costs the daemon nothing
-			continue
+			t.Fatal(err)
 		}
 		resp.Body.Close() // the connection stays open, idle
 	}
@@ -119,3 +120,37 @@ func TestListenNeverRemovesANonSocket(t *testing.T) {
 	}
 }
 
+// At the cap with no idle connection to shed (callers all waiting on one
+// slow refresh), later callers wait for a slot instead of failing.
+func TestCallersBeyondTheCapWait(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.sf.InjectTokenFaults(snowflaketest.Fault{Delay: 200 * time.Millisecond})
+	socket := filepath.Join(privateDir(t), "sfmcp.sock")
+	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: 8}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
+	<-ready
+	t.Cleanup(func() { cancel(); <-done })
+	errs := make(chan error, 50)
+	for range 50 {
+		go func() {
+			resp, err := unixClient(socket).Get("http://sfmcp/v1/headers?profile=prod")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 50 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if open, _ := srv.conns.counts(); open > 8 {
+		t.Fatalf("%d connections open, cap 8", open)
+	}
+}

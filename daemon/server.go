@@ -52,7 +52,7 @@ type Server struct {
 	Manager *Manager
 	Log     *slog.Logger
 	Version string
-	// MaxConns caps open connections (default 256); see connLimit.
+	// MaxConns caps open connections (default 1024); see connLimit.
 	MaxConns int
 	started  time.Time
 	socket   string
@@ -93,7 +93,7 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 	s.started = time.Now()
 	s.socket = socketPath
 	if s.MaxConns <= 0 {
-		s.MaxConns = 256
+		s.MaxConns = 1024
 	}
 	s.conns = newConnLimit(s.MaxConns)
 	srv := &http.Server{
