@@ -46,7 +46,18 @@ type Env struct {
 
 // OSEnv returns the Env of the running process.
 func OSEnv() Env {
-	return Env{Args: os.Args[1:], Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	// The client secret is read once and taken out of the process's
+	// environment, so no child (the browser opener, systemctl, a daemon)
+	// inherits it.
+	secret := os.Getenv("SFMCP_CLIENT_SECRET")
+	os.Unsetenv("SFMCP_CLIENT_SECRET")
+	getenv := func(k string) string {
+		if k == "SFMCP_CLIENT_SECRET" {
+			return secret
+		}
+		return os.Getenv(k)
+	}
+	return Env{Args: os.Args[1:], Getenv: getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 type command struct {

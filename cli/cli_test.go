@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
@@ -160,12 +161,12 @@ func TestLoginAndLogout(t *testing.T) {
 	}
 	urlLines := 0
 	for _, line := range strings.Split(errOut, "\n") {
-		if strings.HasPrefix(line, "https://") && strings.Contains(line, "/oauth/authorize?") {
+		if strings.HasPrefix(line, "http://127.0.0.1:") && strings.HasSuffix(line, oauth.StartPath) {
 			urlLines++
 		}
 	}
-	if urlLines != 1 {
-		t.Errorf("want the authorization URL on exactly one stderr line, got %d:\n%s", urlLines, errOut)
+	if urlLines != 1 || strings.Contains(errOut, "state=") || strings.Contains(errOut, "code_challenge") {
+		t.Errorf("want the loopback sign-in URL, and no state or challenge, on stderr; got %d lines:\n%s", urlLines, errOut)
 	}
 	cred, err := h.store().Credential("prod")
 	if err != nil {

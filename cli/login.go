@@ -57,8 +57,8 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		Client:      client,
 		RedirectURI: p.RedirectURI,
 		Timeout:     *timeout,
-		Announce: func(authURL string) {
-			announce(e, authURL, *noBrowser)
+		Announce: func(startURL string) {
+			announce(e, startURL, *noBrowser)
 		},
 	}
 	if !*noBrowser {
@@ -73,6 +73,17 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	tokens, err := login.Run(ctx)
 	if err != nil {
 		return loginError(p.Name, err)
+	}
+	// The profile may name who must sign in. A code delivered by someone
+	// else (another user of this machine, a stale tab signed in as another
+	// account) is refused before anything is stored.
+	if p.User != "" && !strings.EqualFold(strings.Trim(p.User, `"`), tokens.Username) {
+		got := tokens.Username
+		if got == "" {
+			got = "a user Snowflake did not name"
+		}
+		return withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
+			ExitLoginRequired, "sign in as "+p.User+" ("+loginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
 	}
 	if tokens.RefreshToken == "" {
 		return withAdvice(fmt.Errorf("Snowflake signed you in but issued no refresh token, so sfmcp cannot keep you signed in"),
@@ -104,19 +115,18 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-// announce prints the authorization URL on its own stderr line so it can be
-// copied (SSH sessions, a browser on another screen).
-func announce(e *Env, authURL string, noBrowser bool) {
+// announce prints the sign-in URL (the loopback start page, which sends
+// the browser on to Snowflake) on its own stderr line so it can be copied
+// (SSH sessions, a browser on another screen).
+func announce(e *Env, startURL string, noBrowser bool) {
 	if noBrowser {
 		fmt.Fprintln(e.Stderr, "Open this URL in a browser to sign in to Snowflake:")
 	} else {
 		fmt.Fprintln(e.Stderr, "Opening the browser to sign in to Snowflake. If it does not open, visit:")
 	}
-	fmt.Fprintln(e.Stderr, authURL)
-	if u, err := url.Parse(authURL); err == nil {
-		if r, err := url.Parse(u.Query().Get("redirect_uri")); err == nil && r.Port() != "" {
-			fmt.Fprintf(e.Stderr, "(The browser returns to %s on this machine; from another machine first run: ssh -L %s:127.0.0.1:%s <this host>)\n", r.Host, r.Port(), r.Port())
-		}
+	fmt.Fprintln(e.Stderr, startURL)
+	if u, err := url.Parse(startURL); err == nil && u.Port() != "" {
+		fmt.Fprintf(e.Stderr, "(It is served by this machine on %s; from another machine first run: ssh -L %s:127.0.0.1:%s <this host>)\n", u.Host, u.Port(), u.Port())
 	}
 }
 
@@ -174,7 +184,7 @@ func scopeRoleName(scope string) (string, bool) {
 func loginError(profile string, err error) error {
 	again := loginHint(profile)
 	switch {
-	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout),
+	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout), errors.Is(err, oauth.ErrStartReused),
 		errors.Is(err, oauth.ErrLoginRequired):
 		return withAdvice(fmt.Errorf("sign-in failed: %w", err), ExitLoginRequired, again)
 	case errors.Is(err, context.Canceled):

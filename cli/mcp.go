@@ -89,7 +89,7 @@ func runMCPAdd(e *Env, args []string) error {
 	case "proxy":
 		entry = proxyEntry{Type: "stdio", Command: bin, Args: []string{"mcp-proxy", "--profile", p.Name, "--server", *server}}
 	case "headers":
-		entry = headersEntry{Type: "http", URL: serverURL, HeadersHelper: shellQuote(bin) + " headers --profile " + p.Name}
+		entry = headersEntry{Type: "http", URL: serverURL, HeadersHelper: shellQuote(bin) + " headers --profile " + shellQuote(p.Name)}
 	default:
 		return usagef("", "--mode %q: use proxy or headers", *mode)
 	}

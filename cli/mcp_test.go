@@ -56,3 +56,19 @@ func TestMCPAddListRemove(t *testing.T) {
 		t.Fatalf("--user did not write ~/.claude.json: %v %s", err, data)
 	}
 }
+
+// Security issue, item 13: a hand-edited profile name that is shell is
+// refused when the config loads, so it never reaches a headersHelper.
+func TestHostileProfileNameNeverWrittenAsShell(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	pwned := filepath.Join(h.dir, "pwned")
+	os.WriteFile(h.env["SFMCP_CONFIG"], []byte("[profiles.\"x; touch "+pwned+"\"]\naccount = \"myorg-acct\"\n"), 0o600)
+	file := filepath.Join(h.dir, ".mcp.json")
+	code, _, errOut := h.run("", "mcp", "add", "snowflake", "--file", file, "--profile", "x; touch "+pwned, "--server", "DB.PUBLIC.GONG_MCP", "--mode", "headers", "--command", "sfmcp-token")
+	if code != ExitUsage || !strings.Contains(errOut, "profile name") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Fatal(".mcp.json was written")
+	}
+}

@@ -49,6 +49,7 @@ func runProfileAdd(ctx context.Context, e *Env, args []string) error {
 	fs.StringVar(&p.ClientType, "client-type", "", "public or confidential (custom integrations; default confidential)")
 	fs.StringVar(&p.RedirectURI, "redirect-uri", "", "the integration's loopback OAUTH_REDIRECT_URI, e.g. http://127.0.0.1:3000/oauth/callback")
 	fs.StringVar(&p.Role, "role", "", "role for the session (scope session:role:ROLE)")
+	fs.StringVar(&p.User, "user", "", "the Snowflake user who must sign in; a sign-in as anyone else is refused")
 	fs.Var(&scopes, "scope", "extra scope (repeatable)")
 	fs.BoolVar(&secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
 	fs.StringVar(&connection, "connection", "", "take account, user and role from a Snowflake CLI connection")

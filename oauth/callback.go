@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 )
@@ -19,26 +20,54 @@ type callbackResult struct {
 // callback receives the browser's return from Snowflake. It answers exactly
 // one callback on the redirect path; later visits are refused.
 type callback struct {
-	host   string // expected Host header, e.g. 127.0.0.1:53682
-	path   string
-	state  string
-	once   sync.Once
-	done   chan struct{}
-	result chan callbackResult
+	host    string // expected Host header, e.g. 127.0.0.1:53682
+	path    string
+	start   string // the start page, which redirects to authURL once
+	authURL string
+	state   string
+	// peerUID tells which uid owns the other end of a loopback connection
+	// (ok is false where the OS does not say).
+	peerUID func(remote, local string) (uid int, ok bool)
+	ownUID  int
+
+	mu      sync.Mutex
+	started bool
+	once    sync.Once
+	done    chan struct{}
+	result  chan callbackResult
 }
 
-func newCallback(redirect *url.URL, state string) *callback {
+func newCallback(redirect *url.URL, state, authURL string) *callback {
 	path := redirect.Path
 	if path == "" {
 		path = "/"
 	}
-	return &callback{
-		host:   redirect.Host,
-		path:   path,
-		state:  state,
-		done:   make(chan struct{}),
-		result: make(chan callbackResult, 1),
+	start := StartPath
+	if path == start {
+		start += "/"
 	}
+	return &callback{
+		host:    redirect.Host,
+		path:    path,
+		start:   start,
+		authURL: authURL,
+		state:   state,
+		peerUID: loopbackPeerUID,
+		ownUID:  os.Getuid(),
+		done:    make(chan struct{}),
+		result:  make(chan callbackResult, 1),
+	}
+}
+
+// finish ends the sign-in with res, once.
+func (c *callback) finish(res callbackResult) bool {
+	handled := false
+	c.once.Do(func() {
+		handled = true
+		close(c.done)
+		c.result <- res
+	})
+	return handled
 }
 
 func (c *callback) serve(ln net.Listener) *http.Server {
@@ -65,12 +94,24 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, "Wrong address", "This sign-in listener only answers on "+c.host+".")
 		return
 	}
-	if r.URL.Path != c.path {
+	if r.URL.Path != c.path && r.URL.Path != c.start {
 		page(w, http.StatusNotFound, "Not found", "Nothing here. Return to the terminal.")
 		return
 	}
 	if r.Method != http.MethodGet {
 		page(w, http.StatusMethodNotAllowed, "Not allowed", "The sign-in callback only accepts GET.")
+		return
+	}
+	// Another local user can reach 127.0.0.1 too. Where the OS names the
+	// owner of the connecting socket, only our own user's browser is served.
+	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if uid, known := c.peerUID(r.RemoteAddr, local.String()); known && uid != c.ownUID {
+			page(w, http.StatusForbidden, "Not yours", "This sign-in belongs to another user of this machine.")
+			return
+		}
+	}
+	if r.URL.Path == c.start {
+		c.serveStart(w, r)
 		return
 	}
 	select {
@@ -81,17 +122,33 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	res, status, title, text := c.judge(q)
-	handled := false
-	c.once.Do(func() {
-		handled = true
-		close(c.done)
-		c.result <- res
-	})
-	if !handled {
+	if !c.finish(res) {
 		page(w, http.StatusGone, "Already used", "This sign-in link was already used. Run sfmcp-token login again if you need to sign in.")
 		return
 	}
 	page(w, status, title, text)
+}
+
+// serveStart sends the first visitor on to Snowflake. A second visit means
+// two parties have seen this sign-in's state, so the sign-in ends: a
+// callback that might carry another user's code is never exchanged.
+func (c *callback) serveStart(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	again := c.started
+	c.started = true
+	c.mu.Unlock()
+	if again {
+		c.finish(callbackResult{err: ErrStartReused})
+		page(w, http.StatusConflict, "Sign-in abandoned", "This sign-in link was opened twice, so the sign-in was stopped for safety. Run sfmcp-token login again.")
+		return
+	}
+	select {
+	case <-c.done:
+		page(w, http.StatusGone, "Already used", "This sign-in has ended. Run sfmcp-token login again if you need to sign in.")
+		return
+	default:
+	}
+	http.Redirect(w, r, c.authURL, http.StatusFound)
 }
 
 // judge decides what one callback means. The state is checked first: a

@@ -12,7 +12,7 @@ import (
 
 func newTestCallback() *callback {
 	u, _ := url.Parse("http://127.0.0.1:4321/cb")
-	return newCallback(u, "the-state")
+	return newCallback(u, "the-state", "https://sf.example/oauth/authorize?state=the-state")
 }
 
 func get(c *callback, host, target string) *httptest.ResponseRecorder {
@@ -93,7 +93,7 @@ func TestCallbackRefusesHugeQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse("http://" + ln.Addr().String() + "/")
-	c := newCallback(u, "s")
+	c := newCallback(u, "s", "https://sf.example/oauth/authorize")
 	srv := c.serve(ln)
 	defer srv.Close()
 	resp, err := http.Get(u.String() + "?state=s&code=" + strings.Repeat("A", 64<<10))

@@ -20,7 +20,16 @@ var (
 	ErrAccessDenied  = errors.New("sign-in was denied in the browser")
 	ErrStateMismatch = errors.New("the browser returned a different state than was sent (a stale or forged callback)")
 	ErrTimeout       = errors.New("sign-in did not complete in time")
+	// ErrStartReused: the sign-in start page was opened twice. Only one
+	// browser should ever open it, so a second visit may be another program
+	// that wants this sign-in's state; the sign-in is abandoned.
+	ErrStartReused = errors.New("the sign-in link was opened a second time, possibly by another program on this machine; this sign-in was abandoned for safety")
 )
+
+// StartPath is the loopback page the browser is sent to. It redirects to
+// Snowflake, so the authorization URL (state, PKCE challenge) never appears
+// on a command line, where every local user can read it (/proc/PID/cmdline).
+const StartPath = "/sfmcp/start"
 
 // PortInUseError means the redirect URI's port is taken on 127.0.0.1.
 type PortInUseError struct {
@@ -38,10 +47,11 @@ type Login struct {
 	// RedirectURI is the integration's registered loopback URI. Empty means
 	// http://127.0.0.1:<free port> (SNOWFLAKE$LOCAL_APPLICATION accepts any port).
 	RedirectURI string
-	// Announce is called with the authorization URL before the browser opens.
-	Announce func(authURL string)
+	// Announce is called with the sign-in URL (the loopback start page)
+	// before the browser opens.
+	Announce func(startURL string)
 	// Open opens the URL in a browser; nil means do not open one.
-	Open    func(authURL string) error
+	Open    func(startURL string) error
 	Timeout time.Duration // default 5 minutes
 }
 
@@ -62,7 +72,8 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 		return Tokens{}, err
 	}
 	verifier := oauth2.GenerateVerifier()
-	cb := newCallback(redirect, state)
+	authURL := l.Client.AuthCodeURL(redirect.String(), state, verifier)
+	cb := newCallback(redirect, state, authURL)
 	srv := cb.serve(ln)
 	defer func() {
 		// Let the page being written reach the browser before the listener
@@ -73,16 +84,16 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 		_ = srv.Shutdown(ctx)
 	}()
 
-	authURL := l.Client.AuthCodeURL(redirect.String(), state, verifier)
+	startURL := (&url.URL{Scheme: "http", Host: redirect.Host, Path: cb.start}).String()
 	if l.Announce != nil {
-		l.Announce(authURL)
+		l.Announce(startURL)
 	}
 	opened := make(chan struct{})
 	if l.Open != nil {
 		// In the background: some xdg-open setups block until the browser
 		// exits. A browser that fails to open is not fatal; the URL was
 		// announced.
-		go func() { defer close(opened); _ = l.Open(authURL) }()
+		go func() { defer close(opened); _ = l.Open(startURL) }()
 		// Give the opener a moment to finish before returning, so it does
 		// not outlive the sign-in in the common case.
 		defer func() {

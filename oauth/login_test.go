@@ -17,11 +17,15 @@ func localClient(sf *snowflaketest.Server) *Client {
 }
 
 // visitor returns an Open func that acts as the browser and records the
-// callback page.
-func visitor(t *testing.T, sf *snowflaketest.Server, status *int, body *string) func(string) error {
+// authorization URL and the callback page.
+func visitor(t *testing.T, sf *snowflaketest.Server, authURL *string, status *int, body *string) func(string) error {
 	return func(u string) error {
 		var err error
-		*status, *body, err = sf.Visit(u)
+		if *authURL, err = sf.AuthorizeURL(u); err != nil {
+			t.Errorf("start page: %v", err)
+			return err
+		}
+		*status, *body, err = sf.Visit(*authURL)
 		if err != nil {
 			t.Errorf("browser: %v", err)
 		}
@@ -32,10 +36,12 @@ func visitor(t *testing.T, sf *snowflaketest.Server, status *int, body *string) 
 func TestLoginLocalApplication(t *testing.T) {
 	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
 	defer sf.Close()
-	var announced string
+	var announced, opened, authURL string
 	var status int
 	var page string
-	l := &Login{Client: localClient(sf), Announce: func(u string) { announced = u }, Open: visitor(t, sf, &status, &page), Timeout: 10 * time.Second}
+	l := &Login{Client: localClient(sf), Announce: func(u string) { announced = u }, Timeout: 10 * time.Second}
+	open := visitor(t, sf, &authURL, &status, &page)
+	l.Open = func(u string) error { opened = u; return open(u) }
 	tok, err := l.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +52,19 @@ func TestLoginLocalApplication(t *testing.T) {
 	if status != 200 || !strings.Contains(page, "You are signed in to Snowflake") {
 		t.Fatalf("success page: %d %q", status, page)
 	}
-	u, _ := url.Parse(announced)
+	// Security issue, item 7: what reaches the browser opener's argv (and
+	// the terminal) is the loopback start page, with nothing secret in it.
+	for _, shown := range []string{announced, opened} {
+		s, _ := url.Parse(shown)
+		if s.Scheme != "http" || s.Hostname() != "127.0.0.1" || s.Path != StartPath || s.RawQuery != "" {
+			t.Fatalf("URL given out %q; want the bare loopback start page", shown)
+		}
+	}
+	u, _ := url.Parse(authURL)
 	q := u.Query()
-	if !strings.HasPrefix(announced, "https://") || q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 ||
+	if !strings.HasPrefix(authURL, "https://") || q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 ||
 		len(q.Get("state")) < 32 || q.Get("scope") != "refresh_token session:role:MCP_USERS" || q.Get("client_id") != "LOCAL_APPLICATION" {
-		t.Fatalf("authorization URL lacks PKCE/state/scope: %s", announced)
+		t.Fatalf("authorization URL lacks PKCE/state/scope: %s", authURL)
 	}
 	r, _ := url.Parse(q.Get("redirect_uri"))
 	if r.Scheme != "http" || r.Hostname() != "127.0.0.1" || r.Port() == "" {
@@ -96,7 +110,8 @@ func TestLoginCustomClients(t *testing.T) {
 				Scopes: []string{"refresh_token", "session:role:MCP_USERS"}, HTTPClient: sf.Client()}
 			var status int
 			var page string
-			l := &Login{Client: c, RedirectURI: redirect, Open: visitor(t, sf, &status, &page), Timeout: 10 * time.Second}
+			var authURL string
+			l := &Login{Client: c, RedirectURI: redirect, Open: visitor(t, sf, &authURL, &status, &page), Timeout: 10 * time.Second}
 			tok, err := l.Run(context.Background())
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
@@ -123,11 +138,14 @@ func TestLoginRefusesWrongState(t *testing.T) {
 	var status int
 	var page string
 	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Open: func(u string) error {
-		parsed, _ := url.Parse(u)
+		authURL, err := sf.AuthorizeURL(u)
+		if err != nil {
+			return err
+		}
+		parsed, _ := url.Parse(authURL)
 		q := parsed.Query()
 		q.Set("state", "forged-state")
 		parsed.RawQuery = q.Encode()
-		var err error
 		status, page, err = sf.Visit(parsed.String())
 		return err
 	}}
@@ -165,12 +183,16 @@ func TestLoginDeniedInForm(t *testing.T) {
 func TestLoginWithForm(t *testing.T) {
 	sf := snowflaketest.New(snowflaketest.Options{})
 	defer sf.Close()
-	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Open: func(u string) error {
+	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Open: func(start string) error {
+		u, err := sf.AuthorizeURL(start)
+		if err != nil {
+			return err
+		}
 		// A wrong password first: the form is shown again, nothing is sent back.
 		if status, _, _ := sf.SignIn(u, "alice", "wrong", true); status != 401 {
 			t.Errorf("wrong password: status %d", status)
 		}
-		_, _, err := sf.SignIn(u, "alice", snowflaketest.DefaultPassword, true)
+		_, _, err = sf.SignIn(u, "alice", snowflaketest.DefaultPassword, true)
 		return err
 	}}
 	tok, err := l.Run(context.Background())

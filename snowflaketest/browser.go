@@ -36,6 +36,25 @@ func (s *Server) SignIn(authURL, user, password string, allow bool) (int, string
 	return s.fetch(http.MethodPost, s.URL+"/oauth/authorize", form)
 }
 
+// AuthorizeURL is a browser's first hop: it opens sfmcp's loopback sign-in
+// start page and returns the authorization URL it redirects to (the start
+// page answers once, so continue with Visit or SignIn on the result).
+func (s *Server) AuthorizeURL(startURL string) (string, error) {
+	client := *s.Client()
+	client.Timeout = 10 * time.Second
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Get(startURL)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || loc == "" {
+		return "", fmt.Errorf("start page %s answered %d, not a redirect", startURL, resp.StatusCode)
+	}
+	return loc, nil
+}
+
 var requestIDRE = regexp.MustCompile(`name="request_id" value="([^"]+)"`)
 
 func (s *Server) fetch(method, target string, form url.Values) (int, string, error) {

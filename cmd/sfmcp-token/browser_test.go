@@ -73,7 +73,7 @@ func startLogin(t *testing.T, p *proc, profile string) (string, func() (int, str
 	authURL := ""
 	for sc.Scan() {
 		all.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "https://") {
+		if strings.HasPrefix(sc.Text(), "http://127.0.0.1:") {
 			authURL = sc.Text()
 			break
 		}

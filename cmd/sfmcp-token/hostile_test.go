@@ -64,7 +64,7 @@ func TestHeadersRefusesForeignServerURL(t *testing.T) {
 		}
 	}
 	// The profile's own host still works.
-	if code, out, errOut := p.run([]string{"CLAUDE_CODE_MCP_SERVER_URL=https://" + strings.ToUpper(host) + "." + mcpPath}, "headers"); code != 0 || !strings.Contains(out, "Bearer") {
+	if code, out, errOut := p.run([]string{"CLAUDE_CODE_MCP_SERVER_URL=https://" + host + mcpPath}, "headers"); code != 0 || !strings.Contains(out, "Bearer") {
 		t.Fatalf("own host refused: exit %d %s", code, errOut)
 	}
 }
@@ -109,5 +109,59 @@ func TestDoctorSkipsForeignMCPEntries(t *testing.T) {
 	}
 	if n := evil.received(); n != 0 {
 		t.Fatalf("the other host received %d tokens", n)
+	}
+}
+
+// Items 7 and 11: the browser opener's argv carries no state or PKCE
+// challenge (every local user can read /proc/PID/cmdline), and its
+// environment carries no client secret.
+func TestBrowserOpenerGetsNoSecrets(t *testing.T) {
+	p := newProc(t)
+	p.useFileStore()
+	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host()); code != 0 {
+		t.Fatal(errOut)
+	}
+	bin := filepath.Join(p.dir, "fakebin")
+	os.MkdirAll(bin, 0o755)
+	seen := filepath.Join(p.dir, "opener")
+	// A stand-in for xdg-open that records its argv and environment.
+	os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\n{ echo \"ARGV $*\"; env; } > "+seen+"\n"), 0o755)
+	env := []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "SFMCP_CLIENT_SECRET=client-secret-do-not-leak", "DISPLAY=:0"}
+	code, _, errOut := p.run(env, "login", "--profile", "prod", "--timeout", "3s")
+	if code != 3 {
+		t.Fatalf("login without a browser answering: exit %d, want 3 (timeout)\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(seen)
+	if err != nil {
+		t.Fatalf("the browser opener did not run: %v\n%s", err, errOut)
+	}
+	argv, _, _ := strings.Cut(string(data), "\n")
+	if !strings.Contains(argv, "http://127.0.0.1:") || strings.Contains(argv, "state=") || strings.Contains(argv, "code_challenge") || strings.Contains(argv, "oauth/authorize") {
+		t.Errorf("opener argv: %s", argv)
+	}
+	if strings.Contains(string(data), "client-secret-do-not-leak") || strings.Contains(string(data), "SFMCP_CLIENT_SECRET") {
+		t.Error("the client secret reached the browser opener's environment")
+	}
+}
+
+// Item 7: a profile that names its user refuses a sign-in as anyone else
+// (another user of this machine who delivered their own code), and saves
+// nothing.
+func TestLoginAsAnotherUserRefused(t *testing.T) {
+	p := newProc(t)
+	p.useFileStore()
+	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--user", "BOB"); code != 0 {
+		t.Fatal(errOut)
+	}
+	authURL, wait := startLogin(t, p, "prod")
+	if _, _, err := p.sf.Visit(authURL); err != nil { // the stand-in approves ALICE
+		t.Fatal(err)
+	}
+	code, out, errOut := wait()
+	if code != 3 || !strings.Contains(errOut, "signed in as ALICE") || !strings.Contains(errOut, "BOB") || strings.Contains(out, "Logged in") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if data, err := os.ReadFile(p.credentialsFile()); err == nil && strings.Contains(string(data), `"prod"`) {
+		t.Fatal("the other user's sign-in was saved")
 	}
 }

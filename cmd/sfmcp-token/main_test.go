@@ -138,7 +138,7 @@ func TestLoginNoBrowserThroughRealProcess(t *testing.T) {
 	for sc.Scan() {
 		line := sc.Text()
 		all.WriteString(line + "\n")
-		if strings.HasPrefix(line, "https://") && !visited {
+		if strings.HasPrefix(line, "http://127.0.0.1:") && !visited {
 			visited = true
 			status, page, err := p.sf.Visit(line)
 			if err != nil || status != 200 || !strings.Contains(page, "signed in") {
@@ -170,7 +170,7 @@ func TestKeychainUnavailableExitsFourBeforeTheBrowser(t *testing.T) {
 	if code != 4 || !strings.Contains(errOut, "SFMCP_KEYRING=file") || !strings.Contains(errOut, "gnome-keyring") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if strings.Contains(errOut, "https://") {
+	if strings.Contains(errOut, "http://127.0.0.1:") {
 		t.Fatal("the browser step started although the keychain cannot keep the result")
 	}
 	if time.Since(start) > 10*time.Second {
