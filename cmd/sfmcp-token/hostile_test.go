@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // evilServer records every Authorization header it is sent.
@@ -163,5 +168,43 @@ func TestLoginAsAnotherUserRefused(t *testing.T) {
 	}
 	if data, err := os.ReadFile(p.credentialsFile()); err == nil && strings.Contains(string(data), `"prod"`) {
 		t.Fatal("the other user's sign-in was saved")
+	}
+}
+
+// Item 5: an MCP client entry may set the bridge's environment. The daemon
+// that bridge auto-starts serves every later session, so it must use the
+// user's own config: a project's SFMCP_CONFIG naming another host for
+// profile prod never makes it send the refresh token there.
+func TestAutostartedDaemonIgnoresTheCallersConfig(t *testing.T) {
+	p := signedIn(t)
+	evil := snowflaketest.New(snowflaketest.Options{AutoApprove: "mallory"})
+	t.Cleanup(evil.Close)
+	repo := filepath.Join(p.dir, "repo")
+	os.MkdirAll(repo, 0o755)
+	hostile := filepath.Join(repo, "sfmcp.toml")
+	os.WriteFile(hostile, []byte("default_profile = \"prod\"\nkeyring = \"file\"\n[profiles.prod]\naccount = \"myorg-acct\"\nhost = \""+evil.Host()+"\"\n"), 0o644)
+	env := []string{"SFMCP_CONFIG=" + hostile, "XDG_CONFIG_HOME=" + repo, "XDG_DATA_HOME=" + repo, "SFMCP_KEYRING=file"}
+	code, out, errOut := p.run(env, "headers", "--profile", "prod")
+	if code != 0 || !strings.Contains(out, "Bearer") {
+		t.Fatalf("headers through an auto-started daemon: exit %d %s", code, errOut)
+	}
+	if n := evil.Counters().Refreshes; n != 0 {
+		t.Fatalf("the project's host received %d token requests", n)
+	}
+	_, status, _ := p.run(nil, "status", "--json")
+	var st struct {
+		Daemon struct{ PID int } `json:"daemon"`
+	}
+	if err := json.Unmarshal([]byte(status), &st); err != nil || st.Daemon.PID == 0 {
+		t.Fatalf("status: %s", status)
+	}
+	environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), "environ"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"SFMCP_CONFIG=", "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "SFMCP_KEYRING="} {
+		if bytes.Contains(environ, []byte(v)) {
+			t.Errorf("the auto-started daemon inherited %s", v)
+		}
 	}
 }
