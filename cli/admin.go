@@ -75,10 +75,16 @@ func runAdminSetup(ctx context.Context, e *Env, args []string) error {
 		return usagef("", "admin setup: %v", err)
 	}
 	if *profileName == "" {
-		*profileName = strings.ToLower(snowflake.Unquoted(mustName(s.Integration)))
+		*profileName = strings.ToLower(storedName(s.Integration))
 	}
 	if !config.ValidProfileName(*profileName) {
 		return usagef("pass --profile-name", "admin setup: %q is not a valid profile name", *profileName)
+	}
+	if *account != "" {
+		// It is printed into the script (as a comment) and the onboarding file.
+		if _, err := config.NormalizeAccount(*account); err != nil {
+			return usagef("e.g. --account ORGNAME-ACCOUNTNAME", "admin setup: --account: %v", err)
+		}
 	}
 
 	cfg, err := loadConfig(e)
@@ -92,7 +98,7 @@ func runAdminSetup(ctx context.Context, e *Env, args []string) error {
 		}
 	} else {
 		fmt.Fprint(e.Stdout, snowflake.Script(stmts))
-		fmt.Fprintf(e.Stdout, "-- the client id for users' profiles:\nSELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS(%s);\n\n", snowflake.Literal(snowflake.Unquoted(mustName(s.Integration))))
+		fmt.Fprint(e.Stdout, snowflake.Script([]snowflake.Statement{{What: "the client id for users' profiles", SQL: s.ShowSecretsSQL()}}))
 	}
 	acct := *account
 	if acct == "" {
@@ -124,18 +130,13 @@ func runAdminSetup(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-func mustName(n string) string {
-	q, _ := snowflake.Name(n, 1)
-	return q
-}
-
 // onboardingCommands are what a user runs: a profile and a sign-in.
 func onboardingCommands(profile, account, clientID string, s snowflake.Setup) []string {
 	redirect := s.RedirectURI
 	if redirect == "" {
 		redirect = snowflake.DefaultRedirectURI
 	}
-	role := snowflake.Unquoted(mustName(s.Role))
+	role := storedName(s.Role)
 	add := fmt.Sprintf("sfmcp-token profile add %s --account %s --client-id %s --client-type public --redirect-uri %s --role %s",
 		profile, shellQuote(account), shellQuote(clientID), redirect, shellQuote(role))
 	if s.Confidential {
@@ -187,8 +188,8 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 		}
 		fmt.Fprintf(e.Stdout, "✓ %s\n", st.What)
 	}
-	name := snowflake.Unquoted(mustName(s.Integration))
-	res, err := api.Exec(ctx, "SELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS("+snowflake.Literal(name)+")")
+	name := storedName(s.Integration)
+	res, err := api.Exec(ctx, s.ShowSecretsSQL())
 	if err != nil {
 		return "", sqlAdvice(fmt.Errorf("read the integration's client id: %w", err), admin.Name)
 	}

@@ -7,13 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -70,6 +66,7 @@ type patCmd struct {
 	printToken      bool
 	asJSON          bool
 	expireHours     int
+	yes             bool
 }
 
 func (p *patCmd) register(fs *flag.FlagSet, sub string) {
@@ -77,7 +74,7 @@ func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 	fs.StringVar(&p.manifest, "manifest", defaultManifest, "manifest file recording the setup")
 	fs.StringVar(&p.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
 	fs.StringVar(&p.adminConnection, "admin-connection", "", "or a Snowflake CLI connection with key-pair auth (authenticator = SNOWFLAKE_JWT, private_key_file)")
-	fs.StringVar(&p.a.AdminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE, default ACCOUNTADMIN)")
+	fs.StringVar(&p.a.AdminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE; default: the manifest's, else ACCOUNTADMIN)")
 	fs.BoolVar(&p.dryRun, "dry-run", false, "print the SQL only")
 	fs.StringVar(&p.profileName, "profile", "", "the PAT's profile (default: named after the user)")
 	switch sub {
@@ -89,12 +86,15 @@ func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 		fs.IntVar(&p.a.Days, "days", 30, "days until the PAT expires (1-365)")
 		fs.StringVar(&p.a.TokenName, "token-name", "", "PAT name (default USER_PAT)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
+	case "remove", "resume":
+		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
 	case "rotate":
 		fs.IntVar(&p.expireHours, "expire-old-after-hours", 24, "hours the old secret stays valid (0: at once)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the new secret on stdout")
 	case "replay":
 		fs.StringVar(&p.account, "account", "", "the account to replay onto (must be the admin profile's)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
+		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
 	case "status":
 		fs.BoolVar(&p.asJSON, "json", false, "print JSON")
 	case "verify":
@@ -115,7 +115,7 @@ func (p *patCmd) value(v *string, flagName, env, def string) error {
 		*v = def
 		return nil
 	}
-	if f, ok := p.e.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := terminalStdin(p.e); ok {
 		fmt.Fprintf(p.e.Stderr, "%s: ", flagName)
 		line, err := bufio.NewReader(f).ReadString('\n')
 		if *v = strings.TrimSpace(line); *v != "" {
@@ -145,7 +145,7 @@ func (p *patCmd) create() error {
 		p.a.RuleSchema, p.a.PolicySchema = p.schema, p.schema
 	}
 	if err := p.a.Normalize(); err != nil {
-		return usagef("", "pat create: %v", err)
+		return accountError(err)
 	}
 	if m, err := snowflake.LoadManifest(p.manifest); err == nil {
 		for _, r := range m.Resources {
@@ -155,36 +155,43 @@ func (p *patCmd) create() error {
 		}
 	}
 	if p.dryRun {
-		return p.printPlan(p.a.Steps())
+		fmt.Fprint(p.e.Stdout, snowflake.Script(snowflake.StepStatements(p.a.Steps(), false)))
+		return nil
+	}
+	if !config.ValidProfileName(p.patProfile()) {
+		return usagef("pass --profile NAME for the PAT's profile", "pat create: %q is not a valid profile name", p.patProfile())
 	}
 	cfg, adm, host, err := p.adminContext()
 	if err != nil {
 		return err
 	}
 	m := snowflake.NewManifest(p.manifest, host, p.patProfile(), p.a)
-	return p.run(cfg, adm, m)
+	store, err := openStore(p.e, cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := checkProfile(cfg, store, m, "create"); err != nil {
+		return err
+	}
+	return p.run(cfg, store, adm, m)
 }
 
-func (p *patCmd) printPlan(steps []snowflake.Step) error {
-	for _, s := range steps {
-		fmt.Fprintf(p.e.Stdout, "-- %s %s\n", s.Kind, s.Name)
-		for _, sql := range s.Create {
-			fmt.Fprintf(p.e.Stdout, "%s;\n", sql)
-		}
+// accountError says which flag holds an invalid value.
+func accountError(err error) error {
+	var fe *snowflake.FieldError
+	if !errors.As(err, &fe) {
+		return usagef("", "pat create: %v", err)
 	}
-	return nil
+	flag := map[string]string{"user": "--user", "role": "--role", "database": "--db", "rule_schema": "--schema", "policy_schema": "--schema",
+		"admin_role": "--admin-role", "token_name": "--token-name", "days": "--days", "allow_ips": "--allow-ip"}[fe.Field]
+	return usagef("", "pat create: %s: %v", flag, fe.Err)
 }
 
 func (p *patCmd) patProfile() string {
 	if p.profileName != "" {
 		return p.profileName
 	}
-	return strings.ToLower(snowflake.Unquoted(mustIdentCLI(p.a.User)))
-}
-
-func mustIdentCLI(s string) string {
-	q, _ := snowflake.Ident(s)
-	return q
+	return strings.ToLower(p.a.UserName())
 }
 
 // admin is who runs the administrator's SQL: an OAuth profile (token from
@@ -250,12 +257,8 @@ func (p *patCmd) api(a admin, role string) *snowflake.Client {
 }
 
 // run carries out the manifest's plan and keeps the PAT as a profile.
-func (p *patCmd) run(cfg *config.File, adm admin, m *snowflake.Manifest) error {
-	api := p.api(adm, m.Account.AdminRole)
-	store, err := openStore(p.e, cfg)
-	if err != nil {
-		return err
-	}
+func (p *patCmd) run(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest) error {
+	api := p.api(adm, m.Account.AdminRoleName())
 	var secret string
 	r := &snowflake.Runner{API: api, Manifest: m,
 		Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) },
@@ -273,17 +276,22 @@ func (p *patCmd) run(cfg *config.File, adm admin, m *snowflake.Manifest) error {
 	return nil
 }
 
-// keepPAT stores the secret as a PAT profile and tells the daemon.
+// keepPAT stores the secret as a PAT profile and tells the daemon. It
+// checks the profile again: only a free name or the manifest's own PAT
+// profile is ever written.
 func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest, secret string, expires time.Time) error {
+	if _, err := checkProfile(cfg, store, m, "store the PAT"); err != nil {
+		return err
+	}
 	// The PAT lives on the admin profile's account (replay picks the admin
 	// profile of the target account).
 	prof := config.Profile{Name: m.Profile, Account: adm.profile.Account, Host: adm.profile.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
 	err := store.SaveCredential(m.Profile, keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
-		User: snowflake.Unquoted(mustIdentCLI(m.Account.User)), Role: snowflake.Unquoted(mustIdentCLI(m.Account.Role)), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires})
+		User: m.Account.UserName(), Role: m.Account.RoleName(), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires})
 	if err != nil {
 		return err
 	}
-	if old, ok := cfg.Profiles[m.Profile]; !ok || !old.IsPAT() {
+	if _, ok := cfg.Profiles[m.Profile]; !ok {
 		if err := cfg.Put(prof); err != nil {
 			return err
 		}
@@ -310,105 +318,6 @@ func patAdvice(err error) error {
 	return err
 }
 
-func (p *patCmd) loadManifest() (*snowflake.Manifest, error) {
-	m, err := snowflake.LoadManifest(p.manifest)
-	if err != nil {
-		return nil, usagef("pass --manifest FILE (the file pat create wrote)", "%v", err)
-	}
-	if p.a.User != "" && !strings.EqualFold(snowflake.Unquoted(mustIdentCLI(p.a.User)), snowflake.Unquoted(mustIdentCLI(m.Account.User))) {
-		return nil, usagef("", "manifest %s is for user %s, not %s", p.manifest, m.Account.User, p.a.User)
-	}
-	return m, nil
-}
-
-func (p *patCmd) resume() error {
-	m, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	if p.dryRun {
-		var todo []snowflake.Step
-		for _, r := range m.Resources {
-			if r.Status != snowflake.Created {
-				todo = append(todo, r.Step)
-			}
-		}
-		return p.printPlan(todo)
-	}
-	cfg, adm, host, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	if host != m.AccountHost {
-		return usagef("use --admin-profile for "+m.AccountHost+", or pat replay for another account", "the manifest is for %s, the admin profile for %s", m.AccountHost, host)
-	}
-	return p.run(cfg, adm, m)
-}
-
-func (p *patCmd) replay() error {
-	old, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	if p.dryRun {
-		return p.printPlan(old.Account.Steps())
-	}
-	cfg, adm, host, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	if p.account != "" {
-		ep, err := config.NormalizeAccount(p.account)
-		if err != nil || ep.Host != host {
-			return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", p.account, host)
-		}
-	}
-	path := strings.TrimSuffix(p.manifest, filepath.Ext(p.manifest)) + "-" + strings.NewReplacer(":", "_", "/", "_").Replace(host) + ".json"
-	m := snowflake.NewManifest(path, host, old.Profile, old.Account)
-	if p.profileName != "" {
-		m.Profile = p.profileName
-	} else if host != old.AccountHost {
-		m.Profile = old.Profile + "-" + strings.SplitN(host, ".", 2)[0]
-	}
-	fmt.Fprintf(p.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", p.manifest, host, path)
-	return p.run(cfg, adm, m)
-}
-
-func (p *patCmd) remove() error {
-	m, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	if p.dryRun {
-		for i := len(m.Resources) - 1; i >= 0; i-- {
-			if m.Resources[i].Status == snowflake.Created {
-				for _, sql := range m.Resources[i].Remove {
-					fmt.Fprintf(p.e.Stdout, "%s;\n", sql)
-				}
-			}
-		}
-		return nil
-	}
-	cfg, adm, _, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRole), Manifest: m, Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) }}
-	if err := r.Remove(p.ctx); err != nil {
-		return sqlAdvice(err, adm.name)
-	}
-	store, err := openStore(p.e, cfg)
-	if err == nil {
-		err = store.DeleteCredential(m.Profile)
-	}
-	if cfg.Remove(m.Profile) {
-		_ = cfg.Save()
-	}
-	notifyDaemon(p.ctx, p.e, m.Profile)
-	fmt.Fprintf(p.e.Stdout, "Removed everything the manifest recorded; profile %s is gone.\n", m.Profile)
-	return err
-}
-
 func (p *patCmd) rotate() error {
 	m, err := p.loadManifest()
 	if err != nil {
@@ -418,16 +327,12 @@ func (p *patCmd) rotate() error {
 		fmt.Fprintf(p.e.Stdout, "%s;\n", m.Account.RotateSQL(p.expireHours))
 		return nil
 	}
-	cfg, adm, _, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	store, err := openStore(p.e, cfg)
+	cfg, adm, store, _, err := p.prepare(m, "rotate")
 	if err != nil {
 		return err
 	}
 	var secret string
-	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRole), Manifest: m, StoreSecret: func(s string, expires time.Time) error {
+	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRoleName()), Manifest: m, StoreSecret: func(s string, expires time.Time) error {
 		secret = s
 		return p.keepPAT(cfg, store, adm, m, s, expires)
 	}}
@@ -450,7 +355,7 @@ func (p *patCmd) status() error {
 	if err != nil {
 		return err
 	}
-	res, err := p.api(adm, m.Account.AdminRole).Exec(p.ctx, m.Account.ShowPATsSQL())
+	res, err := p.api(adm, m.Account.AdminRoleName()).Exec(p.ctx, m.Account.ShowPATsSQL())
 	if err != nil {
 		return sqlAdvice(err, adm.name)
 	}
@@ -517,7 +422,7 @@ func (p *patCmd) verify() error {
 		return sqlAdvice(patAdvice(err), prof.Name)
 	}
 	got, _ := res.Column(0, "CURRENT_USER()")
-	want := snowflake.Unquoted(mustIdentCLI(m.Account.User))
+	want := m.Account.UserName()
 	if got != want {
 		return fmt.Errorf("the PAT authenticated as %q, not %q", got, want)
 	}

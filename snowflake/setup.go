@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/sfmcp/sfmcp/snowflake/ident"
 )
 
 // Tool types of an MCP server specification.
@@ -45,16 +47,18 @@ type Statement struct {
 }
 
 // Statements validates the setup and returns the SQL to run, in order.
+// Names are read once into parts (ident) and written back quoted; every
+// string goes through Literal.
 func (s Setup) Statements() ([]Statement, error) {
-	integ, err := Name(s.Integration, 1)
+	integParts, err := nameParts(s.Integration, 1)
 	if err != nil {
 		return nil, fmt.Errorf("--integration: %w", err)
 	}
-	server, err := Name(s.MCPServer, 3)
+	serverParts, err := nameParts(s.MCPServer, 3)
 	if err != nil {
 		return nil, fmt.Errorf("--mcp-server: %w", err)
 	}
-	role, err := Name(s.Role, 1)
+	roleParts, err := nameParts(s.Role, 1)
 	if err != nil {
 		return nil, fmt.Errorf("--role: %w", err)
 	}
@@ -73,8 +77,9 @@ func (s Setup) Statements() ([]Statement, error) {
 	if days < 1 || days > 90 {
 		return nil, fmt.Errorf("--refresh-days %d: Snowflake allows 1 to 90 days for custom clients", days)
 	}
-	parts := strings.SplitN(server, ".", 3)
-	db, schema := parts[0], parts[0]+"."+parts[1]
+	integ, role := ident.Join(integParts...), ident.Join(roleParts...)
+	server := ident.Join(serverParts...)
+	db, schema := ident.Join(serverParts[0]), ident.Join(serverParts[:2]...)
 
 	clientType := "PUBLIC"
 	pkce := "\n  OAUTH_ENFORCE_PKCE = TRUE"
@@ -93,7 +98,7 @@ func (s Setup) Statements() ([]Statement, error) {
   OAUTH_REFRESH_TOKEN_VALIDITY = %d
   OAUTH_USE_SECONDARY_ROLES = NONE
   ALLOWED_ROLES_LIST = (%s)
-  COMMENT = 'sfmcp: Snowflake MCP access'`, integ, Literal(clientType), Literal(redirect), pkce, days*86400, Literal(Unquoted(role)))})
+  COMMENT = %s`, integ, Literal(clientType), Literal(redirect), pkce, days*86400, Literal(roleParts[0]), Literal("sfmcp: Snowflake MCP access"))})
 	out = append(out, Statement{"the role MCP users work as", "CREATE ROLE IF NOT EXISTS " + role})
 
 	spec, grants, err := s.toolSpec(role)
@@ -108,20 +113,30 @@ func (s Setup) Statements() ([]Statement, error) {
 	)
 	out = append(out, grants...)
 	for _, r := range s.GrantToRoles {
-		q, err := Name(r, 1)
+		p, err := nameParts(r, 1)
 		if err != nil {
 			return nil, fmt.Errorf("--grant-to-role: %w", err)
 		}
-		out = append(out, Statement{"the MCP role for role " + Unquoted(q), fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, q)})
+		out = append(out, Statement{"the MCP role for role " + p[0], fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, ident.Join(p...))})
 	}
 	for _, usr := range s.GrantToUsers {
-		q, err := Name(usr, 1)
+		p, err := nameParts(usr, 1)
 		if err != nil {
 			return nil, fmt.Errorf("--grant-to-user: %w", err)
 		}
-		out = append(out, Statement{"the MCP role for user " + Unquoted(q), fmt.Sprintf("GRANT ROLE %s TO USER %s", role, q)})
+		out = append(out, Statement{"the MCP role for user " + p[0], fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Join(p...))})
 	}
 	return out, nil
+}
+
+// ShowSecretsSQL reads the integration's client id (and secret). Call it
+// after Statements succeeded.
+func (s Setup) ShowSecretsSQL() string {
+	p, _ := nameParts(s.Integration, 1)
+	if len(p) == 0 {
+		p = []string{""}
+	}
+	return "SELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS(" + Literal(p[0]) + ")"
 }
 
 // toolSpec renders the YAML specification and the grants each tool needs.
@@ -134,25 +149,25 @@ func (s Setup) toolSpec(role string) (string, []Statement, error) {
 	var grants []Statement
 	seen := map[string]int{}
 	for _, t := range s.Tools {
-		var obj, grant, title, desc string
+		var obj, grant, title, desc, base, display, last string
 		if t.Type != ToolSQL {
-			q, err := Name(t.Object, 3)
+			parts, err := nameParts(t.Object, 3)
 			if err != nil {
 				return "", nil, fmt.Errorf("tool %s: %w", t.Type, err)
 			}
-			obj = q
+			obj, display, last = ident.Join(parts...), strings.Join(parts, "."), parts[2]
+			base = strings.ToLower(last)
 		}
-		base := strings.ToLower(Unquoted(lastPart(obj)))
 		switch t.Type {
 		case ToolSearch:
 			grant = fmt.Sprintf("GRANT USAGE ON CORTEX SEARCH SERVICE %s TO ROLE %s", obj, role)
-			title, desc = "Search "+Unquoted(lastPart(obj)), "Search the Cortex Search service "+Unquoted(obj)+"."
+			title, desc = "Search "+last, "Search the Cortex Search service "+display+"."
 		case ToolAnalyst:
 			grant = fmt.Sprintf("GRANT SELECT ON SEMANTIC VIEW %s TO ROLE %s", obj, role)
-			title, desc = "Ask "+Unquoted(lastPart(obj)), "Ask questions in plain language over the semantic view "+Unquoted(obj)+"."
+			title, desc = "Ask "+last, "Ask questions in plain language over the semantic view "+display+"."
 		case ToolAgent:
 			grant = fmt.Sprintf("GRANT USAGE ON AGENT %s TO ROLE %s", obj, role)
-			title, desc = "Agent "+Unquoted(lastPart(obj)), "Run the Cortex agent "+Unquoted(obj)+"."
+			title, desc = "Agent "+last, "Run the Cortex agent "+display+"."
 		case ToolSQL:
 			base, title, desc = "sql", "SQL execution", "Run read-only SQL queries."
 		default:
@@ -169,15 +184,15 @@ func (s Setup) toolSpec(role string) (string, []Statement, error) {
 		if t.Type == ToolSQL {
 			b.WriteString("    config:\n      read_only: true\n")
 			if s.SQLWarehouse != "" {
-				wh, err := Name(s.SQLWarehouse, 1)
+				wh, err := nameParts(s.SQLWarehouse, 1)
 				if err != nil {
 					return "", nil, fmt.Errorf("--sql-warehouse: %w", err)
 				}
-				fmt.Fprintf(&b, "      warehouse: %s\n", yamlString(Unquoted(wh)))
+				fmt.Fprintf(&b, "      warehouse: %s\n", yamlString(wh[0]))
 			}
 		}
 		if grant != "" {
-			grants = append(grants, Statement{"access to " + Unquoted(obj) + " for its tool", grant})
+			grants = append(grants, Statement{"access to " + display + " for its tool", grant})
 		}
 	}
 	spec := b.String()
@@ -185,14 +200,6 @@ func (s Setup) toolSpec(role string) (string, []Statement, error) {
 		return "", nil, fmt.Errorf("a name contains $$, which cannot appear inside FROM SPECIFICATION $$ … $$")
 	}
 	return spec, grants, nil
-}
-
-func lastPart(q string) string {
-	parts, err := splitName(q)
-	if err != nil || len(parts) == 0 {
-		return q
-	}
-	return parts[len(parts)-1]
 }
 
 // toolName makes an MCP tool name: lower case letters, digits and _.
@@ -217,11 +224,14 @@ func yamlString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// Script joins statements into one SQL script with comments.
+// Script joins statements into one SQL script with comments. A
+// description never ends its comment line early (names hold no line
+// breaks, and this makes sure).
 func Script(stmts []Statement) string {
 	var b strings.Builder
+	oneLine := strings.NewReplacer("\n", " ", "\r", " ", "\u2028", " ", "\u2029", " ")
 	for _, s := range stmts {
-		fmt.Fprintf(&b, "-- %s\n%s;\n\n", s.What, s.SQL)
+		fmt.Fprintf(&b, "-- %s\n%s;\n\n", oneLine.Replace(s.What), s.SQL)
 	}
 	return b.String()
 }

@@ -11,7 +11,7 @@ func TestIdent(t *testing.T) {
 		"R$1":                  "R$1",
 		`"Mixed Case"`:         `"Mixed Case"`,
 		"has space":            `"has space"`,
-		`x"; DROP TABLE y; --`: `"x""; DROP TABLE y; --"`,
+		`x'; DROP TABLE y; --`: `"x'; DROP TABLE y; --"`,
 		"1abc":                 `"1abc"`,
 		`"a""b"`:               `"a""b"`,
 	} {
@@ -20,7 +20,7 @@ func TestIdent(t *testing.T) {
 			t.Errorf("Ident(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", `""`, "a\nb", `"a"b"`, strings.Repeat("a", 256)} {
+	for _, bad := range []string{"", `""`, "a\nb", `"a"b"`, `x"; DROP TABLE y; --`, "a.b", strings.Repeat("a", 256)} {
 		if got, err := Ident(bad); err == nil {
 			t.Errorf("Ident(%q) = %q, want an error", bad, got)
 		}

@@ -34,21 +34,21 @@ type userState struct {
 }
 
 var (
-	reCreateUser      = regexp.MustCompile(`(?is)^CREATE\s+USER\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)(.*)$`)
-	reDropUser        = regexp.MustCompile(`(?is)^DROP\s+USER\s+(IF\s+EXISTS\s+)?(\S+)$`)
-	reNetworkRule     = regexp.MustCompile(`(?is)^CREATE\s+(OR\s+REPLACE\s+)?NETWORK\s+RULE\s+(\S+)\s+(.*)$`)
-	reNetworkPolicy   = regexp.MustCompile(`(?is)^CREATE\s+NETWORK\s+POLICY\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+(.*)$`)
-	reAuthPolicy      = regexp.MustCompile(`(?is)^CREATE\s+AUTHENTICATION\s+POLICY\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+(.*)$`)
-	reDropObject      = regexp.MustCompile(`(?is)^DROP\s+(NETWORK\s+RULE|NETWORK\s+POLICY|AUTHENTICATION\s+POLICY)\s+(IF\s+EXISTS\s+)?(\S+)$`)
-	reAlterUserSet    = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(\S+)\s+SET\s+(NETWORK_POLICY\s*=\s*'((?:[^']|'')*)'|AUTHENTICATION\s+POLICY\s+(\S+)(\s+FORCE)?)$`)
-	reAlterUserUnset  = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(\S+)\s+UNSET\s+(NETWORK_POLICY|AUTHENTICATION\s+POLICY)$`)
-	reAddPAT          = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(\S+)\s+ADD\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(\S+)(.*)$`)
-	reRotatePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(\S+)\s+ROTATE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(\S+)(\s+EXPIRE_ROTATED_TOKEN_AFTER_HOURS\s*=\s*(\d+))?$`)
-	reRemovePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(\S+)\s+REMOVE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(IF\s+EXISTS\s+)?(\S+)$`)
-	reShowPATs        = regexp.MustCompile(`(?is)^SHOW\s+USER\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKENS|PATS)(\s+FOR\s+USER\s+(\S+))?$`)
+	reCreateUser      = regexp.MustCompile(`(?is)^CREATE\s+USER\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)(.*)$`)
+	reDropUser        = regexp.MustCompile(`(?is)^DROP\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reNetworkRule     = regexp.MustCompile(`(?is)^CREATE\s+(OR\s+REPLACE\s+)?NETWORK\s+RULE\s+(` + nameRE + `)\s+(.*)$`)
+	reNetworkPolicy   = regexp.MustCompile(`(?is)^CREATE\s+NETWORK\s+POLICY\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+(.*)$`)
+	reAuthPolicy      = regexp.MustCompile(`(?is)^CREATE\s+AUTHENTICATION\s+POLICY\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+(.*)$`)
+	reDropObject      = regexp.MustCompile(`(?is)^DROP\s+(NETWORK\s+RULE|NETWORK\s+POLICY|AUTHENTICATION\s+POLICY)\s+(IF\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reAlterUserSet    = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(` + nameRE + `)\s+SET\s+(NETWORK_POLICY\s*=\s*(` + literalRE + `)|AUTHENTICATION\s+POLICY\s+(` + nameRE + `)(\s+FORCE)?)$`)
+	reAlterUserUnset  = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+UNSET\s+(NETWORK_POLICY|AUTHENTICATION\s+POLICY)$`)
+	reAddPAT          = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+ADD\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(` + nameRE + `)(.*)$`)
+	reRotatePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+ROTATE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(` + nameRE + `)(\s+EXPIRE_ROTATED_TOKEN_AFTER_HOURS\s*=\s*(\d+))?$`)
+	reRemovePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+REMOVE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(IF\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reShowPATs        = regexp.MustCompile(`(?is)^SHOW\s+USER\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKENS|PATS)(\s+FOR\s+USER\s+(` + nameRE + `))?$`)
 	reDaysToExpiry    = regexp.MustCompile(`(?is)DAYS_TO_EXPIRY\s*=\s*(\d+)`)
-	reRoleRestriction = regexp.MustCompile(`(?is)ROLE_RESTRICTION\s*=\s*'((?:[^']|'')*)'`)
-	reComment         = regexp.MustCompile(`(?is)COMMENT\s*=\s*'((?:[^']|'')*)'`)
+	reRoleRestriction = regexp.MustCompile(`(?is)ROLE_RESTRICTION\s*=\s*(` + literalRE + `)`)
+	reComment         = regexp.MustCompile(`(?is)COMMENT\s*=\s*(` + literalRE + `)`)
 )
 
 // execPATSQL handles the service-account statements; ok is false when the
@@ -77,7 +77,7 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 			st.kind = "SERVICE"
 		}
 		u := &User{Name: name}
-		if d := regexp.MustCompile(`(?i)DEFAULT_ROLE\s*=\s*(\S+)`).FindStringSubmatch(m[3]); d != nil {
+		if d := regexp.MustCompile(`(?i)DEFAULT_ROLE\s*=\s*(` + nameRE + `)`).FindStringSubmatch(m[3]); d != nil {
 			u.DefaultRole = unquote(d[1])
 		}
 		s.users[name], s.userStates[name] = u, st
@@ -101,7 +101,7 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 		return status(name + " successfully dropped."), nil, true
 	case reNetworkRule.MatchString(stmt):
 		m := reNetworkRule.FindStringSubmatch(stmt)
-		name := strings.ToUpper(m[2])
+		name := unquote(m[2])
 		if s.netRules[name] && m[1] == "" {
 			return sqlResult{}, &SQLError{Status: 422, Code: "002002", SQLState: "42710", Message: "SQL compilation error: Object '" + name + "' already exists."}, true
 		}
@@ -112,22 +112,22 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 		return status("Network rule " + name + " successfully created."), nil, true
 	case reNetworkPolicy.MatchString(stmt):
 		m := reNetworkPolicy.FindStringSubmatch(stmt)
-		name := strings.ToUpper(m[2])
+		name := unquote(m[2])
 		if s.netPolicies[name] {
 			if m[1] != "" {
 				return status(name + " already exists, statement succeeded."), nil, true
 			}
 			return sqlResult{}, &SQLError{Status: 422, Code: "002002", SQLState: "42710", Message: "SQL compilation error: Object '" + name + "' already exists."}, true
 		}
-		rules := regexp.MustCompile(`(?i)ALLOWED_NETWORK_RULE_LIST\s*=\s*\(\s*'([^']*)'`).FindStringSubmatch(m[3])
-		if rules == nil || !s.netRules[strings.ToUpper(rules[1])] {
+		rules := regexp.MustCompile(`(?i)ALLOWED_NETWORK_RULE_LIST\s*=\s*\(\s*(` + literalRE + `)`).FindStringSubmatch(m[3])
+		if rules == nil || !s.netRules[nameInLiteral(rules[1])] {
 			return sqlResult{}, compileError("network rule in ALLOWED_NETWORK_RULE_LIST does not exist"), true
 		}
 		s.netPolicies[name] = true
 		return status("Network policy " + name + " successfully created."), nil, true
 	case reAuthPolicy.MatchString(stmt):
 		m := reAuthPolicy.FindStringSubmatch(stmt)
-		name := strings.ToUpper(m[2])
+		name := unquote(m[2])
 		if s.authPolicies[name] && m[1] == "" {
 			return sqlResult{}, &SQLError{Status: 422, Code: "002002", SQLState: "42710", Message: "SQL compilation error: Object '" + name + "' already exists."}, true
 		}
@@ -135,7 +135,7 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 		return status("Authentication policy " + name + " successfully created."), nil, true
 	case reDropObject.MatchString(stmt):
 		m := reDropObject.FindStringSubmatch(stmt)
-		kind, name := strings.ToUpper(strings.Join(strings.Fields(m[1]), " ")), strings.ToUpper(m[3])
+		kind, name := strings.ToUpper(strings.Join(strings.Fields(m[1]), " ")), unquote(m[3])
 		set := map[string]map[string]bool{"NETWORK RULE": s.netRules, "NETWORK POLICY": s.netPolicies, "AUTHENTICATION POLICY": s.authPolicies}[kind]
 		if !set[name] {
 			if m[2] != "" {
@@ -157,13 +157,13 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 			return sqlResult{}, err, true
 		}
 		if m[3] != "" || strings.HasPrefix(strings.ToUpper(m[2]), "NETWORK_POLICY") {
-			name := strings.ToUpper(strings.ReplaceAll(m[3], "''", "'"))
+			name := nameInLiteral(m[3])
 			if !s.netPolicies[name] {
 				return sqlResult{}, notExist("Network policy", name), true
 			}
 			st.networkPolicy = name
 		} else {
-			name := strings.ToUpper(m[4])
+			name := unquote(m[4])
 			if !s.authPolicies[name] {
 				return sqlResult{}, notExist("Authentication policy", name), true
 			}
@@ -221,7 +221,7 @@ func (s *Server) patStatementLocked(stmt string) (sqlResult, *SQLError) {
 		opts := m[4]
 		role := ""
 		if r := reRoleRestriction.FindStringSubmatch(opts); r != nil {
-			role = strings.ToUpper(strings.ReplaceAll(r[1], "''", "'"))
+			role = nameInLiteral(r[1])
 		}
 		if st.kind == "SERVICE" && role == "" {
 			return sqlResult{}, &SQLError{Status: 422, Code: "003164", SQLState: "22023", Message: "ROLE_RESTRICTION is required for programmatic access tokens of service users."}
@@ -253,7 +253,7 @@ func (s *Server) patStatementLocked(stmt string) (sqlResult, *SQLError) {
 		}
 		p := &pat{name: name, role: role, created: now, expires: now.Add(time.Duration(days) * 24 * time.Hour), secret: newSecret("pat-")}
 		if c := reComment.FindStringSubmatch(opts); c != nil {
-			p.comment = strings.ReplaceAll(c[1], "''", "'")
+			p.comment = literal(c[1])
 		}
 		st.pats = append(st.pats, p)
 		s.access[p.secret] = &accessToken{kind: "PROGRAMMATIC_ACCESS_TOKEN", user: user, role: role, expires: p.expires}

@@ -145,16 +145,27 @@ func status(msg string) sqlResult {
 	return sqlResult{columns: []string{"status"}, rows: [][]*string{{str(msg)}}}
 }
 
+// Snowflake's lexical forms, as the stand-in reads them: an identifier
+// part (bare, or "quoted" with "" inside), a dotted name, a '…' literal
+// with doubled quotes and backslash escapes.
+const (
+	identRE   = `(?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)`
+	nameRE    = `(?:` + identRE + `(?:\.` + identRE + `)*)`
+	literalRE = `'(?:[^'\\]|''|\\.)*'`
+)
+
 var (
-	reCreateIntegration = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?SECURITY\s+INTEGRATION\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+(.*)$`)
-	reCreateRole        = regexp.MustCompile(`(?is)^CREATE\s+ROLE\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)$`)
-	reCreateMCP         = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?MCP\s+SERVER\s+(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+FROM\s+SPECIFICATION\s+\$\$(.*)\$\$$`)
-	reGrantMCP          = regexp.MustCompile(`(?is)^GRANT\s+USAGE\s+ON\s+MCP\s+SERVER\s+(\S+)\s+TO\s+ROLE\s+(\S+)$`)
-	reGrantRoleToUser   = regexp.MustCompile(`(?is)^GRANT\s+ROLE\s+(\S+)\s+TO\s+USER\s+(\S+)$`)
-	reGrant             = regexp.MustCompile(`(?is)^GRANT\s+.+\s+TO\s+(ROLE|USER)\s+\S+$`)
-	reShowSecrets       = regexp.MustCompile(`(?is)^SELECT\s+SYSTEM\$SHOW_OAUTH_CLIENT_SECRETS\s*\(\s*'((?:[^']|'')*)'\s*\)$`)
+	reCreateIntegration = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?SECURITY\s+INTEGRATION\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+(.*)$`)
+	reCreateRole        = regexp.MustCompile(`(?is)^CREATE\s+ROLE\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reCreateMCP         = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?MCP\s+SERVER\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+FROM\s+SPECIFICATION\s+\$\$(.*)\$\$$`)
+	reGrantMCP          = regexp.MustCompile(`(?is)^GRANT\s+USAGE\s+ON\s+MCP\s+SERVER\s+(` + nameRE + `)\s+TO\s+ROLE\s+(` + nameRE + `)$`)
+	reGrantRoleToUser   = regexp.MustCompile(`(?is)^GRANT\s+ROLE\s+(` + nameRE + `)\s+TO\s+USER\s+(` + nameRE + `)$`)
+	reGrant             = regexp.MustCompile(`(?is)^GRANT\s+.+\s+TO\s+(ROLE|USER)\s+` + nameRE + `$`)
+	reDropDatabase      = regexp.MustCompile(`(?is)^DROP\s+DATABASE\s+(IF\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reShowSecrets       = regexp.MustCompile(`(?is)^SELECT\s+SYSTEM\$SHOW_OAUTH_CLIENT_SECRETS\s*\(\s*(` + literalRE + `)\s*\)$`)
 	reCurrentUser       = regexp.MustCompile(`(?is)^SELECT\s+CURRENT_USER\s*\(\s*\)(\s*,\s*CURRENT_ROLE\s*\(\s*\))?$`)
-	reOption            = regexp.MustCompile(`(?is)(\w+)\s*=\s*('(?:[^']|'')*'|\([^)]*\)|\S+)`)
+	reOption            = regexp.MustCompile(`(?is)(\w+)\s*=\s*(` + literalRE + `|\((?:[^)']|` + literalRE + `)*\)|\S+)`)
+	reLiteral           = regexp.MustCompile(literalRE)
 )
 
 // adminRoles may create integrations (CREATE INTEGRATION on the account).
@@ -171,6 +182,16 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 	if fail != 0 {
 		return sqlResult{}, &SQLError{Status: fail, Code: "390503", Message: "Injected failure."}
 	}
+	// One statement per request, as the SQL API has it unless
+	// MULTI_STATEMENT_COUNT says otherwise (sfmcp never does).
+	split, err := SplitSQL(stmt)
+	if err != nil {
+		return sqlResult{}, compileError("syntax error: " + err.Error())
+	}
+	if len(split) != 1 {
+		return sqlResult{}, &SQLError{Status: 422, Code: "000008", SQLState: "0A000", Message: fmt.Sprintf("Actual statement count %d did not match the desired statement count 1.", len(split))}
+	}
+	stmt = split[0]
 	if res, err, ok := s.execPATSQL(tok, role, stmt); ok {
 		return res, err
 	}
@@ -181,7 +202,12 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 		return sqlResult{columns: []string{"CURRENT_USER()"}, rows: [][]*string{{str(tok.user)}}}, nil
 	}
 	if m := reShowSecrets.FindStringSubmatch(stmt); m != nil {
-		return s.showSecrets(strings.ReplaceAll(m[1], "''", "'"))
+		return s.showSecrets(literal(m[1]))
+	}
+	if m := reDropDatabase.FindStringSubmatch(stmt); m != nil {
+		// Never sent by sfmcp; answered as Snowflake would, so that a test
+		// sees an injected DROP succeed rather than fail harmlessly.
+		return status(unquote(m[2]) + " successfully dropped."), nil
 	}
 	if m := reCreateIntegration.FindStringSubmatch(stmt); m != nil {
 		if !slices.Contains(adminRoles, role) {
@@ -198,11 +224,11 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 	if m := reGrantMCP.FindStringSubmatch(stmt); m != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		parts := strings.Split(m[1], ".")
+		parts := nameParts(m[1])
 		if len(parts) != 3 {
 			return sqlResult{}, compileError("invalid MCP server name " + m[1])
 		}
-		srv, ok := s.mcpServers[mcpKey(unquote(parts[0]), unquote(parts[1]), unquote(parts[2]))]
+		srv, ok := s.mcpServers[mcpKey(parts[0], parts[1], parts[2])]
 		if !ok {
 			return sqlResult{}, &SQLError{Status: 422, Code: "002003", SQLState: "02000", Message: "SQL compilation error: MCP server '" + m[1] + "' does not exist or not authorized."}
 		}
@@ -256,8 +282,8 @@ func (s *Server) createIntegration(name string, ifNotExists bool, options string
 		return sqlResult{}, compileError("OAUTH_REDIRECT_URI must use TLS unless OAUTH_ALLOW_NON_TLS_REDIRECT_URI = TRUE")
 	}
 	if roles := opts["ALLOWED_ROLES_LIST"]; roles != "" {
-		for _, r := range strings.Split(strings.Trim(roles, "()"), ",") {
-			if r = literal(strings.TrimSpace(r)); r != "" {
+		for _, r := range reLiteral.FindAllString(roles, -1) {
+			if r = literal(r); r != "" {
 				in.AllowedRoles = append(in.AllowedRoles, r)
 			}
 		}
@@ -284,11 +310,11 @@ func (s *Server) showSecrets(name string) (sqlResult, *SQLError) {
 var reToolName = regexp.MustCompile(`(?m)^\s*-\s*name:\s*"?([^"\n]+)"?\s*$`)
 
 func (s *Server) createMCPServer(name string, ifNotExists bool, spec string) (sqlResult, *SQLError) {
-	parts := strings.Split(name, ".")
+	parts := nameParts(name)
 	if len(parts) != 3 {
 		return sqlResult{}, compileError("MCP server name must be DATABASE.SCHEMA.NAME here")
 	}
-	srv := MCPServer{Database: unquote(parts[0]), Schema: unquote(parts[1]), Name: unquote(parts[2])}
+	srv := MCPServer{Database: parts[0], Schema: parts[1], Name: parts[2]}
 	for _, m := range reToolName.FindAllStringSubmatch(spec, -1) {
 		srv.Tools = append(srv.Tools, Tool{Name: m[1], Title: m[1], Description: "Tool " + m[1]})
 	}
@@ -308,18 +334,70 @@ func (s *Server) createMCPServer(name string, ifNotExists bool, spec string) (sq
 	return status(fmt.Sprintf("MCP Server %s successfully created.", srv.Name)), nil
 }
 
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+var (
+	reIdentPart = regexp.MustCompile(`^` + identRE)
+	reWholeName = regexp.MustCompile(`^` + nameRE + `$`)
+)
+
+// nameParts reads a dotted name (matched by nameRE) into its parts as
+// Snowflake stores them: quoted parts unescaped, bare ones upper-cased.
+func nameParts(s string) []string {
+	var parts []string
+	for s != "" {
+		p := reIdentPart.FindString(s)
+		if p == "" {
+			return append(parts, strings.ToUpper(s))
+		}
+		if p[0] == '"' {
+			parts = append(parts, strings.ReplaceAll(p[1:len(p)-1], `""`, `"`))
+		} else {
+			parts = append(parts, strings.ToUpper(p))
+		}
+		s = strings.TrimPrefix(s[len(p):], ".")
 	}
-	return strings.ToUpper(s)
+	return parts
 }
 
+// unquote is a name as Snowflake stores it, parts joined with dots.
+func unquote(s string) string { return strings.Join(nameParts(s), ".") }
+
+// literal is the value of a '…' literal (a doubled quote is one, backslash
+// escapes the next character); anything else is returned as it is.
 func literal(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
-		return strings.ReplaceAll(strings.ReplaceAll(s[1:len(s)-1], "''", "'"), `\\`, `\`)
+	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
+		return s
 	}
-	return s
+	var b strings.Builder
+	in := s[1 : len(s)-1]
+	for i := 0; i < len(in); i++ {
+		switch {
+		case in[i] == '\\' && i+1 < len(in):
+			i++
+			if c, ok := escapes[in[i]]; ok {
+				b.WriteByte(c)
+			} else {
+				b.WriteByte(in[i])
+			}
+		case in[i] == '\'' && i+1 < len(in) && in[i+1] == '\'':
+			i++
+			b.WriteByte('\'')
+		default:
+			b.WriteByte(in[i])
+		}
+	}
+	return b.String()
+}
+
+var escapes = map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f', '0': 0}
+
+// nameInLiteral reads an object name given as a string: identifier syntax
+// inside the quotes ('DB.S."x"'), else the text as it is.
+func nameInLiteral(lit string) string {
+	v := literal(lit)
+	if reWholeName.MatchString(v) {
+		return unquote(v)
+	}
+	return v
 }
 
 func firstWord(s string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,51 @@ func TestAdminSetupWithoutPrivilege(t *testing.T) {
 		"--mcp-server", "DB.PUBLIC.X_MCP", "--role", "MCP_USERS", "--sql")
 	if code != 2 || !strings.Contains(errOut, "003001") || !strings.Contains(errOut, "Snowsight") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+// Security issue, item 9: quoted names may hold dots, quotes and SQL; the
+// script admin setup prints splits into exactly the statements intended,
+// and each name stays one identifier.
+func TestAdminSetupPrintsNamesQuoted(t *testing.T) {
+	p := newProc(t)
+	for _, c := range []struct {
+		server string
+		want   []string
+	}{
+		{`D." TO ROLE R; DROP DATABASE PROD; --.".M`, []string{
+			"GRANT USAGE ON DATABASE D TO ROLE R",
+			`GRANT USAGE ON SCHEMA D." TO ROLE R; DROP DATABASE PROD; --." TO ROLE R`}},
+		{`"my.db".PUBLIC.X`, []string{
+			`GRANT USAGE ON DATABASE "my.db" TO ROLE R`,
+			`GRANT USAGE ON SCHEMA "my.db".PUBLIC TO ROLE R`,
+			`GRANT USAGE ON MCP SERVER "my.db".PUBLIC.X TO ROLE R`}},
+	} {
+		code, out, errOut := p.run(nil, "admin", "setup", "--integration", "I", "--mcp-server", c.server, "--role", "R", "--sql",
+			"--grant-to-user", "x' ; DROP DATABASE PROD; --", "--account", "myorg-acct")
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", c.server, code, errOut)
+		}
+		stmts, err := snowflaketest.SplitSQL(out)
+		// integration, role, server, 3 USAGE grants, the user's grant, the client id
+		if err != nil || len(stmts) != 8 {
+			t.Fatalf("%s: the script splits into %d statements (%v), want 8:\n%s", c.server, len(stmts), err, out)
+		}
+		for _, s := range stmts {
+			if strings.HasPrefix(s, "DROP") {
+				t.Fatalf("%s: the script holds %q", c.server, s)
+			}
+		}
+		for _, w := range append(c.want, `GRANT ROLE R TO USER "x' ; DROP DATABASE PROD; --"`) {
+			if !slices.Contains(stmts, w) {
+				t.Errorf("%s: no statement %q in:\n%s", c.server, w, out)
+			}
+		}
+	}
+	// An account is printed into the script's comments: it must be one.
+	code, out, _ := p.run(nil, "admin", "setup", "--integration", "I", "--mcp-server", "D.S.M", "--role", "R", "--sql",
+		"--account", "x\nDROP DATABASE PROD;")
+	if code != 2 || strings.Contains(out, "DROP DATABASE") {
+		t.Fatalf("a hostile --account: exit %d\n%s", code, out)
 	}
 }

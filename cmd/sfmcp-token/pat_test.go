@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,7 +132,7 @@ func TestPATLifecycle(t *testing.T) {
 		t.Fatalf("the old secret should be dead (expire after 0 hours): %d", st)
 	}
 
-	run("pat", "remove", "--manifest", manifest)
+	run("pat", "remove", "--manifest", manifest, "--yes")
 	m, raw2 := readManifest(t, manifest)
 	if statuses(m) != "user=removed network_rule=removed network_policy=removed authentication_policy=removed pat=removed" {
 		t.Fatalf("after remove: %s", statuses(m))
@@ -163,7 +164,7 @@ func TestPATResumeAfterFailure(t *testing.T) {
 	if statuses(m) != "user=created network_rule=created network_policy=planned authentication_policy=planned pat=planned" {
 		t.Fatalf("manifest after the failure: %s", statuses(m))
 	}
-	if code, out, errOut := p.run(nil, "pat", "resume", "--manifest", manifest); code != 0 || !strings.Contains(out, "(already created)") {
+	if code, out, errOut := p.run(nil, "pat", "resume", "--manifest", manifest, "--yes"); code != 0 || !strings.Contains(out, "(already created)") {
 		t.Fatalf("resume: %d %s%s", code, out, errOut)
 	}
 	m, _ = readManifest(t, manifest)
@@ -180,7 +181,7 @@ func TestPATRemoveAfterPartialSetup(t *testing.T) {
 	manifest := filepath.Join(p.dir, "m.json")
 	p.sf.FailSQLAfter(5, 400) // fails at the authentication policy
 	p.run(nil, patCreateArgs(manifest)...)
-	if code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest); code != 0 {
+	if code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest, "--yes"); code != 0 {
 		t.Fatalf("remove: %s%s", out, errOut)
 	}
 	m, _ := readManifest(t, manifest)
@@ -199,7 +200,7 @@ func TestPATReplayOntoSecondAccount(t *testing.T) {
 	defer other.Close()
 	p.run(nil, "profile", "add", "admin2", "--account", "otherorg-acct", "--host", other.Host(), "--role", "MCP_USERS")
 	p.login(t, "admin2")
-	code, out, errOut := p.run(nil, "pat", "replay", "--manifest", manifest, "--admin-profile", "admin2")
+	code, out, errOut := p.run(nil, "pat", "replay", "--manifest", manifest, "--admin-profile", "admin2", "--yes")
 	if code != 0 {
 		t.Fatalf("replay: %s%s", out, errOut)
 	}
@@ -278,4 +279,260 @@ private_key_file = %q
 	if code, _, errOut := p.run(nil, "pat", "verify", "--manifest", manifest); code != 0 {
 		t.Fatalf("verify: %s", errOut)
 	}
+}
+
+// Security issue, item 3: a manifest is data. These are the statements a
+// hostile sfmcp-manifest.json planted, as a reviewer did.
+var plantedSQL = []string{"GRANT ROLE ACCOUNTADMIN TO USER MALLORY", "DROP DATABASE PROD"}
+
+// plantManifest rewrites a manifest as an attacker would: every resource
+// carries the planted SQL (and the PAT step a PAT for another user), and
+// "profile" names the given profile.
+func plantManifest(t *testing.T, path, profile string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["profile"] = profile
+	for _, r := range m["resources"].([]any) {
+		r := r.(map[string]any)
+		r["sql"], r["undo_sql"] = plantedSQL, plantedSQL
+		if r["id"] == "pat" {
+			r["sql"] = []string{"ALTER USER ALICE ADD PROGRAMMATIC ACCESS TOKEN EVIL ROLE_RESTRICTION = 'MCP_USERS' DAYS_TO_EXPIRY = 30"}
+		}
+	}
+	data, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertNothingPlanted fails if any statement the stand-in received holds,
+// as Snowflake would split it, a statement that sfmcp does not generate:
+// the planted ones, a DROP DATABASE, or a PAT for another user.
+func assertNothingPlanted(t *testing.T, received []string) {
+	t.Helper()
+	for _, r := range received {
+		split, err := snowflaketest.SplitSQL(r)
+		if err != nil || len(split) != 1 {
+			t.Fatalf("the stand-in received %q, which splits into %q (%v)", r, split, err)
+		}
+		s := strings.ToUpper(strings.Join(strings.Fields(split[0]), " "))
+		if strings.HasPrefix(s, "DROP DATABASE") || strings.HasPrefix(s, "GRANT ROLE ACCOUNTADMIN") || strings.HasPrefix(s, "ALTER USER ALICE") {
+			t.Fatalf("the stand-in received the planted %q", r)
+		}
+	}
+}
+
+// addTeam adds and signs in an unrelated OAuth profile, team.
+func addTeam(t *testing.T, p *proc) {
+	t.Helper()
+	if code, _, errOut := p.run(nil, "profile", "add", "team", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
+		t.Fatal(errOut)
+	}
+	p.login(t, "team")
+}
+
+// assertTeamIntact: team is still the OAuth profile it was, and its
+// sign-in still serves.
+func assertTeamIntact(t *testing.T, p *proc) {
+	t.Helper()
+	code, out, errOut := p.run(nil, "headers", "--profile", "team")
+	if code != 0 || strings.Contains(out, "PROGRAMMATIC_ACCESS_TOKEN") {
+		t.Fatalf("profile team was deleted or replaced: exit %d %s%s", code, out, errOut)
+	}
+}
+
+func TestPATRemoveHostileManifest(t *testing.T) {
+	p := signedIn(t)
+	addTeam(t, p)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	if code, _, errOut := p.run(nil, patCreateArgs(manifest)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	before := len(p.sf.Statements())
+	// The manifest names team: refused before anything runs.
+	plantManifest(t, manifest, "team")
+	code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest, "--yes")
+	if code != 2 || !strings.Contains(errOut, "profile team is an OAuth profile") {
+		t.Fatalf("remove with profile team: exit %d\n%s%s", code, out, errOut)
+	}
+	if ran := p.sf.Statements()[before:]; len(ran) != 0 {
+		t.Fatalf("a refused remove ran %q", ran)
+	}
+	assertTeamIntact(t, p)
+
+	// Its own profile: the planted SQL is ignored; the plan printed and run
+	// is generated from the manifest's names.
+	plantManifest(t, manifest, "myapp_runner")
+	code, out, errOut = p.run(nil, "pat", "remove", "--manifest", manifest, "--yes")
+	if code != 0 || !strings.Contains(errOut, "it is ignored") {
+		t.Fatalf("remove: exit %d\n%s%s", code, out, errOut)
+	}
+	ran := p.sf.Statements()[before:]
+	assertNothingPlanted(t, ran)
+	want := []string{
+		"ALTER USER IF EXISTS MYAPP_RUNNER REMOVE PROGRAMMATIC ACCESS TOKEN IF EXISTS MYAPP_RUNNER_PAT",
+		"ALTER USER IF EXISTS MYAPP_RUNNER UNSET AUTHENTICATION POLICY",
+		"DROP AUTHENTICATION POLICY IF EXISTS SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
+		"ALTER USER IF EXISTS MYAPP_RUNNER UNSET NETWORK_POLICY",
+		"DROP NETWORK POLICY IF EXISTS MYAPP_RUNNER_NETWORK_POLICY",
+		"DROP NETWORK RULE IF EXISTS SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE",
+		"DROP USER IF EXISTS MYAPP_RUNNER",
+	}
+	if !slices.Equal(ran, want) {
+		t.Fatalf("remove ran:\n%s\nwant:\n%s", strings.Join(ran, "\n"), strings.Join(want, "\n"))
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w+";") {
+			t.Errorf("the plan did not show %q:\n%s", w, out)
+		}
+	}
+	assertTeamIntact(t, p)
+	if code, _, _ := p.run(nil, "headers", "--profile", "myapp_runner"); code == 0 {
+		t.Fatal("the manifest's own PAT profile survived remove")
+	}
+}
+
+func TestPATResumeHostileManifest(t *testing.T) {
+	p := signedIn(t)
+	addTeam(t, p)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	p.sf.FailSQLAfter(3, 400) // user and rule are created, then the setup stops
+	if code, _, _ := p.run(nil, patCreateArgs(manifest)...); code == 0 {
+		t.Fatal("the injected failure did not stop pat create")
+	}
+	before := len(p.sf.Statements())
+	// The manifest names team: resume must not replace it with a PAT.
+	plantManifest(t, manifest, "team")
+	code, out, errOut := p.run(nil, "pat", "resume", "--manifest", manifest, "--yes")
+	if code != 2 || !strings.Contains(errOut, "profile team is an OAuth profile") {
+		t.Fatalf("resume with profile team: exit %d\n%s%s", code, out, errOut)
+	}
+	if ran := p.sf.Statements()[before:]; len(ran) != 0 {
+		t.Fatalf("a refused resume ran %q", ran)
+	}
+	assertTeamIntact(t, p)
+
+	// A free profile name: only the generated statements of the missing
+	// steps run, and the PAT is the manifest's service user's.
+	plantManifest(t, manifest, "fresh")
+	code, out, errOut = p.run(nil, "pat", "resume", "--manifest", manifest, "--yes")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s%s", code, out, errOut)
+	}
+	ran := p.sf.Statements()[before:]
+	assertNothingPlanted(t, ran)
+	want := []string{
+		"CREATE NETWORK POLICY IF NOT EXISTS MYAPP_RUNNER_NETWORK_POLICY ALLOWED_NETWORK_RULE_LIST = ('SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE')",
+		"ALTER USER MYAPP_RUNNER SET NETWORK_POLICY = 'MYAPP_RUNNER_NETWORK_POLICY'",
+		"CREATE AUTHENTICATION POLICY IF NOT EXISTS SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY AUTHENTICATION_METHODS = ('PROGRAMMATIC_ACCESS_TOKEN') PAT_POLICY = (MAX_EXPIRY_IN_DAYS = 30)",
+		"ALTER USER MYAPP_RUNNER SET AUTHENTICATION POLICY SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
+		"ALTER USER MYAPP_RUNNER ADD PROGRAMMATIC ACCESS TOKEN MYAPP_RUNNER_PAT ROLE_RESTRICTION = 'MCP_USERS' DAYS_TO_EXPIRY = 30 COMMENT = 'sfmcp'",
+	}
+	if !slices.Equal(ran, want) {
+		t.Fatalf("resume ran:\n%s\nwant:\n%s", strings.Join(ran, "\n"), strings.Join(want, "\n"))
+	}
+	assertTeamIntact(t, p)
+	if code, out, errOut := p.run(nil, "pat", "verify", "--manifest", manifest); code != 0 || !strings.Contains(out, "profile fresh authenticates as MYAPP_RUNNER") {
+		t.Fatalf("verify: exit %d %s%s", code, out, errOut)
+	}
+}
+
+// A manifest whose data does not validate as at create time (names,
+// steps, states, host, profile) runs nothing; the error names the field.
+func TestPATHostileManifestData(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	if code, _, errOut := p.run(nil, patCreateArgs(manifest)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	good, _ := os.ReadFile(manifest)
+	before := len(p.sf.Statements())
+	for _, c := range []struct {
+		edit func(m map[string]any)
+		want string
+	}{
+		{func(m map[string]any) {
+			m["service_account"].(map[string]any)["user"] = `MYAPP_RUNNER"; DROP DATABASE PROD; --`
+		}, "service_account.user"},
+		{func(m map[string]any) {
+			m["service_account"].(map[string]any)["admin_role"] = `ACCOUNTADMIN"; GRANT ROLE ACCOUNTADMIN TO USER MALLORY; --`
+		}, "service_account.admin_role"},
+		{func(m map[string]any) { m["service_account"].(map[string]any)["database"] = `P"RO"D` }, "service_account.database"},
+		{func(m map[string]any) {
+			r := m["resources"].([]any)[0].(map[string]any)
+			r["kind"], r["name"], r["undo_sql"] = "DATABASE", "PROD", plantedSQL[1:]
+		}, `resource user names "DATABASE" "PROD"`},
+		{func(m map[string]any) { m["resources"].([]any)[0].(map[string]any)["status"] = "dropped" }, `status "dropped"`},
+		{func(m map[string]any) { m["account_host"] = "evil.example" }, "the manifest is for evil.example"},
+		{func(m map[string]any) { m["profile"] = "x; touch pwned" }, "not a valid profile name"},
+	} {
+		var m map[string]any
+		json.Unmarshal(good, &m)
+		c.edit(m)
+		data, _ := json.Marshal(m)
+		os.WriteFile(manifest, data, 0o600)
+		code, _, errOut := p.run(nil, "pat", "remove", "--manifest", manifest, "--yes")
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("remove with %s: exit %d %s", c.want, code, errOut)
+		}
+		if ran := p.sf.Statements()[before:]; len(ran) != 0 {
+			t.Fatalf("remove with %s ran %q", c.want, ran)
+		}
+	}
+}
+
+// Without a terminal and without --yes, nothing runs: exit 2, and the
+// message says to pass --yes.
+func TestPATRemoveNeedsConfirmation(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	if code, _, errOut := p.run(nil, patCreateArgs(manifest)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	before := len(p.sf.Statements())
+	for _, sub := range []string{"remove", "resume"} {
+		code, out, errOut := p.run(nil, "pat", sub, "--manifest", manifest)
+		if code != 2 || !strings.Contains(errOut, "--yes") {
+			t.Fatalf("%s without --yes: exit %d %s%s", sub, code, out, errOut)
+		}
+	}
+	if ran := p.sf.Statements()[before:]; len(ran) != 0 {
+		t.Fatalf("an unconfirmed plan ran %q", ran)
+	}
+}
+
+// Security issue, item 9: a name full of SQL is one identifier or one
+// literal in everything pat create prints and sends.
+func TestPATCreateHostileNames(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "m.json")
+	args := []string{"pat", "create", "--user", "x' ; DROP DATABASE PROD; --", "--role", "MCP_USERS", "--db", "SNOW_UTILS_DB",
+		"--allow-ip", "203.0.113.7", "--manifest", manifest, "--profile", "svc"}
+	code, out, errOut := p.run(nil, append(args, "--dry-run")...)
+	if code != 0 {
+		t.Fatalf("dry run: exit %d %s", code, errOut)
+	}
+	stmts, err := snowflaketest.SplitSQL(out)
+	if err != nil || len(stmts) != 8 {
+		t.Fatalf("the printed plan splits into %d statements (%v), want 8:\n%s", len(stmts), err, out)
+	}
+	assertNothingPlanted(t, stmts)
+	if code, out, errOut := p.run(nil, args...); code != 0 {
+		t.Fatalf("create: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest, "--yes"); code != 0 {
+		t.Fatalf("remove: exit %d\n%s%s", code, out, errOut)
+	}
+	ran := p.sf.Statements()
+	if len(ran) != 8+7 {
+		t.Fatalf("the stand-in received %d statements, want 15:\n%s", len(ran), strings.Join(ran, "\n"))
+	}
+	assertNothingPlanted(t, ran)
 }
