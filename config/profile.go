@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/sfmcp/sfmcp/snowflake/ident"
 )
 
 // LocalApplication is the client id of Snowflake's built-in public client,
@@ -118,28 +120,13 @@ func RoleScope(role string) string {
 	}
 	if len(role) >= 2 && role[0] == '"' && role[len(role)-1] == '"' {
 		role = strings.ReplaceAll(role[1:len(role)-1], `""`, `"`)
-	} else if PlainIdentifier(role) {
+	} else if ident.Plain(role) {
 		role = strings.ToUpper(role)
 	}
-	if PlainIdentifier(role) {
+	if ident.Plain(role) {
 		return "session:role:" + role
 	}
 	return "session:role-encoded:" + percentEncode(role)
-}
-
-// PlainIdentifier reports whether s is a Snowflake identifier that needs
-// no quotes: letters, digits, _ and $, not starting with a digit or $.
-func PlainIdentifier(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '$')) {
-			return false
-		}
-	}
-	return true
 }
 
 // percentEncode escapes everything but RFC 3986 unreserved characters, so a
