@@ -1,5 +1,5 @@
 // Package benchenv sets up what the benchmarks share: a Snowflake stand-in,
-// a temporary config with profile "bench" signed in (file store), and a
+// a temporary HOME with profile "bench" signed in (file store), and a
 // private socket directory. It exports the environment to the process so
 // that sfmcp-token subprocesses and in-process commands see the same.
 package benchenv
@@ -43,9 +43,18 @@ func Setup() (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Dir: dir, SF: sf, Socket: filepath.Join(run, "sfmcp.sock")}
+	// Config and file store at their defaults under HOME, and the file
+	// store chosen in the config: an auto-started daemon (the cold run)
+	// ignores SFMCP_CONFIG, XDG_DATA_HOME and SFMCP_KEYRING.
+	cfgDir := filepath.Join(dir, ".config", "sfmcp")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("keyring = \"file\"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	vars := map[string]string{
-		"HOME": dir, "SFMCP_CONFIG": filepath.Join(dir, "config.toml"), "SFMCP_KEYRING": "file",
-		"XDG_DATA_HOME": filepath.Join(dir, "data"), "XDG_STATE_HOME": filepath.Join(dir, "state"),
+		"HOME": dir, "XDG_STATE_HOME": filepath.Join(dir, "state"),
 		"SSL_CERT_FILE": ca, "SFMCP_SOCKET": e.Socket, "SFMCP_PROFILE": "bench", "PATH": os.Getenv("PATH"),
 	}
 	for k, v := range vars {
