@@ -39,6 +39,9 @@ type Env struct {
 	OpenBrowser func(url string) error
 	// HTTPClient talks to Snowflake; nil means system TLS roots and sane timeouts.
 	HTTPClient *http.Client
+	// networkFromConfigOnly: proxies come from the config, never from the
+	// environment (the bridge's environment is an MCP client entry's).
+	networkFromConfigOnly bool
 	// Environ is the environment an auto-started daemon inherits; nil
 	// means os.Environ.
 	Environ func() []string

@@ -96,6 +96,9 @@ func runDoctor(ctx context.Context, e *Env, args []string) error {
 func (d *doctor) run(profileName, mcpFile string) {
 	path, _ := config.Path(d.e.Getenv)
 	cfg, err := config.Load(path)
+	if err == nil {
+		err = configureHTTP(d.e, cfg)
+	}
 	if !d.add("config readable", err == nil, path, "fix the file or move it aside: "+errString(err)) {
 		return
 	}
@@ -184,7 +187,11 @@ func (d *doctor) checkHost() {
 		d.add("TLS", true, "plain http to a loopback address", "")
 		return
 	}
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{ServerName: host}}
+	tlsConfig := &tls.Config{ServerName: host}
+	if t, ok := d.httpClient().Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
+		tlsConfig.RootCAs = t.TLSClientConfig.RootCAs // the config's ca_file
+	}
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: tlsConfig}
 	addr := d.ep.Host
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "443")
@@ -193,7 +200,7 @@ func (d *doctor) checkHost() {
 	if err == nil {
 		conn.Close()
 	}
-	d.add("TLS certificate verifies", err == nil, addr, "a proxy may be intercepting TLS: point SSL_CERT_FILE at its CA bundle ("+errString(err)+")")
+	d.add("TLS certificate verifies", err == nil, addr, "a proxy may be intercepting TLS: set ca_file in the config to its CA bundle ("+errString(err)+")")
 }
 
 func (d *doctor) httpClient() *http.Client {

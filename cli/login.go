@@ -93,6 +93,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		Secret:          tokens.RefreshToken,
 		Kind:            keychain.CredentialOAuth,
 		Host:            ep.Host,
+		ExtraHosts:      p.ExtraHosts,
 		ClientID:        client.ClientID,
 		User:            tokens.Username,
 		Role:            grantedRole(tokens.Scope, p),

@@ -29,6 +29,14 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 	if *server == "" {
 		return usagef("e.g. sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP", "mcp-proxy: --server is required")
 	}
+	// An MCP client entry sets this process's environment: proxies and
+	// TLS roots come from the config only.
+	e.networkFromConfigOnly = true
+	if e.HTTPClient == nil { // a real process, not an in-process test
+		if err := dropNetworkEnv(); err != nil {
+			return err
+		}
+	}
 	p, serverURL, err := profileAndServer(e, *profileName, *server)
 	if err != nil {
 		return err

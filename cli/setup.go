@@ -19,6 +19,9 @@ func loadConfig(e *Env) (*config.File, error) {
 	if err != nil {
 		return nil, usagef("fix the file or move it aside", "%v", err)
 	}
+	if err := configureHTTP(e, f); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -37,7 +40,7 @@ func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
 		}
 		timeout = d
 	}
-	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout, LockDir: dataDir(e)})
+	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout, LockDir: lockDir(e)})
 	if err != nil {
 		return nil, usagef("set SFMCP_KEYRING (or keyring in the config) to os or file", "%v", err)
 	}
@@ -52,6 +55,17 @@ func warnFileStore(e *Env, s *keychain.Store) {
 }
 
 // dataDir is $XDG_DATA_HOME/sfmcp, else ~/.local/share/sfmcp.
+// lockDir holds the credential store's write lock. It does not follow
+// XDG_DATA_HOME: an auto-started daemon never sees that variable, and it
+// must take the same lock as a login run from the user's shell.
+func lockDir(e *Env) string {
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".local", "share", "sfmcp")
+}
+
 func dataDir(e *Env) string {
 	if d := e.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "sfmcp")

@@ -27,8 +27,16 @@ type File struct {
 	DefaultProfile string
 	// Keyring selects the credential store: "" or "os" for the OS keychain,
 	// "file" for the explicit file store.
-	Keyring  string
-	Profiles map[string]Profile
+	Keyring string
+	// CAFile is a PEM bundle trusted for Snowflake in addition to the
+	// system roots (a TLS-inspecting corporate proxy's CA, say).
+	CAFile string
+	// HTTPSProxy is the proxy for Snowflake connections. Both live in the
+	// config, not only in the environment, because the processes that
+	// matter most (an auto-started daemon, the MCP bridge) do not take
+	// network settings from an environment an MCP client entry can set.
+	HTTPSProxy string
+	Profiles   map[string]Profile
 
 	raw map[string]any
 }
@@ -72,6 +80,8 @@ func Load(path string) (*File, error) {
 type fileShape struct {
 	DefaultProfile string             `toml:"default_profile"`
 	Keyring        string             `toml:"keyring"`
+	CAFile         string             `toml:"ca_file"`
+	HTTPSProxy     string             `toml:"https_proxy"`
 	Profiles       map[string]Profile `toml:"profiles"`
 }
 
@@ -84,6 +94,7 @@ func (f *File) parse(data []byte) error {
 		return err
 	}
 	f.DefaultProfile, f.Keyring = shape.DefaultProfile, shape.Keyring
+	f.CAFile, f.HTTPSProxy = shape.CAFile, shape.HTTPSProxy
 	for name, p := range shape.Profiles {
 		// A name ends up in commands sfmcp writes (headersHelper, unit
 		// files), so a hand-edited one is checked here, not only on add.
@@ -170,6 +181,8 @@ func (f *File) encode() ([]byte, error) {
 	}
 	setOrDelete(out, "default_profile", f.DefaultProfile)
 	setOrDelete(out, "keyring", f.Keyring)
+	setOrDelete(out, "ca_file", f.CAFile)
+	setOrDelete(out, "https_proxy", f.HTTPSProxy)
 	oldProfiles, _ := f.raw["profiles"].(map[string]any)
 	profiles := map[string]any{}
 	for name, p := range f.Profiles {

@@ -186,3 +186,29 @@ func TestReloadInvalidatesOnlyChangedProfiles(t *testing.T) {
 		t.Fatalf("changed profile: %d token requests, want 1", n)
 	}
 }
+
+// Review H2: extra_hosts in a config (one a project pointed the client at,
+// through HOME or SFMCP_CONFIG) do not widen where a token goes; only the
+// extra hosts recorded with the sign-in do.
+func TestExtraHostsComeFromTheSignIn(t *testing.T) {
+	cfgs := &swappableConfig{}
+	f := newFixture(t, nil, func(o *Options) { o.LoadConfig = cfgs.load })
+	cfgs.set(config.Profile{Name: "prod", Account: "myorg-acct", Host: f.sf.Host(), ExtraHosts: []string{"evil.example"}})
+	f.m.Reload("")
+	evilURL := "https://evil.example/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/M"
+	for _, r := range []Request{{ServerURL: evilURL}, {Profile: "prod", ServerURL: evilURL}} {
+		if tok, err := f.m.Token(context.Background(), r); !errors.Is(err, config.ErrHostMismatch) || tok.AccessToken != "" {
+			t.Fatalf("%+v: %q, %v; want a refusal (the sign-in never allowed evil.example)", r, tok.AccessToken, err)
+		}
+	}
+	// A sign-in made with that extra host (recorded at login) allows it.
+	f.store.mu.Lock()
+	c := f.store.creds["prod"]
+	c.ExtraHosts = []string{"evil.example"}
+	f.store.creds["prod"] = c
+	f.store.mu.Unlock()
+	f.m.Reload("prod")
+	if tok, err := f.m.Token(context.Background(), Request{ServerURL: evilURL}); err != nil || tok.AccessToken == "" {
+		t.Fatalf("an extra host recorded with the sign-in: %v", err)
+	}
+}

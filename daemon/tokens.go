@@ -53,6 +53,9 @@ type Token struct {
 	// Headers is the headersHelper JSON object for this token, rendered
 	// once per token rather than once per request.
 	Headers []byte
+	// extraHosts are the hosts besides the profile's own that the stored
+	// sign-in allows (recorded at login, not taken from the config).
+	extraHosts []string
 }
 
 // Options configure a Manager.
@@ -190,6 +193,15 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 	}
 	t, err := m.token(p, m.opts.Now(), r)
 	t.Profile = p.Name // also on errors: callers name the profile in advice
+	if err == nil && r.ServerURL != "" {
+		// The config allowed the URL (Select); the sign-in must too, so a
+		// config with extra_hosts of a project's choosing widens nothing.
+		signedIn := p
+		signedIn.ExtraHosts = t.extraHosts
+		if err := signedIn.CheckServerURL(r.ServerURL); err != nil {
+			return Token{Profile: p.Name}, err
+		}
+	}
 	return t, err
 }
 
@@ -454,7 +466,7 @@ func (m *Manager) entryLocked(name string) *entry {
 }
 
 func (e *entry) tokenLocked(profile string) Token {
-	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers}
+	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers, extraHosts: e.cred.ExtraHosts}
 }
 
 // profile resolves a profile. An unknown one (or a server URL no profile

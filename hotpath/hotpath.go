@@ -209,23 +209,33 @@ func KeychainAdvice() string {
 	}
 }
 
-// daemonEnviron is the environment an auto-started daemon inherits. It
-// drops secrets: the daemon outlives the caller, and a process's environment
-// is readable by the same user (/proc/PID/environ); the daemon reads client
-// secrets from the keychain instead. It also drops every variable that
-// chooses the configuration or the credential store: the caller may be a
-// bridge whose environment a project's MCP client entry set, and the daemon
-// it starts serves every later session, so it must use the user's own
-// config file (which can choose the file store with keyring = "file").
+// daemonEnviron is the environment an auto-started daemon inherits: an
+// allow-list. The caller may be a bridge whose environment a project's MCP
+// client entry set, and the daemon it starts serves every later session, so
+// nothing that chooses the configuration, the credential store, proxies,
+// TLS roots or runtime debugging (GODEBUG can log HTTP/2 frames) comes from
+// there. The daemon reads those from the user's config file. Secrets never
+// pass either: a process's environment is readable by the same user.
 func daemonEnviron(env []string) []string {
-	out := make([]string, 0, len(env))
+	out := make([]string, 0, len(daemonEnvAllowed)+1)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "SFMCP_CLIENT_SECRET", "SFMCP_CONFIG", "XDG_CONFIG_HOME", "SFMCP_KEYRING", "XDG_DATA_HOME":
-			continue
+		if daemonEnvAllowed[name] || strings.HasPrefix(name, "LC_") {
+			out = append(out, kv)
 		}
-		out = append(out, kv)
 	}
-	return out
+	// Helpers the daemon runs (notify-send) are looked up on the system
+	// path, not on one a project chose.
+	return append(out, "PATH="+systemPath)
 }
+
+var daemonEnvAllowed = map[string]bool{
+	"HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "LANG": true, "LANGUAGE": true, "TZ": true,
+	// The session: its keychain and its desktop notifications.
+	"DBUS_SESSION_BUS_ADDRESS": true, "XDG_RUNTIME_DIR": true, "DISPLAY": true, "WAYLAND_DISPLAY": true,
+	// Where the daemon listens must be where its clients look.
+	"SFMCP_SOCKET":    true,
+	"SFMCP_NO_NOTIFY": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
+}
+
+const systemPath = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"

@@ -11,9 +11,13 @@ import (
 // browser sign-in, or a PAT, plus the metadata status needs.
 type Credential struct {
 	// Secret is the refresh token (OAuth) or the token secret (PAT).
-	Secret          string    `json:"secret"`
-	Kind            string    `json:"kind"` // "oauth" or "pat"
-	Host            string    `json:"host"`
+	Secret string `json:"secret"`
+	Kind   string `json:"kind"` // "oauth" or "pat"
+	Host   string `json:"host"`
+	// ExtraHosts are the profile's extra_hosts when the user signed in:
+	// where else, besides Host, its tokens may go. The config alone cannot
+	// widen that (a project can point a client at another config).
+	ExtraHosts      []string  `json:"extra_hosts,omitempty"`
 	ClientID        string    `json:"client_id,omitempty"`
 	User            string    `json:"user,omitempty"`
 	Role            string    `json:"role,omitempty"`

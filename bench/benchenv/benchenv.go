@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func Setup() (*Env, error) {
 	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("keyring = \"file\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte("keyring = \"file\"\nca_file = "+strconv.Quote(ca)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	vars := map[string]string{

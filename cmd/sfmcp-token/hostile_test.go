@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
@@ -206,5 +209,63 @@ func TestAutostartedDaemonIgnoresTheCallersConfig(t *testing.T) {
 		if bytes.Contains(environ, []byte(v)) {
 			t.Errorf("the auto-started daemon inherited %s", v)
 		}
+	}
+}
+
+// Review of the security fixes, H1: an MCP client entry that sets
+// HTTPS_PROXY and SSL_CERT_FILE must not route the daemon's refreshes or
+// the bridge's requests through a proxy of its choosing (with its own CA,
+// that proxy would read the refresh token). Both take proxies and TLS
+// roots from the config only. The profile is on a non-loopback host,
+// because Go never proxies loopback; nothing resolves it here, so the
+// calls fail, and the test asserts that the proxy saw none of them.
+func TestCallersProxyIsNotUsed(t *testing.T) {
+	p := signedIn(t)
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Host)
+		mu.Unlock()
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	const far = "myorg-far.snowflakecomputing.com"
+	if code, _, errOut := p.run(nil, "profile", "add", "far", "--account", "myorg-far"); code != 0 {
+		t.Fatal(errOut)
+	}
+	f, _ := os.OpenFile(p.configFile(), os.O_APPEND|os.O_WRONLY, 0o600)
+	f.WriteString("[profiles.farpat]\naccount = \"myorg-far\"\nauth = \"pat\"\n")
+	f.Close()
+	store, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: filepath.Dir(p.credentialsFile())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SaveCredential("far", keychain.Credential{Secret: "far-refresh-token", Kind: keychain.CredentialOAuth, Host: far})
+	store.SaveCredential("farpat", keychain.Credential{Secret: "far-pat-secret", Kind: keychain.CredentialPAT, Host: far})
+	p.stopDaemon()
+	env := []string{"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "SSL_CERT_FILE=" + filepath.Join(p.dir, "repo-ca.pem")}
+	if code, _, _ := p.run(env, "headers", "--profile", "far"); code == 0 {
+		t.Fatal("a refresh against an unresolvable host succeeded")
+	}
+	c := p.cmd(env, "mcp-proxy", "--profile", "farpat", "--server", "DB.PUBLIC.GONG_MCP")
+	stdin, _ := c.StdinPipe()
+	stdout, _ := c.StdoutPipe()
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
+	answer, err := bufio.NewReader(stdout).ReadString('\n')
+	stdin.Close()
+	c.Wait()
+	if err != nil || !strings.Contains(answer, `"id":1`) {
+		t.Fatalf("the bridge gave no answer (%v):\n%s", err, stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 0 {
+		t.Fatalf("the caller's proxy was used: %v\n%s", seen, stderr.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,11 @@ func newProc(t *testing.T) *proc {
 	t.Cleanup(func() { recordFiles(dir) })
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	// The stand-in's CA goes into the config too: an auto-started daemon
+	// and the bridge take TLS roots only from there.
+	cfg := filepath.Join(dir, ".config", "sfmcp", "config.toml")
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte("ca_file = "+strconv.Quote(ca)+"\n"), 0o600)
 	return &proc{t: t, sf: sf, dir: dir, env: []string{
 		"HOME=" + dir,
 		"PATH=" + os.Getenv("PATH"),
@@ -85,10 +91,12 @@ func (p *proc) configFile() string { return filepath.Join(p.dir, ".config", "sfm
 // an auto-started daemon sees it too (it ignores SFMCP_KEYRING).
 func (p *proc) useFileStore() {
 	p.t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p.configFile()), 0o700); err != nil {
+	f, err := os.OpenFile(p.configFile(), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
 		p.t.Fatal(err)
 	}
-	if err := os.WriteFile(p.configFile(), []byte("keyring = \"file\"\n"), 0o600); err != nil {
+	defer f.Close()
+	if _, err := f.WriteString("keyring = \"file\"\n"); err != nil {
 		p.t.Fatal(err)
 	}
 }
