@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sfmcp/sfmcp/safesocket"
@@ -23,6 +24,10 @@ import (
 
 // ErrNoDaemon means nothing answers on the socket.
 var ErrNoDaemon = errors.New("the sfmcp daemon is not running")
+
+// ErrBusy means the daemon's connection queue stayed full: it runs, so
+// starting another one would not help.
+var ErrBusy = errors.New("the sfmcp daemon is too busy to accept a connection")
 
 // Error is the daemon's refusal, with its code (Code…).
 type Error struct {
@@ -137,10 +142,9 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.Socket)
+	conn, err := dial(ctx, c.Socket)
 	if err != nil {
-		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
+		return nil, err
 	}
 	defer conn.Close()
 	if err := checkPeer(conn); err != nil {
@@ -171,6 +175,30 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
 	}
 	return body, nil
+}
+
+// dial connects to the daemon. A full accept queue (EAGAIN) means a busy
+// daemon, not a missing one: it is retried for up to a second.
+func dial(ctx context.Context, socket string) (net.Conn, error) {
+	var d net.Dialer
+	deadline := time.Now().Add(time.Second)
+	for {
+		conn, err := d.DialContext(ctx, "unix", socket)
+		if err == nil {
+			return conn, nil
+		}
+		if !errors.Is(err, syscall.EAGAIN) {
+			return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, socket, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w (socket %s)", ErrBusy, socket)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // checkPeer refuses a socket served by another uid, before a byte is sent.

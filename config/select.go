@@ -152,7 +152,10 @@ func canonicalHost(hostport, scheme string) string {
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		host, port = h, p
 	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if ascii, err := idna.Lookup.ToASCII(host); err == nil {
 		host = ascii
 	}

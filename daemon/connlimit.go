@@ -7,24 +7,33 @@ import (
 	"time"
 )
 
+// silentGrace is how long a new connection may stay silent before it may
+// be shed to make room at the cap: sfmcp's clients send their request at
+// once.
+const silentGrace = 100 * time.Millisecond
+
 // connLimit keeps the daemon's open connections under a cap, so a process
-// that opens keep-alive connections and leaves them idle cannot use up the
+// that opens connections and leaves them idle or silent cannot use up the
 // daemon's file descriptors and make `headers` hang. At the cap, the
-// longest-idle connection is closed to make room; if none is idle (a
-// thousand callers waiting on one refresh), the next connection waits for
-// a slot: active ones end within the server's timeouts.
+// longest-idle keep-alive connection is closed to make room, else the
+// longest-silent new one; if every connection is busy (a thousand callers
+// waiting on one refresh), the next one waits for a slot.
 type connLimit struct {
 	max int
 
 	mu    sync.Mutex
 	freed *sync.Cond // signalled when a connection closes
-	open  map[net.Conn]bool
-	idle  map[net.Conn]time.Time
+	conns map[net.Conn]connInfo
 	shed  int // connections closed to stay under the cap
 }
 
+type connInfo struct {
+	state http.ConnState
+	since time.Time // when it entered state
+}
+
 func newConnLimit(max int) *connLimit {
-	l := &connLimit{max: max, open: map[net.Conn]bool{}, idle: map[net.Conn]time.Time{}}
+	l := &connLimit{max: max, conns: map[net.Conn]connInfo{}}
 	l.freed = sync.NewCond(&l.mu)
 	return l
 }
@@ -33,24 +42,40 @@ func newConnLimit(max int) *connLimit {
 func (l *connLimit) admit(c net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for len(l.open) >= l.max {
-		var oldest net.Conn
-		var since time.Time
-		for ic, t := range l.idle {
-			if oldest == nil || t.Before(since) {
-				oldest, since = ic, t
-			}
-		}
-		if oldest == nil {
+	for len(l.conns) >= l.max {
+		victim := l.victimLocked(time.Now())
+		if victim == nil {
+			// Wake when a connection closes, or when a silent one may have
+			// outstayed its grace.
+			wake := time.AfterFunc(silentGrace, l.freed.Broadcast)
 			l.freed.Wait()
+			wake.Stop()
 			continue
 		}
-		oldest.Close()
-		delete(l.open, oldest)
-		delete(l.idle, oldest)
+		victim.Close()
+		delete(l.conns, victim)
 		l.shed++
 	}
-	l.open[c] = true
+	l.conns[c] = connInfo{state: http.StateNew, since: time.Now()}
+}
+
+// victimLocked picks the connection to shed: the longest idle, else the
+// longest silent past the grace, else none.
+func (l *connLimit) victimLocked(now time.Time) net.Conn {
+	var idle, silent net.Conn
+	var idleSince, silentSince time.Time
+	for c, in := range l.conns {
+		switch {
+		case in.state == http.StateIdle && (idle == nil || in.since.Before(idleSince)):
+			idle, idleSince = c, in.since
+		case in.state == http.StateNew && now.Sub(in.since) >= silentGrace && (silent == nil || in.since.Before(silentSince)):
+			silent, silentSince = c, in.since
+		}
+	}
+	if idle != nil {
+		return idle
+	}
+	return silent
 }
 
 // track is the http.Server's ConnState hook.
@@ -58,16 +83,15 @@ func (l *connLimit) track(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch s {
-	case http.StateIdle:
-		if l.open[c] {
-			l.idle[c] = time.Now()
-		}
-	case http.StateActive:
-		delete(l.idle, c)
 	case http.StateClosed, http.StateHijacked:
-		delete(l.open, c)
-		delete(l.idle, c)
+		delete(l.conns, c)
 		l.freed.Signal()
+	case http.StateNew:
+		// admit registered it
+	default:
+		if _, ok := l.conns[c]; ok {
+			l.conns[c] = connInfo{state: s, since: time.Now()}
+		}
 	}
 }
 
@@ -75,5 +99,5 @@ func (l *connLimit) track(c net.Conn, s http.ConnState) {
 func (l *connLimit) counts() (open, shed int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.open), l.shed
+	return len(l.conns), l.shed
 }

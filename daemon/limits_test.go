@@ -154,3 +154,70 @@ func TestCallersBeyondTheCapWait(t *testing.T) {
 		t.Fatalf("%d connections open, cap 8", open)
 	}
 }
+
+// Review L7: connections that connect and stay silent are shed at the cap
+// once past a short grace, so a flood of them does not starve headers.
+func TestSilentFloodDoesNotStarveHeaders(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	socket := filepath.Join(privateDir(t), "sfmcp.sock")
+	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: 8}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
+	<-ready
+	t.Cleanup(func() { cancel(); <-done })
+	var silent []net.Conn
+	for range 8 {
+		c, err := net.Dial("unix", socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		silent = append(silent, c)
+	}
+	defer func() {
+		for _, c := range silent {
+			c.Close()
+		}
+	}()
+	resp, err := unixClient(socket).Get("http://sfmcp/v1/headers?profile=prod")
+	if err != nil {
+		t.Fatalf("headers behind 8 silent connections at a cap of 8: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if _, shed := srv.conns.counts(); shed == 0 {
+		t.Fatal("no silent connection was shed")
+	}
+}
+
+// Review L8: the lock beside the socket never overwrites a file that is
+// not a lock sfmcp made, and never follows a symlink.
+func TestLockNeverOverwritesAFile(t *testing.T) {
+	dir := privateDir(t)
+	precious := filepath.Join(dir, "flake.lock")
+	os.WriteFile(precious, []byte("IMPORTANT CONTENT\n"), 0o600)
+	if _, _, err := listen(filepath.Join(dir, "flake")); err == nil || !strings.Contains(err.Error(), "lock") {
+		t.Errorf("listen next to a foreign .lock file: %v", err)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("KEEP\n"), 0o600)
+	os.Symlink(target, filepath.Join(dir, "linked.lock"))
+	if _, _, err := listen(filepath.Join(dir, "linked")); err == nil {
+		t.Error("listen followed a symlinked lock")
+	}
+	for path, want := range map[string]string{precious: "IMPORTANT CONTENT\n", target: "KEEP\n"} {
+		if data, _ := os.ReadFile(path); string(data) != want {
+			t.Errorf("%s now holds %q", path, data)
+		}
+	}
+	// A lock a previous daemon left (its pid) is reused.
+	reuse := filepath.Join(dir, "old")
+	os.WriteFile(reuse+".lock", []byte("12345\n"), 0o600)
+	_, release, err := listen(reuse)
+	if err != nil {
+		t.Fatalf("an old daemon's lock was refused: %v", err)
+	}
+	release()
+}

@@ -25,9 +25,9 @@ func listen(path string) (ln *net.UnixListener, release func(), err error) {
 		return nil, nil, err
 	}
 	lockPath := path + ".lock"
-	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := openLock(lockPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open the daemon lock %s: %w", lockPath, err)
+		return nil, nil, err
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		pid, _ := os.ReadFile(lockPath)
@@ -55,6 +55,34 @@ func listen(path string) (ln *net.UnixListener, release func(), err error) {
 		return nil, nil, err
 	}
 	return l, func() { l.Close(); unlock() }, nil
+}
+
+// openLock opens the single-instance lock file, which holds the daemon's
+// pid. It never follows a symlink, and it refuses a file that holds
+// anything but a pid: SFMCP_SOCKET may point next to a file that matters,
+// and the lock is truncated and rewritten.
+func openLock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the daemon lock %s: %w (choose another SFMCP_SOCKET)", path, err)
+	}
+	st, err := f.Stat()
+	if err == nil && (!st.Mode().IsRegular() || st.Size() > 32) {
+		err = fmt.Errorf("it is not a lock file sfmcp made")
+	}
+	if err == nil && st.Size() > 0 {
+		buf := make([]byte, st.Size())
+		if _, err = f.ReadAt(buf, 0); err == nil {
+			if _, perr := strconv.Atoi(strings.TrimSpace(string(buf))); perr != nil {
+				err = fmt.Errorf("it holds something other than a pid")
+			}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("refusing to use %s as the daemon lock: %v; choose another SFMCP_SOCKET", path, err)
+	}
+	return f, nil
 }
 
 // removeStaleSocket removes what a dead daemon left at path: only a socket,

@@ -72,6 +72,9 @@ func Run(ctx context.Context, e Env, args []string) int {
 	})
 	if err != nil {
 		code, hint := Explain(err, req.Profile)
+		if ignored := ignoredByDaemon(e.Getenv); ignored != "" && (code == ExitUsage || code == ExitLoginRequired) {
+			hint += "\nsfmcp: note: the daemon does not read " + ignored + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
+		}
 		Report(e.Stderr, err, hint)
 		return code
 	}
@@ -79,6 +82,19 @@ func Run(ctx context.Context, e Env, args []string) int {
 		return ExitError
 	}
 	return ExitOK
+}
+
+// ignoredByDaemon lists the variables set here that an auto-started
+// daemon does not take from its caller, when a missing profile or sign-in
+// may be explained by them.
+func ignoredByDaemon(getenv func(string) string) string {
+	var set []string
+	for _, k := range []string{"SFMCP_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SFMCP_KEYRING"} {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	return strings.Join(set, ", ")
 }
 
 // Report prints an error and its next step as sfmcp does everywhere.
@@ -177,6 +193,9 @@ func Explain(err error, profile string) (int, string) {
 		}
 		return ExitError, "see the daemon log for details"
 	}
+	if errors.Is(err, client.ErrBusy) {
+		return ExitUnavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
+	}
 	if errors.Is(err, safesocket.ErrUnsafe) {
 		return ExitUsage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
 	}
@@ -201,11 +220,11 @@ func LoginHint(profile string) string {
 func KeychainAdvice() string {
 	switch runtime.GOOS {
 	case "darwin":
-		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: SFMCP_KEYRING=file"
+		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
 	case "windows":
-		return "make sure Windows Credential Manager is available, or opt in to the file store: SFMCP_KEYRING=file"
+		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
 	default:
-		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: SFMCP_KEYRING=file"
+		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
 	}
 }
 

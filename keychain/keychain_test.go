@@ -68,6 +68,22 @@ func exerciseStore(t *testing.T, s *Store) {
 	if strings.Contains(got.String(), c.Secret) || strings.Contains(strings.ReplaceAll(got.GoString(), " ", ""), c.Secret) {
 		t.Fatal("Credential's String shows the secret")
 	}
+	// Compare-and-swap, as the daemon saves a rotated refresh token: only
+	// over the token it used, never over a newer sign-in or a logout.
+	rotated := c
+	rotated.Secret = "rt-rotated"
+	if saved, err := s.ReplaceCredential(profile, "rt-someone-elses", rotated); err != nil || saved {
+		t.Fatalf("replace over another token: saved %v, %v", saved, err)
+	}
+	if got, _ := s.Credential(profile); got.Secret != c.Secret {
+		t.Fatal("a replace over another token changed the store")
+	}
+	if saved, err := s.ReplaceCredential(profile, c.Secret, rotated); err != nil || !saved {
+		t.Fatalf("replace over the token used: saved %v, %v", saved, err)
+	}
+	if got, _ := s.Credential(profile); got.Secret != rotated.Secret {
+		t.Fatal("the rotated token was not stored")
+	}
 	if err := s.SaveClientSecret(profile, "cs+/="); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +98,12 @@ func exerciseStore(t *testing.T, s *Store) {
 	}
 	if _, err := s.Credential(profile); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
+	}
+	if saved, err := s.ReplaceCredential(profile, rotated.Secret, c); err != nil || saved {
+		t.Fatalf("a replace after logout brought the sign-in back: saved %v, %v", saved, err)
+	}
+	if _, err := s.Credential(profile); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after a replace following logout: %v", err)
 	}
 	if v, err := s.ClientSecret(profile); err != nil || v != "cs+/=" {
 		t.Fatalf("client secret must survive deleting the sign-in: %q, %v", v, err)

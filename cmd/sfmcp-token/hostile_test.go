@@ -269,3 +269,16 @@ func TestCallersProxyIsNotUsed(t *testing.T) {
 		t.Fatalf("the caller's proxy was used: %v\n%s", seen, stderr.String())
 	}
 }
+
+// Review M5: a user whose shell points XDG_CONFIG_HOME elsewhere learns why
+// an auto-started daemon does not know their profile.
+func TestDaemonIgnoringTheCallersConfigIsExplained(t *testing.T) {
+	p := signedIn(t)
+	alt := filepath.Join(p.dir, "alt")
+	os.MkdirAll(filepath.Join(alt, "sfmcp"), 0o700)
+	os.WriteFile(filepath.Join(alt, "sfmcp", "config.toml"), []byte("[profiles.elsewhere]\naccount = \"myorg-acct\"\n"), 0o600)
+	code, _, errOut := p.run([]string{"XDG_CONFIG_HOME=" + alt}, "headers", "--profile", "elsewhere")
+	if code != 2 || !strings.Contains(errOut, "does not read XDG_CONFIG_HOME") || !strings.Contains(errOut, "service install") {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+}
