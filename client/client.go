@@ -178,10 +178,11 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 }
 
 // dial connects to the daemon. A full accept queue (EAGAIN) means a busy
-// daemon, not a missing one: it is retried for up to a second.
+// daemon, not a missing one: it is retried for up to two seconds (the
+// daemon sheds silent connections after half a second).
 func dial(ctx context.Context, socket string) (net.Conn, error) {
 	var d net.Dialer
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(2 * time.Second)
 	for {
 		conn, err := d.DialContext(ctx, "unix", socket)
 		if err == nil {

@@ -8,9 +8,10 @@ import (
 )
 
 // silentGrace is how long a new connection may stay silent before it may
-// be shed to make room at the cap: sfmcp's clients send their request at
-// once.
-const silentGrace = 100 * time.Millisecond
+// be shed to make room at the cap. sfmcp's clients send their request at
+// once; the grace is long enough that a loaded server that has not read a
+// request yet does not mistake it for silence.
+const silentGrace = 500 * time.Millisecond
 
 // connLimit keeps the daemon's open connections under a cap, so a process
 // that opens connections and leaves them idle or silent cannot use up the
