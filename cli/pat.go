@@ -14,6 +14,7 @@ import (
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflake"
+	"github.com/sfmcp/sfmcp/snowflake/ident"
 )
 
 const defaultManifest = "sfmcp-manifest.json"
@@ -24,7 +25,7 @@ func runPAT(ctx context.Context, e *Env, args []string) error {
 		return usagef(usage, "pat: missing subcommand")
 	}
 	sub, args := args[0], args[1:]
-	p := &patCmd{e: e, ctx: ctx}
+	p := &patCmd{e: e, ctx: ctx, sub: sub}
 	fs := newFlags(e, "pat "+sub)
 	p.register(fs, sub)
 	if _, err := parse(fs, args); err != nil {
@@ -52,6 +53,7 @@ func runPAT(ctx context.Context, e *Env, args []string) error {
 type patCmd struct {
 	e   *Env
 	ctx context.Context
+	sub string
 
 	a               snowflake.ServiceAccount
 	ips             stringList
@@ -79,10 +81,10 @@ func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 	fs.StringVar(&p.profileName, "profile", "", "the PAT's profile (default: named after the user)")
 	switch sub {
 	case "create":
-		fs.StringVar(&p.a.Role, "role", "", "role the PAT is restricted to (env SA_ROLE)")
+		fs.StringVar(&p.a.Role, "role", "", "role the PAT is restricted to, a narrow one: never ACCOUNTADMIN or another system admin role (env SA_ROLE)")
 		fs.StringVar(&p.a.Database, "db", "", "database for the network rule and policies (env SNOW_UTILS_DB)")
 		fs.StringVar(&p.schema, "schema", "", "one schema for rule and policies (default NETWORKS and POLICIES)")
-		fs.Var(&p.ips, "allow-ip", "IPv4 address or CIDR the service connects from (repeatable)")
+		fs.Var(&p.ips, "allow-ip", "IPv4 address or CIDR (at most a /8) the service connects from (repeatable)")
 		fs.IntVar(&p.a.Days, "days", 30, "days until the PAT expires (1-365)")
 		fs.StringVar(&p.a.TokenName, "token-name", "", "PAT name (default USER_PAT)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
@@ -145,6 +147,9 @@ func (p *patCmd) create() error {
 		p.a.RuleSchema, p.a.PolicySchema = p.schema, p.schema
 	}
 	if err := p.a.Normalize(); err != nil {
+		return accountError(err)
+	}
+	if err := p.a.CheckCreate(); err != nil {
 		return accountError(err)
 	}
 	if m, err := snowflake.LoadManifest(p.manifest); err == nil {
@@ -267,7 +272,7 @@ func (p *patCmd) run(cfg *config.File, store *keychain.Store, adm admin, m *snow
 			return p.keepPAT(cfg, store, adm, m, s, expires)
 		}}
 	if err := r.Create(p.ctx); err != nil {
-		return sqlAdvice(patAdvice(err), adm.name)
+		return p.runError(err, adm.name)
 	}
 	fmt.Fprintf(p.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", m.Account.User, m.Profile, store.Where(), m.Path())
 	if p.printToken && secret != "" {
@@ -303,7 +308,42 @@ func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *
 	return nil
 }
 
-// patAdvice adds what Snowflake's PAT errors mean.
+// runError explains a failed pat create, resume, replay, rotate or
+// remove: a user sfmcp will not change, Snowflake's PAT rules, then what
+// any SQL failure means.
+func (p *patCmd) runError(err error, adminName string) error {
+	var ue *snowflake.UserError
+	if errors.As(err, &ue) {
+		return withAdvice(fmt.Errorf("pat %s: %w", p.sub, err), ExitUsage, p.userAdvice(ue))
+	}
+	if adv := patAdvice(err); adv != err {
+		return adv
+	}
+	return sqlAdvice(err, adminName)
+}
+
+// userAdvice is the next step when sfmcp refuses to change a user.
+func (p *patCmd) userAdvice(ue *snowflake.UserError) string {
+	const rule = "sfmcp only manages service users it created, and never takes over an existing user"
+	switch {
+	case ue.Missing:
+		return fmt.Sprintf("it was dropped outside sfmcp: run sfmcp-token pat remove --manifest %s to clear what is left, then pat create again", p.manifest)
+	case p.sub == "create":
+		return rule + ": pick another --user"
+	case p.sub == "remove" || p.sub == "rotate":
+		return fmt.Sprintf("%s: %s names a user sfmcp did not create, so there is nothing of sfmcp's to %s; if the file came from elsewhere, delete it", rule, p.manifest, p.sub)
+	case p.sub == "resume" && ue.Err != nil:
+		// The rare case of a run cut off between Snowflake creating the
+		// user and the manifest recording it.
+		return fmt.Sprintf("%s: if %s came from elsewhere, delete it, or pick another --user with pat create. "+
+			"(If this setup's own run stopped just after creating the user, DESCRIBE USER %s shows TYPE SERVICE and COMMENT '%s': drop that user, then resume.)",
+			rule, p.manifest, ident.Quote(ue.User), snowflake.ServiceComment)
+	}
+	return fmt.Sprintf("%s: %s names a user sfmcp did not create; if it came from elsewhere, delete it, or pick another --user with pat create", rule, p.manifest)
+}
+
+// patAdvice adds what Snowflake's PAT errors mean (err itself when it
+// knows none).
 func patAdvice(err error) error {
 	switch {
 	case snowflake.IsCode(err, "390432"):
@@ -311,7 +351,7 @@ func patAdvice(err error) error {
 	case snowflake.IsCode(err, "003164"):
 		return withAdvice(err, ExitUsage, "service users' PATs need ROLE_RESTRICTION: pass --role")
 	case snowflake.IsCode(err, "003165"):
-		return withAdvice(err, ExitUsage, "grant the role to the user first (the user step does: GRANT ROLE … TO USER …)")
+		return withAdvice(err, ExitUsage, "grant the role to the user first (the pat step does: GRANT ROLE … TO USER …; check that the role exists)")
 	case snowflake.IsCode(err, "003166"):
 		return withAdvice(err, ExitUsage, "the user has 15 PATs, Snowflake's limit: remove unused ones (ALTER USER … REMOVE PROGRAMMATIC ACCESS TOKEN …)")
 	}
@@ -324,7 +364,7 @@ func (p *patCmd) rotate() error {
 		return err
 	}
 	if p.dryRun {
-		fmt.Fprintf(p.e.Stdout, "%s;\n", m.Account.RotateSQL(p.expireHours))
+		fmt.Fprint(p.e.Stdout, snowflake.Script(m.RotateStatements(p.expireHours)))
 		return nil
 	}
 	cfg, adm, store, _, err := p.prepare(m, "rotate")
@@ -337,7 +377,7 @@ func (p *patCmd) rotate() error {
 		return p.keepPAT(cfg, store, adm, m, s, expires)
 	}}
 	if err := r.Rotate(p.ctx, p.expireHours); err != nil {
-		return sqlAdvice(patAdvice(err), adm.name)
+		return p.runError(err, adm.name)
 	}
 	fmt.Fprintf(p.e.Stdout, "Rotated the PAT of %s; profile %s serves the new secret; the old one stays valid for %d hours.\n", m.Account.User, m.Profile, p.expireHours)
 	if p.printToken {

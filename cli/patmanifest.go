@@ -143,6 +143,17 @@ func (p *patCmd) loadManifest() (*snowflake.Manifest, error) {
 	return m, nil
 }
 
+// checkCreate refuses, before anything runs, a manifest asking for what
+// sfmcp never sets up (a privileged role for the PAT, an allow-ip open to
+// the internet). pat remove still accepts it, to clean up.
+func (p *patCmd) checkCreate(m *snowflake.Manifest, cmd string) error {
+	if err := m.Account.CheckCreate(); err != nil {
+		return usagef(fmt.Sprintf("if %s came from elsewhere, delete it; if it is yours, run sfmcp-token pat remove --manifest %s, then pat create with a narrow --role and the service's own --allow-ip", p.manifest, p.manifest),
+			"pat %s: manifest %s: service_account.%v; nothing was run", cmd, p.manifest, err)
+	}
+	return nil
+}
+
 // prepare finds the admin for the manifest's account, opens the keychain
 // and checks the manifest's profile, before anything runs.
 func (p *patCmd) prepare(m *snowflake.Manifest, cmd string) (*config.File, admin, *keychain.Store, profileState, error) {
@@ -177,7 +188,10 @@ func (p *patCmd) resume() error {
 	if err != nil {
 		return err
 	}
-	stmts := snowflake.StepStatements(m.CreatePlan(), false)
+	if err := p.checkCreate(m, "resume"); err != nil {
+		return err
+	}
+	stmts := m.CreateStatements()
 	if p.dryRun {
 		writePlan(p.e.Stdout, m, stmts, "the admin profile", "")
 		return nil
@@ -196,6 +210,9 @@ func (p *patCmd) resume() error {
 func (p *patCmd) replay() error {
 	old, err := p.loadManifest()
 	if err != nil {
+		return err
+	}
+	if err := p.checkCreate(old, "replay"); err != nil {
 		return err
 	}
 	if p.dryRun {
@@ -231,7 +248,7 @@ func (p *patCmd) replay() error {
 		return err
 	}
 	fmt.Fprintf(p.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", p.manifest, host, path)
-	writePlan(p.e.Stdout, m, snowflake.StepStatements(m.CreatePlan(), false), adm.name, storeChange(m, state))
+	writePlan(p.e.Stdout, m, m.CreateStatements(), adm.name, storeChange(m, state))
 	if err := p.confirm("replay"); err != nil {
 		return err
 	}
@@ -243,7 +260,7 @@ func (p *patCmd) remove() error {
 	if err != nil {
 		return err
 	}
-	stmts := snowflake.StepStatements(m.RemovePlan(), true)
+	stmts := m.RemoveStatements()
 	if p.dryRun {
 		writePlan(p.e.Stdout, m, stmts, "the admin profile", "")
 		return nil
@@ -262,7 +279,7 @@ func (p *patCmd) remove() error {
 	}
 	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRoleName()), Manifest: m, Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) }}
 	if err := r.Remove(p.ctx); err != nil {
-		return sqlAdvice(err, adm.name)
+		return p.runError(err, adm.name)
 	}
 	if state != profileOurs {
 		fmt.Fprintf(p.e.Stdout, "Removed everything the manifest recorded; there was no profile %s to remove.\n", m.Profile)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -172,8 +173,8 @@ func validHost(h string) bool {
 // resources are in the same order (validate checks it).
 func (m *Manifest) steps() []Step { return m.Account.Steps() }
 
-// CreatePlan is what Create (and resume) runs: the steps not created yet,
-// in order.
+// CreatePlan is the steps Create (and resume) runs: those not created yet,
+// in order. CreateStatements is the whole plan as it runs.
 func (m *Manifest) CreatePlan() []Step {
 	var out []Step
 	for i, s := range m.steps() {
@@ -184,7 +185,8 @@ func (m *Manifest) CreatePlan() []Step {
 	return out
 }
 
-// RemovePlan is what Remove runs: the created steps, in reverse order.
+// RemovePlan is the steps Remove runs: the created steps, in reverse order.
+// RemoveStatements is the whole plan as it runs.
 func (m *Manifest) RemovePlan() []Step {
 	var out []Step
 	steps := m.steps()
@@ -194,6 +196,49 @@ func (m *Manifest) RemovePlan() []Step {
 		}
 	}
 	return out
+}
+
+// CreateStatements is every statement Create runs, in order: when the
+// manifest records the user as created (and anything is left to do),
+// first the check that it is a service user sfmcp created; then the
+// steps'.
+func (m *Manifest) CreateStatements() []Statement {
+	plan := m.CreatePlan()
+	var out []Statement
+	if m.userCreated() && len(plan) > 0 {
+		out = append(out, m.checkUserStatement())
+	}
+	return append(out, StepStatements(plan, false)...)
+}
+
+// RemoveStatements is every statement Remove runs, in order: the check
+// that the user is a service user sfmcp created (or gone), then the
+// steps' removal.
+func (m *Manifest) RemoveStatements() []Statement {
+	plan := m.RemovePlan()
+	var out []Statement
+	if len(plan) > 0 {
+		out = append(out, m.checkUserStatement())
+	}
+	return append(out, StepStatements(plan, true)...)
+}
+
+// RotateStatements is every statement Rotate runs.
+func (m *Manifest) RotateStatements(hours int) []Statement {
+	return []Statement{m.checkUserStatement(), {What: "PROGRAMMATIC ACCESS TOKEN " + m.PAT.Name, SQL: m.Account.RotateSQL(hours)}}
+}
+
+func (m *Manifest) checkUserStatement() Statement {
+	return Statement{What: "check that USER " + m.Account.UserName() + " is a service user sfmcp created (nothing runs otherwise)", SQL: m.Account.DescribeUserSQL()}
+}
+
+func (m *Manifest) userCreated() bool {
+	for _, r := range m.Resources {
+		if r.ID == StepUser {
+			return r.Status == Created
+		}
+	}
+	return false
 }
 
 // Path is where the manifest is written.
@@ -238,16 +283,112 @@ func (r *Runner) progress(format string, args ...any) {
 	}
 }
 
+// UserError is a service user that sfmcp will not change: it existed
+// before this setup tried to create it, it is not a service user sfmcp
+// created, or it is gone although the manifest records it created.
+// Nothing was changed when it is returned.
+type UserError struct {
+	User    string
+	Problem string
+	Missing bool  // the user does not exist
+	Err     error // Snowflake's answer, when it refused a statement
+}
+
+func (e *UserError) Error() string {
+	s := "user " + e.User + " " + e.Problem
+	if e.Err != nil {
+		s += " (" + e.Err.Error() + ")"
+	}
+	return s + "; nothing was changed"
+}
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+// checkUser makes sure the service user is one sfmcp created (TYPE =
+// SERVICE, ServiceComment) before a manifest's plan alters or drops it: a
+// manifest may claim any user as created. exists is false when the user
+// is not there (or the admin role may not see it).
+func (r *Runner) checkUser(ctx context.Context) (exists bool, err error) {
+	a := r.Manifest.Account
+	res, err := r.API.Exec(ctx, a.DescribeUserSQL())
+	if IsCode(err, "002003") {
+		return false, nil
+	}
+	var se *Error
+	if errors.As(err, &se) && se.Status == http.StatusUnprocessableEntity {
+		// A statement error other than "does not exist": this endpoint
+		// cannot describe users. The check is a second guard after the
+		// confirmed plan, so say so and go on rather than block removal.
+		r.progress("! could not check that user %s is sfmcp's service user (%v); the plan shown is what runs", a.UserName(), err)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	typ, typOK := describeValue(res, "TYPE")
+	comment, commentOK := describeValue(res, "COMMENT")
+	if !typOK && !commentOK {
+		r.progress("! DESCRIBE USER %s showed neither TYPE nor COMMENT, so sfmcp cannot check it is its service user; the plan shown is what runs", a.UserName())
+		return true, nil
+	}
+	if !strings.EqualFold(typ, "SERVICE") || comment != ServiceComment {
+		return true, &UserError{User: a.UserName(), Problem: fmt.Sprintf("is not a service user sfmcp created (TYPE = %s, COMMENT = %s)", shown(typ, typOK), shown(comment, commentOK))}
+	}
+	return true, nil
+}
+
+// describeValue reads a property's value from DESCRIBE output, whose
+// value column is property_value (older accounts: value).
+func describeValue(res *Result, property string) (string, bool) {
+	for i := range res.Rows {
+		if p, _ := res.Column(i, "property"); strings.EqualFold(p, property) {
+			if v, ok := res.Column(i, "property_value"); ok {
+				return v, true
+			}
+			return res.Column(i, "value")
+		}
+	}
+	return "", false
+}
+
+func shown(v string, ok bool) string {
+	if !ok || v == "" || strings.EqualFold(v, "null") {
+		return "none"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// alreadyExists reports Snowflake's "Object '…' already exists."
+func alreadyExists(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Code == "002002" || e.SQLState == "42710")
+}
+
 // Create runs every step that is not created yet, in order, saving the
 // manifest after each; it is also `resume`. The statements are the
-// account's, generated now (CreatePlan shows them beforehand).
+// account's, generated now (CreateStatements shows them beforehand). It
+// refuses what CheckCreate refuses, and never changes a user it did not
+// create: the user step has no IF NOT EXISTS, and a user the manifest
+// records as created is checked first.
 func (r *Runner) Create(ctx context.Context) error {
 	m := r.Manifest
 	if err := m.validate(); err != nil {
 		return err
 	}
+	if err := m.Account.CheckCreate(); err != nil {
+		return err
+	}
 	if err := m.Save(); err != nil {
 		return err
+	}
+	if m.userCreated() && len(m.CreatePlan()) > 0 {
+		exists, err := r.checkUser(ctx)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return &UserError{User: m.Account.UserName(), Missing: true, Problem: "does not exist, although the manifest records it as created"}
+		}
 	}
 	for i, step := range m.steps() {
 		res := &m.Resources[i]
@@ -256,6 +397,9 @@ func (r *Runner) Create(ctx context.Context) error {
 			continue
 		}
 		if err := r.createStep(ctx, step); err != nil {
+			if ue := (*UserError)(nil); errors.As(err, &ue) {
+				return err
+			}
 			return fmt.Errorf("%s %s: %w (the manifest %s records what was done; run: sfmcp-token pat resume --manifest %s)", step.Kind, step.Name, err, m.path, m.path)
 		}
 		res.Status, res.CreatedAt, res.RemovedAt = Created, r.now().UTC(), time.Time{}
@@ -268,16 +412,27 @@ func (r *Runner) Create(ctx context.Context) error {
 }
 
 func (r *Runner) createStep(ctx context.Context, step Step) error {
-	if step.ID != StepPAT {
-		for _, sql := range step.Create {
-			if _, err := r.API.Exec(ctx, sql); err != nil {
-				return err
-			}
+	if step.ID == StepUser {
+		_, err := r.API.Exec(ctx, step.Create[0])
+		if alreadyExists(err) {
+			return &UserError{User: r.Manifest.Account.UserName(), Problem: "already exists, and this setup did not create it", Err: err}
 		}
+		return err
+	}
+	sqls := step.Create
+	if step.ID == StepPAT {
+		sqls = sqls[:len(sqls)-1]
+	}
+	for _, sql := range sqls {
+		if _, err := r.API.Exec(ctx, sql); err != nil {
+			return err
+		}
+	}
+	if step.ID != StepPAT {
 		return nil
 	}
-	out, err := r.API.Exec(ctx, step.Create[0])
-	if IsCode(err, "002002") {
+	out, err := r.API.Exec(ctx, step.Create[len(step.Create)-1])
+	if alreadyExists(err) {
 		// Added before a crash, secret lost: rotate for a new one at once.
 		out, err = r.API.Exec(ctx, r.Manifest.Account.RotateSQL(0))
 	}
@@ -305,6 +460,13 @@ func (r *Runner) Rotate(ctx context.Context, hours int) error {
 	if err := r.Manifest.validate(); err != nil {
 		return err
 	}
+	exists, err := r.checkUser(ctx)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return &UserError{User: r.Manifest.Account.UserName(), Missing: true, Problem: "does not exist"}
+	}
 	out, err := r.API.Exec(ctx, r.Manifest.Account.RotateSQL(hours))
 	if err != nil {
 		return err
@@ -316,12 +478,19 @@ func (r *Runner) Rotate(ctx context.Context, hours int) error {
 	return r.Manifest.Save()
 }
 
-// Remove undoes created steps in reverse order (RemovePlan), tolerating
-// what is already gone, and marks each removed.
+// Remove undoes created steps in reverse order (RemoveStatements),
+// tolerating what is already gone, and marks each removed. It never
+// alters or drops a user sfmcp did not create, whatever the manifest
+// records.
 func (r *Runner) Remove(ctx context.Context) error {
 	m := r.Manifest
 	if err := m.validate(); err != nil {
 		return err
+	}
+	if len(m.RemovePlan()) > 0 {
+		if _, err := r.checkUser(ctx); err != nil {
+			return err
+		}
 	}
 	steps := m.steps()
 	for i := len(steps) - 1; i >= 0; i-- {

@@ -24,7 +24,20 @@ func (r *recorder) Exec(_ context.Context, stmt string) (*Result, error) {
 		s := "secret"
 		return &Result{Columns: []string{"token_name", "token_secret"}, Rows: [][]*string{{&s, &s}}}, nil
 	}
+	if strings.HasPrefix(stmt, "DESCRIBE USER ") {
+		return describeResult("SERVICE", ServiceComment), nil
+	}
 	return &Result{}, nil
+}
+
+// describeResult is DESCRIBE USER output with the given TYPE and COMMENT.
+func describeResult(typ, comment string) *Result {
+	res := &Result{Columns: []string{"property", "property_type", "property_value", "property_default"}}
+	for _, kv := range [][2]string{{"NAME", "X"}, {"COMMENT", comment}, {"TYPE", typ}} {
+		k, v := kv[0], kv[1]
+		res.Rows = append(res.Rows, []*string{&k, nil, &v, nil})
+	}
+	return res
 }
 
 func runnerFor(m *Manifest, api Executor) *Runner {
@@ -40,7 +53,8 @@ var (
 	statementKinds = func() []*regexp.Regexp {
 		var out []*regexp.Regexp
 		for _, k := range []string{
-			`CREATE USER IF NOT EXISTS {N} TYPE = SERVICE DEFAULT_ROLE = {N} COMMENT = {L}`,
+			`CREATE USER {N} TYPE = SERVICE DEFAULT_ROLE = {N} COMMENT = {L}`,
+			`DESCRIBE USER {N}`,
 			`GRANT ROLE {N} TO USER {N}`,
 			`CREATE OR REPLACE NETWORK RULE {N} MODE = INGRESS TYPE = IPV4 VALUE_LIST = \({L}(?:, {L})*\) COMMENT = {L}`,
 			`CREATE NETWORK POLICY IF NOT EXISTS {N} ALLOWED_NETWORK_RULE_LIST = \({L}\)`,
@@ -77,7 +91,7 @@ func checkStatement(t *testing.T, stmt string, input []byte) {
 
 // allowed is every statement the manifest's account generates.
 func allowed(m *Manifest) []string {
-	out := []string{m.Account.RotateSQL(0)}
+	out := []string{m.Account.RotateSQL(0), m.Account.DescribeUserSQL()}
 	for _, s := range m.Account.Steps() {
 		out = append(append(out, s.Create...), s.Remove...)
 	}
@@ -151,7 +165,7 @@ func TestManifestStoredSQLIsNeverRun(t *testing.T) {
 	if !m.IgnoredStoredSQL() {
 		t.Error("the stored SQL was not reported as ignored")
 	}
-	want := append(StepStatements(m.RemovePlan(), true), StepStatements(m.Account.Steps(), false)...)
+	want := append(m.RemoveStatements(), StepStatements(m.Account.Steps(), false)...)
 	got := runAll(t, m)
 	if !slices.Equal(got, sqlOf(want)) {
 		t.Fatalf("ran:\n%s\nwant:\n%s", strings.Join(got, "\n"), Script(want))

@@ -1,8 +1,10 @@
 package snowflake
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/sfmcp/sfmcp/snowflake/ident"
@@ -33,6 +35,11 @@ type Step struct {
 	Create []string
 	Remove []string
 }
+
+// ServiceComment marks a user as one sfmcp created (CREATE USER … COMMENT);
+// with TYPE = SERVICE it is how sfmcp recognises its own users before it
+// changes one that a manifest records as created.
+const ServiceComment = "sfmcp service account"
 
 // Step ids, in order.
 const (
@@ -103,6 +110,46 @@ func (a *ServiceAccount) Normalize() error {
 	return nil
 }
 
+// privilegedRoles are Snowflake's system roles that administer the account
+// or the organisation, as Snowflake stores their names.
+var privilegedRoles = []string{"ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "ORGADMIN", "GLOBALORGADMIN"}
+
+// minPrefixBits is the widest range an allow-ip may give: a /8 (16 million
+// addresses). Anything wider is a network policy in name only.
+const minPrefixBits = 8
+
+// CheckCreate refuses what sfmcp never sets up, whoever asks (flags or a
+// manifest): a PAT restricted to a privileged system role, and a network
+// rule open to the whole internet. It runs before any statement that
+// grants the role or writes the rule; removing an existing setup does not
+// need it. Normalize first.
+func (a ServiceAccount) CheckCreate() error {
+	if role := a.RoleName(); slices.Contains(privilegedRoles, role) {
+		return &FieldError{"role", fmt.Errorf("%s is %w, and a PAT for automation should carry a narrow role: "+
+			"create a role with only what the service needs (e.g. USAGE on the MCP server and its objects) and use that", role, ErrPrivilegedRole)}
+	}
+	for _, ip := range a.AllowIPs {
+		if p, err := netip.ParsePrefix(ip); err == nil && p.Bits() < minPrefixBits {
+			return &FieldError{"allow_ips", fmt.Errorf("%s is %w: it allows %s, which defeats the network policy Snowflake requires for a PAT; "+
+				"give the addresses or ranges the service connects from (at most a /%d each)", ip, ErrOpenNetwork, span(p), minPrefixBits)}
+		}
+	}
+	return nil
+}
+
+// Sentinels for CheckCreate's refusals.
+var (
+	ErrPrivilegedRole = errors.New("a privileged system role (it administers the account)")
+	ErrOpenNetwork    = errors.New("too wide a range")
+)
+
+func span(p netip.Prefix) string {
+	if p.Bits() == 0 {
+		return "every IPv4 address"
+	}
+	return fmt.Sprintf("%d addresses", uint64(1)<<(32-p.Bits()))
+}
+
 // stored is a validated field as Snowflake stores it (Normalize first).
 func stored(s string) string {
 	p, _ := ident.ParseOne(s)
@@ -153,11 +200,12 @@ func (a ServiceAccount) Steps() []Step {
 		ips[i] = Literal(ip)
 	}
 	return []Step{
+		// No IF NOT EXISTS: an existing user (a person's, another
+		// service's) makes this fail, and sfmcp never takes one over. The
+		// user is the step's only statement, so once it ran the manifest
+		// records it, and resume does not create it again.
 		{ID: StepUser, Kind: "USER", Name: user,
-			Create: []string{
-				fmt.Sprintf("CREATE USER IF NOT EXISTS %s TYPE = SERVICE DEFAULT_ROLE = %s COMMENT = %s", user, role, Literal("sfmcp service account")),
-				fmt.Sprintf("GRANT ROLE %s TO USER %s", role, user),
-			},
+			Create: []string{fmt.Sprintf("CREATE USER %s TYPE = SERVICE DEFAULT_ROLE = %s COMMENT = %s", user, role, Literal(ServiceComment))},
 			Remove: []string{fmt.Sprintf("DROP USER IF EXISTS %s", user)}},
 		{ID: StepNetworkRule, Kind: "NETWORK RULE", Name: rule,
 			Create: []string{fmt.Sprintf("CREATE OR REPLACE NETWORK RULE %s MODE = INGRESS TYPE = IPV4 VALUE_LIST = (%s) COMMENT = %s", rule, strings.Join(ips, ", "), Literal("sfmcp: where "+userName+" may connect from"))},
@@ -176,8 +224,14 @@ func (a ServiceAccount) Steps() []Step {
 				fmt.Sprintf("ALTER USER %s SET AUTHENTICATION POLICY %s", user, auth),
 			},
 			Remove: []string{fmt.Sprintf("ALTER USER IF EXISTS %s UNSET AUTHENTICATION POLICY", user), fmt.Sprintf("DROP AUTHENTICATION POLICY IF EXISTS %s", auth)}},
+		// The grant is what ROLE_RESTRICTION needs; it may run again on
+		// resume (granting a granted role changes nothing). The token is
+		// the last statement (Runner.createStep keeps its secret).
 		{ID: StepPAT, Kind: "PROGRAMMATIC ACCESS TOKEN", Name: userName + "." + a.TokenStoredName(),
-			Create: []string{fmt.Sprintf("ALTER USER %s ADD PROGRAMMATIC ACCESS TOKEN %s ROLE_RESTRICTION = %s DAYS_TO_EXPIRY = %d COMMENT = %s", user, token, Literal(roleName), a.Days, Literal("sfmcp"))},
+			Create: []string{
+				fmt.Sprintf("GRANT ROLE %s TO USER %s", role, user),
+				fmt.Sprintf("ALTER USER %s ADD PROGRAMMATIC ACCESS TOKEN %s ROLE_RESTRICTION = %s DAYS_TO_EXPIRY = %d COMMENT = %s", user, token, Literal(roleName), a.Days, Literal("sfmcp")),
+			},
 			Remove: []string{fmt.Sprintf("ALTER USER IF EXISTS %s REMOVE PROGRAMMATIC ACCESS TOKEN IF EXISTS %s", user, token)}},
 	}
 }
@@ -185,6 +239,12 @@ func (a ServiceAccount) Steps() []Step {
 // RotateSQL rotates the PAT, keeping the old secret valid for hours.
 func (a ServiceAccount) RotateSQL(hours int) string {
 	return fmt.Sprintf("ALTER USER %s ROTATE PROGRAMMATIC ACCESS TOKEN %s EXPIRE_ROTATED_TOKEN_AFTER_HOURS = %d", ident.Quote(a.UserName()), ident.Quote(a.TokenStoredName()), max(hours, 0))
+}
+
+// DescribeUserSQL describes the service user (its TYPE and COMMENT tell
+// whether sfmcp created it).
+func (a ServiceAccount) DescribeUserSQL() string {
+	return "DESCRIBE USER " + ident.Quote(a.UserName())
 }
 
 // ShowPATsSQL lists the user's PATs.

@@ -106,7 +106,7 @@ func TestPATScriptSplitsIntoIntendedStatements(t *testing.T) {
 			stmts := StepStatements(steps, remove)
 			splitsInto(t, Script(stmts), sqlOf(stmts), a)
 		}
-		splitsInto(t, a.RotateSQL(24)+";\n"+a.ShowPATsSQL(), []string{a.RotateSQL(24), a.ShowPATsSQL()}, a)
+		splitsInto(t, a.RotateSQL(24)+";\n"+a.ShowPATsSQL()+";\n"+a.DescribeUserSQL(), []string{a.RotateSQL(24), a.ShowPATsSQL(), a.DescribeUserSQL()}, a)
 	}
 	if accepted < 1000 {
 		t.Fatalf("only %d of 20000 random accounts were accepted: the test proves little", accepted)
@@ -152,7 +152,7 @@ func TestPATCommentsAreLiterals(t *testing.T) {
 		t.Fatal(err)
 	}
 	stmts := StepStatements(a.Steps(), false)
-	rule := stmts[2].SQL
+	rule := stmts[1].SQL
 	if !strings.HasSuffix(rule, `COMMENT = 'sfmcp: where x'' ; DROP DATABASE PROD; -- may connect from'`) {
 		t.Fatalf("network rule: %s", rule)
 	}

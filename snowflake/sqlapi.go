@@ -124,6 +124,9 @@ func (c *Client) Exec(ctx context.Context, statement string) (*Result, error) {
 		if statusURL == "" {
 			statusURL = "/api/v2/statements/" + url.PathEscape(resp.body.StatementHandle)
 		}
+		// The server chooses this URL; it is resolved against BaseURL and
+		// followed only to the same origin (send checks), so an answer
+		// cannot send the admin's token elsewhere.
 		if resp, err = c.send(ctx, http.MethodGet, statusURL, nil, nil); err != nil {
 			return nil, err
 		}
@@ -159,11 +162,15 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 			q.Set("retry", "true")
 			path = "/api/v2/statements?" + q.Encode()
 		}
+		target, err := c.resolve(path)
+		if err != nil {
+			return answer{}, err
+		}
 		token, tokenType, err := c.Creds.Token(ctx, refused)
 		if err != nil {
 			return answer{}, err
 		}
-		req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 		if err != nil {
 			return answer{}, err
 		}
@@ -213,6 +220,29 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 		}
 		return answer{}, e
 	}
+}
+
+// ErrForeignURL is a URL (from the server's answer) that leads away from
+// the account: the request is not made.
+var ErrForeignURL = errors.New("Snowflake SQL API: the answer points to another host")
+
+// resolve makes ref (a path, or a URL from the server's answer) absolute
+// against BaseURL and refuses any result on another scheme or host, so the
+// bearer token only ever goes to the account it is for.
+func (c *Client) resolve(ref string) (string, error) {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return "", fmt.Errorf("Snowflake SQL API: base URL %q is not an absolute URL", c.BaseURL)
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is not a URL it can follow; nothing was sent", ErrForeignURL, ref)
+	}
+	u := base.ResolveReference(r)
+	if !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) || u.User != nil {
+		return "", fmt.Errorf("%w: %q resolves to %s://%s, not %s://%s; nothing was sent there", ErrForeignURL, ref, u.Scheme, u.Host, base.Scheme, base.Host)
+	}
+	return u.String(), nil
 }
 
 func sleep(ctx context.Context, attempt int) {

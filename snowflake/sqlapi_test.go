@@ -2,8 +2,13 @@ package snowflake
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +96,50 @@ func TestExecErrors(t *testing.T) {
 	if _, err := api.Exec(context.Background(), "SELECT CURRENT_USER()"); err != nil {
 		t.Fatalf("503 not retried: %v", err)
 	}
+}
+
+// TestExecFollowsStatusURLOnlyToItsOrigin: a 202 whose statementStatusUrl
+// leads to another host ("@host/x" once made BaseURL@host/x) is refused,
+// and no request, so no admin token, leaves for that host.
+func TestExecFollowsStatusURLOnlyToItsOrigin(t *testing.T) {
+	var evilHits atomic.Int32
+	evil := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		evilHits.Add(1)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"code":"090001","data":[["stolen"]],"resultSetMetaData":{"rowType":[{"name":"x"}]}}`))
+	}))
+	defer evil.Close()
+	evilHost := strings.TrimPrefix(evil.URL, "https://")
+	for _, statusURL := range []string{"@" + evilHost + "/api/v2/statements/h", "//" + evilHost + "/x", evil.URL + "/x", "http://" + evilHost + "/x"} {
+		var polls atomic.Int32
+		acct := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				polls.Add(1)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprintf(w, `{"code":"333334","statementHandle":"h","statementStatusUrl":%q}`, statusURL)
+		}))
+		// The stand-ins share httptest's certificate, so this client would
+		// reach the evil host too: only the origin check stops it.
+		api := &Client{BaseURL: acct.URL, HTTPClient: acct.Client(), Creds: staticCreds("ADMIN-TOKEN"), UserAgent: "sfmcp-test/1", PollInterval: time.Millisecond}
+		_, err := api.Exec(context.Background(), "SELECT 1")
+		acct.Close()
+		if !errors.Is(err, ErrForeignURL) || !strings.Contains(err.Error(), evilHost) {
+			t.Errorf("statementStatusUrl %q: %v, want ErrForeignURL naming %s", statusURL, err, evilHost)
+		}
+		if n := evilHits.Load(); n != 0 {
+			t.Fatalf("statementStatusUrl %q: %d requests went to the other host", statusURL, n)
+		}
+		if n := polls.Load(); n != 0 {
+			t.Errorf("statementStatusUrl %q: %d polls reached the account (nothing should be sent)", statusURL, n)
+		}
+	}
+}
+
+// staticCreds always gives the same token.
+type staticCreds string
+
+func (c staticCreds) Token(context.Context, string) (string, string, error) {
+	return string(c), "OAUTH", nil
 }

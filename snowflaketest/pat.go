@@ -28,6 +28,7 @@ type pat struct {
 
 type userState struct {
 	kind          string // PERSON or SERVICE
+	comment       string
 	networkPolicy string
 	authPolicy    string
 	pats          []*pat
@@ -45,6 +46,7 @@ var (
 	reAddPAT          = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+ADD\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(` + nameRE + `)(.*)$`)
 	reRotatePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+ROTATE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(` + nameRE + `)(\s+EXPIRE_ROTATED_TOKEN_AFTER_HOURS\s*=\s*(\d+))?$`)
 	reRemovePAT       = regexp.MustCompile(`(?is)^ALTER\s+USER\s+(IF\s+EXISTS\s+)?(` + nameRE + `)\s+REMOVE\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKEN|PAT)\s+(IF\s+EXISTS\s+)?(` + nameRE + `)$`)
+	reDescribeUser    = regexp.MustCompile(`(?is)^DESC(?:RIBE)?\s+USER\s+(` + nameRE + `)$`)
 	reShowPATs        = regexp.MustCompile(`(?is)^SHOW\s+USER\s+(?:PROGRAMMATIC\s+ACCESS\s+TOKENS|PATS)(\s+FOR\s+USER\s+(` + nameRE + `))?$`)
 	reDaysToExpiry    = regexp.MustCompile(`(?is)DAYS_TO_EXPIRY\s*=\s*(\d+)`)
 	reRoleRestriction = regexp.MustCompile(`(?is)ROLE_RESTRICTION\s*=\s*(` + literalRE + `)`)
@@ -75,6 +77,9 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 		st := &userState{kind: "PERSON"}
 		if regexp.MustCompile(`(?i)TYPE\s*=\s*SERVICE`).MatchString(m[3]) {
 			st.kind = "SERVICE"
+		}
+		if c := reComment.FindStringSubmatch(m[3]); c != nil {
+			st.comment = literal(c[1])
 		}
 		u := &User{Name: name}
 		if d := regexp.MustCompile(`(?i)DEFAULT_ROLE\s*=\s*(` + nameRE + `)`).FindStringSubmatch(m[3]); d != nil {
@@ -185,6 +190,13 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 			st.authPolicy = ""
 		}
 		return status("Statement executed successfully."), nil, true
+	case reDescribeUser.MatchString(stmt):
+		m := reDescribeUser.FindStringSubmatch(stmt)
+		st, err := s.userStateLocked(m[1])
+		if err != nil {
+			return sqlResult{}, err, true
+		}
+		return describeUser(unquote(m[1]), s.users[unquote(m[1])], st), nil, true
 	case reAddPAT.MatchString(stmt), reRotatePAT.MatchString(stmt), reRemovePAT.MatchString(stmt), reShowPATs.MatchString(stmt):
 		if tok.kind == "PROGRAMMATIC_ACCESS_TOKEN" && !reShowPATs.MatchString(stmt) {
 			return sqlResult{}, &SQLError{Status: 422, Code: "003001", SQLState: "42501", Message: "SQL access control error: a session authenticated with a programmatic access token cannot manage programmatic access tokens."}, true
@@ -193,6 +205,63 @@ func (s *Server) execPATSQL(tok accessToken, role, stmt string) (res sqlResult, 
 		return res, err, true
 	}
 	return sqlResult{}, nil, false
+}
+
+// describeUser answers DESCRIBE USER as Snowflake documents it: one row
+// per property, with property, property_type, property_value and
+// property_default (a few of the properties).
+func describeUser(name string, u *User, st *userState) sqlResult {
+	res := sqlResult{columns: []string{"property", "property_type", "property_value", "property_default"}}
+	row := func(prop string, v *string) {
+		res.rows = append(res.rows, []*string{str(prop), str("String"), v, nil})
+	}
+	orNull := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return str(v)
+	}
+	row("NAME", str(name))
+	row("COMMENT", orNull(st.comment))
+	row("TYPE", str(st.kind))
+	row("DEFAULT_ROLE", orNull(u.DefaultRole))
+	return res
+}
+
+// UserInfo is what the stand-in knows of a user, for tests to compare
+// before and after.
+type UserInfo struct {
+	Type, Comment, NetworkPolicy, AuthPolicy string
+	DefaultRole                              string
+	Roles, PATs                              []string
+}
+
+// UserInfo returns a snapshot of a user (name as Snowflake stores it).
+func (s *Server) UserInfo(name string) (UserInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[name]
+	if !ok {
+		return UserInfo{}, false
+	}
+	info := UserInfo{Type: "PERSON", DefaultRole: u.DefaultRole, Roles: slices.Clone(u.Roles)}
+	if st := s.userStates[name]; st != nil {
+		info.Type, info.Comment, info.NetworkPolicy, info.AuthPolicy = st.kind, st.comment, st.networkPolicy, st.authPolicy
+		for _, p := range st.pats {
+			info.PATs = append(info.PATs, p.name)
+		}
+	}
+	return info, true
+}
+
+// AdminSQL runs one statement as ALICE with role ACCOUNTADMIN, the way an
+// administrator would in a worksheet, so a test can set the account up
+// (it is recorded in Statements like any other).
+func (s *Server) AdminSQL(stmt string) error {
+	if _, err := s.execSQL(accessToken{kind: "OAUTH", user: DefaultUser, role: "ACCOUNTADMIN"}, "ACCOUNTADMIN", stmt); err != nil {
+		return fmt.Errorf("%s: %s %s", stmt, err.Code, err.Message)
+	}
+	return nil
 }
 
 func (s *Server) userStateLocked(name string) (*userState, *SQLError) {

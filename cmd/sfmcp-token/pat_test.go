@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -78,13 +79,14 @@ func TestPATLifecycle(t *testing.T) {
 	// The plan, without running it.
 	dry := run(append(patCreateArgs(manifest), "--dry-run")...)
 	for _, want := range []string{
-		"CREATE USER IF NOT EXISTS MYAPP_RUNNER TYPE = SERVICE DEFAULT_ROLE = MCP_USERS",
+		"CREATE USER MYAPP_RUNNER TYPE = SERVICE DEFAULT_ROLE = MCP_USERS COMMENT = 'sfmcp service account'",
 		"GRANT ROLE MCP_USERS TO USER MYAPP_RUNNER",
 		"CREATE OR REPLACE NETWORK RULE SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE MODE = INGRESS TYPE = IPV4 VALUE_LIST = ('203.0.113.7', '198.51.100.0/24')",
 		"CREATE NETWORK POLICY IF NOT EXISTS MYAPP_RUNNER_NETWORK_POLICY ALLOWED_NETWORK_RULE_LIST = ('SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE')",
 		"ALTER USER MYAPP_RUNNER SET NETWORK_POLICY = 'MYAPP_RUNNER_NETWORK_POLICY'",
 		"AUTHENTICATION_METHODS = ('PROGRAMMATIC_ACCESS_TOKEN')",
 		"ALTER USER MYAPP_RUNNER SET AUTHENTICATION POLICY SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
+		"GRANT ROLE MCP_USERS TO USER MYAPP_RUNNER",
 		"ALTER USER MYAPP_RUNNER ADD PROGRAMMATIC ACCESS TOKEN MYAPP_RUNNER_PAT ROLE_RESTRICTION = 'MCP_USERS' DAYS_TO_EXPIRY = 30",
 	} {
 		if !strings.Contains(dry, want) {
@@ -155,7 +157,7 @@ func TestPATLifecycle(t *testing.T) {
 func TestPATResumeAfterFailure(t *testing.T) {
 	p := signedIn(t)
 	manifest := filepath.Join(p.dir, "m.json")
-	p.sf.FailSQLAfter(3, 400) // user (2 statements) and rule run; the policy fails
+	p.sf.FailSQLAfter(3, 400) // user, rule and CREATE NETWORK POLICY run; setting it on the user fails
 	code, _, errOut := p.run(nil, patCreateArgs(manifest)...)
 	if code == 0 || !strings.Contains(errOut, "pat resume --manifest") {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -179,7 +181,7 @@ func TestPATResumeAfterFailure(t *testing.T) {
 func TestPATRemoveAfterPartialSetup(t *testing.T) {
 	p := signedIn(t)
 	manifest := filepath.Join(p.dir, "m.json")
-	p.sf.FailSQLAfter(5, 400) // fails at the authentication policy
+	p.sf.FailSQLAfter(5, 400) // user, rule, policy (2) and CREATE AUTHENTICATION POLICY run; setting it fails
 	p.run(nil, patCreateArgs(manifest)...)
 	if code, out, errOut := p.run(nil, "pat", "remove", "--manifest", manifest, "--yes"); code != 0 {
 		t.Fatalf("remove: %s%s", out, errOut)
@@ -240,7 +242,7 @@ func TestPATRulesExplained(t *testing.T) {
 	}
 	// Environment values are used.
 	code, out, errOut := p.run([]string{"SA_USER=ENVUSER", "SA_ROLE=MCP_USERS", "SNOW_UTILS_DB=DB2"}, "pat", "create", "--allow-ip", "10.0.0.1", "--manifest", filepath.Join(p.dir, "m5.json"), "--dry-run")
-	if code != 0 || !strings.Contains(out, "CREATE USER IF NOT EXISTS ENVUSER") || !strings.Contains(out, "DB2.NETWORKS.ENVUSER_NETWORK_RULE") {
+	if code != 0 || !strings.Contains(out, "CREATE USER ENVUSER") || !strings.Contains(out, "DB2.NETWORKS.ENVUSER_NETWORK_RULE") {
 		t.Fatalf("env values: %d %s%s", code, out, errOut)
 	}
 }
@@ -377,6 +379,7 @@ func TestPATRemoveHostileManifest(t *testing.T) {
 	ran := p.sf.Statements()[before:]
 	assertNothingPlanted(t, ran)
 	want := []string{
+		"DESCRIBE USER MYAPP_RUNNER",
 		"ALTER USER IF EXISTS MYAPP_RUNNER REMOVE PROGRAMMATIC ACCESS TOKEN IF EXISTS MYAPP_RUNNER_PAT",
 		"ALTER USER IF EXISTS MYAPP_RUNNER UNSET AUTHENTICATION POLICY",
 		"DROP AUTHENTICATION POLICY IF EXISTS SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
@@ -403,7 +406,7 @@ func TestPATResumeHostileManifest(t *testing.T) {
 	p := signedIn(t)
 	addTeam(t, p)
 	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
-	p.sf.FailSQLAfter(3, 400) // user and rule are created, then the setup stops
+	p.sf.FailSQLAfter(3, 400) // user and rule are created, then the setup stops at the network policy
 	if code, _, _ := p.run(nil, patCreateArgs(manifest)...); code == 0 {
 		t.Fatal("the injected failure did not stop pat create")
 	}
@@ -429,10 +432,12 @@ func TestPATResumeHostileManifest(t *testing.T) {
 	ran := p.sf.Statements()[before:]
 	assertNothingPlanted(t, ran)
 	want := []string{
+		"DESCRIBE USER MYAPP_RUNNER",
 		"CREATE NETWORK POLICY IF NOT EXISTS MYAPP_RUNNER_NETWORK_POLICY ALLOWED_NETWORK_RULE_LIST = ('SNOW_UTILS_DB.NETWORKS.MYAPP_RUNNER_NETWORK_RULE')",
 		"ALTER USER MYAPP_RUNNER SET NETWORK_POLICY = 'MYAPP_RUNNER_NETWORK_POLICY'",
 		"CREATE AUTHENTICATION POLICY IF NOT EXISTS SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY AUTHENTICATION_METHODS = ('PROGRAMMATIC_ACCESS_TOKEN') PAT_POLICY = (MAX_EXPIRY_IN_DAYS = 30)",
 		"ALTER USER MYAPP_RUNNER SET AUTHENTICATION POLICY SNOW_UTILS_DB.POLICIES.MYAPP_RUNNER_AUTH_POLICY",
+		"GRANT ROLE MCP_USERS TO USER MYAPP_RUNNER",
 		"ALTER USER MYAPP_RUNNER ADD PROGRAMMATIC ACCESS TOKEN MYAPP_RUNNER_PAT ROLE_RESTRICTION = 'MCP_USERS' DAYS_TO_EXPIRY = 30 COMMENT = 'sfmcp'",
 	}
 	if !slices.Equal(ran, want) {
@@ -531,8 +536,182 @@ func TestPATCreateHostileNames(t *testing.T) {
 		t.Fatalf("remove: exit %d\n%s%s", code, out, errOut)
 	}
 	ran := p.sf.Statements()
-	if len(ran) != 8+7 {
-		t.Fatalf("the stand-in received %d statements, want 15:\n%s", len(ran), strings.Join(ran, "\n"))
+	if len(ran) != 8+8 {
+		t.Fatalf("the stand-in received %d statements, want 16 (8 to create, the user check and 7 to remove):\n%s", len(ran), strings.Join(ran, "\n"))
 	}
 	assertNothingPlanted(t, ran)
+}
+
+// writeManifest writes a manifest by hand, as anyone can: only data, with
+// each step's status (planned unless listed).
+func writeManifest(t *testing.T, path, host, profile string, account map[string]any, created ...string) {
+	t.Helper()
+	var resources []map[string]any
+	for _, id := range []string{"user", "network_rule", "network_policy", "authentication_policy", "pat"} {
+		status := "planned"
+		if slices.Contains(created, id) {
+			status = "created"
+		}
+		resources = append(resources, map[string]any{"id": id, "status": status})
+	}
+	data, _ := json.MarshalIndent(map[string]any{"version": 1, "account_host": host, "profile": profile,
+		"service_account": account, "resources": resources}, "", "  ")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The review's example: a manifest of data only, naming MALLORY with
+// ACCOUNTADMIN and an allow-ip open to the internet. resume and replay
+// refuse it (exit 2) before any statement, whatever it marks as created.
+func TestPATResumePrivilegedManifest(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	mallory := map[string]any{"user": "MALLORY", "role": "ACCOUNTADMIN", "database": "SNOW_UTILS_DB", "allow_ips": []string{"0.0.0.0/0"}}
+	narrowRoleOpenNet := map[string]any{"user": "MALLORY", "role": "MCP_USERS", "database": "SNOW_UTILS_DB", "allow_ips": []string{"203.0.113.7", "0.0.0.0/0"}}
+	quotedAdmin := map[string]any{"user": "MALLORY", "role": `"SYSADMIN"`, "database": "SNOW_UTILS_DB", "allow_ips": []string{"203.0.113.7"}}
+	for _, c := range []struct {
+		account map[string]any
+		created []string
+		want    string
+	}{
+		{mallory, nil, "service_account.role: ACCOUNTADMIN is a privileged system role"},
+		{mallory, []string{"network_rule", "network_policy", "authentication_policy"}, "service_account.role: ACCOUNTADMIN is a privileged system role"},
+		{mallory, []string{"user", "network_rule", "network_policy", "authentication_policy"}, "a PAT for automation should carry a narrow role"},
+		{narrowRoleOpenNet, []string{"user"}, "service_account.allow_ips: 0.0.0.0/0 is too wide a range: it allows every IPv4 address"},
+		{quotedAdmin, nil, "SYSADMIN is a privileged system role"},
+	} {
+		writeManifest(t, manifest, p.sf.Host(), "mallory", c.account, c.created...)
+		for _, args := range [][]string{{"pat", "resume", "--manifest", manifest, "--yes"}, {"pat", "resume", "--manifest", manifest, "--dry-run"},
+			{"pat", "replay", "--manifest", manifest, "--yes"}} {
+			code, out, errOut := p.run(nil, args...)
+			if code != 2 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "nothing was run") {
+				t.Errorf("%v with %v (created %v): exit %d, want 2 and %q\n%s%s", args[1], c.account["role"], c.created, code, c.want, out, errOut)
+			}
+		}
+		if ran := p.sf.Statements(); len(ran) != 0 {
+			t.Fatalf("a manifest with %v ran %q", c.account, ran)
+		}
+	}
+	if _, ok := p.sf.UserInfo("MALLORY"); ok {
+		t.Fatal("MALLORY was created")
+	}
+}
+
+// pat create refuses a privileged role and an open allow-ip, from flags
+// or the environment, before any SQL (with --dry-run too): exit 2, saying
+// why and what to do.
+func TestPATCreatePrivilegedRole(t *testing.T) {
+	p := signedIn(t)
+	manifest := filepath.Join(p.dir, "m.json")
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--role", "ACCOUNTADMIN"}, "--role: ACCOUNTADMIN is a privileged system role"},
+		{nil, []string{"--role", "useradmin"}, "--role: USERADMIN is a privileged system role"},
+		{nil, []string{"--role", `"SECURITYADMIN"`}, "SECURITYADMIN is a privileged system role"},
+		{nil, []string{"--role", "orgadmin", "--dry-run"}, "ORGADMIN is a privileged system role"},
+		{nil, []string{"--role", "GlobalOrgAdmin"}, "GLOBALORGADMIN is a privileged system role"},
+		{nil, []string{"--role", "SYSADMIN"}, "create a role with only what the service needs"},
+		{nil, []string{"--allow-ip", "0.0.0.0/0"}, "--allow-ip: 0.0.0.0/0 is too wide a range: it allows every IPv4 address, which defeats the network policy"},
+		{nil, []string{"--allow-ip", "128.0.0.0/1", "--dry-run"}, "--allow-ip: 128.0.0.0/1 is too wide a range"},
+	} {
+		args := append(patCreateArgs(manifest), c.args...) // a repeated flag's last value wins
+		code, out, errOut := p.run(c.env, args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("pat create %v: exit %d, want 2 and %q\n%s%s", c.args, code, c.want, out, errOut)
+		}
+	}
+	// From the environment.
+	code, _, errOut := p.run([]string{"SA_USER=SVC", "SA_ROLE=ACCOUNTADMIN", "SNOW_UTILS_DB=DB"}, "pat", "create", "--allow-ip", "203.0.113.7", "--manifest", manifest)
+	if code != 2 || !strings.Contains(errOut, "ACCOUNTADMIN is a privileged system role") {
+		t.Errorf("SA_ROLE=ACCOUNTADMIN: exit %d %s", code, errOut)
+	}
+	if ran := p.sf.Statements(); len(ran) != 0 {
+		t.Fatalf("a refused pat create ran %q", ran)
+	}
+}
+
+// withPolicies gives ALICE, a person, a network policy and an
+// authentication policy of her own, as her administrator would.
+func withPolicies(t *testing.T, p *proc) snowflaketest.UserInfo {
+	t.Helper()
+	for _, stmt := range []string{
+		"CREATE OR REPLACE NETWORK RULE DB.NETWORKS.OFFICE MODE = INGRESS TYPE = IPV4 VALUE_LIST = ('192.0.2.0/24')",
+		"CREATE NETWORK POLICY OFFICE_POLICY ALLOWED_NETWORK_RULE_LIST = ('DB.NETWORKS.OFFICE')",
+		"ALTER USER ALICE SET NETWORK_POLICY = 'OFFICE_POLICY'",
+		"CREATE AUTHENTICATION POLICY DB.POLICIES.PEOPLE AUTHENTICATION_METHODS = ('PASSWORD', 'SAML')",
+		"ALTER USER ALICE SET AUTHENTICATION POLICY DB.POLICIES.PEOPLE",
+	} {
+		if err := p.sf.AdminSQL(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, ok := p.sf.UserInfo("ALICE")
+	if !ok || info.AuthPolicy != "DB.POLICIES.PEOPLE" || info.NetworkPolicy != "OFFICE_POLICY" {
+		t.Fatalf("ALICE: %+v", info)
+	}
+	return info
+}
+
+// sfmcp never takes over an existing user: pat create --user ALICE, or a
+// manifest naming ALICE (whatever it marks as created), fails at the user
+// step (CREATE USER, or the check of a user the manifest claims) with
+// exit 2 and advice; nothing is granted, and ALICE stays as she was.
+func TestPATNeverTakesOverAUser(t *testing.T) {
+	p := signedIn(t)
+	alice := withPolicies(t, p)
+	manifest := filepath.Join(p.dir, "sfmcp-manifest.json")
+	account := map[string]any{"user": "ALICE", "role": "MCP_USERS", "database": "SNOW_UTILS_DB", "allow_ips": []string{"203.0.113.7"}}
+	createAlice := "CREATE USER ALICE TYPE = SERVICE DEFAULT_ROLE = MCP_USERS COMMENT = 'sfmcp service account'"
+	for _, c := range []struct {
+		name    string
+		setup   func()
+		args    []string
+		ran     []string
+		message string
+	}{
+		{"pat create --user alice", func() { os.Remove(manifest) },
+			append(patCreateArgs(manifest), "--user", "alice", "--profile", "svc"),
+			[]string{createAlice}, "user ALICE already exists, and this setup did not create it"},
+		{"resume a manifest naming ALICE", func() { writeManifest(t, manifest, p.sf.Host(), "svc", account) },
+			[]string{"pat", "resume", "--manifest", manifest, "--yes"},
+			[]string{createAlice}, "user ALICE already exists"},
+		{"resume a manifest that marks ALICE created", func() {
+			writeManifest(t, manifest, p.sf.Host(), "svc", account, "user", "network_rule")
+		}, []string{"pat", "resume", "--manifest", manifest, "--yes"},
+			[]string{"DESCRIBE USER ALICE"}, "user ALICE is not a service user sfmcp created (TYPE = \"PERSON\", COMMENT = none)"},
+		{"remove a manifest that marks ALICE created", func() {
+			writeManifest(t, manifest, p.sf.Host(), "svc", account, "user", "network_rule", "network_policy", "authentication_policy", "pat")
+		}, []string{"pat", "remove", "--manifest", manifest, "--yes"},
+			[]string{"DESCRIBE USER ALICE"}, "user ALICE is not a service user sfmcp created"},
+		{"remove only ALICE's policies", func() {
+			writeManifest(t, manifest, p.sf.Host(), "svc", account, "network_policy", "authentication_policy")
+		}, []string{"pat", "remove", "--manifest", manifest, "--yes"},
+			[]string{"DESCRIBE USER ALICE"}, "user ALICE is not a service user sfmcp created"},
+	} {
+		c.setup()
+		before := len(p.sf.Statements())
+		code, out, errOut := p.run(nil, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.message) || !strings.Contains(errOut, "nothing was changed") ||
+			!strings.Contains(errOut, "sfmcp only manages service users it created") {
+			t.Errorf("%s: exit %d, want 2 and %q\n%s%s", c.name, code, c.message, out, errOut)
+		}
+		if ran := p.sf.Statements()[before:]; !slices.Equal(ran, c.ran) {
+			t.Errorf("%s: ran %q, want only %q", c.name, ran, c.ran)
+		}
+		if info, ok := p.sf.UserInfo("ALICE"); !ok || !reflect.DeepEqual(info, alice) {
+			t.Fatalf("%s: ALICE changed from %+v to %+v (exists: %v)", c.name, alice, info, ok)
+		}
+	}
+	for _, s := range p.sf.Statements() {
+		if strings.HasPrefix(s, "GRANT") || strings.Contains(s, "PROGRAMMATIC ACCESS TOKEN") {
+			t.Fatalf("ran %q for a user sfmcp did not create", s)
+		}
+	}
+	if code, _, _ := p.run(nil, "headers", "--profile", "svc"); code == 0 {
+		t.Fatal("a PAT profile was made for ALICE")
+	}
 }

@@ -82,7 +82,7 @@ func TestPATRemoveAsksOnATerminal(t *testing.T) {
 		t.Fatalf("answer y: exit %d\n%s%s", code, out, errOut)
 	}
 	ran := p.sf.Statements()[before:]
-	if len(ran) != 7 || ran[len(ran)-1] != "DROP USER IF EXISTS MYAPP_RUNNER" {
+	if len(ran) != 8 || ran[0] != "DESCRIBE USER MYAPP_RUNNER" || ran[len(ran)-1] != "DROP USER IF EXISTS MYAPP_RUNNER" {
 		t.Fatalf("the confirmed plan ran %q", ran)
 	}
 }
