@@ -10,6 +10,25 @@ import (
 	"time"
 )
 
+// openLog opens the daemon's log for appending. It never follows a symlink
+// and accepts only a regular file of this user's: the path comes from the
+// caller's environment, and a log appended to ~/.bashrc would run what the
+// log says.
+func openLog(path string) (*os.File, error) {
+	if !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("the daemon log path %s is not absolute", path)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|noFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the daemon log %s: %w", path, err)
+	}
+	if err := checkOwnRegularFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("refusing the daemon log %s: %w", path, err)
+	}
+	return f, nil
+}
+
 // ReadyFDEnv tells a daemon started by StartDaemon which inherited file
 // descriptor to write "ready" to once its socket accepts connections.
 const ReadyFDEnv = "SFMCP_READY_FD"
@@ -22,9 +41,9 @@ func StartDaemon(exe string, env []string, logPath string, wait time.Duration) e
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("create the daemon log directory: %w", err)
 	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logFile, err := openLog(logPath)
 	if err != nil {
-		return fmt.Errorf("open the daemon log %s: %w", logPath, err)
+		return err
 	}
 	defer logFile.Close()
 	r, w, err := os.Pipe()

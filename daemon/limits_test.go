@@ -207,6 +207,14 @@ func TestLockNeverOverwritesAFile(t *testing.T) {
 	if _, _, err := listen(filepath.Join(dir, "linked")); err == nil {
 		t.Error("listen followed a symlinked lock")
 	}
+	// A symlink to a path that does not exist yet: O_CREATE would create it.
+	os.Symlink(filepath.Join(dir, "planted"), filepath.Join(dir, "dangling.lock"))
+	if _, _, err := listen(filepath.Join(dir, "dangling")); err == nil {
+		t.Error("listen followed a dangling symlinked lock")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "planted")); err == nil {
+		t.Error("the dangling lock symlink created its target")
+	}
 	for path, want := range map[string]string{precious: "IMPORTANT CONTENT\n", target: "KEEP\n"} {
 		if data, _ := os.ReadFile(path); string(data) != want {
 			t.Errorf("%s now holds %q", path, data)

@@ -153,15 +153,17 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 // LogPath is where an auto-started daemon writes its log:
 // $XDG_STATE_HOME/sfmcp/daemon.log, ~/.local/state/sfmcp/daemon.log, or
 // ~/Library/Logs/sfmcp/daemon.log on macOS.
+// Relative values are ignored, as the XDG spec says: they would resolve in
+// the caller's working directory, a project's.
 func LogPath(getenv func(string) string) string {
 	home := getenv("HOME")
-	if home == "" {
+	if !filepath.IsAbs(home) {
 		home, _ = os.UserHomeDir()
 	}
 	if runtime.GOOS == "darwin" {
 		return filepath.Join(home, "Library", "Logs", "sfmcp", "daemon.log")
 	}
-	if d := getenv("XDG_STATE_HOME"); d != "" {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "sfmcp", "daemon.log")
 	}
 	return filepath.Join(home, ".local", "state", "sfmcp", "daemon.log")
@@ -239,9 +241,14 @@ func daemonEnviron(env []string) []string {
 	out := make([]string, 0, len(daemonEnvAllowed)+1)
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if daemonEnvAllowed[name] || strings.HasPrefix(name, "LC_") {
-			out = append(out, kv)
+		if !daemonEnvAllowed[name] && !strings.HasPrefix(name, "LC_") {
+			continue
 		}
+		// A relative path would resolve in the caller's directory.
+		if value := kv[len(name)+1:]; pathEnv[name] && !filepath.IsAbs(value) {
+			continue
+		}
+		out = append(out, kv)
 	}
 	// Helpers the daemon runs (notify-send) are looked up on the system
 	// path, not on one a project chose.
@@ -256,5 +263,7 @@ var daemonEnvAllowed = map[string]bool{
 	"SFMCP_SOCKET":    true,
 	"SFMCP_NO_NOTIFY": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
 }
+
+var pathEnv = map[string]bool{"HOME": true, "XDG_RUNTIME_DIR": true, "SFMCP_SOCKET": true}
 
 const systemPath = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
