@@ -150,10 +150,14 @@ func onboardingCommands(profile, account, clientID string, s snowflake.Setup) []
 type daemonCreds struct {
 	e       *Env
 	profile string
+	// server is where the token goes (the SQL API's base URL): the daemon
+	// applies its host rule, since this command's config may not be the
+	// daemon's.
+	server string
 }
 
 func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
-	req := client.Request{Profile: d.profile}
+	req := client.Request{Profile: d.profile, ServerURL: d.server}
 	if refused != "" {
 		req.Refused = daemon.Fingerprint(refused)
 	}
@@ -181,7 +185,7 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 	if err != nil {
 		return "", usagef("", "profile %s: %v", admin.Name, err)
 	}
-	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.HTTPClient, Creds: daemonCreds{e: e, profile: admin.Name}, UserAgent: "sfmcp/" + Version}
+	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + Version}
 	for i, st := range stmts {
 		if _, err := api.Exec(ctx, st.SQL); err != nil {
 			return "", sqlAdvice(fmt.Errorf("statement %d of %d (%s) failed: %w", i+1, len(stmts), st.What, err), admin.Name)

@@ -42,6 +42,7 @@ type Env struct {
 	// networkFromConfigOnly: proxies come from the config, never from the
 	// environment (the bridge's environment is an MCP client entry's).
 	networkFromConfigOnly bool
+	userHTTP              *http.Client // from the config (configureHTTP)
 	// Environ is the environment an auto-started daemon inherits; nil
 	// means os.Environ.
 	Environ func() []string

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -11,6 +12,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/keychain"
 )
 
 func runDaemon(ctx context.Context, e *Env, args []string) error {
@@ -64,12 +66,21 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 	return daemon.NewManager(ctx, daemon.Options{
 		Store:      store,
 		LoadConfig: func() (*config.File, error) { return loadConfig(e) },
-		NewRefresher: func(p config.Profile) (daemon.Refresher, error) {
+		NewRefresher: func(p config.Profile, cred keychain.Credential) (daemon.Refresher, error) {
 			ep, err := p.Endpoint()
 			if err != nil {
 				return nil, usagef("", "profile %s: %v", p.Name, err)
 			}
-			return oauthClient(e, store, p, ep)
+			hc := e.HTTPClient // tests
+			if hc == nil {
+				// The network the sign-in was made with; the environment's
+				// proxy only for a daemon the user started (an auto-started
+				// one has none in its allow-listed environment).
+				if hc, err = signInHTTP(cred, true); err != nil {
+					return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+				}
+			}
+			return oauthClient(e, store, p, ep, hc)
 		},
 		Log:           log,
 		ExpiryWarning: notifyExpiry(e),

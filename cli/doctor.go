@@ -204,8 +204,8 @@ func (d *doctor) checkHost() {
 }
 
 func (d *doctor) httpClient() *http.Client {
-	if d.e.HTTPClient != nil {
-		return d.e.HTTPClient
+	if hc := d.e.snowflakeHTTP(); hc != nil {
+		return hc
 	}
 	return &http.Client{Timeout: 15 * time.Second}
 }
@@ -338,8 +338,8 @@ func (d *doctor) serverURL(raw json.RawMessage) (string, bool) {
 
 func (d *doctor) listTools(url string) (int, error) {
 	base := http.DefaultTransport
-	if d.e.HTTPClient != nil && d.e.HTTPClient.Transport != nil {
-		base = d.e.HTTPClient.Transport
+	if hc := d.e.snowflakeHTTP(); hc != nil && hc.Transport != nil {
+		base = hc.Transport
 	}
 	tr := &mcpproxy.Transport{Base: base, Tokens: &daemonTokens{e: d.e, profile: d.profile.Name, serverURL: url}, Log: slog.New(slog.DiscardHandler), Profile: d.profile.Name, Origin: mcpproxy.Origin(url),
 		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: d.profile.Name})) }}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if err := store.Probe(); err != nil {
 		return err
 	}
-	client, err := oauthClient(e, store, p, ep)
+	client, err := oauthClient(e, store, p, ep, e.snowflakeHTTP())
 	if err != nil {
 		return err
 	}
@@ -104,6 +105,9 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if tokens.RefreshExpiry.IsZero() {
 		cred.SecretExpiresAt = time.Time{}
 	}
+	if err := recordNetwork(cfg, &cred); err != nil {
+		return err
+	}
 	if err := store.SaveCredential(p.Name, cred); err != nil {
 		return fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
 	}
@@ -133,13 +137,13 @@ func announce(e *Env, startURL string, noBrowser bool) {
 
 // oauthClient builds the OAuth client for a profile, finding a confidential
 // client's secret in $SFMCP_CLIENT_SECRET or the keychain.
-func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint) (*oauth.Client, error) {
+func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, hc *http.Client) (*oauth.Client, error) {
 	c := &oauth.Client{
 		BaseURL:      ep.URL(),
 		ClientID:     p.EffectiveClientID(),
 		Confidential: p.Confidential(),
 		Scopes:       p.OAuthScopes(),
-		HTTPClient:   e.HTTPClient,
+		HTTPClient:   hc,
 	}
 	if !c.Confidential {
 		return c, nil

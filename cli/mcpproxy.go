@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpproxy"
 )
 
@@ -46,13 +48,16 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 		level = slog.LevelError
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level})).With("component", "mcp-proxy")
+	// Each token names the network to use (Token.Via); base is for tests
+	// that inject a client, and otherwise goes direct.
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.Proxy = nil
 	if e.HTTPClient != nil && e.HTTPClient.Transport != nil {
 		base = e.HTTPClient.Transport.(*http.Transport).Clone()
 	}
 	// No response-header timeout: an agent tool call may think for minutes.
 	base.ResponseHeaderTimeout = 0
-	tokens := &daemonTokens{e: e, profile: p.Name, serverURL: serverURL}
+	tokens := &daemonTokens{e: e, profile: p.Name, serverURL: serverURL, viaSignIn: true}
 	bridge := &mcpproxy.Bridge{
 		ServerURL: serverURL,
 		Log:       log,
@@ -79,6 +84,13 @@ type daemonTokens struct {
 	e         *Env
 	profile   string
 	serverURL string // where the token goes; the daemon checks it too
+	// viaSignIn sends each token over the network its sign-in was made
+	// with, as the daemon reports it (the bridge), not the config's.
+	viaSignIn bool
+
+	mu     sync.Mutex
+	netKey string
+	via    http.RoundTripper
 }
 
 func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Token, error) {
@@ -96,7 +108,32 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	if err != nil {
 		return mcpproxy.Token{}, err
 	}
-	return mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}, nil
+	out := mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}
+	if d.viaSignIn && d.e.HTTPClient == nil {
+		if out.Via, err = d.transportFor(tok); err != nil {
+			return mcpproxy.Token{}, withAdvice(err, ExitUsage, loginHint(d.profile))
+		}
+	}
+	return out, nil
+}
+
+// transportFor returns the transport for a sign-in's network, built once
+// per distinct network.
+func (d *daemonTokens) transportFor(tok client.TokenBody) (http.RoundTripper, error) {
+	key := tok.CAFile + "\x00" + tok.CAFileSHA256 + "\x00" + tok.HTTPSProxy
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.via != nil && d.netKey == key {
+		return d.via, nil
+	}
+	hc, err := signInHTTP(keychain.Credential{CAFile: tok.CAFile, CAFileSHA256: tok.CAFileSHA256, HTTPSProxy: tok.HTTPSProxy}, false)
+	if err != nil {
+		return nil, err
+	}
+	t := hc.Transport.(*http.Transport)
+	t.ResponseHeaderTimeout = 0 // an agent's tool call may think for minutes
+	d.netKey, d.via = key, t
+	return t, nil
 }
 
 // adviceLine renders an error and its next step as one sentence.

@@ -233,7 +233,7 @@ func (p *patCmd) adminContext() (*config.File, admin, string, error) {
 	if err != nil {
 		return nil, admin{}, "", usagef("", "profile %s: %v", prof.Name, err)
 	}
-	return cfg, admin{name: prof.Name, profile: prof, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name}}, ep.Host, nil
+	return cfg, admin{name: prof.Name, profile: prof, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name, server: ep.URL()}}, ep.Host, nil
 }
 
 // keyPairAdmin reads a Snowflake CLI connection that uses key-pair auth.
@@ -258,7 +258,7 @@ func keyPairAdmin(e *Env, name string) (admin, error) {
 }
 
 func (p *patCmd) api(a admin, role string) *snowflake.Client {
-	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.HTTPClient, Creds: a.creds, UserAgent: "sfmcp/" + Version, Role: role}
+	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.snowflakeHTTP(), Creds: a.creds, UserAgent: "sfmcp/" + Version, Role: role}
 }
 
 // run carries out the manifest's plan and keeps the PAT as a profile.
@@ -291,9 +291,15 @@ func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *
 	// The PAT lives on the admin profile's account (replay picks the admin
 	// profile of the target account).
 	prof := config.Profile{Name: m.Profile, Account: adm.profile.Account, Host: adm.profile.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
-	err := store.SaveCredential(m.Profile, keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
-		User: m.Account.UserName(), Role: m.Account.RoleName(), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires})
-	if err != nil {
+	cred := keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
+		User: m.Account.UserName(), Role: m.Account.RoleName(), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires}
+	if old, ok := cfg.Profiles[m.Profile]; ok {
+		cred.ExtraHosts = old.ExtraHosts // a rotation keeps what the profile allowed
+	}
+	if err := recordNetwork(cfg, &cred); err != nil {
+		return err
+	}
+	if err := store.SaveCredential(m.Profile, cred); err != nil {
 		return err
 	}
 	if _, ok := cfg.Profiles[m.Profile]; !ok {
@@ -456,7 +462,7 @@ func (p *patCmd) verify() error {
 	if err != nil {
 		return usagef("", "profile %s: %v", prof.Name, err)
 	}
-	api := p.api(admin{name: prof.Name, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name}}, "")
+	api := p.api(admin{name: prof.Name, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name, server: ep.URL()}}, "")
 	res, err := api.Exec(p.ctx, "SELECT CURRENT_USER()")
 	if err != nil {
 		return sqlAdvice(patAdvice(err), prof.Name)

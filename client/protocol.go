@@ -34,6 +34,11 @@ type TokenBody struct {
 	AccessToken string    `json:"access_token"`
 	TokenType   string    `json:"token_type"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	// The network the sign-in was made with, which whoever sends the
+	// token must use (the bridge does): a CA bundle and its digest, a proxy.
+	CAFile       string `json:"ca_file,omitempty"`
+	CAFileSHA256 string `json:"ca_file_sha256,omitempty"`
+	HTTPSProxy   string `json:"https_proxy,omitempty"`
 }
 
 // Health is the answer of /v1/health.

@@ -50,7 +50,7 @@ func TestCredentialBoundToItsHost(t *testing.T) {
 	cfgs := &swappableConfig{}
 	f := newFixture(t, nil, func(o *Options) {
 		o.LoadConfig = cfgs.load
-		o.NewRefresher = func(p config.Profile) (Refresher, error) {
+		o.NewRefresher = func(p config.Profile, _ keychain.Credential) (Refresher, error) {
 			ep, _ := p.Endpoint()
 			return &oauth.Client{BaseURL: ep.URL(), ClientID: config.LocalApplication, HTTPClient: evil.Client()}, nil
 		}

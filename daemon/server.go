@@ -168,7 +168,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusOK, TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC(),
+		CAFile: t.CAFile, CAFileSHA256: t.CAFileSHA256, HTTPSProxy: t.HTTPSProxy})
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {

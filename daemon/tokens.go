@@ -56,6 +56,8 @@ type Token struct {
 	// extraHosts are the hosts besides the profile's own that the stored
 	// sign-in allows (recorded at login, not taken from the config).
 	extraHosts []string
+	// Network is how the sign-in reaches Snowflake (recorded at login).
+	CAFile, CAFileSHA256, HTTPSProxy string
 }
 
 // Options configure a Manager.
@@ -63,8 +65,9 @@ type Options struct {
 	Store Store
 	// LoadConfig reads the profiles; called at start and on reload.
 	LoadConfig func() (*config.File, error)
-	// NewRefresher builds the token-endpoint client for a profile.
-	NewRefresher func(config.Profile) (Refresher, error)
+	// NewRefresher builds the token-endpoint client for a profile's stored
+	// sign-in (whose network settings it uses).
+	NewRefresher func(config.Profile, keychain.Credential) (Refresher, error)
 	Log          *slog.Logger
 	Now          func() time.Time
 	// BackoffBase and BackoffMax bound retries after a failed refresh
@@ -311,7 +314,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	if p.IsPAT() {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false)
 	}
-	r, err := m.opts.NewRefresher(p)
+	r, err := m.opts.NewRefresher(p, cred)
 	if err != nil {
 		return Token{}, m.failed(p, err)
 	}
@@ -466,7 +469,8 @@ func (m *Manager) entryLocked(name string) *entry {
 }
 
 func (e *entry) tokenLocked(profile string) Token {
-	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers, extraHosts: e.cred.ExtraHosts}
+	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers, extraHosts: e.cred.ExtraHosts,
+		CAFile: e.cred.CAFile, CAFileSHA256: e.cred.CAFileSHA256, HTTPSProxy: e.cred.HTTPSProxy}
 }
 
 // profile resolves a profile. An unknown one (or a server URL no profile

@@ -130,7 +130,7 @@ func newFixtureOn(t *testing.T, sf *snowflaketest.Server, opts func(*Options)) *
 	o := Options{
 		Store:        f.store,
 		LoadConfig:   func() (*config.File, error) { return cfg, nil },
-		NewRefresher: func(config.Profile) (Refresher, error) { return client(), nil },
+		NewRefresher: func(config.Profile, keychain.Credential) (Refresher, error) { return client(), nil },
 		Log:          slog.New(slog.NewTextHandler(f.logs, nil)),
 		Now:          f.clock.Now,
 		OnRefreshed:  func(_ string, err error) { f.refreshd <- err },

@@ -17,7 +17,13 @@ type Credential struct {
 	// ExtraHosts are the profile's extra_hosts when the user signed in:
 	// where else, besides Host, its tokens may go. The config alone cannot
 	// widen that (a project can point a client at another config).
-	ExtraHosts      []string  `json:"extra_hosts,omitempty"`
+	ExtraHosts []string `json:"extra_hosts,omitempty"`
+	// The network the sign-in was made with (the config's ca_file, with a
+	// digest of its content, and https_proxy): the daemon and the bridge
+	// use these, not whatever config or environment they were started with.
+	CAFile          string    `json:"ca_file,omitempty"`
+	CAFileSHA256    string    `json:"ca_file_sha256,omitempty"`
+	HTTPSProxy      string    `json:"https_proxy,omitempty"`
 	ClientID        string    `json:"client_id,omitempty"`
 	User            string    `json:"user,omitempty"`
 	Role            string    `json:"role,omitempty"`

@@ -29,6 +29,9 @@ import (
 type Token struct {
 	AccessToken string
 	Type        string
+	// Via, if set, is how requests carrying this token travel (the network
+	// its sign-in was made with); else Transport.Base.
+	Via http.RoundTripper
 }
 
 // TokenSource gives the token for each request. refused, when not empty,
@@ -176,7 +179,11 @@ func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http
 		req.Header.Set("Mcp-Protocol-Version", pv)
 	}
 	t.mu.Unlock()
-	resp, err := t.Base.RoundTrip(req)
+	via := t.Base
+	if tok.Via != nil {
+		via = tok.Via
+	}
+	resp, err := via.RoundTrip(req)
 	return resp, tok, err
 }
 

@@ -49,8 +49,11 @@ func (p *proc) login(t *testing.T, profile string) {
 
 // stopDaemon sends SIGTERM to the daemon, if one runs, and waits until it
 // lets go of its single-instance lock (it does so on exit).
-func (p *proc) stopDaemon() {
-	code, out, _ := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "status", "--json")
+func (p *proc) stopDaemon() { p.stopDaemonWith(nil) }
+
+// stopDaemonWith stops the daemon that env (added to the proc's) reaches.
+func (p *proc) stopDaemonWith(env []string) {
+	code, out, _ := p.run(append([]string{"SFMCP_NO_AUTOSTART=1"}, env...), "status", "--json")
 	if code != 0 {
 		return
 	}

@@ -221,15 +221,7 @@ func TestAutostartedDaemonIgnoresTheCallersConfig(t *testing.T) {
 // calls fail, and the test asserts that the proxy saw none of them.
 func TestCallersProxyIsNotUsed(t *testing.T) {
 	p := signedIn(t)
-	var mu sync.Mutex
-	var seen []string
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Method+" "+r.Host)
-		mu.Unlock()
-		w.WriteHeader(http.StatusBadGateway)
-	}))
-	defer proxy.Close()
+	proxy, seen := recordingProxy(t)
 	const far = "myorg-far.snowflakecomputing.com"
 	if code, _, errOut := p.run(nil, "profile", "add", "far", "--account", "myorg-far"); code != 0 {
 		t.Fatal(errOut)
@@ -244,7 +236,7 @@ func TestCallersProxyIsNotUsed(t *testing.T) {
 	store.SaveCredential("far", keychain.Credential{Secret: "far-refresh-token", Kind: keychain.CredentialOAuth, Host: far})
 	store.SaveCredential("farpat", keychain.Credential{Secret: "far-pat-secret", Kind: keychain.CredentialPAT, Host: far})
 	p.stopDaemon()
-	env := []string{"HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL, "SSL_CERT_FILE=" + filepath.Join(p.dir, "repo-ca.pem")}
+	env := []string{"HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "SSL_CERT_FILE=" + filepath.Join(p.dir, "repo-ca.pem")}
 	if code, _, _ := p.run(env, "headers", "--profile", "far"); code == 0 {
 		t.Fatal("a refresh against an unresolvable host succeeded")
 	}
@@ -263,10 +255,100 @@ func TestCallersProxyIsNotUsed(t *testing.T) {
 	if err != nil || !strings.Contains(answer, `"id":1`) {
 		t.Fatalf("the bridge gave no answer (%v):\n%s", err, stderr.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 0 {
-		t.Fatalf("the caller's proxy was used: %v\n%s", seen, stderr.String())
+	if got := seen(); len(got) != 0 {
+		t.Fatalf("the caller's proxy was used: %v\n%s", got, stderr.String())
+	}
+}
+
+// recordingProxy is an HTTP proxy that records every request (CONNECT
+// included) and forwards nothing.
+func recordingProxy(t *testing.T) (string, func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.Host)
+		mu.Unlock()
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	t.Cleanup(proxy.Close)
+	return proxy.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// hostileHome is a HOME a project could name in an MCP client entry: its
+// config keeps profile name and host but adds a proxy and a CA of the
+// project's choosing.
+func hostileHome(t *testing.T, p *proc, profile, proxy string) string {
+	home := filepath.Join(p.dir, "repo", "h")
+	os.MkdirAll(filepath.Join(home, ".config", "sfmcp"), 0o700)
+	os.WriteFile(filepath.Join(home, ".config", "sfmcp", "config.toml"), []byte("https_proxy = \""+proxy+"\"\n"+
+		"ca_file = "+strconv.Quote(filepath.Join(p.dir, "ca.pem"))+"\n[profiles."+profile+"]\naccount = \"myorg-acct\"\nhost = \""+p.sf.Host()+"\"\n"), 0o600)
+	return home
+}
+
+// Review 2, H2: the bridge sends its tokens over the network the sign-in
+// was made with, not through a proxy that a config its environment chose
+// names.
+func TestBridgeIgnoresTheConfigsProxy(t *testing.T) {
+	p := signedIn(t)
+	proxy, seen := recordingProxy(t)
+	home := hostileHome(t, p, "prod", proxy)
+	c := p.cmd([]string{"SFMCP_CONFIG=" + filepath.Join(home, ".config", "sfmcp", "config.toml")}, "mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP")
+	stdin, _ := c.StdinPipe()
+	stdout, _ := c.StdoutPipe()
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
+	answer, err := bufio.NewReader(stdout).ReadString('\n')
+	stdin.Close()
+	c.Wait()
+	if err != nil || !strings.Contains(answer, `"result"`) {
+		t.Fatalf("initialize through the bridge (%v): %s\n%s", err, answer, stderr.String())
+	}
+	if got := seen(); len(got) != 0 {
+		t.Fatalf("the bridge used the config's proxy: %v", got)
+	}
+}
+
+// Review 2, H3: a daemon auto-started with a project's HOME sends the
+// stored refresh token over the network the sign-in was made with, not
+// through that HOME's config's proxy. The sign-in is in the OS keychain,
+// which does not depend on HOME.
+func TestDaemonWithAProjectsHomeIgnoresItsProxy(t *testing.T) {
+	p := newProc(t)
+	run := filepath.Join(p.dir, "run")
+	os.Mkdir(run, 0o700)
+	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if bus == "" {
+		t.Fatal("needs the Secret Service session of scripts/with-keyring (DBUS_SESSION_BUS_ADDRESS)")
+	}
+	p.env = append(p.env, "SFMCP_SOCKET="+filepath.Join(run, "sfmcp.sock"), "XDG_STATE_HOME="+filepath.Join(p.dir, "state"), "DBUS_SESSION_BUS_ADDRESS="+bus)
+	const profile = "homeprobe"
+	if code, _, errOut := p.run(nil, "profile", "add", profile, "--account", "myorg-acct", "--host", p.sf.Host()); code != 0 {
+		t.Fatal(errOut)
+	}
+	p.login(t, profile)
+	t.Cleanup(func() { p.run(nil, "logout", "--profile", profile) })
+	p.stopDaemon()
+	proxy, seen := recordingProxy(t)
+	home := hostileHome(t, p, profile, proxy)
+	other := filepath.Join(p.dir, "run2")
+	os.Mkdir(other, 0o700)
+	env := []string{"HOME=" + home, "SFMCP_SOCKET=" + filepath.Join(other, "sfmcp.sock")}
+	code, out, errOut := p.run(env, "headers", "--profile", profile, "--force")
+	p.stopDaemonWith(env)
+	if code != 0 || !strings.Contains(out, "Bearer") {
+		t.Fatalf("headers through a daemon with the project's HOME: exit %d %s", code, errOut)
+	}
+	if got := seen(); len(got) != 0 {
+		t.Fatalf("the daemon used the project's proxy: %v", got)
 	}
 }
 
@@ -280,5 +362,27 @@ func TestDaemonIgnoringTheCallersConfigIsExplained(t *testing.T) {
 	code, _, errOut := p.run([]string{"XDG_CONFIG_HOME=" + alt}, "headers", "--profile", "elsewhere")
 	if code != 2 || !strings.Contains(errOut, "does not read XDG_CONFIG_HOME") || !strings.Contains(errOut, "service install") {
 		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+}
+
+// Review 2, M2: a command whose own config puts the admin profile on
+// another host gets no token from the daemon for it (the daemon applies
+// the host rule to the SQL API's URL).
+func TestAdminTokenOnlyForTheDaemonsHost(t *testing.T) {
+	p := signedIn(t)
+	evil := newEvilServer(t)
+	other := filepath.Join(p.dir, "other.toml")
+	os.WriteFile(other, []byte("keyring = \"file\"\nca_file = "+strconv.Quote(filepath.Join(p.dir, "ca.pem"))+
+		"\n[profiles.prod]\naccount = \"myorg-acct\"\nhost = \""+strings.TrimPrefix(evil.URL, "https://")+"\"\n"), 0o600)
+	code, _, errOut := p.run([]string{"SFMCP_CONFIG=" + other}, "pat", "create", "--user", "SVC_X", "--role", "MCP_USERS", "--db", "DB",
+		"--allow-ip", "203.0.113.7", "--admin-profile", "prod", "--manifest", filepath.Join(p.dir, "m.json"))
+	if code == 0 {
+		t.Fatalf("pat create against another host succeeded:\n%s", errOut)
+	}
+	if n := evil.received(); n != 0 {
+		t.Fatalf("the other host received %d tokens", n)
+	}
+	if !strings.Contains(errOut, "no token was sent") {
+		t.Errorf("the refusal does not say why:\n%s", errOut)
 	}
 }
