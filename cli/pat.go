@@ -93,6 +93,7 @@ func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 	case "rotate":
 		fs.IntVar(&p.expireHours, "expire-old-after-hours", 24, "hours the old secret stays valid (0: at once)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the new secret on stdout")
+		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
 	case "replay":
 		fs.StringVar(&p.account, "account", "", "the account to replay onto (must be the admin profile's)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
@@ -373,8 +374,15 @@ func (p *patCmd) rotate() error {
 		fmt.Fprint(p.e.Stdout, snowflake.Script(m.RotateStatements(p.expireHours)))
 		return nil
 	}
-	cfg, adm, store, _, err := p.prepare(m, "rotate")
+	cfg, adm, store, state, err := p.prepare(m, "rotate")
 	if err != nil {
+		return err
+	}
+	// A rotation ends the old secret (at once with 0 hours) and puts the
+	// new one in a profile here, so it is shown and confirmed like the
+	// others; on stderr, because --print-token owns stdout.
+	writePlan(p.e.Stderr, m, m.RotateStatements(p.expireHours), adm.name, storeChange(m, state))
+	if err := p.confirm("rotate"); err != nil {
 		return err
 	}
 	var secret string

@@ -24,8 +24,9 @@ type connLimit struct {
 
 	mu    sync.Mutex
 	freed *sync.Cond // signalled when a connection closes
-	conns map[net.Conn]connInfo
-	shed  int // connections closed to stay under the cap
+	conns  map[net.Conn]connInfo
+	shed   int  // connections closed to stay under the cap
+	closed bool // the server is shutting down: admit nothing more
 }
 
 type connInfo struct {
@@ -39,11 +40,12 @@ func newConnLimit(max int) *connLimit {
 	return l
 }
 
-// admit registers c, making room or waiting for it.
-func (l *connLimit) admit(c net.Conn) {
+// admit registers c, making room or waiting for it. It reports false once
+// the server is shutting down.
+func (l *connLimit) admit(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for len(l.conns) >= l.max {
+	for len(l.conns) >= l.max && !l.closed {
 		victim := l.victimLocked(time.Now())
 		if victim == nil {
 			// Wake when a connection closes, or when a silent one may have
@@ -57,7 +59,20 @@ func (l *connLimit) admit(c net.Conn) {
 		delete(l.conns, victim)
 		l.shed++
 	}
+	if l.closed {
+		return false
+	}
 	l.conns[c] = connInfo{state: http.StateNew, since: time.Now()}
+	return true
+}
+
+// close makes a waiting and every later admit give up, so a shutdown is
+// not held by an accept loop waiting for a slot.
+func (l *connLimit) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.freed.Broadcast()
 }
 
 // victimLocked picks the connection to shed: the longest idle, else the

@@ -58,7 +58,10 @@ func (l *peerListener) Accept() (net.Conn, error) {
 		// executable, and reading it is a syscall.
 		p.Exe = safesocket.PeerExe(p.PID)
 		pc := &peerConn{Conn: c, peer: p}
-		l.limit.admit(pc)
+		if !l.limit.admit(pc) {
+			c.Close()
+			return nil, net.ErrClosed
+		}
 		return pc, nil
 	}
 }

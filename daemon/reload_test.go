@@ -197,8 +197,8 @@ func TestExtraHostsComeFromTheSignIn(t *testing.T) {
 	f.m.Reload("")
 	evilURL := "https://evil.example/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/M"
 	for _, r := range []Request{{ServerURL: evilURL}, {Profile: "prod", ServerURL: evilURL}} {
-		if tok, err := f.m.Token(context.Background(), r); !errors.Is(err, config.ErrHostMismatch) || tok.AccessToken != "" {
-			t.Fatalf("%+v: %q, %v; want a refusal (the sign-in never allowed evil.example)", r, tok.AccessToken, err)
+		if tok, err := f.m.Token(context.Background(), r); !errors.Is(err, config.ErrHostMismatch) || tok.AccessToken != "" || !strings.Contains(err.Error(), "next sign-in") {
+			t.Fatalf("%+v: %q, %v; want a refusal that says to sign in again (the sign-in never allowed evil.example)", r, tok.AccessToken, err)
 		}
 	}
 	// A sign-in made with that extra host (recorded at login) allows it.

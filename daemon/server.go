@@ -124,6 +124,7 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 	case <-ctx.Done():
 	}
 	s.Log.Info("daemon stopping")
+	s.conns.close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)

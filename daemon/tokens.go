@@ -202,6 +202,10 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 		signedIn := p
 		signedIn.ExtraHosts = t.extraHosts
 		if err := signedIn.CheckServerURL(r.ServerURL); err != nil {
+			var hm *config.HostMismatchError
+			if errors.As(err, &hm) {
+				hm.Reason = "the config's extra_hosts name it, but the stored sign-in does not: extra hosts take effect at the next sign-in (sfmcp-token login, or pat rotate for a PAT)"
+			}
 			return Token{Profile: p.Name}, err
 		}
 	}

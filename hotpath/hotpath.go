@@ -187,7 +187,7 @@ func Explain(err error, profile string) (int, string) {
 		case client.CodeKeychainUnavailable:
 			return ExitUnavailable, KeychainAdvice()
 		case client.CodeUnavailable:
-			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status)"
+			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status; behind a proxy, set https_proxy in the config and sign in again)"
 		case client.CodeHostMismatch:
 			return ExitUsage, HostMismatchHint()
 		case client.CodeClientConfig:

@@ -152,10 +152,13 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 	if retries <= 0 {
 		retries = 3
 	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
+	hc := http.Client{}
+	if c.HTTPClient != nil {
+		hc = *c.HTTPClient
 	}
+	// Never follow a redirect: Go keeps the Authorization header on one to
+	// the same host, even from https to http.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var refused string
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && q != nil {

@@ -143,3 +143,33 @@ type staticCreds string
 func (c staticCreds) Token(context.Context, string) (string, string, error) {
 	return string(c), "OAUTH", nil
 }
+
+type fixedCreds struct{}
+
+func (fixedCreds) Token(context.Context, string) (string, string, error) {
+	return "admin-token", "OAUTH", nil
+}
+
+// Review 2, L6: the SQL API client follows no redirect, so an answer cannot
+// move the admin token (Go keeps Authorization on a same-host redirect,
+// even from https to http).
+func TestExecFollowsNoRedirect(t *testing.T) {
+	var leaked atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+	}))
+	defer plain.Close()
+	api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/api/v2/statements", http.StatusTemporaryRedirect)
+	}))
+	defer api.Close()
+	c := &Client{BaseURL: api.URL, HTTPClient: api.Client(), Creds: fixedCreds{}, Retries: 1}
+	if _, err := c.Exec(context.Background(), "SELECT 1"); err == nil {
+		t.Fatal("a redirect answer was taken as a result")
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Fatalf("the redirect target received the token %d times", n)
+	}
+}

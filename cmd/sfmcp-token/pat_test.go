@@ -119,7 +119,11 @@ func TestPATLifecycle(t *testing.T) {
 		t.Fatalf("status: %+v", rows)
 	}
 
-	run("pat", "rotate", "--manifest", manifest, "--expire-old-after-hours", "0")
+	before := len(p.sf.Statements())
+	if code, _, _ := p.run(nil, "pat", "rotate", "--manifest", manifest, "--expire-old-after-hours", "0"); code != 2 || len(p.sf.Statements()) != before {
+		t.Fatalf("rotate without a terminal or --yes: exit %d, %d statements run; want exit 2 and none", code, len(p.sf.Statements())-before)
+	}
+	run("pat", "rotate", "--manifest", manifest, "--expire-old-after-hours", "0", "--yes")
 	rotated := run("headers", "--profile", "myapp_runner")
 	if rotated == headers {
 		t.Fatal("after rotate, headers still serve the old secret")
