@@ -22,8 +22,8 @@ const silentGrace = 500 * time.Millisecond
 type connLimit struct {
 	max int
 
-	mu    sync.Mutex
-	freed *sync.Cond // signalled when a connection closes
+	mu     sync.Mutex
+	freed  *sync.Cond // signalled when a connection closes
 	conns  map[net.Conn]connInfo
 	shed   int  // connections closed to stay under the cap
 	closed bool // the server is shutting down: admit nothing more
