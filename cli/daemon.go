@@ -76,8 +76,13 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 				// The network the sign-in was made with; the environment's
 				// proxy only for a daemon the user started (an auto-started
 				// one has none in its allow-listed environment).
-				if hc, err = signInHTTP(cred, true); err != nil {
-					return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+				if hc, err = signInHTTP(cred, true); errors.Is(err, errCAChanged) {
+					return nil, fmt.Errorf("%w: %v", daemon.ErrLoginRequired, err)
+				} else if err != nil {
+					return nil, err
+				}
+				if !cred.NetworkRecorded {
+					hc.Transport = legacyNetwork{rt: hc.Transport, advice: loginHint(p.Name)}
 				}
 			}
 			return oauthClient(e, store, p, ep, hc)

@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpproxy"
@@ -110,8 +111,15 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	}
 	out := mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}
 	if d.viaSignIn && d.e.HTTPClient == nil {
+		again := loginHint(d.profile)
+		if tok.TokenType == config.TokenPAT {
+			again = "rotate the PAT to record them: sfmcp-token pat rotate --manifest <its manifest> --yes"
+		}
 		if out.Via, err = d.transportFor(tok); err != nil {
-			return mcpproxy.Token{}, withAdvice(err, ExitUsage, loginHint(d.profile))
+			return mcpproxy.Token{}, withAdvice(err, ExitLoginRequired, again)
+		}
+		if !tok.NetworkRecorded {
+			out.Via = legacyNetwork{rt: out.Via, advice: again}
 		}
 	}
 	return out, nil

@@ -5,11 +5,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	encpem "encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
@@ -62,6 +66,7 @@ func (e *Env) snowflakeHTTP() *http.Client {
 
 // recordNetwork stores the config's network settings with a sign-in.
 func recordNetwork(cfg *config.File, cred *keychain.Credential) error {
+	cred.NetworkRecorded = true
 	cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy = "", "", cfg.HTTPSProxy
 	if cfg.CAFile == "" {
 		return nil
@@ -70,9 +75,31 @@ func recordNetwork(cfg *config.File, cred *keychain.Credential) error {
 	if err != nil {
 		return usagef("fix ca_file in "+cfg.Path, "%v", err)
 	}
-	sum := sha256.Sum256(pem)
-	cred.CAFile, cred.CAFileSHA256 = cfg.CAFile, hex.EncodeToString(sum[:])
+	cred.CAFile, cred.CAFileSHA256 = cfg.CAFile, caDigest(pem)
 	return nil
+}
+
+// errCAChanged: the ca_file holds other certificates than at sign-in.
+var errCAChanged = errors.New("ca_file holds other certificates than when this profile signed in")
+
+// caDigest identifies the set of certificates in a PEM bundle, whatever
+// their order and whatever comments surround them.
+func caDigest(pem []byte) string {
+	var sums []string
+	for rest := pem; ; {
+		var block *encpem.Block
+		block, rest = encpem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type == "CERTIFICATE" {
+			s := sha256.Sum256(block.Bytes)
+			sums = append(sums, hex.EncodeToString(s[:]))
+		}
+	}
+	sort.Strings(sums)
+	all := sha256.Sum256([]byte(strings.Join(sums, "\n")))
+	return hex.EncodeToString(all[:])
 }
 
 // signInHTTP is the client for a stored sign-in's tokens: the network
@@ -105,10 +132,8 @@ func readCAFile(path, sum string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}
-	if sum != "" {
-		if got := sha256.Sum256(pem); hex.EncodeToString(got[:]) != sum {
-			return nil, fmt.Errorf("ca_file %s changed since this profile signed in; sign in again to trust the new one", path)
-		}
+	if sum != "" && caDigest(pem) != sum {
+		return nil, fmt.Errorf("%w (%s); sign in again to trust the new ones", errCAChanged, path)
 	}
 	return pem, nil
 }
@@ -173,4 +198,25 @@ func dropNetworkEnv() error {
 		}
 	}
 	return nil
+}
+
+// legacyNetwork annotates certificate and proxy failures of a sign-in made
+// before sfmcp recorded network settings: the cure is a new sign-in.
+type legacyNetwork struct {
+	rt     http.RoundTripper
+	advice string
+}
+
+func (l legacyNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(r)
+	return resp, explainLegacyNetwork(err, l.advice)
+}
+
+func explainLegacyNetwork(err error, advice string) error {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	if err != nil && (errors.As(err, &unknown) || errors.As(err, &verify)) {
+		return fmt.Errorf("%w (this sign-in was made before sfmcp recorded ca_file and https_proxy with it; if you use either, %s)", err, advice)
+	}
+	return err
 }

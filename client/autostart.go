@@ -38,6 +38,9 @@ const ReadyFDEnv = "SFMCP_READY_FD"
 // helper exits), stderr appended to logPath. It returns once the daemon
 // reports ready, exits, or wait passes; the caller then dials again.
 func StartDaemon(exe string, env []string, logPath string, wait time.Duration) error {
+	if !filepath.IsAbs(logPath) {
+		return fmt.Errorf("the daemon log path %s is not absolute (is HOME set to an absolute path?)", logPath)
+	}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("create the daemon log directory: %w", err)
 	}

@@ -8,7 +8,8 @@ import (
 	"syscall"
 )
 
-const noFollow = syscall.O_NOFOLLOW
+// O_NONBLOCK too: a FIFO planted at the path must not hang the open.
+const noFollow = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
 
 func checkOwnRegularFile(f *os.File) error {
 	st, err := f.Stat()

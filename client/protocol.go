@@ -36,9 +36,10 @@ type TokenBody struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	// The network the sign-in was made with, which whoever sends the
 	// token must use (the bridge does): a CA bundle and its digest, a proxy.
-	CAFile       string `json:"ca_file,omitempty"`
-	CAFileSHA256 string `json:"ca_file_sha256,omitempty"`
-	HTTPSProxy   string `json:"https_proxy,omitempty"`
+	NetworkRecorded bool   `json:"network_recorded,omitempty"`
+	CAFile          string `json:"ca_file,omitempty"`
+	CAFileSHA256    string `json:"ca_file_sha256,omitempty"`
+	HTTPSProxy      string `json:"https_proxy,omitempty"`
 }
 
 // Health is the answer of /v1/health.

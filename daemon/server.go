@@ -170,7 +170,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC(),
-		CAFile: t.CAFile, CAFileSHA256: t.CAFileSHA256, HTTPSProxy: t.HTTPSProxy})
+		CAFile: t.CAFile, CAFileSHA256: t.CAFileSHA256, HTTPSProxy: t.HTTPSProxy, NetworkRecorded: t.NetworkRecorded})
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ type Token struct {
 	extraHosts []string
 	// Network is how the sign-in reaches Snowflake (recorded at login).
 	CAFile, CAFileSHA256, HTTPSProxy string
+	NetworkRecorded                  bool
 }
 
 // Options configure a Manager.
@@ -319,6 +321,9 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false)
 	}
 	r, err := m.opts.NewRefresher(p, cred)
+	if errors.Is(err, ErrLoginRequired) {
+		return Token{}, m.loginRequired(p, strings.TrimPrefix(err.Error(), ErrLoginRequired.Error()+": "))
+	}
 	if err != nil {
 		return Token{}, m.failed(p, err)
 	}
@@ -474,7 +479,7 @@ func (m *Manager) entryLocked(name string) *entry {
 
 func (e *entry) tokenLocked(profile string) Token {
 	return Token{Profile: profile, AccessToken: e.access, TokenType: e.tokenType, ExpiresAt: e.expiry, Headers: e.headers, extraHosts: e.cred.ExtraHosts,
-		CAFile: e.cred.CAFile, CAFileSHA256: e.cred.CAFileSHA256, HTTPSProxy: e.cred.HTTPSProxy}
+		CAFile: e.cred.CAFile, CAFileSHA256: e.cred.CAFileSHA256, HTTPSProxy: e.cred.HTTPSProxy, NetworkRecorded: e.cred.NetworkRecorded}
 }
 
 // profile resolves a profile. An unknown one (or a server URL no profile

@@ -158,7 +158,7 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 func LogPath(getenv func(string) string) string {
 	home := getenv("HOME")
 	if !filepath.IsAbs(home) {
-		home, _ = os.UserHomeDir()
+		home = "" // the log path is then relative, and StartDaemon refuses it
 	}
 	if runtime.GOOS == "darwin" {
 		return filepath.Join(home, "Library", "Logs", "sfmcp", "daemon.log")
@@ -240,12 +240,12 @@ func KeychainAdvice() string {
 func daemonEnviron(env []string) []string {
 	out := make([]string, 0, len(daemonEnvAllowed)+1)
 	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !daemonEnvAllowed[name] && !strings.HasPrefix(name, "LC_") {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !daemonEnvAllowed[name] && !strings.HasPrefix(name, "LC_") {
 			continue
 		}
 		// A relative path would resolve in the caller's directory.
-		if value := kv[len(name)+1:]; pathEnv[name] && !filepath.IsAbs(value) {
+		if pathEnv[name] && !filepath.IsAbs(value) {
 			continue
 		}
 		out = append(out, kv)

@@ -21,6 +21,9 @@ type Credential struct {
 	// The network the sign-in was made with (the config's ca_file, with a
 	// digest of its content, and https_proxy): the daemon and the bridge
 	// use these, not whatever config or environment they were started with.
+	// NetworkRecorded tells a sign-in that recorded no ca_file or proxy
+	// from one made before sfmcp recorded them.
+	NetworkRecorded bool      `json:"network_recorded,omitempty"`
 	CAFile          string    `json:"ca_file,omitempty"`
 	CAFileSHA256    string    `json:"ca_file_sha256,omitempty"`
 	HTTPSProxy      string    `json:"https_proxy,omitempty"`

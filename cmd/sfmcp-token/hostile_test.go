@@ -3,8 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflaketest"
@@ -385,4 +393,59 @@ func TestAdminTokenOnlyForTheDaemonsHost(t *testing.T) {
 	if !strings.Contains(errOut, "no token was sent") {
 		t.Errorf("the refusal does not say why:\n%s", errOut)
 	}
+}
+
+// Review 3: the CA recorded with a sign-in is its set of certificates, so
+// comments or order do not matter; other certificates need a new sign-in,
+// and the error says so (exit 3).
+func TestRecordedCASurvivesCommentsNotReplacement(t *testing.T) {
+	p := signedIn(t)
+	ca := filepath.Join(p.dir, "ca.pem")
+	orig, _ := os.ReadFile(ca)
+	os.WriteFile(ca, append([]byte("# re-issued by IT, same certificates\n"), orig...), 0o600)
+	p.stopDaemon()
+	if code, _, errOut := p.run(nil, "headers", "--profile", "prod", "--force"); code != 0 {
+		t.Fatalf("a comment in ca_file broke the sign-in: exit %d %s", code, errOut)
+	}
+	os.WriteFile(ca, otherCertificate(t), 0o600)
+	p.stopDaemon()
+	code, _, errOut := p.run(nil, "headers", "--profile", "prod", "--force")
+	if code != 3 || !strings.Contains(errOut, "ca_file") || !strings.Contains(errOut, "sfmcp-token login --profile prod") {
+		t.Fatalf("other certificates in ca_file: exit %d\n%s", code, errOut)
+	}
+}
+
+// Review 3: a sign-in stored before sfmcp recorded network settings, for a
+// user with ca_file, fails with advice to sign in again, not to wait.
+func TestLegacySignInExplainsItself(t *testing.T) {
+	p := signedIn(t)
+	store, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: filepath.Dir(p.credentialsFile())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := store.Credential("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred.NetworkRecorded, cred.CAFile, cred.CAFileSHA256 = false, "", ""
+	store.SaveCredential("prod", cred)
+	p.stopDaemon()
+	code, _, errOut := p.run(nil, "headers", "--profile", "prod", "--force")
+	if code == 0 || !strings.Contains(errOut, "before sfmcp recorded ca_file") || !strings.Contains(errOut, "sfmcp-token login --profile prod") {
+		t.Fatalf("legacy sign-in with a private CA: exit %d\n%s", code, errOut)
+	}
+}
+
+// otherCertificate is a PEM certificate the stand-in does not use.
+func otherCertificate(t *testing.T) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "another CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
