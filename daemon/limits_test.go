@@ -55,13 +55,7 @@ func TestHeaderLimitIsEightKiB(t *testing.T) {
 // hot path: at the cap the longest-idle ones are closed.
 func TestKeepAliveFloodDoesNotStarveHeaders(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	socket := filepath.Join(privateDir(t), "sfmcp.sock")
-	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: 16}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
-	<-ready
-	t.Cleanup(func() { cancel(); <-done })
+	socket, srv := f.serveCapped(16)
 
 	var flood []net.Conn
 	for range 64 {
@@ -125,13 +119,7 @@ func TestListenNeverRemovesANonSocket(t *testing.T) {
 func TestCallersBeyondTheCapWait(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	f.sf.InjectTokenFaults(snowflaketest.Fault{Delay: 200 * time.Millisecond})
-	socket := filepath.Join(privateDir(t), "sfmcp.sock")
-	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: 8}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
-	<-ready
-	t.Cleanup(func() { cancel(); <-done })
+	socket, srv := f.serveCapped(8)
 	errs := make(chan error, 50)
 	for range 50 {
 		go func() {
@@ -159,13 +147,7 @@ func TestCallersBeyondTheCapWait(t *testing.T) {
 // once past a short grace, so a flood of them does not starve headers.
 func TestSilentFloodDoesNotStarveHeaders(t *testing.T) {
 	f := newFixture(t, nil, nil)
-	socket := filepath.Join(privateDir(t), "sfmcp.sock")
-	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: 8}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
-	<-ready
-	t.Cleanup(func() { cancel(); <-done })
+	socket, srv := f.serveCapped(8)
 	var silent []net.Conn
 	for range 8 {
 		c, err := net.Dial("unix", socket)
@@ -228,4 +210,17 @@ func TestLockNeverOverwritesAFile(t *testing.T) {
 		t.Fatalf("an old daemon's lock was refused: %v", err)
 	}
 	release()
+}
+
+// serveCapped serves the fixture with a connection cap of max.
+func (f *fixture) serveCapped(max int) (string, *Server) {
+	f.t.Helper()
+	socket := filepath.Join(privateDir(f.t), "sfmcp.sock")
+	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: max}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
+	<-ready
+	f.t.Cleanup(func() { cancel(); <-done })
+	return socket, srv
 }

@@ -248,23 +248,12 @@ func TestCallersProxyIsNotUsed(t *testing.T) {
 	if code, _, _ := p.run(env, "headers", "--profile", "far"); code == 0 {
 		t.Fatal("a refresh against an unresolvable host succeeded")
 	}
-	c := p.cmd(env, "mcp-proxy", "--profile", "farpat", "--server", "DB.PUBLIC.GONG_MCP")
-	stdin, _ := c.StdinPipe()
-	stdout, _ := c.StdoutPipe()
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
-	answer, err := bufio.NewReader(stdout).ReadString('\n')
-	stdin.Close()
-	c.Wait()
+	answer, stderr, err := bridgeInitialize(p, env, "mcp-proxy", "--profile", "farpat", "--server", "DB.PUBLIC.GONG_MCP")
 	if err != nil || !strings.Contains(answer, `"id":1`) {
-		t.Fatalf("the bridge gave no answer (%v):\n%s", err, stderr.String())
+		t.Fatalf("the bridge gave no answer (%v):\n%s", err, stderr)
 	}
 	if got := seen(); len(got) != 0 {
-		t.Fatalf("the caller's proxy was used: %v\n%s", got, stderr.String())
+		t.Fatalf("the caller's proxy was used: %v\n%s", got, stderr)
 	}
 }
 
@@ -305,20 +294,9 @@ func TestBridgeIgnoresTheConfigsProxy(t *testing.T) {
 	p := signedIn(t)
 	proxy, seen := recordingProxy(t)
 	home := hostileHome(t, p, "prod", proxy)
-	c := p.cmd([]string{"SFMCP_CONFIG=" + filepath.Join(home, ".config", "sfmcp", "config.toml")}, "mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP")
-	stdin, _ := c.StdinPipe()
-	stdout, _ := c.StdoutPipe()
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
-	answer, err := bufio.NewReader(stdout).ReadString('\n')
-	stdin.Close()
-	c.Wait()
+	answer, stderr, err := bridgeInitialize(p, []string{"SFMCP_CONFIG=" + filepath.Join(home, ".config", "sfmcp", "config.toml")}, "mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP")
 	if err != nil || !strings.Contains(answer, `"result"`) {
-		t.Fatalf("initialize through the bridge (%v): %s\n%s", err, answer, stderr.String())
+		t.Fatalf("initialize through the bridge (%v): %s\n%s", err, answer, stderr)
 	}
 	if got := seen(); len(got) != 0 {
 		t.Fatalf("the bridge used the config's proxy: %v", got)
@@ -448,4 +426,22 @@ func otherCertificate(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// bridgeInitialize starts the bridge with args, sends initialize, and
+// returns its first answer line and its stderr.
+func bridgeInitialize(p *proc, env []string, args ...string) (string, string, error) {
+	c := p.cmd(env, args...)
+	stdin, _ := c.StdinPipe()
+	stdout, _ := c.StdoutPipe()
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Start(); err != nil {
+		return "", "", err
+	}
+	io.WriteString(stdin, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`+"\n")
+	answer, err := bufio.NewReader(stdout).ReadString('\n')
+	stdin.Close()
+	c.Wait()
+	return answer, stderr.String(), err
 }
