@@ -4,21 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/userpaths"
+	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 func runDaemon(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags(e, "daemon")
 	verbose := fs.Bool("debug", false, "log at debug level")
+	logFile := fs.Bool("log-file", false, "log to the per-user log file, rotated by size, instead of stderr (what an auto-started daemon and the launchd agent do)")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	paths, err := userpaths.Resolve(e.Getenv)
+	if err != nil {
 		return err
 	}
 	// The daemon's live heap is a few kilobytes of tokens, and its garbage
@@ -29,13 +40,15 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	var out io.Writer = e.Stderr
+	if *logFile {
+		rotating := rotatingLog(paths.Log)
+		defer rotating.Close()
+		out = rotating
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	if err := daemon.Harden(); err != nil {
 		log.Warn("could not make the daemon non-dumpable", "error", err.Error())
-	}
-	socket, err := daemon.SocketPath(e.Getenv)
-	if err != nil {
-		return err
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
@@ -45,8 +58,11 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Timers stop while the machine sleeps; the watch looks at the wall
+	// clock, so tokens are renewed within seconds of a resume.
+	go m.Watch(ctx, 15*time.Second)
 	srv := &daemon.Server{Manager: m, Log: log, Version: Version}
-	err = srv.Serve(ctx, socket, func() { signalReady(e) })
+	err = srv.Serve(ctx, paths.Socket, paths.Lock, func() { signalReady(e) })
 	if errors.Is(err, daemon.ErrAlreadyRunning) {
 		return withAdvice(err, ExitUsage, "check it with: sfmcp-token status")
 	}
@@ -54,6 +70,13 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 		return withAdvice(err, ExitUnavailable, "")
 	}
 	return nil
+}
+
+// rotatingLog keeps the daemon's log, one line per token hand-out (the
+// audit trail), within about 40 MB: 10 MB files, three old ones kept.
+// Under systemd the daemon logs to stderr and journald rotates.
+func rotatingLog(path string) *lumberjack.Logger {
+	return &lumberjack.Logger{Filename: path, MaxSize: 10, MaxBackups: 3}
 }
 
 // newManager wires the daemon's token manager to the keychain, the config
@@ -87,9 +110,43 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			}
 			return oauthClient(e, store, p, ep, hc)
 		},
+		Probe: func(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t daemon.Token) (bool, error) {
+			hc := e.HTTPClient // tests
+			if hc == nil {
+				var err error
+				if hc, err = signInHTTP(cred, true); err != nil {
+					return false, err
+				}
+			}
+			return refusedBy(ctx, hc, serverURL, t)
+		},
 		Log:           log,
 		ExpiryWarning: notifyExpiry(e),
 	})
+}
+
+// refusedBy asks the MCP server whether it takes t, with the cheapest
+// request Snowflake's MCP servers answer (tools/list): only a 401 is a
+// refusal. The answer is drained, not read.
+func refusedBy(ctx context.Context, hc *http.Client, serverURL string, t daemon.Token) (bool, error) {
+	body := strings.NewReader(`{"jsonrpc":"2.0","id":"sfmcp-token-check","method":"tools/list","params":{}}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, serverURL, body)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	req.Header.Set("X-Snowflake-Authorization-Token-Type", t.TokenType)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("check the token at the MCP server: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusUnauthorized, nil
 }
 
 // signalReady tells the client that started this daemon that the socket

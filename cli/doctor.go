@@ -19,7 +19,6 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/config"
-	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/hotpath"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpjson"
@@ -149,9 +148,9 @@ func storeLabel(s *keychain.Store) string {
 }
 
 func (d *doctor) checkDaemon() {
-	socket, err := daemon.SocketPath(d.e.Getenv)
+	socket, err := hotpath.DaemonSocket(d.e.Getenv)
 	if err != nil {
-		d.add("daemon running", false, err.Error(), "set SFMCP_SOCKET")
+		d.add("daemon running", false, err.Error(), "set HOME to your home directory")
 		return
 	}
 	h, err := (&client.Client{Socket: socket, Timeout: 3 * time.Second}).Health(d.ctx)

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/userpaths"
 )
 
 func loadConfig(e *Env) (*config.File, error) {
@@ -40,7 +42,12 @@ func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
 		}
 		timeout = d
 	}
-	s, err := keychain.Open(keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout, LockDir: lockDir(e)})
+	opts := keychain.Options{Kind: kind, FileDir: dataDir(e), Timeout: timeout, LockDir: lockDir(e)}
+	if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+		bus := userpaths.SessionBus(e.Getenv)
+		opts.SessionBus = &bus
+	}
+	s, err := keychain.Open(opts)
 	if err != nil {
 		return nil, usagef("set SFMCP_KEYRING (or keyring in the config) to os or file", "%v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/hotpath"
 )
 
 // statusView is the --json shape of status.
@@ -25,7 +26,7 @@ func runStatus(ctx context.Context, e *Env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	socket, err := daemon.SocketPath(e.Getenv)
+	socket, err := hotpath.DaemonSocket(e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func daysLeft(t, now time.Time) string {
 // or configuration changed. No daemon, no problem: it reads fresh state
 // when it starts.
 func notifyDaemon(ctx context.Context, e *Env, profile string) {
-	socket, err := daemon.SocketPath(e.Getenv)
+	socket, err := hotpath.DaemonSocket(e.Getenv)
 	if err != nil {
 		return
 	}

@@ -54,7 +54,7 @@ func StartDaemon(exe string, env []string, logPath string, wait time.Duration) e
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, "daemon")
+	cmd := exec.Command(exe, "daemon", "--log-file")
 	cmd.Env = append(withoutReadyFD(env), ReadyFDEnv+"=3")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, logFile
 	cmd.ExtraFiles = []*os.File{w} // fd 3 in the child

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -54,6 +55,17 @@ type Request struct {
 	// Refused is Fingerprint of a token the server rejected: the
 	// daemon renews it only if it is still the cached one.
 	Refused string
+	// ServerName is the MCP client's name for the server entry
+	// (CLAUDE_CODE_MCP_SERVER_NAME), which tells apart two entries of one
+	// client for the same URL.
+	ServerName string
+	// WaitSignIn is how long the daemon may hold the request while a
+	// browser sign-in it opened completes (the bridge waits; headers,
+	// which clients give 10 s, does not).
+	WaitSignIn time.Duration
+	// NoSignIn asks the daemon not to open a browser sign-in for this
+	// request (SFMCP_NO_AUTO_LOGIN=1 in the caller's environment).
+	NoSignIn bool
 }
 
 func (r Request) query() string {
@@ -69,6 +81,15 @@ func (r Request) query() string {
 	}
 	if r.Refused != "" {
 		q.Set("refused", r.Refused)
+	}
+	if r.ServerName != "" {
+		q.Set("server_name", r.ServerName)
+	}
+	if r.WaitSignIn > 0 {
+		q.Set("wait_signin", strconv.Itoa(int(r.WaitSignIn/time.Second)))
+	}
+	if r.NoSignIn {
+		q.Set("signin", "off")
 	}
 	if len(q) == 0 {
 		return ""

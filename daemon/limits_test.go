@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
@@ -102,7 +104,7 @@ func TestListenNeverRemovesANonSocket(t *testing.T) {
 	link := filepath.Join(dir, "link.sock")
 	os.Symlink(precious, link)
 	for _, path := range []string{precious, link} {
-		if _, _, err := listen(path); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		if _, _, err := listen(path, filepath.Join(dir, "daemon.lock")); err == nil || !strings.Contains(err.Error(), "not a socket") {
 			t.Errorf("listen on %s: %v; want a refusal", path, err)
 		}
 	}
@@ -174,24 +176,24 @@ func TestSilentFloodDoesNotStarveHeaders(t *testing.T) {
 	}
 }
 
-// Review L8: the lock beside the socket never overwrites a file that is
+// Review L8: the single-instance lock never overwrites a file that is
 // not a lock sfmcp made, and never follows a symlink.
 func TestLockNeverOverwritesAFile(t *testing.T) {
 	dir := privateDir(t)
 	precious := filepath.Join(dir, "flake.lock")
 	os.WriteFile(precious, []byte("IMPORTANT CONTENT\n"), 0o600)
-	if _, _, err := listen(filepath.Join(dir, "flake")); err == nil || !strings.Contains(err.Error(), "lock") {
+	if _, _, err := listen(filepath.Join(dir, "s.sock"), filepath.Join(dir, "flake")+".lock"); err == nil || !strings.Contains(err.Error(), "lock") {
 		t.Errorf("listen next to a foreign .lock file: %v", err)
 	}
 	target := filepath.Join(dir, "target")
 	os.WriteFile(target, []byte("KEEP\n"), 0o600)
 	os.Symlink(target, filepath.Join(dir, "linked.lock"))
-	if _, _, err := listen(filepath.Join(dir, "linked")); err == nil {
+	if _, _, err := listen(filepath.Join(dir, "s.sock"), filepath.Join(dir, "linked")+".lock"); err == nil {
 		t.Error("listen followed a symlinked lock")
 	}
 	// A symlink to a path that does not exist yet: O_CREATE would create it.
 	os.Symlink(filepath.Join(dir, "planted"), filepath.Join(dir, "dangling.lock"))
-	if _, _, err := listen(filepath.Join(dir, "dangling")); err == nil {
+	if _, _, err := listen(filepath.Join(dir, "s.sock"), filepath.Join(dir, "dangling")+".lock"); err == nil {
 		t.Error("listen followed a dangling symlinked lock")
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "planted")); err == nil {
@@ -205,11 +207,23 @@ func TestLockNeverOverwritesAFile(t *testing.T) {
 	// A lock a previous daemon left (its pid) is reused.
 	reuse := filepath.Join(dir, "old")
 	os.WriteFile(reuse+".lock", []byte("12345\n"), 0o600)
-	_, release, err := listen(reuse)
+	_, release, err := listen(filepath.Join(dir, "s.sock"), reuse+".lock")
 	if err != nil {
 		t.Fatalf("an old daemon's lock was refused: %v", err)
 	}
+	// It now records this daemon's socket, which a client finds there.
+	if socket, pid, ok := client.RunningDaemon(reuse + ".lock"); !ok || socket != filepath.Join(dir, "s.sock") || pid != os.Getpid() {
+		t.Errorf("lock record: socket %q pid %d ok %v", socket, pid, ok)
+	}
+	// A second daemon for another socket is refused by the same lock, and
+	// says where the first one listens.
+	if _, _, err := listen(filepath.Join(dir, "other.sock"), reuse+".lock"); !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), filepath.Join(dir, "s.sock")) {
+		t.Errorf("second daemon with the same lock: %v", err)
+	}
 	release()
+	if _, _, ok := client.RunningDaemon(reuse + ".lock"); ok {
+		t.Error("a released lock still names a running daemon")
+	}
 }
 
 // serveCapped serves the fixture with a connection cap of max.
@@ -219,7 +233,7 @@ func (f *fixture) serveCapped(max int) (string, *Server) {
 	srv := &Server{Manager: f.m, Log: f.m.opts.Log, Version: "test", MaxConns: max}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
+	go func() { done <- srv.Serve(ctx, socket, socket+".lock", func() { close(ready) }) }()
 	<-ready
 	f.t.Cleanup(func() { cancel(); <-done })
 	return socket, srv

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
+	"github.com/sfmcp/sfmcp/proctree"
 	"github.com/sfmcp/sfmcp/safesocket"
 )
 
@@ -81,11 +83,12 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Serve listens on socketPath and serves until ctx ends, then stops
-// accepting, lets in-flight requests finish and removes the socket. ready,
-// if not nil, is called once the socket accepts connections.
-func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) error {
-	ln, release, err := listen(socketPath)
+// Serve takes the single-instance lock at lockPath, listens on socketPath
+// and serves until ctx ends, then stops accepting, lets in-flight requests
+// finish and removes the socket. ready, if not nil, is called once the
+// socket accepts connections.
+func (s *Server) Serve(ctx context.Context, socketPath, lockPath string, ready func()) error {
+	ln, release, err := listen(socketPath, lockPath)
 	if err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func (s *Server) Serve(ctx context.Context, socketPath string, ready func()) err
 	return err
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
+func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Token, bool) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		// Never fall back to the default profile on a query we cannot read.
@@ -140,21 +143,42 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (Token, bool) {
 		return Token{}, false
 	}
 	force := q.Get("force") == "1" || q.Get("force") == "true"
-	t, err := s.Manager.Token(r.Context(), Request{Profile: q.Get("profile"), ServerURL: q.Get("server_url"), Force: force, Refused: q.Get("refused")})
+	req := Request{Profile: q.Get("profile"), ServerURL: q.Get("server_url"), Force: force, Refused: q.Get("refused")}
+	peer, _ := PeerFrom(r.Context())
+	if helper && req.ServerURL != "" {
+		req.Client = helperClient(peer.PID, req.ServerURL, q.Get("server_name"))
+	}
+	t, err := s.Manager.Token(r.Context(), req)
 	if err != nil {
 		status, body := errorFor(err)
 		body.Profile = t.Profile
 		writeError(w, status, body)
 		return Token{}, false
 	}
-	peer, _ := PeerFrom(r.Context())
 	s.Log.Info("token handed out", "profile", t.Profile, "peer_pid", peer.PID, "peer_uid", peer.UID, "peer_exe", peer.Exe, "forced", force || q.Get("refused") != "")
 	return t, true
 }
 
+// helperClient names the MCP client a headersHelper run belongs to: the
+// first process above the helper that is not a shell (clients run helpers
+// through a fresh `sh -c` each time), with its start time so a recycled
+// pid is another client, and the server entry the helper is for.
+func helperClient(pid int, serverURL, serverName string) string {
+	ancestors, err := proctree.Ancestors(pid, 8)
+	if err != nil {
+		return ""
+	}
+	for _, p := range ancestors {
+		if !proctree.IsShell(p) {
+			return fmt.Sprintf("%d/%d %q %s", p.PID, p.Start, serverName, serverURL)
+		}
+	}
+	return ""
+}
+
 // handleHeaders answers exactly the JSON object a headersHelper prints.
 func (s *Server) handleHeaders(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.token(w, r)
+	t, ok := s.token(w, r, true)
 	if !ok {
 		return
 	}
@@ -165,7 +189,7 @@ func (s *Server) handleHeaders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	t, ok := s.token(w, r)
+	t, ok := s.token(w, r, false)
 	if !ok {
 		return
 	}

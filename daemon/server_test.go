@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +30,7 @@ func (f *fixture) serve() (socket string, stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, socket, func() { close(ready) }) }()
+	go func() { done <- srv.Serve(ctx, socket, socket+".lock", func() { close(ready) }) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -264,7 +263,7 @@ func TestStaleSocketReplacedAndSecondDaemonRefused(t *testing.T) {
 	if _, err := os.Stat(socket); err != nil {
 		t.Fatal("stale socket not in place")
 	}
-	ln, release, err := listen(socket)
+	ln, release, err := listen(socket, socket+".lock")
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
@@ -273,7 +272,7 @@ func TestStaleSocketReplacedAndSecondDaemonRefused(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v", st.Mode().Perm())
 	}
-	_, _, err = listen(socket)
+	_, _, err = listen(socket, socket+".lock")
 	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
 		t.Fatalf("second daemon: %v", err)
 	}
@@ -281,23 +280,24 @@ func TestStaleSocketReplacedAndSecondDaemonRefused(t *testing.T) {
 }
 
 func TestSocketDirectoryChecks(t *testing.T) {
+	lock := filepath.Join(privateDir(t), "daemon.lock")
 	open := filepath.Join(t.TempDir(), "open")
 	os.Mkdir(open, 0o755)
 	os.Chmod(open, 0o755)
-	if _, _, err := listen(filepath.Join(open, "s.sock")); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+	if _, _, err := listen(filepath.Join(open, "s.sock"), lock); err == nil || !strings.Contains(err.Error(), "chmod 700") {
 		t.Fatalf("0755 dir: %v", err)
 	}
 	if os.Getuid() == 0 {
 		theirs := filepath.Join(privateDir(t), "theirs")
 		os.Mkdir(theirs, 0o700)
 		os.Chown(theirs, 65534, 65534)
-		if _, _, err := listen(filepath.Join(theirs, "s.sock")); err == nil || !strings.Contains(err.Error(), "belongs to uid 65534") {
+		if _, _, err := listen(filepath.Join(theirs, "s.sock"), lock); err == nil || !strings.Contains(err.Error(), "belongs to uid 65534") {
 			t.Fatalf("dir owned by another user: %v", err)
 		}
 	}
 	// A missing directory (e.g. a fresh $XDG_RUNTIME_DIR/sfmcp) is created 0700.
 	fresh := filepath.Join(t.TempDir(), "run", "sfmcp")
-	_, release, err := listen(filepath.Join(fresh, "s.sock"))
+	_, release, err := listen(filepath.Join(fresh, "s.sock"), lock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,24 +383,6 @@ func newMCPRequest(sf *snowflaketest.Server, token string) (*http.Request, error
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	return req, nil
-}
-
-func TestSocketPathFallbacks(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	p, _ := SocketPath(env(map[string]string{"SFMCP_SOCKET": "/x/s.sock", "XDG_RUNTIME_DIR": "/run/user/1"}))
-	if p != "/x/s.sock" {
-		t.Errorf("SFMCP_SOCKET ignored: %s", p)
-	}
-	if runtime.GOOS == "linux" {
-		if p, _ := SocketPath(env(map[string]string{"XDG_RUNTIME_DIR": "/run/user/1", "HOME": "/h"})); p != "/run/user/1/sfmcp/sfmcp.sock" {
-			t.Errorf("XDG_RUNTIME_DIR: %s", p)
-		}
-		// No XDG_RUNTIME_DIR (a cron job, an ssh session without a login
-		// manager): the per-user cache directory.
-		if p, _ := SocketPath(env(map[string]string{"HOME": "/h"})); p != "/h/.cache/sfmcp/sfmcp.sock" {
-			t.Errorf("fallback: %s", p)
-		}
-	}
 }
 
 func TestMalformedRequests(t *testing.T) {

@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // ErrAlreadyRunning means another daemon of this user holds the socket.
 var ErrAlreadyRunning = errors.New("another sfmcp daemon is already running")
-
-// SocketPath is where the daemon listens (client.SocketPath).
-func SocketPath(getenv func(string) string) (string, error) { return client.SocketPath(getenv) }
 
 // checkPrivateDir creates dir (0700) if needed and refuses one that others
 // could enter or that another user owns: the socket's safety rests on it.

@@ -5,38 +5,45 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sfmcp/sfmcp/client"
 )
 
-// listen takes the single-instance lock beside the socket, replaces a stale
-// socket file and listens with mode 0600 inside a private 0700 directory.
-// release undoes it all.
-func listen(path string) (ln *net.UnixListener, release func(), err error) {
-	dir := filepath.Dir(path)
-	if err := checkPrivateDir(dir); err != nil {
+// listen takes the user's single-instance lock, records this daemon's pid
+// and socket in it, replaces a stale socket file and listens with mode 0600
+// inside a private 0700 directory. release undoes it all.
+func listen(path, lockPath string) (ln *net.UnixListener, release func(), err error) {
+	if err := checkPrivateDir(filepath.Dir(lockPath)); err != nil {
 		return nil, nil, err
 	}
-	lockPath := path + ".lock"
 	lock, err := openLock(lockPath)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		pid, _ := os.ReadFile(lockPath)
+		b, _ := io.ReadAll(io.LimitReader(lock, 4<<10))
 		lock.Close()
-		return nil, nil, fmt.Errorf("%w (pid %s, socket %s); stop it first or use it", ErrAlreadyRunning, strings.TrimSpace(string(pid)), path)
+		pid, socket, _ := client.ParseLockRecord(b)
+		if socket == "" {
+			socket = "unknown"
+		}
+		return nil, nil, fmt.Errorf("%w (pid %d, socket %s); stop it first or use it", ErrAlreadyRunning, pid, socket)
+	}
+	unlock := func() { _ = unix.Flock(int(lock.Fd()), unix.LOCK_UN); lock.Close() }
+	if err := checkPrivateDir(filepath.Dir(path)); err != nil {
+		unlock()
+		return nil, nil, err
 	}
 	_ = lock.Truncate(0)
-	_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	unlock := func() { _ = unix.Flock(int(lock.Fd()), unix.LOCK_UN); lock.Close() }
+	_, _ = lock.WriteAt(client.FormatLockRecord(os.Getpid(), path), 0)
 
 	if err := removeStaleSocket(path); err != nil {
 		unlock()
@@ -57,30 +64,27 @@ func listen(path string) (ln *net.UnixListener, release func(), err error) {
 	return l, func() { l.Close(); unlock() }, nil
 }
 
-// openLock opens the single-instance lock file, which holds the daemon's
-// pid. It never follows a symlink, and it refuses a file that holds
-// anything but a pid: SFMCP_SOCKET may point next to a file that matters,
-// and the lock is truncated and rewritten.
+// openLock opens the single-instance lock file. It never follows a
+// symlink, and it refuses a file that holds anything but a lock record:
+// the lock is truncated and rewritten.
 func openLock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open the daemon lock %s: %w (choose another SFMCP_SOCKET)", path, err)
+		return nil, fmt.Errorf("open the daemon lock %s: %w", path, err)
 	}
 	st, err := f.Stat()
-	if err == nil && (!st.Mode().IsRegular() || st.Size() > 32) {
+	if err == nil && (!st.Mode().IsRegular() || st.Size() > 4<<10) {
 		err = fmt.Errorf("it is not a lock file sfmcp made")
 	}
 	if err == nil && st.Size() > 0 {
 		buf := make([]byte, st.Size())
 		if _, err = f.ReadAt(buf, 0); err == nil {
-			if _, perr := strconv.Atoi(strings.TrimSpace(string(buf))); perr != nil {
-				err = fmt.Errorf("it holds something other than a pid")
-			}
+			_, _, err = client.ParseLockRecord(buf)
 		}
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("refusing to use %s as the daemon lock: %v; choose another SFMCP_SOCKET", path, err)
+		return nil, fmt.Errorf("refusing to use %s as the daemon lock: %v; remove it if no daemon runs", path, err)
 	}
 	return f, nil
 }

@@ -7,6 +7,6 @@ import (
 	"net"
 )
 
-func listen(string) (*net.UnixListener, func(), error) {
+func listen(string, string) (*net.UnixListener, func(), error) {
 	return nil, nil, errors.New("the sfmcp daemon is not supported on Windows yet: it needs per-connection peer credentials")
 }

@@ -71,7 +71,13 @@ type Options struct {
 	// sign-in (whose network settings it uses).
 	NewRefresher func(config.Profile, keychain.Credential) (Refresher, error)
 	Log          *slog.Logger
-	Now          func() time.Time
+	// Now reads the wall clock. Expiry is judged on it alone: Go's
+	// monotonic clock stops while the machine sleeps, so after a night's
+	// sleep it would call a long-expired token valid.
+	Now func() time.Time
+	// Elapsed reads a monotonic clock (time since an arbitrary start). The
+	// wall clock moving much further than it means the machine slept.
+	Elapsed func() time.Duration
 	// BackoffBase and BackoffMax bound retries after a failed refresh
 	// (defaults 1 s and 60 s); each wait is jittered.
 	BackoffBase, BackoffMax time.Duration
@@ -84,6 +90,13 @@ type Options struct {
 	// refresh token or PAT has less than 7 days left (a log line and a
 	// desktop notification in the daemon).
 	ExpiryWarning func(profile string, left time.Duration)
+	// Probe asks the MCP server at serverURL whether it accepts t, when a
+	// headersHelper client asks again for the token it was given: clients
+	// re-run the helper after every reconnect (Snowflake's end of stream
+	// makes Claude Code reconnect after each tool call) and after a 401
+	// alike, so only the server can tell a refusal. refused is true only
+	// for a 401.
+	Probe func(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t Token) (refused bool, err error)
 	// OnRefreshed, if set, observes the end of every refresh attempt
 	// (tests synchronise on it; err is nil on success).
 	OnRefreshed func(profile string, err error)
@@ -96,9 +109,13 @@ type Manager struct {
 	ctx    context.Context // daemon lifetime: background work stops with it
 	flight singleflight.Group
 
-	mu      sync.Mutex
-	cfg     *config.File
-	entries map[string]*entry
+	mu sync.Mutex
+	// lastWall and lastElapsed are the clocks at the last look, to notice
+	// a resume from sleep.
+	lastWall    time.Time
+	lastElapsed time.Duration
+	cfg         *config.File
+	entries     map[string]*entry
 	// generation counts invalidations per profile, so a refresh that
 	// straddles a logout or a change of the profile publishes nothing.
 	generation map[string]uint64
@@ -129,12 +146,24 @@ type entry struct {
 	loginErr    error // sticky until reload
 	lastErr     error
 	failures    int
-	nextAttempt time.Time
+	lastAttempt time.Time // of the last failed refresh
+	nextAttempt time.Time // of the background retry
 	lastUsed    time.Time
 	kicked      bool      // a background refresh is under way
 	warned      time.Time // last expiry warning
 	timer       *time.Timer
 	refreshes   int
+	// handedTo remembers, per headersHelper client, the token it was last
+	// given: the same client asking again for that token means the server
+	// refused it (see Request.Client).
+	handedTo map[string]handout
+}
+
+// handout is a token given to one headersHelper client.
+type handout struct {
+	fingerprint string
+	at          time.Time
+	refusedAt   time.Time // when its last re-run was taken as a refusal
 }
 
 // NewManager loads the config and returns a Manager whose background work
@@ -142,6 +171,10 @@ type entry struct {
 func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Elapsed == nil {
+		start := time.Now()
+		opts.Elapsed = func() time.Duration { return time.Since(start) }
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -159,6 +192,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 		opts.IdleAfter = time.Hour
 	}
 	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}, pending: map[string]*rotation{}}
+	m.lastWall, m.lastElapsed = m.now(), opts.Elapsed()
 	cfg, err := opts.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -166,6 +200,80 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	m.cfg = cfg
 	return m, nil
 }
+
+// now is the wall clock without Go's monotonic reading, so every
+// comparison with an expiry is a wall-clock comparison.
+func (m *Manager) now() time.Time { return m.opts.Now().Round(0) }
+
+// resumeGap is how much further the wall clock may move than the
+// monotonic one between two looks before the machine is taken to have
+// slept (NTP steps are far smaller).
+const resumeGap = 30 * time.Second
+
+// noticeResumeLocked compares the two clocks. After a sleep it refreshes
+// every profile in use at once: their timers were frozen with the
+// monotonic clock, and their tokens may have expired while asleep.
+func (m *Manager) noticeResumeLocked(now time.Time) {
+	elapsed := m.opts.Elapsed()
+	slept := now.Sub(m.lastWall) - (elapsed - m.lastElapsed)
+	m.lastWall, m.lastElapsed = now, elapsed
+	if slept < resumeGap {
+		return
+	}
+	m.opts.Log.Info("the machine slept; refreshing the tokens in use", "slept", slept.Round(time.Second).String())
+	for name, e := range m.entries {
+		p, ok := m.cfg.Profiles[name]
+		if !ok || p.IsPAT() || e.kicked || e.loginErr != nil || now.Sub(e.lastUsed) > m.opts.IdleAfter+slept {
+			continue
+		}
+		e.kicked = true
+		go m.refreshInBackground(p)
+	}
+}
+
+// Watch checks the wall clock every interval until ctx ends: it notices a
+// resume from sleep even when no client asks, and starts the refreshes
+// whose timers a sleep delayed.
+func (m *Manager) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.checkDue()
+		}
+	}
+}
+
+// checkDue starts the background refresh of every profile in use whose
+// token is due by the wall clock.
+func (m *Manager) checkDue() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	m.noticeResumeLocked(now)
+	for name, e := range m.entries {
+		p, ok := m.cfg.Profiles[name]
+		if !ok || p.IsPAT() || e.kicked || e.access == "" || e.loginErr != nil || now.Sub(e.lastUsed) > m.opts.IdleAfter || now.Before(e.nextAttempt) {
+			continue
+		}
+		if now.After(e.expiry.Add(-refreshMargin(e.lifetime))) {
+			e.kicked = true
+			go m.refreshInBackground(p)
+		}
+	}
+}
+
+// callerRetryAfter: within a background backoff, a caller's request tries
+// Snowflake again (single-flight) once the last failed attempt is this
+// old, so users stop failing soon after Snowflake recovers.
+const callerRetryAfter = 3 * time.Second
+
+// refusalSpacing bounds how often one headersHelper client's re-runs may
+// cost a refresh, should a server refuse every token.
+const refusalSpacing = 5 * time.Second
 
 // refreshMargin is how long before expiry a token is renewed: a fifth of its
 // lifetime, at most two minutes (600 s → 120 s, 60 s → 12 s).
@@ -185,6 +293,13 @@ type Request struct {
 	// token is fetched only while that one is still cached, so a burst of
 	// 401s for the same token causes one refresh.
 	Refused string
+	// Client identifies the MCP client a headersHelper run belongs to
+	// (the process above the helper's shell, and the server entry it is
+	// for). Clients re-run the helper after a 401 with nothing else to
+	// tell it from a first run, so when the same client asks again for the
+	// token it was given, the server is asked whether it still takes it
+	// (Options.Probe).
+	Client string
 }
 
 // Fingerprint identifies a token without revealing it (client.Fingerprint).
@@ -196,7 +311,10 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	t, err := m.token(p, m.opts.Now(), r)
+	if r.Client != "" && r.Refused == "" && !r.Force {
+		r.Refused = m.refusedOnRerun(ctx, p, r)
+	}
+	t, err := m.token(p, m.now(), r)
 	t.Profile = p.Name // also on errors: callers name the profile in advice
 	if err == nil && r.ServerURL != "" {
 		// The config allowed the URL (Select); the sign-in must too, so a
@@ -216,6 +334,7 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 
 func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, error) {
 	m.mu.Lock()
+	m.noticeResumeLocked(now)
 	e := m.entryLocked(p.Name)
 	e.lastUsed = now
 	if e.loginErr != nil {
@@ -234,6 +353,7 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 	}
 	if valid && !renew {
 		t := e.tokenLocked(p.Name)
+		e.noteHandoutLocked(r.Client, now)
 		due := now.After(e.expiry.Add(-refreshMargin(e.lifetime)))
 		if due && !e.kicked && !p.IsPAT() && !now.Before(e.nextAttempt) {
 			e.kicked = true
@@ -242,14 +362,98 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 		m.mu.Unlock()
 		return t, nil
 	}
-	if e.lastErr != nil && now.Before(e.nextAttempt) && !renew {
-		// Within the backoff window: fail fast instead of hammering Snowflake.
+	if e.lastErr != nil && now.Sub(e.lastAttempt) < callerRetryAfter && !renew {
+		// Snowflake failed moments ago: fail fast instead of hammering it.
 		err := e.lastErr
 		m.mu.Unlock()
 		return Token{}, err
 	}
 	m.mu.Unlock()
-	return m.refresh(p)
+	t, err := m.refresh(p)
+	if err == nil && r.Client != "" {
+		m.mu.Lock()
+		if e := m.entries[p.Name]; e != nil && e.access == t.AccessToken {
+			e.noteHandoutLocked(r.Client, m.now())
+		}
+		m.mu.Unlock()
+	}
+	return t, err
+}
+
+// refusedOnRerun returns the fingerprint of the token r.Client was given
+// if that client asks again for it and the server now refuses it (a 401 on
+// r.ServerURL, on the profile's own host only); else "". Probes of one
+// token are single-flight, and one client's re-runs cost at most one
+// refresh per refusalSpacing.
+func (m *Manager) refusedOnRerun(ctx context.Context, p config.Profile, r Request) string {
+	own := p
+	own.ExtraHosts = nil
+	if m.opts.Probe == nil || r.ServerURL == "" || own.CheckServerURL(r.ServerURL) != nil {
+		return ""
+	}
+	m.mu.Lock()
+	e := m.entries[p.Name]
+	var h handout
+	var t Token
+	var cred keychain.Credential
+	again := false
+	if e != nil && e.access != "" && e.loginErr == nil {
+		h, again = e.handedTo[r.Client]
+		again = again && h.fingerprint == Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
+		t, cred = e.tokenLocked(p.Name), e.cred
+	}
+	m.mu.Unlock()
+	if !again {
+		return ""
+	}
+	v, _, _ := m.flight.Do("probe\x00"+h.fingerprint, func() (any, error) {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		refused, err := m.opts.Probe(pctx, p, cred, r.ServerURL, t)
+		if err != nil {
+			m.opts.Log.Warn("could not ask the MCP server whether it takes the token; handing it out", "profile", p.Name, "error", err.Error())
+		}
+		return refused, nil
+	})
+	if refused, _ := v.(bool); !refused {
+		return ""
+	}
+	m.mu.Lock()
+	if e := m.entries[p.Name]; e != nil {
+		if h, ok := e.handedTo[r.Client]; ok {
+			h.refusedAt = m.now()
+			e.handedTo[r.Client] = h
+		}
+	}
+	m.mu.Unlock()
+	m.opts.Log.Info("the MCP server refused the token a headersHelper client was given; renewing it", "profile", p.Name)
+	return h.fingerprint
+}
+
+// probeTimeout bounds a Probe: the helper that waits has 10 s in all.
+const probeTimeout = 3 * time.Second
+
+// noteHandoutLocked records that client was given the current token.
+func (e *entry) noteHandoutLocked(client string, now time.Time) {
+	if client == "" {
+		return
+	}
+	if e.handedTo == nil {
+		e.handedTo = map[string]handout{}
+	}
+	if len(e.handedTo) >= 256 {
+		for k, h := range e.handedTo {
+			if now.Sub(h.at) > time.Hour {
+				delete(e.handedTo, k)
+			}
+		}
+		if len(e.handedTo) >= 256 {
+			clear(e.handedTo)
+		}
+	}
+	h := e.handedTo[client]
+	h.fingerprint, h.at = Fingerprint(e.access), now
+	e.handedTo[client] = h
 }
 
 // refresh runs one refresh per profile at a time; concurrent callers share
@@ -278,8 +482,8 @@ func (m *Manager) afterRefresh(p config.Profile, err error) {
 	m.mu.Lock()
 	e := m.entryLocked(p.Name)
 	e.kicked = false
-	if err != nil && !errors.Is(err, ErrLoginRequired) && e.access != "" && m.opts.Now().Before(e.expiry) {
-		m.scheduleLocked(p, e, e.nextAttempt.Sub(m.opts.Now()))
+	if err != nil && !errors.Is(err, ErrLoginRequired) && e.access != "" && m.now().Before(e.expiry) {
+		m.scheduleLocked(p, e, e.nextAttempt.Sub(m.now()))
 	}
 	m.mu.Unlock()
 	if m.opts.OnRefreshed != nil {
@@ -318,7 +522,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 		return Token{}, m.loginRequired(p, why)
 	}
 	if p.IsPAT() {
-		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.opts.Now()), false)
+		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.now()), false)
 	}
 	r, err := m.opts.NewRefresher(p, cred)
 	if errors.Is(err, ErrLoginRequired) {
@@ -394,7 +598,7 @@ func patLifetime(cred keychain.Credential, now time.Time) time.Duration {
 
 // publish stores the new token in memory and schedules the next refresh.
 func (m *Manager) publish(p config.Profile, gen uint64, cred keychain.Credential, access, tokenType string, lifetime time.Duration, rotated bool) (Token, error) {
-	now := m.opts.Now()
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.generation[p.Name] != gen {
@@ -429,7 +633,7 @@ func (m *Manager) scheduleLocked(p config.Profile, e *entry, after time.Duration
 	}
 	e.timer = time.AfterFunc(max(after, 0), func() {
 		m.mu.Lock()
-		idle := m.opts.Now().Sub(e.lastUsed) > m.opts.IdleAfter
+		idle := m.now().Sub(e.lastUsed) > m.opts.IdleAfter
 		current := m.entries[p.Name] == e
 		if idle || !current || e.kicked || m.ctx.Err() != nil {
 			m.mu.Unlock()
@@ -463,7 +667,8 @@ func (m *Manager) failed(p config.Profile, err error) error {
 	d = min(d, m.opts.BackoffMax)
 	d = d/2 + rand.N(d/2+1)
 	e.lastErr = err
-	e.nextAttempt = m.opts.Now().Add(d)
+	e.lastAttempt = m.now()
+	e.nextAttempt = e.lastAttempt.Add(d)
 	m.opts.Log.Error("refresh failed", "profile", p.Name, "attempt", e.failures, "retry_in", d.Round(time.Millisecond).String(), "error", err.Error())
 	return err
 }

@@ -66,17 +66,30 @@ func (s *memStore) record(ev string) {
 	s.events = append(s.events, ev)
 }
 
-// fakeClock is a clock tests move by hand.
+// fakeClock is a wall clock and a monotonic one that tests move by hand.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	mono time.Duration
 }
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *fakeClock) Elapsed() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return c.mono
+}
+
+// Advance moves both clocks, as time passes while the machine is awake.
+func (c *fakeClock) Advance(d time.Duration) { c.Jump(d, d) }
+
+// Jump moves the wall clock by wall and the monotonic one by mono; a
+// machine that sleeps moves the first much more.
+func (c *fakeClock) Jump(wall, mono time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(wall)
+	c.mono += mono
 }
 
 type fixture struct {
@@ -133,6 +146,7 @@ func newFixtureOn(t *testing.T, sf *snowflaketest.Server, opts func(*Options)) *
 		NewRefresher: func(config.Profile, keychain.Credential) (Refresher, error) { return client(), nil },
 		Log:          slog.New(slog.NewTextHandler(f.logs, nil)),
 		Now:          f.clock.Now,
+		Elapsed:      f.clock.Elapsed,
 		OnRefreshed:  func(_ string, err error) { f.refreshd <- err },
 	}
 	if opts != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/userpaths"
 )
 
 // Exit codes, documented in the README and shared by every command.
@@ -55,7 +56,8 @@ func Run(ctx context.Context, e Env, args []string) int {
 		}
 		return ExitUsage
 	}
-	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), Force: *force}
+	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), ServerName: e.Getenv("CLAUDE_CODE_MCP_SERVER_NAME"),
+		Force: *force, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 	if req.Profile == "" {
 		req.Profile = e.Getenv("SFMCP_PROFILE")
 	}
@@ -105,16 +107,29 @@ func Report(w io.Writer, err error, hint string) {
 	}
 }
 
-// WithDaemon runs call against the daemon, starting one if none answers
-// (unless SFMCP_NO_AUTOSTART=1) and trying again for up to 2 s.
+// WithDaemon runs call against the user's daemon: at the socket this
+// environment names, else at the one the running daemon recorded in the
+// user's lock (a client started with another environment looks elsewhere,
+// but there is one daemon per user). With none running it starts one
+// (unless SFMCP_NO_AUTOSTART=1) and tries again for up to 2 s.
 func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, error)) ([]byte, error) {
-	socket, err := client.SocketPath(e.Getenv)
+	paths, err := userpaths.Resolve(e.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	c := &client.Client{Socket: socket}
+	c := &client.Client{Socket: paths.Socket}
 	body, err := call(c)
-	if !errors.Is(err, client.ErrNoDaemon) || e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
+	if !errors.Is(err, client.ErrNoDaemon) {
+		return body, err
+	}
+	if socket, _, ok := client.RunningDaemon(paths.Lock); ok && socket != c.Socket {
+		c.Socket = socket
+		if body, err = call(c); !errors.Is(err, client.ErrNoDaemon) {
+			return body, err
+		}
+		c.Socket = paths.Socket
+	}
+	if e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
 		return body, err
 	}
 	if e.DaemonExe == "" && e.FindDaemonExe != nil {
@@ -132,7 +147,7 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 		environ = os.Environ
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), LogPath(e.Getenv), time.Until(deadline)); serr != nil {
+	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), paths.Log, time.Until(deadline)); serr != nil {
 		return nil, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
 	}
 	for {
@@ -140,8 +155,11 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 		if !errors.Is(err, client.ErrNoDaemon) || time.Now().After(deadline) {
 			return body, err
 		}
-		// The daemon we started lost a race with another one, or is still
-		// binding: poll briefly.
+		// The daemon we started lost a race with another one, which may
+		// listen elsewhere, or is still binding: look again briefly.
+		if socket, _, ok := client.RunningDaemon(paths.Lock); ok {
+			c.Socket = socket
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -150,23 +168,18 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 	}
 }
 
-// LogPath is where an auto-started daemon writes its log:
-// $XDG_STATE_HOME/sfmcp/daemon.log, ~/.local/state/sfmcp/daemon.log, or
-// ~/Library/Logs/sfmcp/daemon.log on macOS.
-// Relative values are ignored, as the XDG spec says: they would resolve in
-// the caller's working directory, a project's.
-func LogPath(getenv func(string) string) string {
-	home := getenv("HOME")
-	if !filepath.IsAbs(home) {
-		home = "" // the log path is then relative, and StartDaemon refuses it
+// DaemonSocket is where the user's daemon listens: the socket the running
+// daemon recorded in the user's lock, else where this environment says
+// one would listen.
+func DaemonSocket(getenv func(string) string) (string, error) {
+	paths, err := userpaths.Resolve(getenv)
+	if err != nil {
+		return "", err
 	}
-	if runtime.GOOS == "darwin" {
-		return filepath.Join(home, "Library", "Logs", "sfmcp", "daemon.log")
+	if socket, _, ok := client.RunningDaemon(paths.Lock); ok {
+		return socket, nil
 	}
-	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "sfmcp", "daemon.log")
-	}
-	return filepath.Join(home, ".local", "state", "sfmcp", "daemon.log")
+	return paths.Socket, nil
 }
 
 // Explain maps a daemon answer to its exit code and next step.

@@ -1,7 +1,6 @@
 package hotpath
 
 import (
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -27,19 +26,5 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 	out = daemonEnviron([]string{"HOME=.", "XDG_RUNTIME_DIR=run", "SFMCP_SOCKET=x/$(id).sock"})
 	if len(out) != 1 || !strings.HasPrefix(out[0], "PATH=") {
 		t.Fatalf("relative paths passed: %q", out)
-	}
-}
-
-func TestLogPathIgnoresRelativeDirectories(t *testing.T) {
-	if runtime.GOOS == "darwin" {
-		t.Skip("macOS logs under ~/Library/Logs")
-	}
-	env := map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": ".state"}
-	if got := LogPath(func(k string) string { return env[k] }); got != "/home/u/.local/state/sfmcp/daemon.log" {
-		t.Fatalf("relative XDG_STATE_HOME: %s", got)
-	}
-	env["XDG_STATE_HOME"] = "/state"
-	if got := LogPath(func(k string) string { return env[k] }); got != "/state/sfmcp/daemon.log" {
-		t.Fatalf("absolute XDG_STATE_HOME: %s", got)
 	}
 }

@@ -60,6 +60,12 @@ type Options struct {
 	// processes (two logins, a login and a daemon refresh), so a write and
 	// its read-back are not interleaved with another writer's.
 	LockDir string
+	// SessionBus, where D-Bus carries the keychain (Linux and BSDs), is
+	// the address of the user's session bus (userpaths.SessionBus); empty
+	// means there is none. go-keyring finds the bus through the process
+	// environment and would otherwise autolaunch a private bus, which
+	// outlives the command and holds no keychain.
+	SessionBus *string
 }
 
 // Open returns the store chosen by opts. It does not touch the store yet.
@@ -69,7 +75,13 @@ func Open(opts Options) (*Store, error) {
 	}
 	switch opts.Kind {
 	case "", KindOS:
-		return &Store{kind: KindOS, where: "the OS keychain", b: osBackend{}, timeout: opts.Timeout, lockDir: opts.LockDir}, nil
+		var b backend = osBackend{}
+		if bus := opts.SessionBus; bus != nil && *bus == "" {
+			b = noBus{}
+		} else if bus != nil && os.Getenv("DBUS_SESSION_BUS_ADDRESS") != *bus {
+			os.Setenv("DBUS_SESSION_BUS_ADDRESS", *bus)
+		}
+		return &Store{kind: KindOS, where: "the OS keychain", b: b, timeout: opts.Timeout, lockDir: opts.LockDir}, nil
 	case KindFile:
 		if opts.FileDir == "" {
 			return nil, errors.New("file credential store: no directory given")
@@ -189,6 +201,16 @@ func (s *Store) classify(what, key string, err error) error {
 }
 
 type osBackend struct{}
+
+// noBus is the OS keychain of a process that has no session bus to reach
+// the Secret Service on.
+type noBus struct{}
+
+var errNoBus = fmt.Errorf("%w: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no bus socket in /run/user/%d), so the Secret Service cannot be reached", ErrUnavailable, os.Getuid())
+
+func (noBus) get(string) (string, error) { return "", errNoBus }
+func (noBus) set(string, string) error   { return errNoBus }
+func (noBus) delete(string) error        { return errNoBus }
 
 func (osBackend) get(key string) (string, error) { return keyring.Get(Service, key) }
 func (osBackend) set(key, value string) error    { return keyring.Set(Service, key, value) }

@@ -37,12 +37,18 @@ func (noop) Stop(service.Service) error  { return nil }
 
 // New returns the per-user service for this OS.
 func New(o Options) (service.Service, error) {
+	args := []string{"daemon"}
+	if runtime.GOOS == "darwin" {
+		// launchd appends stderr to a file forever; the daemon's own
+		// log file is rotated by size. systemd sends stderr to journald.
+		args = append(args, "--log-file")
+	}
 	cfg := &service.Config{
 		Name:        Name,
 		DisplayName: "sfmcp token daemon",
 		Description: "sfmcp: Snowflake OAuth tokens for MCP clients",
 		Executable:  o.Executable,
-		Arguments:   []string{"daemon"},
+		Arguments:   args,
 		EnvVars:     o.Env,
 		Option: service.KeyValue{
 			"UserService":   true,

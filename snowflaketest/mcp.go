@@ -1,6 +1,7 @@
 package snowflaketest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,7 +71,28 @@ func (s *Server) FailMCP(status, n int) {
 	}
 }
 
+// OnMCPRequest registers fn to run (outside the lock) at the start of every
+// MCP request, before it is authenticated, with its JSON-RPC method ("" when
+// there is none); tests use it to act at an exact point of a client's session.
+func (s *Server) OnMCPRequest(fn func(method string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mcpHooks = append(s.mcpHooks, fn)
+}
+
 func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hooks := slices.Clone(s.mcpHooks)
+	s.mu.Unlock()
+	if len(hooks) > 0 {
+		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req rpcRequest
+		_ = json.Unmarshal(body, &req)
+		for _, h := range hooks {
+			h(req.Method)
+		}
+	}
 	s.mu.Lock()
 	s.counters.MCPRequests++
 	if len(s.mcpFaults) > 0 {
@@ -157,6 +179,9 @@ func (s *Server) toolsCall(w http.ResponseWriter, r *http.Request, srv *MCPServe
 	if i := slices.IndexFunc(srv.Tools, func(t Tool) bool { return t.Name == p.Name }); i < 0 {
 		msg = rpcError(req.ID, -32602, "Unknown tool: "+p.Name)
 	} else {
+		s.mu.Lock()
+		s.counters.MCPToolCalls++
+		s.mu.Unlock()
 		args, _ := json.Marshal(p.Arguments)
 		text := fmt.Sprintf("%s ran as %s with role %s: %s", p.Name, tok.user, tok.role, args)
 		msg = rpcResult(req.ID, map[string]any{"content": []map[string]any{{"type": "text", "text": text}}, "isError": false})

@@ -85,6 +85,7 @@ type Server struct {
 	sqlFaults        []int
 	pendingResults   map[string]sqlResult
 	hooks            []func(grant string)
+	mcpHooks         []func(method string)
 }
 
 // Counters tell tests what the stand-in saw.
@@ -97,6 +98,7 @@ type Counters struct {
 	FamiliesRevoked    int
 	MCPRequests        int
 	MCPUnauthorized    int
+	MCPToolCalls       int // tools/call of a known tool, answered with its result
 	InjectedFaults     int
 	TokenRequestErrors map[string]int // by RFC error code
 }

@@ -17,13 +17,7 @@ import (
 // the claude binary (CI installs @anthropic-ai/claude-code from npm and sets
 // it; SFMCP_TEST_CLAUDE=require without a binary fails).
 func TestClaudeCodeConnects(t *testing.T) {
-	claude := os.Getenv("SFMCP_TEST_CLAUDE")
-	if claude == "" || claude == "require" {
-		if claude == "require" {
-			t.Fatal("SFMCP_TEST_CLAUDE=require but no claude binary given")
-		}
-		t.Skip("set SFMCP_TEST_CLAUDE to a claude binary (npm i @anthropic-ai/claude-code) to run this")
-	}
+	claude := claudeBinary(t)
 	p := signedIn(t)
 	project := filepath.Join(p.dir, "project")
 	os.Mkdir(project, 0o755)
@@ -106,4 +100,19 @@ func TestClaudeCodeConnects(t *testing.T) {
 	if c := p.sf.Counters(); c.MCPRequests < 2 || c.MCPUnauthorized != 0 {
 		t.Errorf("stand-in saw %d MCP requests, %d unauthorized", c.MCPRequests, c.MCPUnauthorized)
 	}
+}
+
+// claudeBinary is the real Claude Code the end-to-end tests run:
+// $SFMCP_TEST_CLAUDE (CI installs @anthropic-ai/claude-code from npm and
+// sets it; SFMCP_TEST_CLAUDE=require without a binary fails).
+func claudeBinary(t *testing.T) string {
+	t.Helper()
+	claude := os.Getenv("SFMCP_TEST_CLAUDE")
+	if claude == "" || claude == "require" {
+		if claude == "require" {
+			t.Fatal("SFMCP_TEST_CLAUDE=require but no claude binary given")
+		}
+		t.Skip("set SFMCP_TEST_CLAUDE to a claude binary (npm i @anthropic-ai/claude-code) to run this")
+	}
+	return claude
 }

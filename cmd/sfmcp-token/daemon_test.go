@@ -68,7 +68,13 @@ func (p *proc) stopDaemonWith(env []string) {
 	if err != nil {
 		return
 	}
-	lock, err := os.Open(st.Socket + ".lock")
+	home := p.dir
+	for _, kv := range env {
+		if h, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = h
+		}
+	}
+	lock, err := os.Open(filepath.Join(home, ".local", "state", "sfmcp", "daemon.lock"))
 	if err != nil {
 		return
 	}
@@ -120,8 +126,9 @@ func TestHeadersAutostartsDaemon(t *testing.T) {
 	if code != 0 || "Bearer "+strings.TrimSpace(tok) != h["Authorization"] {
 		t.Fatalf("token = %q", tok)
 	}
-	// The daemon's log (under XDG_STATE_HOME) has the audit line and no token.
-	log, _ := os.ReadFile(filepath.Join(p.dir, "state", "sfmcp", "daemon.log"))
+	// The daemon's log (under ~/.local/state whatever XDG_STATE_HOME says,
+	// so every client finds one log) has the audit line and no token.
+	log, _ := os.ReadFile(filepath.Join(p.dir, ".local", "state", "sfmcp", "daemon.log"))
 	if !strings.Contains(string(log), "token handed out") || !strings.Contains(string(log), "peer_exe=") {
 		t.Fatalf("daemon log lacks the audit line:\n%s", log)
 	}

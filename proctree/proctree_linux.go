@@ -1,0 +1,40 @@
+package proctree
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Lookup reads /proc/PID/stat.
+func Lookup(pid int) (Process, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Process{}, err
+	}
+	return parseStat(pid, string(b))
+}
+
+// parseStat reads "pid (comm) state ppid … starttime …"; comm may itself
+// hold spaces and parentheses, so it ends at the last ')'.
+func parseStat(pid int, s string) (Process, error) {
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return Process{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[end+1:])
+	// After comm: state(0) ppid(1) … starttime(19).
+	if len(fields) < 20 {
+		return Process{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return Process{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return Process{}, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return Process{PID: pid, PPID: ppid, Name: s[open+1 : end], Start: start}, nil
+}

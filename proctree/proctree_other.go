@@ -1,0 +1,6 @@
+//go:build !linux && !darwin
+
+package proctree
+
+// Lookup is not implemented here.
+func Lookup(pid int) (Process, error) { return Process{}, ErrUnsupported }

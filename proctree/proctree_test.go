@@ -1,0 +1,43 @@
+package proctree
+
+import (
+	"os"
+	"runtime"
+	"testing"
+)
+
+func TestLookupSelfAndParent(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("no process table reader on " + runtime.GOOS)
+	}
+	me, err := Lookup(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.PPID != os.Getppid() || me.Start == 0 || me.Name == "" {
+		t.Fatalf("self: %+v (ppid %d)", me, os.Getppid())
+	}
+	anc, err := Ancestors(os.Getpid(), 64)
+	if err != nil || len(anc) == 0 || anc[0].PID != os.Getppid() {
+		t.Fatalf("ancestors: %+v %v", anc, err)
+	}
+}
+
+func TestOverSSH(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"sh", "node", "bash", "sshd-session", "sshd"}, true},
+		{[]string{"sh", "node", "bash", "sshd"}, true},
+		{[]string{"sh", "claude", "zsh", "gnome-terminal-", "systemd"}, false},
+	} {
+		var ps []Process
+		for _, n := range c.names {
+			ps = append(ps, Process{Name: n})
+		}
+		if OverSSH(ps) != c.want {
+			t.Errorf("%v: want %v", c.names, c.want)
+		}
+	}
+}
