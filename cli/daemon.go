@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -120,9 +121,47 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			}
 			return refusedBy(ctx, hc, serverURL, t)
 		},
+		SignIn:        daemonSignIn(e, store, log),
+		NeedsSignIn:   notifySignIn(e),
 		Log:           log,
 		ExpiryWarning: notifyExpiry(e),
 	})
+}
+
+// daemonSignIn is the browser sign-in the daemon opens itself when
+// Snowflake needs a new one, the same flow as `login`; nil (never) without
+// a desktop to open it on, or with SFMCP_NO_AUTO_LOGIN=1.
+func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile) error {
+	if e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1" || !atDesktop(e.Getenv) {
+		return nil
+	}
+	return func(ctx context.Context, p config.Profile) error {
+		cfg, err := loadConfig(e)
+		if err != nil {
+			return err
+		}
+		ep, err := p.Endpoint()
+		if err != nil {
+			return err
+		}
+		announce := func(startURL string) {
+			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
+		}
+		_, err = browserSignIn(ctx, e, cfg, store, p, ep, 5*time.Minute, announce, true)
+		return err
+	}
+}
+
+// atDesktop reports whether the daemon runs in a session with a screen to
+// open a browser on: a macOS login, or on Linux a display or a session bus.
+func atDesktop(getenv func(string) string) bool {
+	switch runtime.GOOS {
+	case "darwin":
+		return true
+	case "windows":
+		return false
+	}
+	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != "" || userpaths.SessionBus(getenv) != ""
 }
 
 // refusedBy asks the MCP server whether it takes t, with the cheapest

@@ -50,19 +50,36 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if err := store.Probe(); err != nil {
 		return err
 	}
-	client, err := oauthClient(e, store, p, ep, e.snowflakeHTTP())
+	user, err := browserSignIn(ctx, e, cfg, store, p, ep, *timeout, func(startURL string) {
+		announce(e, startURL, *noBrowser)
+	}, !*noBrowser)
 	if err != nil {
 		return err
+	}
+	if user == "" {
+		user = "(user not reported)"
+	}
+	notifyDaemon(ctx, e, p.Name)
+	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
+	return nil
+}
+
+// browserSignIn runs the authorization code + PKCE sign-in of profile p
+// through the browser and stores the sign-in: `login` and the daemon's
+// self-opened sign-in share it. announce gets the loopback start URL; open
+// says whether to open a browser on it. It returns the signed-in user.
+func browserSignIn(ctx context.Context, e *Env, cfg *config.File, store *keychain.Store, p config.Profile, ep config.Endpoint, timeout time.Duration, announce func(string), open bool) (string, error) {
+	client, err := oauthClient(e, store, p, ep, e.snowflakeHTTP())
+	if err != nil {
+		return "", err
 	}
 	login := &oauth.Login{
 		Client:      client,
 		RedirectURI: p.RedirectURI,
-		Timeout:     *timeout,
-		Announce: func(startURL string) {
-			announce(e, startURL, *noBrowser)
-		},
+		Timeout:     timeout,
+		Announce:    announce,
 	}
-	if !*noBrowser {
+	if open {
 		login.Open = e.OpenBrowser
 		if login.Open == nil {
 			// Whatever xdg-open or the browser prints must not reach our
@@ -73,7 +90,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	}
 	tokens, err := login.Run(ctx)
 	if err != nil {
-		return loginError(p.Name, err)
+		return "", loginError(p.Name, err)
 	}
 	// The profile may name who must sign in. A code delivered by someone
 	// else (another user of this machine, a stale tab signed in as another
@@ -83,11 +100,11 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		if got == "" {
 			got = "a user Snowflake did not name"
 		}
-		return withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
+		return "", withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
 			ExitLoginRequired, "sign in as "+p.User+" ("+loginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
 	}
 	if tokens.RefreshToken == "" {
-		return withAdvice(fmt.Errorf("Snowflake signed you in but issued no refresh token, so sfmcp cannot keep you signed in"),
+		return "", withAdvice(fmt.Errorf("Snowflake signed you in but issued no refresh token, so sfmcp cannot keep you signed in"),
 			ExitUsage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
 	}
 	cred := keychain.Credential{
@@ -106,18 +123,12 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		cred.SecretExpiresAt = time.Time{}
 	}
 	if err := recordNetwork(cfg, &cred); err != nil {
-		return err
+		return "", err
 	}
 	if err := store.SaveCredential(p.Name, cred); err != nil {
-		return fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
+		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
 	}
-	user := tokens.Username
-	if user == "" {
-		user = "(user not reported)"
-	}
-	notifyDaemon(ctx, e, p.Name)
-	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
-	return nil
+	return tokens.Username, nil
 }
 
 // announce prints the sign-in URL (the loopback start page, which sends

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -176,17 +177,31 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		deadline = dl
 	}
 	_ = conn.SetDeadline(deadline)
+	budget := time.Until(deadline).Round(time.Millisecond)
+	// A cancelled ctx ends the exchange too (no goroutine unless ctx can
+	// be cancelled).
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	failed := func(what string, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("the sfmcp daemon did not answer within %s (socket %s); see its log, or restart it", budget, c.Socket)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: sfmcp\r\nUser-Agent: sfmcp-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path); err != nil {
-		return nil, fmt.Errorf("send to the sfmcp daemon: %w", err)
+		return nil, failed("send to the sfmcp daemon", err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return nil, fmt.Errorf("read the sfmcp daemon's answer: %w", err)
+		return nil, failed("read the sfmcp daemon's answer", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read the sfmcp daemon's answer: %w", err)
+		return nil, failed("read the sfmcp daemon's answer", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb ErrorBody

@@ -50,7 +50,14 @@ type Profile struct {
 	// ExtraHosts are further hosts of this account (e.g. its PrivateLink
 	// name) that may receive its tokens as MCP servers; nothing else does.
 	ExtraHosts []string `toml:"extra_hosts,omitempty" json:"extra_hosts,omitempty"`
+	// AutoLogin, when false, keeps the daemon from opening the browser
+	// sign-in itself when Snowflake needs a new one (default true).
+	AutoLogin *bool `toml:"auto_login,omitempty" json:"auto_login,omitempty"`
 }
+
+// OpensSignIn reports whether the daemon may open a browser sign-in for p
+// when Snowflake needs one: OAuth profiles, unless auto_login = false.
+func (p Profile) OpensSignIn() bool { return !p.IsPAT() && (p.AutoLogin == nil || *p.AutoLogin) }
 
 // Endpoint returns where the profile's account answers: the host override
 // when set, else the normalised account.

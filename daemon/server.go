@@ -62,6 +62,8 @@ type Server struct {
 }
 
 const (
+	// maxSignInWait bounds how long a request waits for a browser sign-in.
+	maxSignInWait  = 120
 	maxQuery       = 4 << 10
 	maxHeaderBytes = 8 << 10 // request line and headers together
 )
@@ -147,6 +149,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Tok
 	peer, _ := PeerFrom(r.Context())
 	if helper && req.ServerURL != "" {
 		req.Client = helperClient(peer.PID, req.ServerURL, q.Get("server_name"))
+	}
+	req.NoSignIn = q.Get("signin") == "off"
+	req.OverSSH = func() bool {
+		ancestors, err := proctree.Ancestors(peer.PID, 64)
+		return err == nil && proctree.OverSSH(ancestors)
+	}
+	if secs, err := strconv.Atoi(q.Get("wait_signin")); err == nil && secs > 0 {
+		req.WaitSignIn = time.Duration(min(secs, maxSignInWait)) * time.Second
+		// Past the server's write timeout, which bounds other requests.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(req.WaitSignIn + 45*time.Second))
 	}
 	t, err := s.Manager.Token(r.Context(), req)
 	if err != nil {

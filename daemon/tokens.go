@@ -97,6 +97,14 @@ type Options struct {
 	// alike, so only the server can tell a refusal. refused is true only
 	// for a 401.
 	Probe func(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t Token) (refused bool, err error)
+	// SignIn runs the browser sign-in of p (the flow `sfmcp-token login`
+	// runs) and stores it. The daemon calls it when Snowflake needs a new
+	// sign-in and the caller is at this machine's desktop; nil means it
+	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1).
+	SignIn func(ctx context.Context, p config.Profile) error
+	// NeedsSignIn tells the user that p needs a sign-in the daemon did not
+	// open (a desktop notification naming command); nil does nothing.
+	NeedsSignIn func(profile, command string)
 	// OnRefreshed, if set, observes the end of every refresh attempt
 	// (tests synchronise on it; err is nil on success).
 	OnRefreshed func(profile string, err error)
@@ -124,6 +132,10 @@ type Manager struct {
 	// are kept in memory, whatever reloads happen, and saved before anything
 	// else is done for the profile.
 	pending map[string]*rotation
+	// signIns holds the last browser sign-in opened per profile, and
+	// notified the last time a needed sign-in was only announced.
+	signIns  map[string]*signIn
+	notified map[string]time.Time
 }
 
 // rotation is a refresh token that replaced old and must reach the keychain.
@@ -191,7 +203,8 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = time.Hour
 	}
-	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}, pending: map[string]*rotation{}}
+	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}, pending: map[string]*rotation{},
+		signIns: map[string]*signIn{}, notified: map[string]time.Time{}}
 	m.lastWall, m.lastElapsed = m.now(), opts.Elapsed()
 	cfg, err := opts.LoadConfig()
 	if err != nil {
@@ -300,6 +313,26 @@ type Request struct {
 	// token it was given, the server is asked whether it still takes it
 	// (Options.Probe).
 	Client string
+	// WaitSignIn is how long the request may wait for a browser sign-in
+	// the daemon opened, then try again (the bridge's requests do).
+	WaitSignIn time.Duration
+	// NoSignIn: never open a browser sign-in for this request.
+	NoSignIn bool
+	// OverSSH reports whether the caller runs in an SSH session, where a
+	// browser opened on this machine's screen reaches no one. It is asked
+	// only when a sign-in is needed.
+	OverSSH func() bool
+}
+
+// signInEvery is how often the daemon opens a browser sign-in for one
+// profile at most.
+const signInEvery = 10 * time.Minute
+
+// signIn is a browser sign-in the daemon opened.
+type signIn struct {
+	started time.Time
+	done    chan struct{} // closed when it ends
+	err     error
 }
 
 // Fingerprint identifies a token without revealing it (client.Fingerprint).
@@ -315,6 +348,9 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 		r.Refused = m.refusedOnRerun(ctx, p, r)
 	}
 	t, err := m.token(p, m.now(), r)
+	if errors.Is(err, ErrLoginRequired) {
+		t, err = m.signInAndRetry(ctx, p, r, err)
+	}
 	t.Profile = p.Name // also on errors: callers name the profile in advice
 	if err == nil && r.ServerURL != "" {
 		// The config allowed the URL (Select); the sign-in must too, so a
@@ -378,6 +414,100 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 		m.mu.Unlock()
 	}
 	return t, err
+}
+
+// signInAndRetry handles a profile that needs a new sign-in: it opens the
+// browser sign-in when the caller is at this machine's desktop (at most
+// once per profile per signInEvery), or else tells the desktop which
+// command to run. A request that may wait (the bridge's) waits for the
+// sign-in and tries again, so the user's call succeeds after one click.
+func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Request, loginErr error) (Token, error) {
+	s, note := m.offerSignIn(p, r)
+	if s == nil {
+		return Token{}, fmt.Errorf("%w; %s", loginErr, note)
+	}
+	if r.WaitSignIn > 0 {
+		wait := time.NewTimer(r.WaitSignIn)
+		defer wait.Stop()
+		select {
+		case <-s.done:
+			if s.err == nil {
+				return m.token(p, m.now(), Request{Profile: r.Profile, ServerURL: r.ServerURL, Client: r.Client})
+			}
+			return Token{}, fmt.Errorf("%w; the browser sign-in sfmcp opened failed: %v", loginErr, s.err)
+		case <-wait.C:
+		case <-ctx.Done():
+		case <-m.ctx.Done():
+		}
+	}
+	return Token{}, fmt.Errorf("%w; %s", loginErr, note)
+}
+
+// offerSignIn returns the browser sign-in under way for p, opening one if
+// allowed, with a note for the user; nil if none is open.
+func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
+	command := "sfmcp-token login --profile " + p.Name
+	if p.IsPAT() {
+		return nil, "rotate the PAT (sfmcp-token pat rotate)"
+	}
+	overSSH := r.OverSSH != nil && r.OverSSH()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	s := m.signIns[p.Name]
+	if s != nil {
+		select {
+		case <-s.done:
+		default:
+			return s, "a browser window is open to sign in to Snowflake (profile " + p.Name + "): finish it there"
+		}
+	}
+	why := ""
+	switch {
+	case m.opts.SignIn == nil:
+		why = "no desktop to open a browser on, or SFMCP_NO_AUTO_LOGIN=1 for the daemon"
+	case !p.OpensSignIn():
+		why = "auto_login = false for this profile"
+	case r.NoSignIn:
+		why = "SFMCP_NO_AUTO_LOGIN=1"
+	case overSSH:
+		why = "the request came over SSH"
+	case s != nil && now.Sub(s.started) < signInEvery:
+		why = "one was opened at " + s.started.Local().Format("15:04") + " and sfmcp opens at most one per profile every 10 minutes"
+	}
+	if why != "" {
+		if m.opts.NeedsSignIn != nil && now.Sub(m.notified[p.Name]) >= signInEvery {
+			m.notified[p.Name] = now
+			go m.opts.NeedsSignIn(p.Name, command)
+		}
+		m.opts.Log.Warn("a new sign-in is needed; not opening a browser", "profile", p.Name, "why", why, "run", command)
+		return nil, "no browser was opened (" + why + "); run: " + command
+	}
+	s = &signIn{started: now, done: make(chan struct{})}
+	m.signIns[p.Name] = s
+	m.opts.Log.Info("opening a browser sign-in", "profile", p.Name)
+	go m.runSignIn(p, s)
+	return s, "a browser window was opened to sign in to Snowflake (profile " + p.Name + "): finish it there"
+}
+
+// runSignIn runs one browser sign-in and, once it is stored, makes the
+// profile use it.
+func (m *Manager) runSignIn(p config.Profile, s *signIn) {
+	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Minute)
+	defer cancel()
+	err := m.opts.SignIn(ctx, p)
+	if err == nil {
+		err = m.Reload(p.Name)
+	}
+	if err != nil {
+		m.opts.Log.Warn("the browser sign-in sfmcp opened did not complete", "profile", p.Name, "error", err.Error())
+	} else {
+		m.opts.Log.Info("signed in through the browser", "profile", p.Name)
+	}
+	m.mu.Lock()
+	s.err = err
+	close(s.done)
+	m.mu.Unlock()
 }
 
 // refusedOnRerun returns the fingerprint of the token r.Client was given

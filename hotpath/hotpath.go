@@ -274,7 +274,7 @@ var daemonEnvAllowed = map[string]bool{
 	"DBUS_SESSION_BUS_ADDRESS": true, "XDG_RUNTIME_DIR": true, "DISPLAY": true, "WAYLAND_DISPLAY": true,
 	// Where the daemon listens must be where its clients look.
 	"SFMCP_SOCKET":    true,
-	"SFMCP_NO_NOTIFY": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
+	"SFMCP_NO_NOTIFY": true, "SFMCP_NO_AUTO_LOGIN": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
 }
 
 var pathEnv = map[string]bool{"HOME": true, "XDG_RUNTIME_DIR": true, "SFMCP_SOCKET": true}

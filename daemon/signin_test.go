@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+// signInFixture is a fixture whose daemon may open a browser sign-in: it
+// signs ALICE in again at the stand-in (the "browser") and stores it.
+func signInFixture(t *testing.T, opts func(*Options)) (*fixture, *atomic.Int32, chan string) {
+	var opened atomic.Int32
+	notified := make(chan string, 10)
+	var f *fixture
+	f = newFixture(t, nil, func(o *Options) {
+		o.BackoffBase, o.BackoffMax = time.Hour, time.Hour
+		o.SignIn = func(ctx context.Context, p config.Profile) error {
+			opened.Add(1)
+			c := &oauth.Client{BaseURL: f.sf.URL, ClientID: config.LocalApplication, Scopes: []string{"refresh_token", "session:role:MCP_USERS"}, HTTPClient: f.sf.Client()}
+			tok, err := (&oauth.Login{Client: c, Timeout: 10 * time.Second, Open: func(u string) error { _, _, err := f.sf.Visit(u); return err }}).Run(ctx)
+			if err != nil {
+				return err
+			}
+			return f.store.SaveCredential(p.Name, keychain.Credential{Secret: tok.RefreshToken, Kind: keychain.CredentialOAuth, Host: f.sf.Host(), User: "ALICE"})
+		}
+		o.NeedsSignIn = func(profile, command string) { notified <- command }
+		if opts != nil {
+			opts(o)
+		}
+	})
+	return f, &opened, notified
+}
+
+// revoke makes Snowflake refuse the stored sign-in and the cached token.
+func (f *fixture) revoke() {
+	f.sf.RevokeUser("ALICE")
+	f.clock.Advance(11 * time.Minute) // the cached access token expired too
+}
+
+// Issue #11 §4: a bridge request that finds the sign-in revoked waits for
+// the browser sign-in the daemon opens, then gets a token.
+func TestWaitingRequestSucceedsAfterTheOpenedSignIn(t *testing.T) {
+	f, opened, _ := signInFixture(t, nil)
+	first := f.token()
+	f.revoke()
+	tok, err := f.m.Token(context.Background(), Request{Profile: "prod", WaitSignIn: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("the waiting request failed: %v", err)
+	}
+	if tok.AccessToken == "" || tok.AccessToken == first.AccessToken || opened.Load() != 1 {
+		t.Fatalf("opened %d sign-ins; token renewed: %v", opened.Load(), tok.AccessToken != first.AccessToken)
+	}
+	// Revoked again within 10 minutes: no second browser; the error names
+	// the command.
+	f.sf.RevokeUser("ALICE")
+	f.clock.Advance(time.Minute)
+	_, err = f.m.Token(context.Background(), Request{Profile: "prod", Force: true, WaitSignIn: 10 * time.Second})
+	if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "sfmcp-token login --profile prod") || opened.Load() != 1 {
+		t.Fatalf("second failure: opened %d, err %v", opened.Load(), err)
+	}
+}
+
+// headers does not wait (clients give helpers 10 s): it fails at once,
+// saying a browser was opened, and the sign-in completes on its own.
+func TestHeadersFailsFastWhileTheSignInOpens(t *testing.T) {
+	f, opened, _ := signInFixture(t, nil)
+	f.token()
+	f.revoke()
+	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
+	if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "browser window was opened") {
+		t.Fatalf("headers: %v", err)
+	}
+	f.m.mu.Lock()
+	s := f.m.signIns["prod"]
+	f.m.mu.Unlock()
+	<-s.done
+	if s.err != nil || opened.Load() != 1 {
+		t.Fatalf("the opened sign-in: %v (opened %d)", s.err, opened.Load())
+	}
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); err != nil {
+		t.Fatalf("after the sign-in: %v", err)
+	}
+}
+
+// Nothing opens over SSH, for a profile that turned it off, or for a
+// caller that asked not to; the user is told the command instead.
+func TestNoSignInOpensWhereNoOneSeesIt(t *testing.T) {
+	off := false
+	for name, c := range map[string]struct {
+		req     Request
+		profile func(*config.Profile)
+	}{
+		"over SSH":            {req: Request{Profile: "prod", OverSSH: func() bool { return true }}},
+		"SFMCP_NO_AUTO_LOGIN": {req: Request{Profile: "prod", NoSignIn: true}},
+		"auto_login = false":  {req: Request{Profile: "prod"}, profile: func(p *config.Profile) { p.AutoLogin = &off }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, opened, notified := signInFixture(t, nil)
+			if c.profile != nil {
+				f.m.mu.Lock()
+				p := f.m.cfg.Profiles["prod"]
+				c.profile(&p)
+				f.m.cfg.Profiles["prod"] = p
+				f.m.mu.Unlock()
+			}
+			f.token()
+			f.revoke()
+			c.req.WaitSignIn = 10 * time.Second
+			_, err := f.m.Token(context.Background(), c.req)
+			if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "run: sfmcp-token login --profile prod") {
+				t.Fatalf("err %v", err)
+			}
+			if opened.Load() != 0 {
+				t.Fatal("a browser sign-in was opened")
+			}
+			if cmd := <-notified; cmd != "sfmcp-token login --profile prod" {
+				t.Fatalf("notified %q", cmd)
+			}
+			if !strings.Contains(f.logs.String(), "run=\"sfmcp-token login --profile prod\"") {
+				t.Errorf("the daemon log does not name the command:\n%s", f.logs.String())
+			}
+		})
+	}
+}
