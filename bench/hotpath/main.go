@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 			return fmt.Errorf("cold headers: %w", err)
 		}
 		cold = append(cold, d)
-		stopDaemon(socket)
+		stopDaemon(filepath.Join(env.Dir, ".local", "state", "sfmcp", "daemon.lock"))
 	}
 	report("cold: sfmcp-token headers, no daemon (autostart + first refresh)", cold, nil)
 
@@ -137,14 +138,13 @@ func timed(bin string, env []string, args ...string) (time.Duration, error) {
 }
 
 // stopDaemon stops an auto-started daemon and waits for its lock.
-func stopDaemon(socket string) {
-	pidb, _ := os.ReadFile(socket + ".lock")
-	var pid int
-	fmt.Sscan(strings.TrimSpace(string(pidb)), &pid)
+func stopDaemon(lockPath string) {
+	b, _ := os.ReadFile(lockPath)
+	pid, _, _ := client.ParseLockRecord(b)
 	if pid == 0 {
 		return
 	}
-	lock, err := os.Open(socket + ".lock")
+	lock, err := os.Open(lockPath)
 	if err != nil {
 		return
 	}
