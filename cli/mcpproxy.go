@@ -80,6 +80,10 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 	return bridge.Run(ctx, down)
 }
 
+// signInWait is how long the bridge holds a request while a browser
+// sign-in the daemon opened completes.
+const signInWait = 120 * time.Second
+
 // daemonTokens asks the daemon for the profile's token on every request.
 type daemonTokens struct {
 	e         *Env
@@ -95,13 +99,17 @@ type daemonTokens struct {
 }
 
 func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Token, error) {
-	req := client.Request{Profile: d.profile, ServerURL: d.serverURL}
+	// When Snowflake needs a new sign-in, the daemon opens it in the
+	// browser (at a desktop) and holds this request until it completes,
+	// so the user's call succeeds after one click.
+	req := client.Request{Profile: d.profile, ServerURL: d.serverURL, WaitSignIn: signInWait,
+		NoSignIn: d.e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 	if refused != "" {
 		req.Refused = daemon.Fingerprint(refused)
 	}
 	var tok daemon.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
-		c.Timeout = 45 * time.Second
+		c.Timeout = signInWait + 45*time.Second
 		var err error
 		tok, err = c.Token(ctx, req)
 		return nil, err

@@ -194,6 +194,10 @@ func Explain(err error, profile string) (int, string) {
 		}
 		switch ce.Code {
 		case client.CodeLoginRequired:
+			if strings.Contains(ce.Message, "browser window") {
+				// The daemon opened the sign-in; a second one would race it.
+				return ExitLoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
+			}
 			return ExitLoginRequired, LoginHint(profile)
 		case client.CodeUnknownProfile:
 			return ExitUsage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"

@@ -1,0 +1,554 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
+
+	"github.com/sfmcp/sfmcp/proctree"
+	"github.com/sfmcp/sfmcp/snowflaketest"
+)
+
+// Issue #11, section 4: when Snowflake needs a new sign-in, the daemon
+// opens the browser sign-in itself, at most once per profile every 10
+// minutes, and only for a caller at this machine's desktop. Here the
+// daemon gets a fake desktop: DISPLAY set (nothing draws on it) and an
+// xdg-open that hands the URL to the test, which completes the sign-in in
+// a real headless chromium.
+
+// TestAutoSignInBridgeCallSucceedsAfterOneClick: a revoked sign-in makes
+// the daemon open the browser; once the sign-in is completed there, the
+// bridge's held tools/call succeeds without the client asking again.
+// Revoked again within 10 minutes, nothing opens and the answer, prompt,
+// names the command to run.
+func TestAutoSignInBridgeCallSucceedsAfterOneClick(t *testing.T) {
+	ctx := browser(t)
+	skipOverSSH(t)
+	p := formSignedIn(t)
+	d := newFakeDesktop(t)
+	daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
+	b := startBridge(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "mcp-proxy", "--profile", "prod", "--server", "db.public.gong_mcp"), daemonLog)
+	if m := b.call(t, 1, "initialize", initializeParams, 30*time.Second); m["result"] == nil {
+		t.Fatalf("initialize: %v", m)
+	}
+
+	// An administrator revokes the sign-in: the refresh token and the
+	// access token the daemon holds both stop working.
+	p.sf.RevokeUser("alice")
+	before := p.sf.Counters()
+	b.send(t, 2, "tools/call", searchParams)
+	startURL := d.expect(t, "open", 30*time.Second, daemonLog)
+	if !strings.HasPrefix(startURL, "http://127.0.0.1:") {
+		t.Fatalf("the daemon opened %q, not its loopback sign-in page", startURL)
+	}
+	signInInBrowser(t, ctx, startURL)
+	m := b.answer(t, 2, 60*time.Second)
+	if text, ok := toolText(m); !ok || !strings.Contains(text, `gong_search ran as ALICE with role MCP_USERS: {"query":"renewals"}`) {
+		t.Fatalf("the held tools/call did not succeed after the sign-in: %v\ndaemon log:\n%s", m, daemonLog())
+	}
+	after := p.sf.Counters()
+	if n := after.CodeExchanges - before.CodeExchanges; n != 1 {
+		t.Errorf("%d sign-ins completed at the stand-in, want 1", n)
+	}
+	if n := after.MCPToolCalls - before.MCPToolCalls; n != 1 {
+		t.Errorf("the tool ran %d times, want once", n)
+	}
+
+	// Revoked again within 10 minutes: no second browser, and the bridge
+	// does not hold the call (it would for up to 120 s if it waited).
+	p.sf.RevokeUser("alice")
+	m = b.call(t, 3, "tools/call", searchParams, 30*time.Second)
+	if msg := failure(m); !strings.Contains(msg, "sfmcp-token login --profile prod") || strings.Contains(msg, "window was opened") {
+		t.Fatalf("second revocation: the answer should name the command and open nothing: %v\ndaemon log:\n%s", m, daemonLog())
+	}
+	// The desktop is told which command to run instead.
+	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, "sfmcp-token login --profile prod") {
+		t.Errorf("notification %q does not name the command", note)
+	}
+	if n := d.opens(t); n != 1 {
+		t.Errorf("the browser opened %d times, want once in 10 minutes", n)
+	}
+	if n := strings.Count(daemonLog(), "opening a browser sign-in"); n != 1 {
+		t.Errorf("the daemon logged %d browser sign-ins, want 1:\n%s", n, daemonLog())
+	}
+}
+
+// TestAutoSignInNothingOpensOverSSH: at a daemon that has a desktop, a
+// caller over SSH (an sshd among its ancestors, no display variables)
+// gets no browser, only the command; the same request from this machine
+// opens one, so SSH is what kept it shut.
+func TestAutoSignInNothingOpensOverSSH(t *testing.T) {
+	skipOverSSH(t)
+	p := formSignedIn(t)
+	d := newFakeDesktop(t)
+	p.sf.RevokeUser("alice")
+	daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
+
+	code, out, errOut := runWithin(t, p.overSSH(t, "headers", "--profile", "prod"), 30*time.Second)
+	if code != 3 || out != "" || !strings.Contains(errOut, "sfmcp-token login --profile prod") || !strings.Contains(errOut, "SSH") {
+		t.Fatalf("headers over SSH: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
+	}
+	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, "sfmcp-token login --profile prod") {
+		t.Errorf("notification %q does not name the command", note)
+	}
+
+	// The bridge asks to wait for a sign-in; over SSH none opens, so it
+	// answers at once.
+	b := startBridge(t, p.overSSH(t, "mcp-proxy", "--profile", "prod", "--server", "db.public.gong_mcp"), daemonLog)
+	if msg := failure(b.call(t, 1, "initialize", initializeParams, 30*time.Second)); !strings.Contains(msg, "sfmcp-token login --profile prod") {
+		t.Fatalf("bridge over SSH: %q\ndaemon log:\n%s", msg, daemonLog())
+	}
+	if n := d.opens(t); n != 0 {
+		t.Fatalf("the browser opened %d times for callers over SSH", n)
+	}
+	if strings.Contains(daemonLog(), "opening a browser sign-in") {
+		t.Fatalf("the daemon opened a sign-in for a caller over SSH:\n%s", daemonLog())
+	}
+
+	// Control: the same daemon opens one for a caller on this machine, and
+	// headers does not wait for it.
+	code, out, errOut = runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", "prod"), 30*time.Second)
+	if code != 3 || out != "" || !strings.Contains(errOut, "browser window was opened") {
+		t.Fatalf("headers at the desktop: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
+	}
+	if u := d.expect(t, "open", 30*time.Second, daemonLog); !strings.HasPrefix(u, "http://127.0.0.1:") {
+		t.Fatalf("the daemon opened %q", u)
+	}
+}
+
+// TestAutoSignInNothingOpensWithoutDesktop: a daemon with no display and
+// no session bus opens nothing, and says which command to run.
+func TestAutoSignInNothingOpensWithoutDesktop(t *testing.T) {
+	bus := fmt.Sprintf("/run/user/%d/bus", os.Getuid())
+	if _, err := os.Lstat(bus); err == nil {
+		t.Skipf("%s exists: a session bus counts as a desktop, so this machine cannot run a daemon without one", bus)
+	}
+	p := formSignedIn(t)
+	d := newFakeDesktop(t)
+	env := d.env("SFMCP_NO_NOTIFY=1")
+	for _, kv := range append(append([]string{}, p.env...), env...) {
+		for _, name := range []string{"DISPLAY=", "WAYLAND_DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR="} {
+			if strings.HasPrefix(kv, name) {
+				t.Fatalf("the daemon's environment has %s", kv)
+			}
+		}
+	}
+	p.sf.RevokeUser("alice")
+	daemonLog := p.startDaemonEnv(t, env)
+
+	code, out, errOut := runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", "prod"), 30*time.Second)
+	if code != 3 || out != "" || !strings.Contains(errOut, "sfmcp-token login --profile prod") || strings.Contains(errOut, "window was opened") {
+		t.Fatalf("headers: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
+	}
+	if n := d.opens(t); n != 0 {
+		t.Fatalf("the browser opened %d times without a desktop", n)
+	}
+	log := daemonLog()
+	if strings.Contains(log, "opening a browser sign-in") || !strings.Contains(log, "sfmcp-token login --profile prod") {
+		t.Fatalf("the daemon log should name the command and open nothing:\n%s", log)
+	}
+}
+
+const (
+	initializeParams = `{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}`
+	searchParams     = `{"name":"gong_search","arguments":{"query":"renewals"}}`
+)
+
+// skipOverSSH skips a test that needs the daemon to open a browser when
+// the test itself runs in an SSH session: every caller it starts is then
+// over SSH too.
+func skipOverSSH(t *testing.T) {
+	ancestors, err := proctree.Ancestors(os.Getpid(), 64)
+	if err == nil && proctree.OverSSH(ancestors) {
+		t.Skip("this test runs in an SSH session, where the daemon rightly opens no browser; run it from a local session (CI does)")
+	}
+}
+
+// formSignedIn returns a proc whose profile prod is signed in at a
+// stand-in that shows its sign-in form (no auto-approval), so a later
+// sign-in completes only when someone fills the form in. The daemon is
+// left for the test to start.
+func formSignedIn(t *testing.T) *proc {
+	p := newProc(t)
+	// httptest's certificate is the same for every stand-in, so the CA
+	// newProc wrote trusts this one too.
+	p.sf = snowflaketest.New(snowflaketest.Options{})
+	t.Cleanup(p.sf.Close)
+	run := filepath.Join(p.dir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p.useFileStore()
+	p.env = append(p.env, "SFMCP_SOCKET="+filepath.Join(run, "sfmcp.sock"), "XDG_STATE_HOME="+filepath.Join(p.dir, "state"))
+	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
+		t.Fatal(errOut)
+	}
+	startURL, wait := startLogin(t, p, "prod")
+	if status, page, err := p.sf.SignIn(startURL, "alice", snowflaketest.DefaultPassword, true); err != nil || status != 200 || !strings.Contains(page, "signed in") {
+		t.Fatalf("first sign-in: %d %v", status, err)
+	}
+	if code, out, errOut := wait(); code != 0 {
+		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
+	}
+	return p
+}
+
+// startDaemonEnv runs `sfmcp-token daemon` with env added, waits for its
+// ready signal, stops it at the end of the test, and returns a reader of
+// its log.
+func (p *proc) startDaemonEnv(t *testing.T, env []string) func() string {
+	logPath := filepath.Join(p.dir, "daemon-stderr.log") // recorded for the leak check with p.dir
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d := p.cmd(append([]string{"SFMCP_READY_FD=3"}, env...), "daemon")
+	d.Stderr = logFile
+	d.ExtraFiles = []*os.File{w}
+	err = d.Start()
+	w.Close()
+	logFile.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readLog := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
+	t.Cleanup(func() {
+		d.Process.Signal(syscall.SIGTERM)
+		if !waitWithin(d, 15*time.Second) {
+			t.Errorf("the daemon did not stop on SIGTERM:\n%s", readLog())
+		}
+	})
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(r, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("daemon not ready: %v %q\n%s", err, buf, readLog())
+	}
+	return readLog
+}
+
+// waitWithin waits for c to exit, killing its process group if it takes
+// longer than d; it reports whether c exited by itself.
+func waitWithin(c *exec.Cmd, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		c.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		if c.SysProcAttr != nil && c.SysProcAttr.Setpgid {
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		} else {
+			c.Process.Kill()
+		}
+		<-done
+		return false
+	}
+}
+
+// runWithin runs c with a deadline and returns its exit code and output;
+// its stderr is recorded for the leak check (stdout of headers is a token
+// by design).
+func runWithin(t *testing.T, c *exec.Cmd, d time.Duration) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitWithin(c, d) {
+		t.Fatalf("%v did not finish within %s: %s", c.Args, d, errOut.String())
+	}
+	snowflaketest.Record(strings.Join(c.Args, " ")+" (stderr)", errOut.String())
+	return c.ProcessState.ExitCode(), out.String(), errOut.String()
+}
+
+// overSSH returns a command that runs sfmcp-token with args as the child
+// of a shell named sshd, so the daemon finds an SSH server process among
+// the caller's ancestors, as in an SSH session. The caller's environment
+// is the proc's, with no display variables.
+func (p *proc) overSSH(t *testing.T, args ...string) *exec.Cmd {
+	sshd := filepath.Join(t.TempDir(), "sshd")
+	if err := os.Symlink("/bin/sh", sshd); err != nil {
+		t.Fatal(err)
+	}
+	// Not the last command of the script, so the shell does not exec it
+	// and stays its parent.
+	script := `"$0" "$@"; status=$?; exit $status`
+	c := exec.Command(sshd, append([]string{"-c", script, binary}, args...)...)
+	c.Env = append(append([]string{}, p.env...), "SFMCP_NO_AUTOSTART=1")
+	return c
+}
+
+// fakeDesktop stands in for the desktop programs the daemon runs: an
+// xdg-open and a notify-send that each write one line ("open URL",
+// "notify ARGS") to a record file and to a FIFO the test reads, so the
+// test learns of each as it happens.
+type fakeDesktop struct {
+	bin    string
+	record string
+	events chan string
+}
+
+func newFakeDesktop(t *testing.T) *fakeDesktop {
+	dir := t.TempDir() // not under the proc's HOME: reading a FIFO there would block the leak check
+	d := &fakeDesktop{bin: filepath.Join(dir, "bin"), record: filepath.Join(dir, "record"), events: make(chan string, 64)}
+	fifo := filepath.Join(dir, "events")
+	if err := os.Mkdir(d.bin, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Read-write: opening does not wait for a writer, and the reader sees
+	// no end of file between one writer and the next.
+	f, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	go func() {
+		defer close(d.events)
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			d.events <- sc.Text()
+		}
+	}()
+	script := func(line string) []byte {
+		return []byte("#!/bin/sh\nline=\"" + line + "\"\nprintf '%s\\n' \"$line\" >> " + shellQuote(d.record) + "\nprintf '%s\\n' \"$line\" > " + shellQuote(fifo) + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(d.bin, "xdg-open"), script("open $1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.bin, "notify-send"), script("notify $*"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// env is the daemon's environment for this desktop: its programs first
+// on PATH, plus extra.
+func (d *fakeDesktop) env(extra ...string) []string {
+	return append([]string{"PATH=" + d.bin + ":" + os.Getenv("PATH")}, extra...)
+}
+
+// expect waits for the desktop's next event, which must be of kind, and
+// returns the rest of its line.
+func (d *fakeDesktop) expect(t *testing.T, kind string, within time.Duration, daemonLog func() string) string {
+	t.Helper()
+	select {
+	case ev, ok := <-d.events:
+		k, rest, _ := strings.Cut(ev, " ")
+		if !ok || k != kind {
+			t.Fatalf("the desktop saw %q, want %s\ndaemon log:\n%s", ev, kind, daemonLog())
+		}
+		return rest
+	case <-time.After(within):
+		t.Fatalf("no %s on the desktop within %s\ndaemon log:\n%s", kind, within, daemonLog())
+	}
+	return ""
+}
+
+// opens counts the browser opens so far.
+func (d *fakeDesktop) opens(t *testing.T) int {
+	data, err := os.ReadFile(d.record)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "open ") {
+			n++
+		}
+	}
+	return n
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// signInInBrowser completes the stand-in's sign-in in headless chromium,
+// starting at the daemon's loopback sign-in page.
+func signInInBrowser(t *testing.T, ctx context.Context, startURL string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx,
+		chromedp.Navigate(startURL),
+		chromedp.WaitVisible("#user"),
+		chromedp.SendKeys("#user", "alice"),
+		chromedp.SendKeys("#password", snowflaketest.DefaultPassword),
+		chromedp.Click("#allow"),
+		chromedp.WaitVisible("#message"),
+	)
+	if err != nil {
+		loc, _ := chromedp.Run(tctx, chromedp.Location())
+		t.Fatalf("browser: %v (at %s)", err, loc)
+	}
+	message, err := chromedp.Run(tctx, chromedp.Text("#message"))
+	snowflaketest.Record("sign-in page", message)
+	if err != nil || !strings.Contains(message, "You are signed in to Snowflake") {
+		t.Fatalf("the sign-in page says %q (%v)", message, err)
+	}
+}
+
+// bridgeProc is a running `mcp-proxy` driven one JSON-RPC line at a time.
+type bridgeProc struct {
+	stdin     io.WriteCloser
+	lines     chan string
+	stderr    string // its path
+	daemonLog func() string
+}
+
+func startBridge(t *testing.T, c *exec.Cmd, daemonLog func() string) *bridgeProc {
+	b := &bridgeProc{lines: make(chan string, 16), stderr: filepath.Join(t.TempDir(), "stderr"), daemonLog: daemonLog}
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errFile, err := os.Create(b.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stderr = errFile
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = c.Start()
+	errFile.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.stdin = stdin
+	go func() {
+		defer close(b.lines)
+		r := bufio.NewReader(stdout)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				snowflaketest.Record("mcp-proxy stdout", line)
+				b.lines <- line
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		if !waitWithin(c, 15*time.Second) {
+			t.Errorf("the bridge did not exit when its stdin closed:\n%s", b.errors())
+		}
+		snowflaketest.Record("mcp-proxy stderr", b.errors())
+	})
+	return b
+}
+
+func (b *bridgeProc) errors() string {
+	data, _ := os.ReadFile(b.stderr)
+	return string(data)
+}
+
+func (b *bridgeProc) send(t *testing.T, id int, method, params string) {
+	t.Helper()
+	msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`+"\n", id, method, params)
+	if _, err := io.WriteString(b.stdin, msg); err != nil {
+		t.Fatalf("write to the bridge: %v\n%s", err, b.errors())
+	}
+}
+
+// answer waits for the answer to request id; it must be the next message
+// with an id.
+func (b *bridgeProc) answer(t *testing.T, id int, within time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case line, ok := <-b.lines:
+			if !ok {
+				t.Fatalf("the bridge closed its stdout while request %d was open:\n%s\ndaemon log:\n%s", id, b.errors(), b.daemonLog())
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("the bridge wrote a line that is not JSON: %q", line)
+			}
+			if _, ok := m["id"]; !ok {
+				continue // a notification
+			}
+			if m["id"] != float64(id) {
+				t.Fatalf("answer %v while waiting for %d", m, id)
+			}
+			return m
+		case <-deadline:
+			t.Fatalf("no answer to request %d within %s\nbridge:\n%s\ndaemon log:\n%s", id, within, b.errors(), b.daemonLog())
+		}
+	}
+}
+
+func (b *bridgeProc) call(t *testing.T, id int, method, params string, within time.Duration) map[string]any {
+	t.Helper()
+	b.send(t, id, method, params)
+	return b.answer(t, id, within)
+}
+
+// toolText is the text of a successful tools/call result.
+func toolText(m map[string]any) (string, bool) {
+	res, _ := m["result"].(map[string]any)
+	if res == nil || res["isError"] == true {
+		return "", false
+	}
+	content, _ := res["content"].([]any)
+	if len(content) == 0 {
+		return "", false
+	}
+	first, _ := content[0].(map[string]any)
+	text, ok := first["text"].(string)
+	return text, ok
+}
+
+// failure is what an answer says went wrong: its JSON-RPC error message,
+// or the text of a tool result marked as an error; "" for a success.
+func failure(m map[string]any) string {
+	if e, ok := m["error"].(map[string]any); ok {
+		msg, _ := e["message"].(string)
+		if msg == "" {
+			msg = fmt.Sprint(e)
+		}
+		return msg
+	}
+	if res, _ := m["result"].(map[string]any); res != nil && res["isError"] == true {
+		b, _ := json.Marshal(res)
+		return string(b)
+	}
+	return ""
+}
