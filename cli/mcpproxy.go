@@ -56,8 +56,9 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 	if e.HTTPClient != nil && e.HTTPClient.Transport != nil {
 		base = e.HTTPClient.Transport.(*http.Transport).Clone()
 	}
-	// No response-header timeout: an agent tool call may think for minutes.
-	base.ResponseHeaderTimeout = 0
+	// Bounded connect, TLS, idle reuse and dead-peer detection, but no
+	// response-header timeout: an agent's tool call may think for minutes.
+	mcpproxy.ConfigureTransport(base)
 	tokens := &daemonTokens{e: e, profile: p.Name, serverURL: serverURL, viaSignIn: true}
 	bridge := &mcpproxy.Bridge{
 		ServerURL: serverURL,
@@ -92,6 +93,9 @@ type daemonTokens struct {
 	// viaSignIn sends each token over the network its sign-in was made
 	// with, as the daemon reports it (the bridge), not the config's.
 	viaSignIn bool
+	// timeout bounds one exchange with the daemon, a refresh or a browser
+	// sign-in included (default signInWait + 45 s).
+	timeout time.Duration
 
 	mu     sync.Mutex
 	netKey string
@@ -109,7 +113,10 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	}
 	var tok daemon.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
-		c.Timeout = signInWait + 45*time.Second
+		c.Timeout = d.timeout
+		if c.Timeout <= 0 {
+			c.Timeout = signInWait + 45*time.Second
+		}
 		var err error
 		tok, err = c.Token(ctx, req)
 		return nil, err
@@ -147,7 +154,7 @@ func (d *daemonTokens) transportFor(tok client.TokenBody) (http.RoundTripper, er
 		return nil, err
 	}
 	t := hc.Transport.(*http.Transport)
-	t.ResponseHeaderTimeout = 0 // an agent's tool call may think for minutes
+	mcpproxy.ConfigureTransport(t) // no response-header timeout: a tool call may think for minutes
 	d.netKey, d.via = key, t
 	return t, nil
 }

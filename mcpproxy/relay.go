@@ -2,6 +2,7 @@ package mcpproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,11 @@ func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
 				downErr <- err
 				return
 			}
+			// Stop waiting for a call the client gave up on before queueing
+			// for a slot: the slots may all be held by such calls.
+			if id, ok := cancelledCall(msg); ok && b.Transport.Cancel(id) {
+				b.Log.Info("the MCP client cancelled a request; no longer waiting for Snowflake's answer")
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -105,8 +111,8 @@ func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
 // client gets a JSON-RPC error for it rather than silence.
 func (b *Bridge) forward(ctx context.Context, up, down mcp.Connection, msg jsonrpc.Message) {
 	err := up.Write(ctx, msg)
-	if err == nil || ctx.Err() != nil {
-		return
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrCancelled) {
+		return // a cancelled call gets no answer
 	}
 	req, ok := msg.(*jsonrpc.Request)
 	if !ok || !req.IsCall() {
@@ -118,4 +124,20 @@ func (b *Bridge) forward(ctx context.Context, up, down mcp.Connection, msg jsonr
 	if werr := down.Write(ctx, resp); werr != nil {
 		b.Log.Warn("could not answer the client", "error", werr.Error())
 	}
+}
+
+// cancelledCall returns the id of the call a notifications/cancelled names.
+func cancelledCall(msg jsonrpc.Message) (jsonrpc.ID, bool) {
+	req, ok := msg.(*jsonrpc.Request)
+	if !ok || req.IsCall() || req.Method != "notifications/cancelled" {
+		return jsonrpc.ID{}, false
+	}
+	var p struct {
+		RequestID any `json:"requestId"`
+	}
+	if json.Unmarshal(req.Params, &p) != nil || p.RequestID == nil {
+		return jsonrpc.ID{}, false
+	}
+	id, err := jsonrpc.MakeID(p.RequestID)
+	return id, err == nil
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -66,12 +67,20 @@ type Transport struct {
 	// anywhere else (a redirect, say) gets no token. Empty allows none.
 	Origin string
 	// Retries for idempotent messages on transient failures (default 3),
-	// starting at RetryBase (default 250 ms), doubling, jittered.
-	Retries   int
-	RetryBase time.Duration
+	// starting at RetryBase (default 250 ms), doubling, jittered; none
+	// starts after RetryBudget (default 20 s) from the first attempt, so
+	// the client hears why before its own timeout (often 60 s).
+	Retries     int
+	RetryBase   time.Duration
+	RetryBudget time.Duration
+	// Per-attempt bounds (see bounds.go); zero means the default.
+	ConnectTimeout   time.Duration
+	SendTimeout      time.Duration
+	FirstByteTimeout time.Duration // idempotent messages only
 
 	mu              sync.Mutex
 	protocolVersion string
+	inFlight        map[jsonrpc.ID]context.CancelCauseFunc
 }
 
 // Idempotent methods may be sent again after a transient failure; a
@@ -95,13 +104,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = b
 	}
 	call := describe(body)
+	retryable := req.Method == http.MethodPost && idempotent[call.method]
 	attempts := 1
-	if req.Method == http.MethodPost && idempotent[call.method] {
+	if retryable {
 		attempts += t.retries()
 	}
+	// ctx lives until the answer has been read, or the MCP client cancels
+	// the call (Cancel).
+	ctx, cancel := context.WithCancelCause(req.Context())
+	release := t.track(call, cancel)
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	var refused string
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		resp, tok, err := t.send(req, body, refused)
+		resp, tok, sent, err := t.send(ctx, req, body, refused, retryable)
+		if errors.Is(context.Cause(ctx), ErrCancelled) {
+			if resp != nil {
+				drain(resp)
+			}
+			t.Log.Info("request cancelled by the MCP client", "method", call.method)
+			return nil, fmt.Errorf("%s: %w", call.method, ErrCancelled)
+		}
 		if err != nil && tok.AccessToken == "" {
 			// No token at all: the daemon says why (login required, ...).
 			return t.synthesize(req, call, CodeUnauthorized, t.advice(err))
@@ -115,22 +142,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		transient := err != nil || isTransient(resp.StatusCode)
-		if transient && attempt < attempts && req.Context().Err() == nil {
+		if transient && attempt < attempts && req.Context().Err() == nil && time.Since(start) < t.retryBudget() {
 			if resp != nil {
 				drain(resp)
 			}
 			wait := t.backoff(attempt)
 			t.Log.Warn("transient upstream failure; retrying", "method", call.method, "attempt", attempt, "retry_in", wait.String(), "error", describeFailure(resp, err))
+			timer := time.NewTimer(wait)
 			select {
-			case <-time.After(wait):
+			case <-timer.C:
 				continue
-			case <-req.Context().Done():
+			case <-ctx.Done():
+				timer.Stop()
+				if errors.Is(context.Cause(ctx), ErrCancelled) {
+					return nil, fmt.Errorf("%s: %w", call.method, ErrCancelled)
+				}
 				return nil, req.Context().Err()
 			}
 		}
 		if err != nil {
 			if req.Context().Err() != nil {
 				return nil, err
+			}
+			if sent && !retryable {
+				return t.synthesize(req, call, CodeUpstream, fmt.Sprintf(
+					"The connection to Snowflake broke after the %s request was sent (%v). It may have run: check its effect before trying again.", call.method, err))
 			}
 			return t.synthesize(req, call, CodeUpstream, fmt.Sprintf("Snowflake could not be reached (%v); try again", err))
 		}
@@ -147,6 +183,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			msg := snowflakeMessage(resp)
 			return t.synthesize(req, call, CodeUpstream, fmt.Sprintf("Snowflake answered HTTP %d (%s)", resp.StatusCode, msg))
 		}
+		resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: release}
+		release = nil // the body owns it now
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 			resp.Body = newDoneFilter(resp.Body)
 		} else if call.method == "initialize" {
@@ -156,18 +194,66 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// send makes one attempt with a token (newer than refused, if given).
-func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http.Response, Token, error) {
+// Cancel ends the wait for the call with this id, if it is in flight: the
+// MCP client sent notifications/cancelled for it.
+func (t *Transport) Cancel(id jsonrpc.ID) bool {
+	t.mu.Lock()
+	cancel, ok := t.inFlight[id]
+	t.mu.Unlock()
+	if ok {
+		cancel(ErrCancelled)
+	}
+	return ok
+}
+
+// track registers a call so Cancel can reach it; the returned release
+// forgets it and frees its context.
+func (t *Transport) track(call callInfo, cancel context.CancelCauseFunc) func() {
+	if !call.isCall {
+		return func() { cancel(nil) }
+	}
+	t.mu.Lock()
+	if t.inFlight == nil {
+		t.inFlight = map[jsonrpc.ID]context.CancelCauseFunc{}
+	}
+	_, dup := t.inFlight[call.id]
+	if !dup {
+		t.inFlight[call.id] = cancel
+	}
+	t.mu.Unlock()
+	return func() {
+		if !dup {
+			t.mu.Lock()
+			delete(t.inFlight, call.id)
+			t.mu.Unlock()
+		}
+		cancel(nil)
+	}
+}
+
+// send makes one attempt with a token (newer than refused, if given),
+// watched by a watchdog (see bounds.go). sent reports whether the whole
+// request reached the connection, so the server may have acted on it.
+func (t *Transport) send(ctx context.Context, orig *http.Request, body []byte, refused string, retryable bool) (resp *http.Response, tok Token, sent bool, err error) {
 	if got := Origin(orig.URL.String()); got == "" || got != t.Origin {
-		return nil, Token{}, fmt.Errorf("refusing to send profile %s's token to %s: only %s gets it", t.Profile, got, t.Origin)
+		return nil, Token{}, false, fmt.Errorf("refusing to send profile %s's token to %s: only %s gets it", t.Profile, got, t.Origin)
 	}
-	tok, err := t.Tokens.Token(orig.Context(), refused)
+	tok, err = t.Tokens.Token(ctx, refused)
 	if err != nil {
-		return nil, Token{}, err
+		return nil, Token{}, false, err
 	}
-	req := orig.Clone(orig.Context())
+	answer := time.Duration(0)
+	if retryable {
+		answer = orDefault(t.FirstByteTimeout, DefaultFirstByteTimeout)
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	w := newWatchdog(cancel, orDefault(t.ConnectTimeout, DefaultConnectTimeout), orDefault(t.SendTimeout, DefaultSendTimeout), answer)
+	req := orig.Clone(httptrace.WithClientTrace(actx, w.trace()))
 	if body != nil {
-		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.Body = io.NopCloser(&progressReader{r: bytes.NewReader(body), w: w})
+		req.GetBody = func() (io.ReadCloser, error) {
+			return io.NopCloser(&progressReader{r: bytes.NewReader(body), w: w}), nil
+		}
 		req.ContentLength = int64(len(body))
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
@@ -183,8 +269,26 @@ func (t *Transport) send(orig *http.Request, body []byte, refused string) (*http
 	if tok.Via != nil {
 		via = tok.Via
 	}
-	resp, err := via.RoundTrip(req)
-	return resp, tok, err
+	resp, err = via.RoundTrip(req)
+	if err != nil {
+		var stall *StallError
+		if errors.As(context.Cause(actx), &stall) {
+			err = stall
+		}
+		sent = w.sent()
+		w.stop()
+		cancel(nil)
+		return nil, tok, sent, err
+	}
+	resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: func() { w.stop(); cancel(nil) }}
+	return resp, tok, true, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Origin returns the lower-cased scheme://host[:port] of raw, or "" if raw
@@ -269,6 +373,10 @@ func (t *Transport) retries() int {
 		return t.Retries
 	}
 	return 3
+}
+
+func (t *Transport) retryBudget() time.Duration {
+	return orDefault(t.RetryBudget, 20*time.Second)
 }
 
 func (t *Transport) backoff(attempt int) time.Duration {

@@ -26,6 +26,8 @@ type Env struct {
 	SF      *snowflaketest.Server
 	Socket  string
 	Environ []string // for subprocesses
+	// DaemonLog, if set, receives the daemon's log (else it is dropped).
+	DaemonLog io.Writer
 }
 
 // Setup starts the stand-in and signs profile "bench" in.
@@ -96,6 +98,7 @@ func (e *Env) StartDaemon(bin string) (*exec.Cmd, error) {
 		cmd.Env = append(cmd.Env, "GOGC="+g)
 	}
 	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stderr = e.DaemonLog
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -27,8 +28,9 @@ import (
 func main() {
 	bin := flag.String("sfmcp", "", "sfmcp-token binary")
 	n := flag.Int("n", 2000, "calls of each kind on each path")
+	logs := flag.String("logs", "", "directory for the daemon's and the bridge's logs (default: drop them)")
 	flag.Parse()
-	if err := run(*bin, *n); err != nil {
+	if err := run(*bin, *n, *logs); err != nil {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
 	}
@@ -45,12 +47,25 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.base.RoundTrip(r)
 }
 
-func run(bin string, n int) error {
+func run(bin string, n int, logs string) error {
 	env, err := benchenv.Setup()
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	var bridgeLog *os.File
+	if logs != "" {
+		dl, err := os.Create(filepath.Join(logs, "daemon.log"))
+		if err != nil {
+			return err
+		}
+		defer dl.Close()
+		if bridgeLog, err = os.Create(filepath.Join(logs, "bridge.log")); err != nil {
+			return err
+		}
+		defer bridgeLog.Close()
+		env.DaemonLog = dl
+	}
 	fmt.Printf("machine: %s\n\n", benchenv.Machine())
 	daemon, err := env.StartDaemon(bin)
 	if err != nil {
@@ -62,6 +77,10 @@ func run(bin string, n int) error {
 
 	// Through the bridge.
 	proxy := exec.Command(bin, "mcp-proxy", "--quiet", "--server", "DB.PUBLIC.GONG_MCP")
+	if bridgeLog != nil {
+		proxy = exec.Command(bin, "mcp-proxy", "--server", "DB.PUBLIC.GONG_MCP")
+		proxy.Stderr = bridgeLog
+	}
 	proxy.Env = env.Environ
 	viaBridge, err := client.Connect(ctx, &mcp.CommandTransport{Command: proxy}, nil)
 	if err != nil {
@@ -101,6 +120,9 @@ func run(bin string, n int) error {
 				if err != nil {
 					return fmt.Errorf("%s: %w", kind, err)
 				}
+				if took := time.Since(start); took > time.Second {
+					fmt.Fprintf(os.Stderr, "%s: slow %s (%s) at %s\n", map[bool]string{true: "bridge", false: "direct"}[s == viaBridge], kind, took, start.UTC().Format(time.RFC3339Nano))
+				}
 				if s == viaBridge {
 					viaB = append(viaB, time.Since(start))
 				} else {
@@ -111,9 +133,23 @@ func run(bin string, n int) error {
 		mb, md := median(viaB), median(viaD)
 		fmt.Printf("%-10s direct median %8s  bridge median %8s  added %8s  (p90 direct %s, bridge %s; n=%d each)\n",
 			kind, md, mb, (mb - md).Round(time.Microsecond), pct(viaD, 90), pct(viaB, 90), n)
+		fmt.Printf("%-10s max direct %s, bridge %s; calls over 1 s: direct %d, bridge %d\n",
+			kind, slices.Max(viaD).Round(time.Microsecond), slices.Max(viaB).Round(time.Microsecond), over(viaD, time.Second), over(viaB, time.Second))
 	}
 	fmt.Printf("bridge RSS after %d calls: %s; daemon RSS: %s\n", 4*n, benchenv.RSS(proxy.Process.Pid), benchenv.RSS(daemon.Process.Pid))
 	return nil
+}
+
+// over counts the calls that took longer than limit: a stalled call hides
+// behind a median.
+func over(d []time.Duration, limit time.Duration) int {
+	n := 0
+	for _, x := range d {
+		if x > limit {
+			n++
+		}
+	}
+	return n
 }
 
 func median(d []time.Duration) time.Duration { return pct(d, 50) }
