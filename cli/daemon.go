@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/user"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
@@ -111,17 +114,9 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			}
 			return oauthClient(e, store, p, ep, hc)
 		},
-		Probe: func(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t daemon.Token) (bool, error) {
-			hc := e.HTTPClient // tests
-			if hc == nil {
-				var err error
-				if hc, err = signInHTTP(cred, true); err != nil {
-					return false, err
-				}
-			}
-			return refusedBy(ctx, hc, serverURL, t)
-		},
+		Probe:         (&probeClients{e: e}).refused,
 		SignIn:        daemonSignIn(e, store, log),
+		MayOpenSignIn: mayOpenSignIn(e, store),
 		NeedsSignIn:   notifySignIn(e),
 		Log:           log,
 		ExpiryWarning: notifyExpiry(e),
@@ -152,6 +147,46 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 	}
 }
 
+// mayOpenSignIn allows the daemon to open a browser sign-in only to renew
+// one the user made: a stored sign-in of the profile, for the same host,
+// made over the network the config names now (ca_file, https_proxy). A
+// daemon an MCP client entry started with a HOME of the project's choosing
+// reads that project's config; the sign-in it opened would otherwise send
+// the user's new refresh token through the project's proxy. The file store
+// of a HOME that is not the account's may be the project's own, so there
+// the user signs in with `login`.
+func mayOpenSignIn(e *Env, store *keychain.Store) func(config.Profile) string {
+	return func(p config.Profile) string {
+		cfg, err := loadConfig(e)
+		if err != nil {
+			return "the config cannot be read"
+		}
+		if store.Kind() == keychain.KindFile && !homeIsAccounts(e.Getenv) {
+			return "the credential file is not under your account's home directory"
+		}
+		cred, err := store.Credential(p.Name)
+		if err != nil {
+			return "sfmcp renews only a sign-in you made; sign in once with login"
+		}
+		ep, err := p.Endpoint()
+		if err != nil || !config.SameHost(cred.Host, ep.Host) {
+			return "the profile's host is not the one its last sign-in was made for"
+		}
+		var now keychain.Credential
+		if err := recordNetwork(cfg, &now); err != nil || !cred.NetworkRecorded ||
+			now.CAFile != cred.CAFile || now.CAFileSHA256 != cred.CAFileSHA256 || now.HTTPSProxy != cred.HTTPSProxy {
+			return "the config's network (ca_file, https_proxy) is not the one the last sign-in was made over"
+		}
+		return ""
+	}
+}
+
+// homeIsAccounts reports whether HOME is the account's home directory.
+func homeIsAccounts(getenv func(string) string) bool {
+	u, err := user.Current()
+	return err == nil && u.HomeDir != "" && filepath.Clean(getenv("HOME")) == filepath.Clean(u.HomeDir)
+}
+
 // atDesktop reports whether the daemon runs in a session with a screen to
 // open a browser on: a macOS login, or on Linux a display or a session bus.
 func atDesktop(getenv func(string) string) bool {
@@ -162,6 +197,39 @@ func atDesktop(getenv func(string) string) bool {
 		return false
 	}
 	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != "" || userpaths.SessionBus(getenv) != ""
+}
+
+// probeClients asks MCP servers whether they take a token, over the
+// network each sign-in was made with. One HTTP client per network is
+// kept, so a client's reconnects reuse a warm connection instead of a new
+// TLS handshake inside the helper's 10 s.
+type probeClients struct {
+	e       *Env
+	mu      sync.Mutex
+	clients map[string]*http.Client
+}
+
+func (pc *probeClients) refused(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t daemon.Token) (bool, error) {
+	hc := pc.e.HTTPClient // tests
+	if hc == nil {
+		key := cred.CAFile + "\x00" + cred.CAFileSHA256 + "\x00" + cred.HTTPSProxy
+		pc.mu.Lock()
+		hc = pc.clients[key]
+		pc.mu.Unlock()
+		if hc == nil {
+			var err error
+			if hc, err = signInHTTP(cred, true); err != nil {
+				return false, err
+			}
+			pc.mu.Lock()
+			if pc.clients == nil {
+				pc.clients = map[string]*http.Client{}
+			}
+			pc.clients[key] = hc
+			pc.mu.Unlock()
+		}
+	}
+	return refusedBy(ctx, hc, serverURL, t)
 }
 
 // refusedBy asks the MCP server whether it takes t, with the cheapest

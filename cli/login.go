@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,6 +49,9 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	if err := store.Probe(); err != nil {
 		return err
 	}
+	// A sign-in the daemon opened for this profile would hold the loopback
+	// port (and race this one): the reload ends it.
+	notifyDaemon(ctx, e, p.Name)
 	user, err := browserSignIn(ctx, e, cfg, store, p, ep, *timeout, func(startURL string) {
 		announce(e, startURL, *noBrowser)
 	}, !*noBrowser)
@@ -82,9 +84,6 @@ func browserSignIn(ctx context.Context, e *Env, cfg *config.File, store *keychai
 	if open {
 		login.Open = e.OpenBrowser
 		if login.Open == nil {
-			// Whatever xdg-open or the browser prints must not reach our
-			// stdout, which scripts read.
-			browser.Stdout, browser.Stderr = io.Discard, io.Discard
 			login.Open = browser.OpenURL
 		}
 	}

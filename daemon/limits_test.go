@@ -238,3 +238,38 @@ func (f *fixture) serveCapped(max int) (string, *Server) {
 	f.t.Cleanup(func() { cancel(); <-done })
 	return socket, srv
 }
+
+// Review of issue #11: a socket path a client entry chose cannot poison
+// the user's lock record for every later daemon, and clients reading the
+// record never make a starting daemon think the lock is taken.
+func TestLockRecordCannotBePoisonedOrRaced(t *testing.T) {
+	dir := privateDir(t)
+	lock := filepath.Join(dir, "daemon.lock")
+	for _, bad := range []string{filepath.Join(dir, "a\nb.sock"), filepath.Join(dir, strings.Repeat("x", 5000)), "relative.sock"} {
+		if _, _, err := listen(bad, lock); err == nil {
+			t.Fatalf("listen on %q succeeded", bad)
+		}
+	}
+	good := filepath.Join(dir, "s.sock")
+	done := make(chan struct{})
+	defer close(done)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					client.RunningDaemon(lock)
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		_, release, err := listen(good, lock)
+		if err != nil {
+			t.Fatalf("start %d while clients read the record: %v", i, err)
+		}
+		release()
+	}
+}

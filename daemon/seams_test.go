@@ -155,3 +155,79 @@ func TestHelperRerunRenewsOnlyARefusedToken(t *testing.T) {
 		t.Fatalf("evil URL: %v", err)
 	}
 }
+
+// Review of issue #11: while a refresh after a failure hangs (Snowflake
+// times out rather than fails), other callers fail fast instead of waiting
+// out the refresh timeout past their client's own limit.
+func TestCallersFailFastWhileARetryHangs(t *testing.T) {
+	f := newFixture(t, nil, func(o *Options) { o.BackoffBase, o.BackoffMax = time.Hour, time.Hour })
+	f.token()
+	f.waitRefresh()
+	f.clock.Advance(11 * time.Minute)
+	f.sf.InjectTokenFaults(snowflaketest.Fault{Status: 503}, snowflaketest.Fault{Hang: true})
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); err == nil {
+		t.Fatal("the outage did not fail the request")
+	}
+	f.waitRefresh()
+	f.clock.Advance(callerRetryAfter)
+	arrived := make(chan struct{}, 1)
+	f.sf.OnTokenRequest(func(string) { arrived <- struct{}{} })
+	hung := make(chan error, 1)
+	go func() {
+		_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
+		hung <- err
+	}()
+	// Wait until that caller's retry is under way at Snowflake.
+	select {
+	case <-arrived:
+	case err := <-hung:
+		t.Fatalf("the retry ended early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retry never reached Snowflake")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a token without a successful refresh")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a caller waited for the hanging retry")
+	}
+	f.m.Close()
+}
+
+// A login of the profile ends a browser sign-in the daemon opened, which
+// would otherwise hold the loopback port.
+func TestLoginEndsTheDaemonsOpenSignIn(t *testing.T) {
+	started := make(chan struct{})
+	f := newFixture(t, nil, func(o *Options) {
+		o.SignIn = func(ctx context.Context, p config.Profile) error {
+			close(started)
+			<-ctx.Done() // a user who never finishes
+			return ctx.Err()
+		}
+	})
+	f.token()
+	f.sf.RevokeUser("ALICE")
+	f.clock.Advance(11 * time.Minute)
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("err %v", err)
+	}
+	<-started
+	f.m.mu.Lock()
+	s := f.m.signIns["prod"]
+	f.m.mu.Unlock()
+	if err := f.m.Reload("prod"); err != nil { // what login does first
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon's sign-in outlived the login's reload")
+	}
+}

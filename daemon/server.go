@@ -151,10 +151,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Tok
 		req.Client = helperClient(peer.PID, req.ServerURL, q.Get("server_name"))
 	}
 	req.NoSignIn = q.Get("signin") == "off"
-	req.OverSSH = func() bool {
-		ancestors, err := proctree.Ancestors(peer.PID, 64)
-		return err == nil && proctree.OverSSH(ancestors)
-	}
+	req.OverSSH = func() bool { return proctree.InSSHSession(peer.PID) }
 	if secs, err := strconv.Atoi(q.Get("wait_signin")); err == nil && secs > 0 {
 		req.WaitSignIn = time.Duration(min(secs, maxSignInWait)) * time.Second
 		// Past the server's write timeout, which bounds other requests.
@@ -176,16 +173,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Tok
 // through a fresh `sh -c` each time), with its start time so a recycled
 // pid is another client, and the server entry the helper is for.
 func helperClient(pid int, serverURL, serverName string) string {
-	ancestors, err := proctree.Ancestors(pid, 8)
-	if err != nil {
+	p, ok := proctree.FirstAbove(pid, proctree.IsShell, 8)
+	if !ok {
 		return ""
 	}
-	for _, p := range ancestors {
-		if !proctree.IsShell(p) {
-			return fmt.Sprintf("%d/%d %q %s", p.PID, p.Start, serverName, serverURL)
-		}
-	}
-	return ""
+	return fmt.Sprintf("%d/%d %q %s", p.PID, p.Start, serverName, serverURL)
 }
 
 // handleHeaders answers exactly the JSON object a headersHelper prints.

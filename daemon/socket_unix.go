@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,10 @@ import (
 // and socket in it, replaces a stale socket file and listens with mode 0600
 // inside a private 0700 directory. release undoes it all.
 func listen(path, lockPath string) (ln *net.UnixListener, release func(), err error) {
+	// The path goes into the lock record, one line of it.
+	if strings.ContainsAny(path, "\n\r\x00") || !filepath.IsAbs(path) {
+		return nil, nil, fmt.Errorf("the socket path %q is not an absolute path on one line; choose another SFMCP_SOCKET", path)
+	}
 	if err := checkPrivateDir(filepath.Dir(lockPath)); err != nil {
 		return nil, nil, err
 	}
@@ -37,13 +42,13 @@ func listen(path, lockPath string) (ln *net.UnixListener, release func(), err er
 		}
 		return nil, nil, fmt.Errorf("%w (pid %d, socket %s); stop it first or use it", ErrAlreadyRunning, pid, socket)
 	}
-	unlock := func() { _ = unix.Flock(int(lock.Fd()), unix.LOCK_UN); lock.Close() }
+	// The record is emptied on the way out, so no client dials a socket
+	// that is gone.
+	unlock := func() { _ = lock.Truncate(0); _ = unix.Flock(int(lock.Fd()), unix.LOCK_UN); lock.Close() }
 	if err := checkPrivateDir(filepath.Dir(path)); err != nil {
 		unlock()
 		return nil, nil, err
 	}
-	_ = lock.Truncate(0)
-	_, _ = lock.WriteAt(client.FormatLockRecord(os.Getpid(), path), 0)
 
 	if err := removeStaleSocket(path); err != nil {
 		unlock()
@@ -61,6 +66,9 @@ func listen(path, lockPath string) (ln *net.UnixListener, release func(), err er
 		unlock()
 		return nil, nil, err
 	}
+	// Only a socket that listens is recorded, so a record always parses.
+	_ = lock.Truncate(0)
+	_, _ = lock.WriteAt(client.FormatLockRecord(os.Getpid(), path), 0)
 	return l, func() { l.Close(); unlock() }, nil
 }
 

@@ -102,6 +102,10 @@ type Options struct {
 	// sign-in and the caller is at this machine's desktop; nil means it
 	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1).
 	SignIn func(ctx context.Context, p config.Profile) error
+	// MayOpenSignIn says why the daemon must not open a sign-in for p
+	// ("" if it may): it renews only a sign-in the user made, to the same
+	// host over the same network.
+	MayOpenSignIn func(p config.Profile) string
 	// NeedsSignIn tells the user that p needs a sign-in the daemon did not
 	// open (a desktop notification naming command); nil does nothing.
 	NeedsSignIn func(profile, command string)
@@ -162,6 +166,7 @@ type entry struct {
 	nextAttempt time.Time // of the background retry
 	lastUsed    time.Time
 	kicked      bool      // a background refresh is under way
+	refreshing  bool      // a refresh of any kind is under way
 	warned      time.Time // last expiry warning
 	timer       *time.Timer
 	refreshes   int
@@ -331,7 +336,9 @@ const signInEvery = 10 * time.Minute
 // signIn is a browser sign-in the daemon opened.
 type signIn struct {
 	started time.Time
-	done    chan struct{} // closed when it ends
+	ctx     context.Context
+	cancel  context.CancelFunc // a login or logout of the profile ends it
+	done    chan struct{}      // closed when it ends
 	err     error
 }
 
@@ -398,7 +405,7 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 		m.mu.Unlock()
 		return t, nil
 	}
-	if e.lastErr != nil && now.Sub(e.lastAttempt) < callerRetryAfter && !renew {
+	if e.lastErr != nil && (now.Sub(e.lastAttempt) < callerRetryAfter || e.refreshing) && !renew {
 		// Snowflake failed moments ago: fail fast instead of hammering it.
 		err := e.lastErr
 		m.mu.Unlock()
@@ -451,6 +458,10 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 		return nil, "rotate the PAT (sfmcp-token pat rotate)"
 	}
 	overSSH := r.OverSSH != nil && r.OverSSH()
+	refusal := ""
+	if m.opts.SignIn != nil && m.opts.MayOpenSignIn != nil && p.OpensSignIn() && !r.NoSignIn && !overSSH {
+		refusal = m.opts.MayOpenSignIn(p)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -472,6 +483,8 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 		why = "SFMCP_NO_AUTO_LOGIN=1"
 	case overSSH:
 		why = "the request came over SSH"
+	case refusal != "":
+		why = refusal
 	case s != nil && now.Sub(s.started) < signInEvery:
 		why = "one was opened at " + s.started.Local().Format("15:04") + " and sfmcp opens at most one per profile every 10 minutes"
 	}
@@ -483,7 +496,10 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 		m.opts.Log.Warn("a new sign-in is needed; not opening a browser", "profile", p.Name, "why", why, "run", command)
 		return nil, "no browser was opened (" + why + "); run: " + command
 	}
-	s = &signIn{started: now, done: make(chan struct{})}
+	// Two minutes: the bridge waits that long, and the loopback port is
+	// held until it ends (a login of the profile cancels it at once).
+	ctx, cancel := context.WithTimeout(m.ctx, 2*time.Minute)
+	s = &signIn{started: now, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	m.signIns[p.Name] = s
 	m.opts.Log.Info("opening a browser sign-in", "profile", p.Name)
 	go m.runSignIn(p, s)
@@ -493,9 +509,8 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 // runSignIn runs one browser sign-in and, once it is stored, makes the
 // profile use it.
 func (m *Manager) runSignIn(p config.Profile, s *signIn) {
-	ctx, cancel := context.WithTimeout(m.ctx, 5*time.Minute)
-	defer cancel()
-	err := m.opts.SignIn(ctx, p)
+	defer s.cancel()
+	err := m.opts.SignIn(s.ctx, p)
 	if err == nil {
 		err = m.Reload(p.Name)
 	}
@@ -527,7 +542,7 @@ func (m *Manager) refusedOnRerun(ctx context.Context, p config.Profile, r Reques
 	var t Token
 	var cred keychain.Credential
 	again := false
-	if e != nil && e.access != "" && e.loginErr == nil {
+	if e != nil && e.access != "" && e.loginErr == nil && m.now().Before(e.expiry) {
 		h, again = e.handedTo[r.Client]
 		again = again && h.fingerprint == Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
 		t, cred = e.tokenLocked(p.Name), e.cred
@@ -536,7 +551,7 @@ func (m *Manager) refusedOnRerun(ctx context.Context, p config.Profile, r Reques
 	if !again {
 		return ""
 	}
-	v, _, _ := m.flight.Do("probe\x00"+h.fingerprint, func() (any, error) {
+	v, _, _ := m.flight.Do("probe\x00"+h.fingerprint+"\x00"+r.ServerURL, func() (any, error) {
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
 		refused, err := m.opts.Probe(pctx, p, cred, r.ServerURL, t)
@@ -611,7 +626,7 @@ func (m *Manager) refresh(p config.Profile) (Token, error) {
 func (m *Manager) afterRefresh(p config.Profile, err error) {
 	m.mu.Lock()
 	e := m.entryLocked(p.Name)
-	e.kicked = false
+	e.kicked, e.refreshing = false, false
 	if err != nil && !errors.Is(err, ErrLoginRequired) && e.access != "" && m.now().Before(e.expiry) {
 		m.scheduleLocked(p, e, e.nextAttempt.Sub(m.now()))
 	}
@@ -628,6 +643,7 @@ func (m *Manager) refreshInBackground(p config.Profile) { _, _ = m.refresh(p) }
 // new access token.
 func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	m.mu.Lock()
+	m.entryLocked(p.Name).refreshing = true
 	pending := m.pending[p.Name]
 	gen := m.generation[p.Name]
 	m.mu.Unlock()
@@ -857,6 +873,11 @@ func (m *Manager) Reload(name string) error {
 	}
 	if name != "" && !slices.Contains(invalidated, name) {
 		invalidated = append(invalidated, name) // a refresh may be under way without an entry
+	}
+	// A login of the profile needs the loopback port a sign-in the daemon
+	// opened may hold.
+	if s := m.signIns[name]; s != nil && name != "" {
+		s.cancel()
 	}
 	for _, n := range invalidated {
 		if e := m.entries[n]; e != nil && e.timer != nil {

@@ -21,21 +21,45 @@ type Process struct {
 // ErrUnsupported means this OS's process table is not read.
 var ErrUnsupported = errors.New("reading the process tree is not supported on this OS")
 
-// Ancestors returns pid's parent, its parent and so on, nearest first, up
-// to max processes, stopping before pid 1 or at a process that is gone.
-func Ancestors(pid, max int) ([]Process, error) {
+// FirstAbove returns the nearest ancestor of pid that skip does not
+// pass over, reading no further than that (at most max processes up).
+func FirstAbove(pid int, skip func(Process) bool, max int) (Process, bool) {
 	p, err := Lookup(pid)
-	if err != nil {
-		return nil, err
-	}
-	var out []Process
-	for len(out) < max && p.PPID > 1 {
-		if p, err = Lookup(p.PPID); err != nil {
-			break
+	for n := 0; err == nil && n < max && p.PPID > 1; n++ {
+		if p, err = Lookup(p.PPID); err == nil && !skip(p) {
+			return p, true
 		}
-		out = append(out, p)
 	}
-	return out, nil
+	return Process{}, false
+}
+
+// InSSHSession reports whether pid runs in an SSH session: it or one of
+// its ancestors is an SSH server process, or has SSH_CONNECTION, SSH_CLIENT
+// or SSH_TTY in its environment (a tmux or VS Code server started over SSH
+// is reparented away from sshd but keeps those). Only environments this
+// user may read are looked at.
+func InSSHSession(pid int) bool {
+	p, err := Lookup(pid)
+	for n := 0; err == nil && n < 64; n++ {
+		if OverSSH([]Process{p}) || sshEnvironment(p.PID) {
+			return true
+		}
+		if p.PPID <= 1 {
+			return false
+		}
+		p, err = Lookup(p.PPID)
+	}
+	return false
+}
+
+func sshEnvironment(pid int) bool {
+	for _, kv := range Environ(pid) {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "SSH_CONNECTION" || name == "SSH_CLIENT" || name == "SSH_TTY" {
+			return true
+		}
+	}
+	return false
 }
 
 // shells are the command interpreters MCP clients run helpers through.

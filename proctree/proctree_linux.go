@@ -38,3 +38,13 @@ func parseStat(pid int, s string) (Process, error) {
 	}
 	return Process{PID: pid, PPID: ppid, Name: s[open+1 : end], Start: start}, nil
 }
+
+// Environ reads /proc/PID/environ; nil when it cannot be read (another
+// user's process).
+func Environ(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}

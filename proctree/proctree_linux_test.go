@@ -35,3 +35,36 @@ func TestParseStatOddNames(t *testing.T) {
 		}
 	}
 }
+
+// A process started from an SSH session keeps SSH_CONNECTION in its
+// environment even once nothing named sshd is above it (tmux, a VS Code
+// server).
+func TestInSSHSessionByEnvironment(t *testing.T) {
+	start := func(env []string) (*exec.Cmd, func()) {
+		c := exec.Command("cat")
+		c.Env = env
+		in, err := c.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return c, func() { in.Close(); c.Wait() }
+	}
+	c, stop := start([]string{"PATH=/usr/bin:/bin", "SSH_CONNECTION=192.0.2.1 50000 192.0.2.2 22"})
+	got := InSSHSession(c.Process.Pid)
+	stop()
+	if !got {
+		t.Fatal("SSH_CONNECTION in the environment was not noticed")
+	}
+	if InSSHSession(os.Getpid()) {
+		t.Skip("this test runs in an SSH session itself; the negative case cannot be told")
+	}
+	c, stop = start([]string{"PATH=/usr/bin:/bin"})
+	got = InSSHSession(c.Process.Pid)
+	stop()
+	if got {
+		t.Fatal("a process outside any SSH session was taken to be in one")
+	}
+}

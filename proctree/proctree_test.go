@@ -17,9 +17,12 @@ func TestLookupSelfAndParent(t *testing.T) {
 	if me.PPID != os.Getppid() || me.Start == 0 || me.Name == "" {
 		t.Fatalf("self: %+v (ppid %d)", me, os.Getppid())
 	}
-	anc, err := Ancestors(os.Getpid(), 64)
-	if err != nil || len(anc) == 0 || anc[0].PID != os.Getppid() {
-		t.Fatalf("ancestors: %+v %v", anc, err)
+	parent, ok := FirstAbove(os.Getpid(), func(Process) bool { return false }, 8)
+	if !ok || parent.PID != os.Getppid() {
+		t.Fatalf("first above: %+v %v", parent, ok)
+	}
+	if _, ok := FirstAbove(os.Getpid(), func(Process) bool { return true }, 3); ok {
+		t.Fatal("FirstAbove returned a process it was told to skip")
 	}
 }
 

@@ -5,11 +5,18 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
+
+	"github.com/pkg/browser"
 
 	"github.com/sfmcp/sfmcp/cli"
 )
 
 func main() {
+	// Whatever xdg-open or the browser prints must not reach stdout, which
+	// scripts read (and the daemon's log). pkg/browser keeps its output
+	// streams in package variables, so the process sets them once.
+	browser.Stdout, browser.Stderr = io.Discard, io.Discard
 	os.Exit(cli.Main(context.Background(), cli.OSEnv()))
 }

@@ -6,12 +6,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/sys/unix"
 
+	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/proctree"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
@@ -30,6 +35,14 @@ import (
 // daemon gets a fake desktop: DISPLAY set (nothing draws on it) and an
 // xdg-open that hands the URL to the test, which completes the sign-in in
 // a real headless chromium.
+//
+// The daemon opens one only to renew a sign-in the user made, over the
+// network the config names now, and with the file store only when HOME is
+// the account's home directory. The test HOME is a temporary directory, so
+// the tests that expect a browser keep the sign-in in the OS keychain (the
+// Secret Service of scripts/with-keyring). That keychain is shared by every
+// test of this uid, keyed by profile name: each such test signs in a
+// profile of its own name and logs it out at the end.
 
 // TestAutoSignInBridgeCallSucceedsAfterOneClick: a revoked sign-in makes
 // the daemon open the browser; once the sign-in is completed there, the
@@ -39,10 +52,11 @@ import (
 func TestAutoSignInBridgeCallSucceedsAfterOneClick(t *testing.T) {
 	ctx := browser(t)
 	skipOverSSH(t)
-	p := formSignedIn(t)
+	p, name := formSignedIn(t, inOSKeychain)
+	command := "sfmcp-token login --profile " + name
 	d := newFakeDesktop(t)
 	daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
-	b := startBridge(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "mcp-proxy", "--profile", "prod", "--server", "db.public.gong_mcp"), daemonLog)
+	b := startBridge(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "mcp-proxy", "--profile", name, "--server", "db.public.gong_mcp"), daemonLog)
 	if m := b.call(t, 1, "initialize", initializeParams, 30*time.Second); m["result"] == nil {
 		t.Fatalf("initialize: %v", m)
 	}
@@ -70,14 +84,16 @@ func TestAutoSignInBridgeCallSucceedsAfterOneClick(t *testing.T) {
 	}
 
 	// Revoked again within 10 minutes: no second browser, and the bridge
-	// does not hold the call (it would for up to 120 s if it waited).
+	// does not hold the call (it would for up to 120 s if it waited). The
+	// sign-in the daemon stored is one it may renew, so the 10 minutes are
+	// what keep it shut.
 	p.sf.RevokeUser("alice")
 	m = b.call(t, 3, "tools/call", searchParams, 30*time.Second)
-	if msg := failure(m); !strings.Contains(msg, "sfmcp-token login --profile prod") || strings.Contains(msg, "window was opened") {
-		t.Fatalf("second revocation: the answer should name the command and open nothing: %v\ndaemon log:\n%s", m, daemonLog())
+	if msg := failure(m); !strings.Contains(msg, command) || strings.Contains(msg, "window was opened") || !strings.Contains(msg, "every 10 minutes") {
+		t.Fatalf("second revocation: the answer should name the command and the 10 minutes and open nothing: %v\ndaemon log:\n%s", m, daemonLog())
 	}
 	// The desktop is told which command to run instead.
-	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, "sfmcp-token login --profile prod") {
+	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, command) {
 		t.Errorf("notification %q does not name the command", note)
 	}
 	if n := d.opens(t); n != 1 {
@@ -94,23 +110,24 @@ func TestAutoSignInBridgeCallSucceedsAfterOneClick(t *testing.T) {
 // opens one, so SSH is what kept it shut.
 func TestAutoSignInNothingOpensOverSSH(t *testing.T) {
 	skipOverSSH(t)
-	p := formSignedIn(t)
+	p, name := formSignedIn(t, inOSKeychain)
+	command := "sfmcp-token login --profile " + name
 	d := newFakeDesktop(t)
 	p.sf.RevokeUser("alice")
 	daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
 
-	code, out, errOut := runWithin(t, p.overSSH(t, "headers", "--profile", "prod"), 30*time.Second)
-	if code != 3 || out != "" || !strings.Contains(errOut, "sfmcp-token login --profile prod") || !strings.Contains(errOut, "SSH") {
+	code, out, errOut := runWithin(t, p.overSSH(t, "headers", "--profile", name), 30*time.Second)
+	if code != 3 || out != "" || !strings.Contains(errOut, command) || !strings.Contains(errOut, "SSH") {
 		t.Fatalf("headers over SSH: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
 	}
-	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, "sfmcp-token login --profile prod") {
+	if note := d.expect(t, "notify", 10*time.Second, daemonLog); !strings.Contains(note, command) {
 		t.Errorf("notification %q does not name the command", note)
 	}
 
 	// The bridge asks to wait for a sign-in; over SSH none opens, so it
 	// answers at once.
-	b := startBridge(t, p.overSSH(t, "mcp-proxy", "--profile", "prod", "--server", "db.public.gong_mcp"), daemonLog)
-	if msg := failure(b.call(t, 1, "initialize", initializeParams, 30*time.Second)); !strings.Contains(msg, "sfmcp-token login --profile prod") {
+	b := startBridge(t, p.overSSH(t, "mcp-proxy", "--profile", name, "--server", "db.public.gong_mcp"), daemonLog)
+	if msg := failure(b.call(t, 1, "initialize", initializeParams, 30*time.Second)); !strings.Contains(msg, command) {
 		t.Fatalf("bridge over SSH: %q\ndaemon log:\n%s", msg, daemonLog())
 	}
 	if n := d.opens(t); n != 0 {
@@ -122,7 +139,7 @@ func TestAutoSignInNothingOpensOverSSH(t *testing.T) {
 
 	// Control: the same daemon opens one for a caller on this machine, and
 	// headers does not wait for it.
-	code, out, errOut = runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", "prod"), 30*time.Second)
+	code, out, errOut = runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", name), 30*time.Second)
 	if code != 3 || out != "" || !strings.Contains(errOut, "browser window was opened") {
 		t.Fatalf("headers at the desktop: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
 	}
@@ -132,13 +149,17 @@ func TestAutoSignInNothingOpensOverSSH(t *testing.T) {
 }
 
 // TestAutoSignInNothingOpensWithoutDesktop: a daemon with no display and
-// no session bus opens nothing, and says which command to run.
+// no session bus opens nothing, and says which command to run. Without a
+// session bus there is no OS keychain either, so the sign-in is in the
+// file store, whose HOME alone would keep the browser shut: the reason
+// given must be the missing desktop.
 func TestAutoSignInNothingOpensWithoutDesktop(t *testing.T) {
 	bus := fmt.Sprintf("/run/user/%d/bus", os.Getuid())
 	if _, err := os.Lstat(bus); err == nil {
 		t.Skipf("%s exists: a session bus counts as a desktop, so this machine cannot run a daemon without one", bus)
 	}
-	p := formSignedIn(t)
+	p, name := formSignedIn(t, inFileStore)
+	command := "sfmcp-token login --profile " + name
 	d := newFakeDesktop(t)
 	env := d.env("SFMCP_NO_NOTIFY=1")
 	for _, kv := range append(append([]string{}, p.env...), env...) {
@@ -151,17 +172,102 @@ func TestAutoSignInNothingOpensWithoutDesktop(t *testing.T) {
 	p.sf.RevokeUser("alice")
 	daemonLog := p.startDaemonEnv(t, env)
 
-	code, out, errOut := runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", "prod"), 30*time.Second)
-	if code != 3 || out != "" || !strings.Contains(errOut, "sfmcp-token login --profile prod") || strings.Contains(errOut, "window was opened") {
+	code, out, errOut := runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", name), 30*time.Second)
+	if code != 3 || out != "" || !strings.Contains(errOut, command) || strings.Contains(errOut, "window was opened") || !strings.Contains(errOut, "no desktop") {
 		t.Fatalf("headers: exit %d, stdout %d bytes, stderr %q\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
 	}
 	if n := d.opens(t); n != 0 {
 		t.Fatalf("the browser opened %d times without a desktop", n)
 	}
 	log := daemonLog()
-	if strings.Contains(log, "opening a browser sign-in") || !strings.Contains(log, "sfmcp-token login --profile prod") {
+	if strings.Contains(log, "opening a browser sign-in") || !strings.Contains(log, command) {
 		t.Fatalf("the daemon log should name the command and open nothing:\n%s", log)
 	}
+}
+
+// Security review: a daemon an MCP client entry started with a HOME of a
+// project's choosing reads that project's config. A sign-in it opened
+// would send the user's new refresh token through the project's
+// https_proxy (or past its ca_file), so the daemon opens one only to renew
+// a sign-in the user made over the network the config names now, and never
+// from a file store under a HOME that is not the account's own.
+func TestAutoSignInRenewsOnlyTheUsersOwnSignIn(t *testing.T) {
+	skipOverSSH(t)
+	t.Run("the config gained a proxy", func(t *testing.T) {
+		p, name := formSignedIn(t, inOSKeychain)
+		command := "sfmcp-token login --profile " + name
+		proxy, seen := recordingProxy(t)
+		// Top-level keys go before the first table.
+		cfg, err := os.ReadFile(p.configFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p.configFile(), append([]byte("https_proxy = "+strconv.Quote(proxy)+"\n"), cfg...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d := newFakeDesktop(t)
+		p.sf.RevokeUser("alice")
+		daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
+
+		code, out, errOut := runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", name), 30*time.Second)
+		_, why, refused := strings.Cut(errOut, "no browser was opened (")
+		if code != 3 || out != "" || !strings.Contains(errOut, command) || !refused || !strings.Contains(why, "network") || !strings.Contains(why, "https_proxy") {
+			t.Errorf("headers after the config gained a proxy: exit %d, stdout %d bytes, stderr %q; want exit 3, no browser because the network differs, and the command\ndaemon log:\n%s", code, len(out), errOut, daemonLog())
+		}
+		// The refusal tells the desktop the command; a sign-in opened
+		// instead would be the desktop's next event.
+		switch kind, rest := d.next(t, 10*time.Second, daemonLog); kind {
+		case "notify":
+			if !strings.Contains(rest, command) {
+				t.Errorf("notification %q does not name the command", rest)
+			}
+		case "open":
+			t.Errorf("the daemon opened a sign-in to %s for a config with another network\ndaemon log:\n%s", rest, daemonLog())
+			// Complete it, as the user would: the proxy check below then
+			// shows what it would have been sent.
+			if status, _, err := p.sf.SignIn(rest, "alice", snowflaketest.DefaultPassword, true); err != nil {
+				t.Logf("completing the opened sign-in: %d %v", status, err)
+			}
+		default:
+			t.Errorf("the desktop saw %s %q", kind, rest)
+		}
+		if n := d.opens(t); n != 0 {
+			t.Errorf("the browser opened %d times, want none", n)
+		}
+		if strings.Contains(daemonLog(), "opening a browser sign-in") {
+			t.Errorf("the daemon logged a browser sign-in:\n%s", daemonLog())
+		}
+		if got := seen(); len(got) != 0 {
+			t.Errorf("the config's proxy received %v", got)
+		}
+	})
+	t.Run("file store outside the account's home", func(t *testing.T) {
+		p, name := formSignedIn(t, inFileStore)
+		command := "sfmcp-token login --profile " + name
+		d := newFakeDesktop(t)
+		p.sf.RevokeUser("alice")
+		daemonLog := p.startDaemonEnv(t, d.env("DISPLAY=:99"))
+
+		code, out, errOut := runWithin(t, p.cmd([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "--profile", name), 30*time.Second)
+		_, why, refused := strings.Cut(errOut, "no browser was opened (")
+		if code != 3 || out != "" || !strings.Contains(errOut, command) || !refused || !strings.Contains(why, "home directory") {
+			t.Errorf("headers with the file store under HOME=%s: exit %d, stdout %d bytes, stderr %q; want exit 3, no browser because HOME is not the account's, and the command\ndaemon log:\n%s", p.dir, code, len(out), errOut, daemonLog())
+		}
+		switch kind, rest := d.next(t, 10*time.Second, daemonLog); kind {
+		case "notify":
+			if !strings.Contains(rest, command) {
+				t.Errorf("notification %q does not name the command", rest)
+			}
+		default:
+			t.Errorf("the desktop saw %s %q, want the notification\ndaemon log:\n%s", kind, rest, daemonLog())
+		}
+		if n := d.opens(t); n != 0 {
+			t.Errorf("the browser opened %d times, want none", n)
+		}
+		if log := daemonLog(); strings.Contains(log, "opening a browser sign-in") || !strings.Contains(log, "home directory") {
+			t.Errorf("the daemon log should give the reason and open nothing:\n%s", log)
+		}
+	})
 }
 
 const (
@@ -171,19 +277,38 @@ const (
 
 // skipOverSSH skips a test that needs the daemon to open a browser when
 // the test itself runs in an SSH session: every caller it starts is then
-// over SSH too.
+// over SSH too (the daemon judges callers by proctree.InSSHSession).
 func skipOverSSH(t *testing.T) {
-	ancestors, err := proctree.Ancestors(os.Getpid(), 64)
-	if err == nil && proctree.OverSSH(ancestors) {
+	if proctree.InSSHSession(os.Getpid()) {
 		t.Skip("this test runs in an SSH session, where the daemon rightly opens no browser; run it from a local session (CI does)")
 	}
 }
 
-// formSignedIn returns a proc whose profile prod is signed in at a
+// signInStore is where formSignedIn keeps the sign-in.
+type signInStore int
+
+const (
+	inOSKeychain signInStore = iota // the Secret Service of scripts/with-keyring
+	inFileStore                     // the file store under the test HOME
+)
+
+// formSignedIn returns a proc and the name of its profile, signed in at a
 // stand-in that shows its sign-in form (no auto-approval), so a later
 // sign-in completes only when someone fills the form in. The daemon is
-// left for the test to start.
-func formSignedIn(t *testing.T) *proc {
+// left for the test to start. A profile in the file store is "prod"; one
+// in the shared OS keychain has a name of its own, and is logged out at
+// the end of the test.
+func formSignedIn(t *testing.T, store signInStore) (*proc, string) {
+	name := "prod"
+	var bus string
+	if store == inOSKeychain {
+		bus = osKeychainBus(t)
+		suffix := make([]byte, 6)
+		if _, err := rand.Read(suffix); err != nil {
+			t.Fatal(err)
+		}
+		name = "autologin-" + hex.EncodeToString(suffix)
+	}
 	p := newProc(t)
 	// httptest's certificate is the same for every stand-in, so the CA
 	// newProc wrote trusts this one too.
@@ -193,19 +318,58 @@ func formSignedIn(t *testing.T) *proc {
 	if err := os.Mkdir(run, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	p.useFileStore()
+	if store == inFileStore {
+		p.useFileStore()
+	} else {
+		p.env = append(p.env, "DBUS_SESSION_BUS_ADDRESS="+bus)
+	}
 	p.env = append(p.env, "SFMCP_SOCKET="+filepath.Join(run, "sfmcp.sock"), "XDG_STATE_HOME="+filepath.Join(p.dir, "state"))
-	if code, _, errOut := p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
+	if code, _, errOut := p.run(nil, "profile", "add", name, "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
 		t.Fatal(errOut)
 	}
-	startURL, wait := startLogin(t, p, "prod")
+	startURL, wait := startLogin(t, p, name)
+	if store == inOSKeychain {
+		// Registered before the daemon's stop, so it runs after it: the
+		// daemon may store a renewed sign-in until it stops.
+		t.Cleanup(func() { p.logoutOSKeychain(t, name) })
+	}
 	if status, page, err := p.sf.SignIn(startURL, "alice", snowflaketest.DefaultPassword, true); err != nil || status != 200 || !strings.Contains(page, "signed in") {
 		t.Fatalf("first sign-in: %d %v", status, err)
 	}
 	if code, out, errOut := wait(); code != 0 {
 		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
 	}
-	return p
+	return p, name
+}
+
+// osKeychainBus is the session bus of the Secret Service that
+// scripts/with-keyring starts. Without one the test skips, or fails under
+// SFMCP_TEST_OS_KEYCHAIN=require (as with-keyring sets).
+func osKeychainBus(t *testing.T) string {
+	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if bus == "" {
+		if os.Getenv("SFMCP_TEST_OS_KEYCHAIN") == "require" {
+			t.Fatal("SFMCP_TEST_OS_KEYCHAIN=require but no DBUS_SESSION_BUS_ADDRESS: run under scripts/with-keyring")
+		}
+		t.Skip("needs the OS keychain: run under scripts/with-keyring (a private gnome-keyring)")
+	}
+	return bus
+}
+
+// logoutOSKeychain removes profile's sign-in from the shared OS keychain
+// and checks that it is gone.
+func (p *proc) logoutOSKeychain(t *testing.T, profile string) {
+	if code, _, errOut := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "logout", "--profile", profile); code != 0 {
+		t.Errorf("logout --profile %s: exit %d %s", profile, code, errOut)
+	}
+	store, err := keychain.Open(keychain.Options{Kind: keychain.KindOS})
+	if err != nil {
+		t.Errorf("open the OS keychain: %v", err)
+		return
+	}
+	if _, err := store.Credential(profile); !errors.Is(err, keychain.ErrNotFound) {
+		t.Errorf("after logout, the OS keychain's answer for profile %s is %v, want not found", profile, err)
+	}
 }
 
 // startDaemonEnv runs `sfmcp-token daemon` with env added, waits for its
@@ -358,21 +522,32 @@ func (d *fakeDesktop) env(extra ...string) []string {
 	return append([]string{"PATH=" + d.bin + ":" + os.Getenv("PATH")}, extra...)
 }
 
+// next waits for the desktop's next event and returns its kind ("open",
+// "notify") and the rest of its line.
+func (d *fakeDesktop) next(t *testing.T, within time.Duration, daemonLog func() string) (string, string) {
+	t.Helper()
+	select {
+	case ev, ok := <-d.events:
+		if !ok {
+			t.Fatalf("the desktop's events ended\ndaemon log:\n%s", daemonLog())
+		}
+		kind, rest, _ := strings.Cut(ev, " ")
+		return kind, rest
+	case <-time.After(within):
+		t.Fatalf("nothing happened on the desktop within %s\ndaemon log:\n%s", within, daemonLog())
+	}
+	return "", ""
+}
+
 // expect waits for the desktop's next event, which must be of kind, and
 // returns the rest of its line.
 func (d *fakeDesktop) expect(t *testing.T, kind string, within time.Duration, daemonLog func() string) string {
 	t.Helper()
-	select {
-	case ev, ok := <-d.events:
-		k, rest, _ := strings.Cut(ev, " ")
-		if !ok || k != kind {
-			t.Fatalf("the desktop saw %q, want %s\ndaemon log:\n%s", ev, kind, daemonLog())
-		}
-		return rest
-	case <-time.After(within):
-		t.Fatalf("no %s on the desktop within %s\ndaemon log:\n%s", kind, within, daemonLog())
+	k, rest := d.next(t, within, daemonLog)
+	if k != kind {
+		t.Fatalf("the desktop saw %q, want %s\ndaemon log:\n%s", k+" "+rest, kind, daemonLog())
 	}
-	return ""
+	return rest
 }
 
 // opens counts the browser opens so far.

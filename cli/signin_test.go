@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/keychain"
+)
+
+// The daemon renews only a sign-in the user made, over the network it was
+// made with; with the file store, only under the account's own home.
+func TestMayOpenSignIn(t *testing.T) {
+	u, err := user.Current()
+	if err != nil || u.HomeDir == "" {
+		t.Skip("no account home directory to compare with")
+	}
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.toml")
+	write := func(extra string) {
+		body := extra + "\n[profiles.prod]\naccount = \"myorg-acct\"\n"
+		if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	store, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: filepath.Join(dir, "store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envWith := func(home string) *Env {
+		vars := map[string]string{"HOME": home, "SFMCP_CONFIG": cfgPath}
+		return &Env{Getenv: func(k string) string { return vars[k] }}
+	}
+	p := config.Profile{Name: "prod", Account: "myorg-acct"}
+	ep, _ := p.Endpoint()
+	check := func(e *Env, want string) {
+		t.Helper()
+		got := mayOpenSignIn(e, store)(p)
+		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	account := envWith(u.HomeDir)
+	check(account, "sign in once with login") // nothing stored yet
+	if err := store.SaveCredential("prod", keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: ep.Host, NetworkRecorded: true}); err != nil {
+		t.Fatal(err)
+	}
+	check(account, "")
+	check(envWith(filepath.Join(dir, "project-home")), "home directory")
+	write(`https_proxy = "http://127.0.0.1:9"`)
+	check(account, "network")
+	write("")
+	if err := store.SaveCredential("prod", keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: "elsewhere.snowflakecomputing.com", NetworkRecorded: true}); err != nil {
+		t.Fatal(err)
+	}
+	check(account, "host")
+}
