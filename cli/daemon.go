@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,66 +126,98 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 
 // daemonSignIn is the browser sign-in the daemon opens itself when
 // Snowflake needs a new one, the same flow as `login`; nil (never) without
-// a desktop to open it on, or with SFMCP_NO_AUTO_LOGIN=1.
+// a desktop to open it on, or with SFMCP_NO_AUTO_LOGIN=1. It renews the
+// stored sign-in as it was made (see renewal), checked again right before.
 func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile) error {
 	if e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1" || !atDesktop(e.Getenv) {
 		return nil
 	}
 	return func(ctx context.Context, p config.Profile) error {
-		cfg, err := loadConfig(e)
+		bound, cred, why := renewal(e, store, p)
+		if why != "" {
+			return errors.New(why)
+		}
+		ep, err := bound.Endpoint()
 		if err != nil {
 			return err
 		}
-		ep, err := p.Endpoint()
+		hc, err := signInHTTP(cred, true) // as the daemon's refreshes go
 		if err != nil {
 			return err
 		}
+		network := signInNetwork{http: hc, record: func(c *keychain.Credential) error {
+			c.NetworkRecorded, c.CAFile, c.CAFileSHA256, c.HTTPSProxy = true, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy
+			return nil
+		}}
 		announce := func(startURL string) {
 			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
 		}
-		_, err = browserSignIn(ctx, e, cfg, store, p, ep, 5*time.Minute, announce, true)
+		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, true)
 		return err
 	}
 }
 
-// mayOpenSignIn allows the daemon to open a browser sign-in only to renew
-// one the user made: a stored sign-in of the profile, for the same host,
-// made over the network the config names now (ca_file, https_proxy). A
-// daemon an MCP client entry started with a HOME of the project's choosing
-// reads that project's config; the sign-in it opened would otherwise send
-// the user's new refresh token through the project's proxy. The file store
-// of a HOME that is not the account's may be the project's own, so there
-// the user signs in with `login`.
+// mayOpenSignIn says why the daemon must not open a sign-in for p ("" if
+// it may); see renewal.
 func mayOpenSignIn(e *Env, store *keychain.Store) func(config.Profile) string {
 	return func(p config.Profile) string {
-		cfg, err := loadConfig(e)
-		if err != nil {
-			return "the config cannot be read"
-		}
-		if store.Kind() == keychain.KindFile && !homeIsAccounts(e.Getenv) {
-			return "the credential file is not under your account's home directory"
-		}
-		cred, err := store.Credential(p.Name)
-		if err != nil {
-			return "sfmcp renews only a sign-in you made; sign in once with login"
-		}
-		ep, err := p.Endpoint()
-		if err != nil || !config.SameHost(cred.Host, ep.Host) {
-			return "the profile's host is not the one its last sign-in was made for"
-		}
-		var now keychain.Credential
-		if err := recordNetwork(cfg, &now); err != nil || !cred.NetworkRecorded ||
-			now.CAFile != cred.CAFile || now.CAFileSHA256 != cred.CAFileSHA256 || now.HTTPSProxy != cred.HTTPSProxy {
-			return "the config's network (ca_file, https_proxy) is not the one the last sign-in was made over"
-		}
-		return ""
+		_, _, why := renewal(e, store, p)
+		return why
 	}
 }
 
-// homeIsAccounts reports whether HOME is the account's home directory.
+// renewal decides whether the daemon may open a browser sign-in for p, and
+// returns the profile to sign in with and the sign-in it renews. The
+// daemon renews only a sign-in the user made, exactly as made: the same
+// host, OAuth client and scopes, network (ca_file, https_proxy) and user,
+// and no further extra hosts. A daemon an MCP client entry started with a
+// HOME of the project's choosing reads that project's config; a sign-in
+// opened from it must not gain a proxy, a host or a client the user never
+// signed in with. The file store of a HOME that is not the account's may
+// be the project's own, so there the user signs in with `login`.
+func renewal(e *Env, store *keychain.Store, p config.Profile) (config.Profile, keychain.Credential, string) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return p, keychain.Credential{}, "the config cannot be read"
+	}
+	if store.Kind() == keychain.KindFile && !homeIsAccounts(e.Getenv) {
+		return p, keychain.Credential{}, "the credential file is not under your account's home directory"
+	}
+	cred, err := store.Credential(p.Name)
+	if err != nil || cred.Kind != keychain.CredentialOAuth {
+		return p, keychain.Credential{}, "sfmcp renews only a sign-in you made; sign in once with login"
+	}
+	ep, err := p.Endpoint()
+	if err != nil || !config.SameHost(cred.Host, ep.Host) {
+		return p, cred, "the profile's host is not the one its last sign-in was made for"
+	}
+	if cred.ClientID != p.EffectiveClientID() || !slices.Equal(cred.Scopes, p.OAuthScopes()) {
+		return p, cred, "the profile's OAuth client or scopes are not the ones its last sign-in was made with"
+	}
+	for _, h := range p.ExtraHosts {
+		if !slices.ContainsFunc(cred.ExtraHosts, func(c string) bool { return config.SameHost(c, h) }) {
+			return p, cred, "the profile's extra_hosts name a host its last sign-in did not"
+		}
+	}
+	var now keychain.Credential
+	if err := recordNetwork(cfg, &now); err != nil || !cred.NetworkRecorded ||
+		now.CAFile != cred.CAFile || now.CAFileSHA256 != cred.CAFileSHA256 || now.HTTPSProxy != cred.HTTPSProxy {
+		return p, cred, "the config's network (ca_file, https_proxy) is not the one the last sign-in was made over"
+	}
+	bound := p
+	bound.ExtraHosts = cred.ExtraHosts
+	if cred.User != "" {
+		bound.User = cred.User // the renewal must be the same Snowflake user
+	}
+	return bound, cred, ""
+}
+
+// homeIsAccounts reports whether HOME is the account's home directory, as
+// the user database says (os/user's Current would fall back to $HOME for
+// a uid it does not find, e.g. one from LDAP in a static build).
 func homeIsAccounts(getenv func(string) string) bool {
-	u, err := user.Current()
-	return err == nil && u.HomeDir != "" && filepath.Clean(getenv("HOME")) == filepath.Clean(u.HomeDir)
+	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
+	return err == nil && filepath.IsAbs(u.HomeDir) && filepath.Clean(getenv("HOME")) == filepath.Clean(u.HomeDir)
 }
 
 // atDesktop reports whether the daemon runs in a session with a screen to

@@ -52,7 +52,8 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	// A sign-in the daemon opened for this profile would hold the loopback
 	// port (and race this one): the reload ends it.
 	notifyDaemon(ctx, e, p.Name)
-	user, err := browserSignIn(ctx, e, cfg, store, p, ep, *timeout, func(startURL string) {
+	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
+	user, err := browserSignIn(ctx, e, store, p, ep, network, *timeout, func(startURL string) {
 		announce(e, startURL, *noBrowser)
 	}, !*noBrowser)
 	if err != nil {
@@ -66,12 +67,20 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
+// signInNetwork is how a sign-in reaches Snowflake and what it records:
+// `login` uses and records the config's network; a renewal the daemon
+// opens uses and keeps the one recorded with the sign-in it renews.
+type signInNetwork struct {
+	http   *http.Client
+	record func(*keychain.Credential) error
+}
+
 // browserSignIn runs the authorization code + PKCE sign-in of profile p
 // through the browser and stores the sign-in: `login` and the daemon's
 // self-opened sign-in share it. announce gets the loopback start URL; open
 // says whether to open a browser on it. It returns the signed-in user.
-func browserSignIn(ctx context.Context, e *Env, cfg *config.File, store *keychain.Store, p config.Profile, ep config.Endpoint, timeout time.Duration, announce func(string), open bool) (string, error) {
-	client, err := oauthClient(e, store, p, ep, e.snowflakeHTTP())
+func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(string), open bool) (string, error) {
+	client, err := oauthClient(e, store, p, ep, network.http)
 	if err != nil {
 		return "", err
 	}
@@ -121,7 +130,7 @@ func browserSignIn(ctx context.Context, e *Env, cfg *config.File, store *keychai
 	if tokens.RefreshExpiry.IsZero() {
 		cred.SecretExpiresAt = time.Time{}
 	}
-	if err := recordNetwork(cfg, &cred); err != nil {
+	if err := network.record(&cred); err != nil {
 		return "", err
 	}
 	if err := store.SaveCredential(p.Name, cred); err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // The daemon renews only a sign-in the user made, over the network it was
 // made with; with the file store, only under the account's own home.
 func TestMayOpenSignIn(t *testing.T) {
-	u, err := user.Current()
+	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
 	if err != nil || u.HomeDir == "" {
 		t.Skip("no account home directory to compare with")
 	}
@@ -46,15 +47,37 @@ func TestMayOpenSignIn(t *testing.T) {
 	}
 	account := envWith(u.HomeDir)
 	check(account, "sign in once with login") // nothing stored yet
-	if err := store.SaveCredential("prod", keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: ep.Host, NetworkRecorded: true}); err != nil {
+	made := keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: ep.Host, NetworkRecorded: true,
+		ClientID: p.EffectiveClientID(), Scopes: p.OAuthScopes(), User: "ALICE", ExtraHosts: []string{"myorg-acct.privatelink.snowflakecomputing.com"}}
+	if err := store.SaveCredential("prod", made); err != nil {
 		t.Fatal(err)
 	}
 	check(account, "")
+	// The renewal signs in as the sign-in was made: the same user and
+	// extra hosts, whatever the config says.
+	bound, _, _ := renewal(account, store, p)
+	if bound.User != "ALICE" || len(bound.ExtraHosts) != 1 {
+		t.Errorf("renewal profile %+v", bound)
+	}
+	// A config (perhaps a project's, under a HOME it chose) that asks for
+	// more than the user signed in with gets no sign-in opened.
+	for name, widen := range map[string]func(*config.Profile){
+		"extra_hosts": func(q *config.Profile) { q.ExtraHosts = []string{"exfil.attacker.example"} },
+		"scopes":      func(q *config.Profile) { q.Scopes = []string{"session:role-any"} },
+		"client_id":   func(q *config.Profile) { q.ClientID = "ATTACKER_CLIENT" },
+	} {
+		q := p
+		widen(&q)
+		if why := mayOpenSignIn(account, store)(q); why == "" {
+			t.Errorf("a config with other %s may open a sign-in", name)
+		}
+	}
 	check(envWith(filepath.Join(dir, "project-home")), "home directory")
 	write(`https_proxy = "http://127.0.0.1:9"`)
 	check(account, "network")
 	write("")
-	if err := store.SaveCredential("prod", keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: "elsewhere.snowflakecomputing.com", NetworkRecorded: true}); err != nil {
+	made.Host = "elsewhere.snowflakecomputing.com"
+	if err := store.SaveCredential("prod", made); err != nil {
 		t.Fatal(err)
 	}
 	check(account, "host")

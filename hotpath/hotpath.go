@@ -123,11 +123,13 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 		return body, err
 	}
 	if socket, _, ok := client.RunningDaemon(paths.Lock); ok && socket != c.Socket {
-		c.Socket = socket
-		if body, err = call(c); !errors.Is(err, client.ErrNoDaemon) {
-			return body, err
+		// Only a daemon's answer there counts. A record a crashed daemon
+		// left may name a socket that is gone or no longer safe to use;
+		// that must not keep a daemon from starting here.
+		recorded := &client.Client{Socket: socket}
+		if b, rerr := call(recorded); daemonAnswered(rerr) {
+			return b, rerr
 		}
-		c.Socket = paths.Socket
 	}
 	if e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
 		return body, err
@@ -166,6 +168,13 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// daemonAnswered reports whether err (nil included) came from a daemon
+// that answered, rather than from finding none to ask.
+func daemonAnswered(err error) bool {
+	var ce *client.Error
+	return err == nil || errors.As(err, &ce) || errors.Is(err, client.ErrBusy)
 }
 
 // DaemonSocket is where the user's daemon listens: the socket the running

@@ -1,9 +1,15 @@
 package hotpath
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sfmcp/sfmcp/client"
 )
 
 // The environment an auto-started daemon gets is an allow-list: nothing a
@@ -26,5 +32,32 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 	out = daemonEnviron([]string{"HOME=.", "XDG_RUNTIME_DIR=run", "SFMCP_SOCKET=x/$(id).sock"})
 	if len(out) != 1 || !strings.HasPrefix(out[0], "PATH=") {
 		t.Fatalf("relative paths passed: %q", out)
+	}
+}
+
+// Second review of issue #11: a lock record a crashed daemon left, naming
+// a socket that is no longer safe to use, does not keep clients from the
+// daemon they would otherwise find or start.
+func TestStaleUnsafeLockRecordIsPassedOver(t *testing.T) {
+	home := t.TempDir()
+	state := filepath.Join(home, ".local", "state", "sfmcp")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o755)
+	os.Chmod(open, 0o755)
+	if err := os.WriteFile(filepath.Join(state, "daemon.lock"), client.FormatLockRecord(424242, filepath.Join(open, "s.sock")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(run, 0o700)
+	env := map[string]string{"HOME": home, "SFMCP_SOCKET": filepath.Join(run, "sfmcp.sock"), "SFMCP_NO_AUTOSTART": "1"}
+	_, err := WithDaemon(context.Background(), Env{Getenv: func(k string) string { return env[k] }}, func(c *client.Client) ([]byte, error) {
+		_, err := c.Health(context.Background())
+		return nil, err
+	})
+	if !errors.Is(err, client.ErrNoDaemon) {
+		t.Fatalf("err = %v; want no daemon (so one is started), not the stale record's complaint", err)
 	}
 }

@@ -112,7 +112,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// ctx lives until the answer has been read, or the MCP client cancels
 	// the call (Cancel).
 	ctx, cancel := context.WithCancelCause(req.Context())
-	release := t.track(call, cancel)
+	release, untrack := t.track(call, cancel)
 	defer func() {
 		if release != nil {
 			release()
@@ -183,6 +183,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			msg := snowflakeMessage(resp)
 			return t.synthesize(req, call, CodeUpstream, fmt.Sprintf("Snowflake answered HTTP %d (%s)", resp.StatusCode, msg))
 		}
+		// The answer has begun: a cancel from now on must not break its
+		// body, which the MCP SDK would take for a failed session. The
+		// client ignores an answer it cancelled.
+		untrack()
 		resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: release}
 		release = nil // the body owns it now
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -207,10 +211,10 @@ func (t *Transport) Cancel(id jsonrpc.ID) bool {
 }
 
 // track registers a call so Cancel can reach it; the returned release
-// forgets it and frees its context.
-func (t *Transport) track(call callInfo, cancel context.CancelCauseFunc) func() {
+// forgets it and frees its context, and untrack only forgets it.
+func (t *Transport) track(call callInfo, cancel context.CancelCauseFunc) (release, untrack func()) {
 	if !call.isCall {
-		return func() { cancel(nil) }
+		return func() { cancel(nil) }, func() {}
 	}
 	t.mu.Lock()
 	if t.inFlight == nil {
@@ -221,14 +225,14 @@ func (t *Transport) track(call callInfo, cancel context.CancelCauseFunc) func() 
 		t.inFlight[call.id] = cancel
 	}
 	t.mu.Unlock()
-	return func() {
+	untrack = func() {
 		if !dup {
 			t.mu.Lock()
 			delete(t.inFlight, call.id)
 			t.mu.Unlock()
 		}
-		cancel(nil)
 	}
+	return func() { untrack(); cancel(nil) }, untrack
 }
 
 // send makes one attempt with a token (newer than refused, if given),
@@ -251,8 +255,13 @@ func (t *Transport) send(ctx context.Context, orig *http.Request, body []byte, r
 	req := orig.Clone(httptrace.WithClientTrace(actx, w.trace()))
 	if body != nil {
 		req.Body = io.NopCloser(&progressReader{r: bytes.NewReader(body), w: w})
-		req.GetBody = func() (io.ReadCloser, error) {
-			return io.NopCloser(&progressReader{r: bytes.NewReader(body), w: w}), nil
+		if retryable {
+			// Only messages that may be sent twice: with GetBody, net/http
+			// itself resends a request on some HTTP/2 stream resets, after
+			// the server may have acted on it.
+			req.GetBody = func() (io.ReadCloser, error) {
+				return io.NopCloser(&progressReader{r: bytes.NewReader(body), w: w}), nil
+			}
 		}
 		req.ContentLength = int64(len(body))
 	}

@@ -1,0 +1,145 @@
+package mcpproxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// thinkingMCP starts the answer of a tools/call (headers flushed) and then
+// thinks until released; it reports a forwarded notifications/cancelled.
+type thinkingMCP struct {
+	ctype     string
+	eventID   bool
+	release   chan struct{}
+	cancelled chan struct{}
+}
+
+func (f *thinkingMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	data, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(data, &m)
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	if len(m.ID) == 0 {
+		if m.Method == "notifications/cancelled" {
+			f.cancelled <- struct{}{}
+		}
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	result := map[string]any{}
+	switch m.Method {
+	case "initialize":
+		result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "fake", "version": "1"}}
+	case "tools/list":
+		result = map[string]any{"tools": []any{}}
+	case "tools/call":
+		w.Header().Set("Content-Type", f.ctype)
+		w.WriteHeader(http.StatusOK)
+		if f.eventID {
+			fmt.Fprintf(w, "id: 1\nevent: message\ndata:\n\n")
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-f.release:
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
+}
+
+// headersSeen tells when an answer's headers reached the bridge.
+type headersSeen struct {
+	rt   http.RoundTripper
+	seen chan string
+}
+
+func (h *headersSeen) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.rt.RoundTrip(r)
+	if err == nil {
+		h.seen <- resp.Header.Get("Content-Type")
+	}
+	return resp, err
+}
+
+// Second review of issue #11: a client that cancels a call whose answer
+// has begun must not end the bridge's session with Snowflake (the MCP SDK
+// takes a broken body for a failed connection).
+func TestCancelAfterTheAnswerBeganKeepsTheSession(t *testing.T) {
+	for name, f := range map[string]*thinkingMCP{
+		"json":           {ctype: "application/json"},
+		"sse":            {ctype: "text/event-stream"},
+		"sse with an id": {ctype: "text/event-stream", eventID: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f.release, f.cancelled = make(chan struct{}), make(chan struct{}, 1)
+			srv := httptest.NewTLSServer(f)
+			defer srv.Close()
+			defer close(f.release)
+			base := srv.Client().Transport.(*http.Transport).Clone()
+			ConfigureTransport(base)
+			seen := &headersSeen{rt: base, seen: make(chan string, 16)}
+			log := slog.New(slog.DiscardHandler)
+			b := &Bridge{ServerURL: srv.URL, Log: log, MaxInFlight: 4,
+				Transport: &Transport{Base: seen, Tokens: &fakeTokens{}, Log: log, Profile: "prod", Origin: Origin(srv.URL)}}
+			ctx, cancel := context.WithTimeout(context.Background(), within)
+			defer cancel()
+			clientSide, bridgeSide := mcp.NewInMemoryTransports()
+			down, err := bridgeSide.Connect(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- b.Run(ctx, down) }()
+			session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, clientSide, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for len(seen.seen) > 0 {
+				<-seen.seen // initialize and its notification
+			}
+			callCtx, giveUp := context.WithCancel(ctx)
+			callErr := make(chan error, 1)
+			go func() {
+				_, err := session.CallTool(callCtx, &mcp.CallToolParams{Name: "slow"})
+				callErr <- err
+			}()
+			for ct := ""; ct != f.ctype; {
+				select {
+				case ct = <-seen.seen: // the tools/call answer has begun
+				case <-ctx.Done():
+					t.Fatal("the tools/call answer never began")
+				}
+			}
+			giveUp()
+			<-callErr
+			select {
+			case <-f.cancelled: // forwarded, after the bridge stopped waiting
+			case <-ctx.Done():
+				t.Fatal("the cancellation was not forwarded")
+			}
+			if _, err := session.ListTools(ctx, nil); err != nil {
+				t.Errorf("tools/list after a cancelled call: %v", err)
+			}
+			session.Close()
+			if err := <-done; err != nil {
+				t.Errorf("the bridge's session ended with: %v", err)
+			}
+		})
+	}
+}
