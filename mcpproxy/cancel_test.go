@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -94,22 +93,9 @@ func TestCancelAfterTheAnswerBeganKeepsTheSession(t *testing.T) {
 			base := srv.Client().Transport.(*http.Transport).Clone()
 			ConfigureTransport(base)
 			seen := &headersSeen{rt: base, seen: make(chan string, 16)}
-			log := slog.New(slog.DiscardHandler)
-			b := &Bridge{ServerURL: srv.URL, Log: log, MaxInFlight: 4,
-				Transport: &Transport{Base: seen, Tokens: &fakeTokens{}, Log: log, Profile: "prod", Origin: Origin(srv.URL)}}
 			ctx, cancel := context.WithTimeout(context.Background(), within)
 			defer cancel()
-			clientSide, bridgeSide := mcp.NewInMemoryTransports()
-			down, err := bridgeSide.Connect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- b.Run(ctx, down) }()
-			session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, clientSide, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			session, done := startBridge(ctx, t, seen, srv.URL, 4)
 			for len(seen.seen) > 0 {
 				<-seen.seen // initialize and its notification
 			}

@@ -67,23 +67,9 @@ func TestBridgeStopsWaitingForACancelledCall(t *testing.T) {
 	defer close(f.release) // ends a call the bridge failed to abandon
 	base := srv.Client().Transport.(*http.Transport).Clone()
 	ConfigureTransport(base)
-	log := slog.New(slog.DiscardHandler)
-	b := &Bridge{ServerURL: srv.URL, Log: log, MaxInFlight: 1,
-		Transport: &Transport{Base: base, Tokens: &fakeTokens{}, Log: log, Profile: "prod", Origin: Origin(srv.URL)}}
-
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	clientSide, bridgeSide := mcp.NewInMemoryTransports()
-	down, err := bridgeSide.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx, down) }()
-	session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, clientSide, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	session, done := startBridge(ctx, t, base, srv.URL, 1)
 
 	callCtx, giveUp := context.WithCancel(ctx)
 	callErr := make(chan error, 1)
@@ -117,4 +103,25 @@ func TestBridgeStopsWaitingForACancelledCall(t *testing.T) {
 	case <-time.After(within):
 		t.Error("Run did not return after the client hung up")
 	}
+}
+
+// startBridge runs a bridge to url over base and connects an MCP client
+// session to it; done receives what the bridge's Run returns.
+func startBridge(ctx context.Context, t *testing.T, base http.RoundTripper, url string, maxInFlight int) (*mcp.ClientSession, chan error) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	b := &Bridge{ServerURL: url, Log: log, MaxInFlight: maxInFlight,
+		Transport: &Transport{Base: base, Tokens: &fakeTokens{}, Log: log, Profile: "prod", Origin: Origin(url)}}
+	clientSide, bridgeSide := mcp.NewInMemoryTransports()
+	down, err := bridgeSide.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, down) }()
+	session, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, clientSide, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return session, done
 }
