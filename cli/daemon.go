@@ -184,8 +184,8 @@ func renewal(e *Env, store *keychain.Store, p config.Profile) (config.Profile, k
 		return p, keychain.Credential{}, "the credential file is not under your account's home directory"
 	}
 	cred, err := store.Credential(p.Name)
-	if err != nil || cred.Kind != keychain.CredentialOAuth {
-		return p, keychain.Credential{}, "sfmcp renews only a sign-in you made; sign in once with login"
+	if err != nil || cred.Kind != keychain.CredentialOAuth || cred.User == "" {
+		return p, keychain.Credential{}, "sfmcp renews only a sign-in you made (and Snowflake named its user); sign in with login"
 	}
 	ep, err := p.Endpoint()
 	if err != nil || !config.SameHost(cred.Host, ep.Host) {
@@ -206,9 +206,7 @@ func renewal(e *Env, store *keychain.Store, p config.Profile) (config.Profile, k
 	}
 	bound := p
 	bound.ExtraHosts = cred.ExtraHosts
-	if cred.User != "" {
-		bound.User = cred.User // the renewal must be the same Snowflake user
-	}
+	bound.User = cred.User // the renewal must be the same Snowflake user
 	return bound, cred, ""
 }
 

@@ -46,13 +46,24 @@ func TestMayOpenSignIn(t *testing.T) {
 		}
 	}
 	account := envWith(u.HomeDir)
-	check(account, "sign in once with login") // nothing stored yet
+	check(account, "sign in with login") // nothing stored yet
 	made := keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: ep.Host, NetworkRecorded: true,
 		ClientID: p.EffectiveClientID(), Scopes: p.OAuthScopes(), User: "ALICE", ExtraHosts: []string{"myorg-acct.privatelink.snowflakecomputing.com"}}
 	if err := store.SaveCredential("prod", made); err != nil {
 		t.Fatal(err)
 	}
 	check(account, "")
+	// A sign-in Snowflake did not name the user of is not renewed: the
+	// renewal could not insist on the same user.
+	anonymous := made
+	anonymous.User = ""
+	if err := store.SaveCredential("prod", anonymous); err != nil {
+		t.Fatal(err)
+	}
+	check(account, "named its user")
+	if err := store.SaveCredential("prod", made); err != nil {
+		t.Fatal(err)
+	}
 	// The renewal signs in as the sign-in was made: the same user and
 	// extra hosts, whatever the config says.
 	bound, _, _ := renewal(account, store, p)

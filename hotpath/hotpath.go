@@ -158,9 +158,12 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 			return body, err
 		}
 		// The daemon we started lost a race with another one, which may
-		// listen elsewhere, or is still binding: look again briefly.
-		if socket, _, ok := client.RunningDaemon(paths.Lock); ok {
-			c.Socket = socket
+		// listen elsewhere, or is still binding: look again briefly. Only
+		// a daemon that answers at a recorded socket counts.
+		if socket, _, ok := client.RunningDaemon(paths.Lock); ok && socket != c.Socket {
+			if b, rerr := call(&client.Client{Socket: socket}); daemonAnswered(rerr) {
+				return b, rerr
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -274,11 +277,36 @@ func daemonEnviron(env []string) []string {
 		if pathEnv[name] && !filepath.IsAbs(value) {
 			continue
 		}
+		// The daemon stores secrets on this bus and opens the browser on
+		// this display: only the user's own, never a remote one a
+		// project's client entry names.
+		if name == "DBUS_SESSION_BUS_ADDRESS" && !userpaths.UsableBus(value) ||
+			name == "DISPLAY" && !localDisplay(value) ||
+			name == "WAYLAND_DISPLAY" && !waylandName(value) {
+			continue
+		}
 		out = append(out, kv)
 	}
 	// Helpers the daemon runs (notify-send) are looked up on the system
 	// path, not on one a project chose.
 	return append(out, "PATH="+systemPath)
+}
+
+// localDisplay reports whether d is an X display on this machine (":0",
+// ":1.0"), not one over the network ("evil.example:0").
+func localDisplay(d string) bool {
+	num, screen, _ := strings.Cut(strings.TrimPrefix(d, ":"), ".")
+	return strings.HasPrefix(d, ":") && digits(num) && (screen == "" && !strings.HasSuffix(d, ".") || digits(screen))
+}
+
+// waylandName reports whether w names a compositor socket in the user's
+// runtime directory ("wayland-0"), not a path elsewhere.
+func waylandName(w string) bool {
+	return w != "" && w != "." && w != ".." && !strings.ContainsAny(w, "/\x00")
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 var daemonEnvAllowed = map[string]bool{

@@ -3,12 +3,14 @@ package mcpproxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -127,5 +129,23 @@ func TestCancelAfterTheAnswerBeganKeepsTheSession(t *testing.T) {
 				t.Errorf("the bridge's session ended with: %v", err)
 			}
 		})
+	}
+}
+
+// A call whose answer has begun forgets its id once and only its own
+// entry: a later call with the same id can still be cancelled.
+func TestForgettingACallLeavesALaterOneWithItsId(t *testing.T) {
+	tr := &Transport{}
+	id, _ := jsonrpc.MakeID(float64(7))
+	call := callInfo{method: "tools/call", id: id, isCall: true}
+	_, cancelA := context.WithCancelCause(context.Background())
+	releaseA, untrackA := tr.track(call, cancelA)
+	untrackA() // A's answer began
+	ctxB, cancelB := context.WithCancelCause(context.Background())
+	releaseB, _ := tr.track(call, cancelB)
+	defer releaseB()
+	releaseA() // A's body closes
+	if !tr.Cancel(id) || !errors.Is(context.Cause(ctxB), ErrCancelled) {
+		t.Fatal("the later call with the same id could not be cancelled")
 	}
 }

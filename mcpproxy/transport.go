@@ -80,7 +80,7 @@ type Transport struct {
 
 	mu              sync.Mutex
 	protocolVersion string
-	inFlight        map[jsonrpc.ID]context.CancelCauseFunc
+	inFlight        map[jsonrpc.ID]*tracked
 }
 
 // Idempotent methods may be sent again after a transient failure; a
@@ -187,6 +187,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// body, which the MCP SDK would take for a failed session. The
 		// client ignores an answer it cancelled.
 		untrack()
+		if errors.Is(context.Cause(ctx), ErrCancelled) {
+			// Cancelled just before: the body may already be broken.
+			drain(resp)
+			t.Log.Info("request cancelled by the MCP client", "method", call.method)
+			return nil, fmt.Errorf("%s: %w", call.method, ErrCancelled)
+		}
 		resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: release}
 		release = nil // the body owns it now
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -202,11 +208,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // MCP client sent notifications/cancelled for it.
 func (t *Transport) Cancel(id jsonrpc.ID) bool {
 	t.mu.Lock()
-	cancel, ok := t.inFlight[id]
-	t.mu.Unlock()
+	c, ok := t.inFlight[id]
 	if ok {
-		cancel(ErrCancelled)
+		c.cancel(ErrCancelled) // under the lock: not after untrack
 	}
+	t.mu.Unlock()
 	return ok
 }
 
@@ -216,24 +222,29 @@ func (t *Transport) track(call callInfo, cancel context.CancelCauseFunc) (releas
 	if !call.isCall {
 		return func() { cancel(nil) }, func() {}
 	}
+	me := &tracked{cancel: cancel}
 	t.mu.Lock()
 	if t.inFlight == nil {
-		t.inFlight = map[jsonrpc.ID]context.CancelCauseFunc{}
+		t.inFlight = map[jsonrpc.ID]*tracked{}
 	}
-	_, dup := t.inFlight[call.id]
-	if !dup {
-		t.inFlight[call.id] = cancel
+	if _, dup := t.inFlight[call.id]; !dup {
+		t.inFlight[call.id] = me
 	}
 	t.mu.Unlock()
+	// Only this call's own entry is forgotten, however often: a later
+	// call may reuse the id.
 	untrack = func() {
-		if !dup {
-			t.mu.Lock()
+		t.mu.Lock()
+		if t.inFlight[call.id] == me {
 			delete(t.inFlight, call.id)
-			t.mu.Unlock()
 		}
+		t.mu.Unlock()
 	}
 	return func() { untrack(); cancel(nil) }, untrack
 }
+
+// tracked is a call in flight that Cancel can end.
+type tracked struct{ cancel context.CancelCauseFunc }
 
 // send makes one attempt with a token (newer than refused, if given),
 // watched by a watchdog (see bounds.go). sent reports whether the whole

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // Paths are one user's sfmcp runtime files.
@@ -107,7 +108,7 @@ func SessionBus(getenv func(string) string) string {
 }
 
 func sessionBus(getenv func(string) string, uid int) string {
-	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); usableBus(a, uid) {
 		return a
 	}
 	dirs := []string{RunUserDir(uid)}
@@ -124,4 +125,31 @@ func sessionBus(getenv func(string) string, uid int) string {
 		}
 	}
 	return ""
+}
+
+// UsableBus reports whether addr is a session bus sfmcp may hand secrets
+// to: a Unix socket at an absolute path that this user owns. An address
+// from the environment may come from a project's MCP client entry; a TCP
+// bus, an abstract socket or another user's socket could be a fake Secret
+// Service that collects what is stored in it.
+func UsableBus(addr string) bool { return usableBus(addr, os.Getuid()) }
+
+func usableBus(addr string, uid int) bool {
+	first, _, _ := strings.Cut(addr, ";")
+	rest, ok := strings.CutPrefix(first, "unix:")
+	if !ok {
+		return false
+	}
+	path := ""
+	for _, kv := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "path":
+			path = v
+		case "guid":
+		default:
+			return false // abstract, tmpdir, dir, runtime: nothing to check
+		}
+	}
+	return filepath.IsAbs(path) && !strings.Contains(path, "%") && ownSocket(path, uid)
 }

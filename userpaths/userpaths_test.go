@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -90,8 +91,8 @@ func TestRelativeHomeIsNotUsed(t *testing.T) {
 
 func TestSessionBus(t *testing.T) {
 	uid := os.Getuid()
-	if got := sessionBus(envOf(map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"}), uid); got != "unix:path=/x" {
-		t.Errorf("a set address is kept: %q", got)
+	if got := sessionBus(envOf(map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/bus"}), uid); got == "unix:path=/nonexistent/bus" {
+		t.Errorf("a set address with no socket of ours behind it is kept: %q", got)
 	}
 	rt := privateTemp(t)
 	env := map[string]string{"XDG_RUNTIME_DIR": rt}
@@ -117,5 +118,43 @@ func TestSessionBus(t *testing.T) {
 	env["DBUS_SESSION_BUS_ADDRESS"] = "autolaunch:"
 	if got := sessionBus(envOf(env), uid); got != "unix:path="+filepath.Join(rt, "bus") {
 		t.Errorf("autolaunch: kept: %q", got)
+	}
+}
+
+// Third review of issue #11: a bus address from the environment is used
+// only when it is this user's own Unix socket.
+func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
+	uid := os.Getuid()
+	rt := privateTemp(t)
+	bus := filepath.Join(rt, "bus")
+	l, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for addr, want := range map[string]bool{
+		"unix:path=" + bus:                       true,
+		"unix:path=" + bus + ",guid=0123abcd":    true,
+		"tcp:host=evil.example,port=1":           false,
+		"nonce-tcp:host=127.0.0.1,port=1":        false,
+		"unix:abstract=/tmp/dbus-x":              false,
+		"unix:path=relative/bus":                 false,
+		"unix:path=" + filepath.Join(rt, "nope"): false,
+		"autolaunch:":                            false,
+		"":                                       false,
+	} {
+		if got := usableBus(addr, uid); got != want {
+			t.Errorf("%q: usable %v, want %v", addr, got, want)
+		}
+	}
+	if os.Getuid() == 0 {
+		os.Chown(bus, 65534, 65534)
+		if usableBus("unix:path="+bus, uid) {
+			t.Error("another user's bus socket was accepted")
+		}
+	}
+	env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "tcp:host=evil.example,port=1"}
+	if got := sessionBus(envOf(env), uid); strings.HasPrefix(got, "tcp:") {
+		t.Errorf("a TCP bus from the environment was chosen: %q", got)
 	}
 }
