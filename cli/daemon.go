@@ -180,8 +180,10 @@ func renewal(e *Env, store *keychain.Store, p config.Profile) (config.Profile, k
 	if err != nil {
 		return p, keychain.Credential{}, "the config cannot be read"
 	}
-	if store.Kind() == keychain.KindFile && !homeIsAccounts(e.Getenv) {
-		return p, keychain.Credential{}, "the credential file is not under your account's home directory"
+	// On macOS the keychain a process finds also follows HOME (its
+	// keychain search list lives under ~/Library).
+	if (store.Kind() == keychain.KindFile || runtime.GOOS == "darwin") && !homeIsAccounts(e.Getenv) {
+		return p, keychain.Credential{}, "the credential store is not under your account's home directory"
 	}
 	cred, err := store.Credential(p.Name)
 	if err != nil || cred.Kind != keychain.CredentialOAuth || cred.User == "" {
