@@ -112,7 +112,7 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 			ExitLoginRequired, "sign in as "+p.User+" ("+loginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
 	}
 	if tokens.RefreshToken == "" {
-		return "", withAdvice(fmt.Errorf("Snowflake signed you in but issued no refresh token, so sfmcp cannot keep you signed in"),
+		return "", withAdvice(fmt.Errorf("the sign-in worked, but Snowflake issued no refresh token, so sfmcp cannot keep you signed in"),
 			ExitUsage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
 	}
 	cred := keychain.Credential{

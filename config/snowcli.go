@@ -62,10 +62,10 @@ func SnowflakeCLIConnection(name string, getenv func(string) string) (Connection
 		c, ok = cfg.Connections[name]
 	}
 	if !ok {
-		return Connection{}, fmt.Errorf("Snowflake CLI connection %q not found in %s (connections.toml or config.toml)", name, dir)
+		return Connection{}, fmt.Errorf("no Snowflake CLI connection %q in %s (connections.toml or config.toml)", name, dir)
 	}
 	if c.Account == "" && c.Host == "" {
-		return Connection{}, fmt.Errorf("Snowflake CLI connection %q has no account", name)
+		return Connection{}, fmt.Errorf("the Snowflake CLI connection %q has no account", name)
 	}
 	key := c.PrivateKeyFile
 	if key == "" {

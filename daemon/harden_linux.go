@@ -9,7 +9,7 @@ func Harden() error {
 	return unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 }
 
-// Dumpable reports the process's dumpable flag (for tests and doctor).
+// Dumpable reports the process's dumpable flag (tests check Harden with it).
 func Dumpable() (bool, error) {
 	v, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	return v != 0, err

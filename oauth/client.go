@@ -166,7 +166,7 @@ var (
 	ErrLoginRequired = errors.New("a new sign-in is required")
 	// ErrUnavailable: Snowflake could not be reached or answered 5xx/429;
 	// retrying later may help.
-	ErrUnavailable = errors.New("Snowflake is unavailable")
+	ErrUnavailable = errors.New("the Snowflake token endpoint is unavailable")
 	// ErrClientConfig: Snowflake rejected the client or request setup
 	// (invalid_client, redirect URI or scope mismatch).
 	ErrClientConfig = errors.New("the OAuth client configuration was rejected")

@@ -1,7 +1,7 @@
 // Package packaging installs sfmcp's daemon as a per-user service with
 // github.com/kardianos/service: a systemd user unit on Linux, a launchd
 // agent on macOS. It also holds what a distributor needs: the unit template
-// (sfmcp.service.tmpl) and the release configuration (.goreleaser.yaml).
+// (sfmcp.service.tmpl) and the release configuration (goreleaser.yaml).
 package packaging
 
 import (

@@ -445,7 +445,7 @@ func (r *Runner) createStep(ctx context.Context, step Step) error {
 func (r *Runner) keepSecret(out *Result) error {
 	secret, ok := out.Column(0, "token_secret")
 	if !ok || secret == "" {
-		return errors.New("Snowflake returned no token_secret")
+		return errors.New("the answer from Snowflake has no token_secret")
 	}
 	expires := r.now().Add(time.Duration(r.Manifest.Account.Days) * 24 * time.Hour).UTC()
 	if err := r.StoreSecret(secret, expires); err != nil {

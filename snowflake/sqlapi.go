@@ -194,7 +194,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 				sleep(ctx, attempt)
 				continue
 			}
-			return answer{}, fmt.Errorf("Snowflake SQL API: %w", err)
+			return answer{}, fmt.Errorf("the Snowflake SQL API: %w", err)
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 		resp.Body.Close()
@@ -227,7 +227,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, q u
 
 // ErrForeignURL is a URL (from the server's answer) that leads away from
 // the account: the request is not made.
-var ErrForeignURL = errors.New("Snowflake SQL API: the answer points to another host")
+var ErrForeignURL = errors.New("the Snowflake SQL API answer points to another host")
 
 // resolve makes ref (a path, or a URL from the server's answer) absolute
 // against BaseURL and refuses any result on another scheme or host, so the
@@ -235,7 +235,7 @@ var ErrForeignURL = errors.New("Snowflake SQL API: the answer points to another 
 func (c *Client) resolve(ref string) (string, error) {
 	base, err := url.Parse(c.BaseURL)
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return "", fmt.Errorf("Snowflake SQL API: base URL %q is not an absolute URL", c.BaseURL)
+		return "", fmt.Errorf("the Snowflake SQL API base URL %q is not an absolute URL", c.BaseURL)
 	}
 	r, err := url.Parse(ref)
 	if err != nil {
