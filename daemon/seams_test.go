@@ -231,3 +231,31 @@ func TestLoginEndsTheDaemonsOpenSignIn(t *testing.T) {
 		t.Fatal("the daemon's sign-in outlived the login's reload")
 	}
 }
+
+// Issue #12: a profile keeps one token-endpoint client across refreshes
+// (warm connections, the client secret read once), and a reload drops it.
+func TestOneRefresherPerProfile(t *testing.T) {
+	var built atomic.Int32
+	f := newFixture(t, nil, nil)
+	inner := f.m.opts.NewRefresher
+	f.m.opts.NewRefresher = func(p config.Profile, c keychain.Credential) (Refresher, error) {
+		built.Add(1)
+		return inner(p, c)
+	}
+	for range 3 {
+		if _, err := f.m.Token(context.Background(), Request{Profile: "prod", Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+	}
+	if f.refreshes() != 3 || built.Load() != 1 {
+		t.Fatalf("%d refreshes built %d clients; want 3 and 1", f.refreshes(), built.Load())
+	}
+	if err := f.m.Reload("prod"); err != nil {
+		t.Fatal(err)
+	}
+	f.token()
+	if built.Load() != 2 {
+		t.Fatalf("after a reload: %d clients built, want 2", built.Load())
+	}
+}

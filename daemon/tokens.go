@@ -170,6 +170,11 @@ type entry struct {
 	warned      time.Time // last expiry warning
 	timer       *time.Timer
 	refreshes   int
+	// refresher is the profile's token-endpoint client, kept across
+	// refreshes (its connections stay warm) while the sign-in's client
+	// and network stay those of refresherFor.
+	refresher    Refresher
+	refresherFor string
 	// handedTo remembers, per headersHelper client, the token it was last
 	// given: the same client asking again for that token means the server
 	// refused it (see Request.Client).
@@ -670,7 +675,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	if p.IsPAT() {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.now()), false)
 	}
-	r, err := m.opts.NewRefresher(p, cred)
+	r, err := m.refresherFor(p, cred)
 	if errors.Is(err, ErrLoginRequired) {
 		return Token{}, m.loginRequired(p, strings.TrimPrefix(err.Error(), ErrLoginRequired.Error()+": "))
 	}
@@ -711,6 +716,31 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 		}
 	}
 	return m.publish(p, gen, cred, tokens.AccessToken, config.TokenOAuth, tokens.ExpiresIn, rotated)
+}
+
+// refresherFor returns the profile's long-lived token-endpoint client,
+// building it when there is none yet or the sign-in's client or network
+// changed (a reload drops it with the rest of the profile's state).
+func (m *Manager) refresherFor(p config.Profile, cred keychain.Credential) (Refresher, error) {
+	key := strings.Join([]string{cred.Host, cred.ClientID, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy, fmt.Sprint(cred.NetworkRecorded)}, "\x00")
+	m.mu.Lock()
+	e := m.entryLocked(p.Name)
+	if e.refresher != nil && e.refresherFor == key {
+		r := e.refresher
+		m.mu.Unlock()
+		return r, nil
+	}
+	m.mu.Unlock()
+	r, err := m.opts.NewRefresher(p, cred)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if cur := m.entries[p.Name]; cur == e {
+		e.refresher, e.refresherFor = r, key
+	}
+	m.mu.Unlock()
+	return r, nil
 }
 
 // boundElsewhere says why a stored credential must not be used for p: a
