@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
-	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflake"
 )
@@ -159,9 +159,9 @@ type daemonCreds struct {
 func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
 	req := client.Request{Profile: d.profile, ServerURL: d.server}
 	if refused != "" {
-		req.Refused = daemon.Fingerprint(refused)
+		req.Refused = apitype.Fingerprint(refused)
 	}
-	var tok daemon.TokenBody
+	var tok apitype.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
 		var err error
 		tok, err = c.Token(ctx, req)

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/client/apitype"
 )
 
 func TestDaemonErrorsMapToExitCodesAndAdvice(t *testing.T) {
@@ -16,11 +16,11 @@ func TestDaemonErrorsMapToExitCodesAndAdvice(t *testing.T) {
 		code   int
 		advice string
 	}{
-		{&client.Error{Code: daemon.CodeLoginRequired, Profile: "prod", Message: "profile prod: a new sign-in is required"}, ExitLoginRequired, "run: sfmcp-token login --profile prod"},
-		{&client.Error{Code: daemon.CodeUnknownProfile, Message: `profile not found: "x"`}, ExitUsage, "sfmcp-token profile list"},
-		{&client.Error{Code: daemon.CodeKeychainUnavailable, Message: "credential store unavailable"}, ExitUnavailable, "SFMCP_KEYRING=file"},
-		{&client.Error{Code: daemon.CodeUnavailable, Message: "Snowflake is unavailable"}, ExitUnavailable, "try again shortly"},
-		{&client.Error{Code: daemon.CodeClientConfig, Profile: "corp", Message: "invalid_client"}, ExitUsage, "profile show corp"},
+		{&client.Error{Code: apitype.CodeLoginRequired, Profile: "prod", Message: "profile prod: a new sign-in is required"}, ExitLoginRequired, "run: sfmcp-token login --profile prod"},
+		{&client.Error{Code: apitype.CodeUnknownProfile, Message: `profile not found: "x"`}, ExitUsage, "sfmcp-token profile list"},
+		{&client.Error{Code: apitype.CodeKeychainUnavailable, Message: "credential store unavailable"}, ExitUnavailable, "SFMCP_KEYRING=file"},
+		{&client.Error{Code: apitype.CodeUnavailable, Message: "Snowflake is unavailable"}, ExitUnavailable, "try again shortly"},
+		{&client.Error{Code: apitype.CodeClientConfig, Profile: "corp", Message: "invalid_client"}, ExitUsage, "profile show corp"},
 		{fmt.Errorf("%w (socket /x): connect: no such file", client.ErrNoDaemon), ExitUnavailable, "sfmcp-token daemon"},
 		{errors.New("read the sfmcp daemon's answer: EOF"), ExitUnavailable, "sfmcp-token status"},
 	} {

@@ -12,8 +12,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
-	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpproxy"
 )
@@ -109,9 +109,9 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	req := client.Request{Profile: d.profile, ServerURL: d.serverURL, WaitSignIn: signInWait,
 		NoSignIn: d.e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 	if refused != "" {
-		req.Refused = daemon.Fingerprint(refused)
+		req.Refused = apitype.Fingerprint(refused)
 	}
-	var tok daemon.TokenBody
+	var tok apitype.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
 		c.Timeout = d.timeout
 		if c.Timeout <= 0 {
@@ -142,7 +142,7 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 
 // transportFor returns the transport for a sign-in's network, built once
 // per distinct network.
-func (d *daemonTokens) transportFor(tok client.TokenBody) (http.RoundTripper, error) {
+func (d *daemonTokens) transportFor(tok apitype.TokenBody) (http.RoundTripper, error) {
 	key := tok.CAFile + "\x00" + tok.CAFileSHA256 + "\x00" + tok.HTTPSProxy
 	d.mu.Lock()
 	defer d.mu.Unlock()

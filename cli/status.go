@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/hotpath"
 )
 
 // statusView is the --json shape of status.
 type statusView struct {
-	Daemon   *daemon.Status         `json:"daemon"` // null when not running
-	Socket   string                 `json:"socket"`
-	Profiles []daemon.ProfileStatus `json:"profiles"`
+	Daemon   *apitype.Status         `json:"daemon"` // null when not running
+	Socket   string                  `json:"socket"`
+	Profiles []apitype.ProfileStatus `json:"profiles"`
 }
 
 func runStatus(ctx context.Context, e *Env, args []string) error {
@@ -80,7 +80,7 @@ func runStatus(ctx context.Context, e *Env, args []string) error {
 		if !p.SecretExpiresAt.IsZero() && p.SecretExpiresAt.Sub(now) < 7*24*time.Hour && p.SecretExpiresAt.After(now) {
 			fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, daysLeft(p.SecretExpiresAt, now), p.Name)
 		}
-		if p.State == daemon.CodeLoginRequired {
+		if p.State == apitype.CodeLoginRequired {
 			fmt.Fprintf(e.Stdout, "profile %s needs a sign-in: run sfmcp-token login --profile %s\n", p.Name, p.Name)
 		} else if p.LastError != "" {
 			fmt.Fprintf(e.Stdout, "profile %s: %s\n", p.Name, p.LastError)

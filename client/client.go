@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/safesocket"
 )
 
@@ -105,8 +106,8 @@ func (c *Client) Headers(ctx context.Context, r Request) ([]byte, error) {
 }
 
 // Token returns an access token.
-func (c *Client) Token(ctx context.Context, r Request) (TokenBody, error) {
-	var t TokenBody
+func (c *Client) Token(ctx context.Context, r Request) (apitype.TokenBody, error) {
+	var t apitype.TokenBody
 	body, err := c.get(ctx, "/v1/token"+r.query())
 	if err != nil {
 		return t, err
@@ -115,8 +116,8 @@ func (c *Client) Token(ctx context.Context, r Request) (TokenBody, error) {
 }
 
 // Status returns the daemon's status.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
+func (c *Client) Status(ctx context.Context) (apitype.Status, error) {
+	var s apitype.Status
 	body, err := c.get(ctx, "/v1/status")
 	if err != nil {
 		return s, err
@@ -125,8 +126,8 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 }
 
 // Health returns the daemon's pid and version.
-func (c *Client) Health(ctx context.Context) (Health, error) {
-	var h Health
+func (c *Client) Health(ctx context.Context) (apitype.Health, error) {
+	var h apitype.Health
 	body, err := c.get(ctx, "/v1/health")
 	if err != nil {
 		return h, err
@@ -204,9 +205,9 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		return nil, failed("read the sfmcp daemon's answer", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb ErrorBody
+		var eb apitype.ErrorBody
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
-			return nil, &Error{Code: CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
+			return nil, &Error{Code: apitype.CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
 		}
 		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/sfmcp/sfmcp/client/apitype"
 )
 
 // RunningDaemon reads the socket a daemon recorded in the single-instance
@@ -22,11 +24,11 @@ func RunningDaemon(lockPath string) (socket string, pid int, ok bool) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		return "", 0, false
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxLockRecord+1))
+	b, err := io.ReadAll(io.LimitReader(f, apitype.MaxLockRecord+1))
 	if err != nil {
 		return "", 0, false
 	}
-	pid, socket, err = ParseLockRecord(b)
+	pid, socket, err = apitype.ParseLockRecord(b)
 	if err != nil || socket == "" {
 		return "", pid, false
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
@@ -73,7 +74,7 @@ func TestSingleUseFanIn(t *testing.T) {
 		t.Fatalf("rotations %d, families revoked %d; want 1 and 0", cnt.RefreshRotations, cnt.FamiliesRevoked)
 	}
 	// The saved (rotated) token still works.
-	var tb TokenBody
+	var tb apitype.TokenBody
 	getJSON(t, c, "/v1/token?profile=prod&force=1", &tb)
 	f.m.mu.Lock()
 	f.m.entries["prod"].obtained = time.Time{} // let the forced refresh through

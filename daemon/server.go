@@ -19,34 +19,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 	"github.com/sfmcp/sfmcp/proctree"
 	"github.com/sfmcp/sfmcp/safesocket"
-)
-
-// The wire types are the client package's: it owns the protocol so that
-// the hot-path client links nothing of the daemon.
-type (
-	ErrorBody     = client.ErrorBody
-	TokenBody     = client.TokenBody
-	Health        = client.Health
-	Status        = client.Status
-	ProfileStatus = client.ProfileStatus
-)
-
-// Error codes, as the client knows them.
-const (
-	CodeLoginRequired       = client.CodeLoginRequired
-	CodeUnknownProfile      = client.CodeUnknownProfile
-	CodeKeychainUnavailable = client.CodeKeychainUnavailable
-	CodeUnavailable         = client.CodeUnavailable
-	CodeClientConfig        = client.CodeClientConfig
-	CodeHostMismatch        = client.CodeHostMismatch
-	CodeBadRequest          = client.CodeBadRequest
-	CodeInternal            = client.CodeInternal
 )
 
 // Server serves a Manager on a socket.
@@ -78,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/health", s.handleHealth)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > maxQuery {
-			writeError(w, http.StatusRequestURITooLong, ErrorBody{Error: CodeBadRequest, Message: "query too long"})
+			writeError(w, http.StatusRequestURITooLong, apitype.ErrorBody{Error: apitype.CodeBadRequest, Message: "query too long"})
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -141,7 +119,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Tok
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		// Never fall back to the default profile on a query we cannot read.
-		writeError(w, http.StatusBadRequest, ErrorBody{Error: CodeBadRequest, Message: "malformed query: " + err.Error()})
+		writeError(w, http.StatusBadRequest, apitype.ErrorBody{Error: apitype.CodeBadRequest, Message: "malformed query: " + err.Error()})
 		return Token{}, false
 	}
 	force := q.Get("force") == "1" || q.Get("force") == "true"
@@ -197,42 +175,42 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC(),
+	writeJSON(w, http.StatusOK, apitype.TokenBody{Profile: t.Profile, AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresAt: t.ExpiresAt.UTC(),
 		CAFile: t.CAFile, CAFileSHA256: t.CAFileSHA256, HTTPSProxy: t.HTTPSProxy, NetworkRecorded: t.NetworkRecorded})
 }
 
 func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 	if err := s.Manager.Reload(r.URL.Query().Get("profile")); err != nil {
-		writeError(w, http.StatusInternalServerError, ErrorBody{Error: CodeInternal, Message: err.Error()})
+		writeError(w, http.StatusInternalServerError, apitype.ErrorBody{Error: apitype.CodeInternal, Message: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"reloaded": true})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Health{OK: true, PID: os.Getpid(), Version: s.Version})
+	writeJSON(w, http.StatusOK, apitype.Health{OK: true, PID: os.Getpid(), Version: s.Version})
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	st := Status{PID: os.Getpid(), Version: s.Version, Socket: s.socket, Started: s.started.UTC(),
+	st := apitype.Status{PID: os.Getpid(), Version: s.Version, Socket: s.socket, Started: s.started.UTC(),
 		Uptime: time.Since(s.started).Round(time.Second).String(), Goroutines: runtime.NumGoroutine(), Profiles: s.Manager.Status()}
 	writeJSON(w, http.StatusOK, st)
 }
 
 // Status reports every configured profile. Profiles not used since the
 // daemon started show their keychain metadata.
-func (m *Manager) Status() []ProfileStatus {
+func (m *Manager) Status() []apitype.ProfileStatus {
 	m.mu.Lock()
 	cfg := m.cfg
 	names := cfg.Names()
 	m.mu.Unlock()
 	sort.Strings(names)
-	out := make([]ProfileStatus, 0, len(names))
+	out := make([]apitype.ProfileStatus, 0, len(names))
 	now := m.opts.Now()
 	for _, name := range names {
 		p := cfg.Profiles[name]
 		ep, _ := p.Endpoint()
-		ps := ProfileStatus{Name: name, Host: ep.Host, Auth: config.AuthOAuth, State: "idle"}
+		ps := apitype.ProfileStatus{Name: name, Host: ep.Host, Auth: config.AuthOAuth, State: "idle"}
 		if p.IsPAT() {
 			ps.Auth = config.AuthPAT
 		}
@@ -245,7 +223,7 @@ func (m *Manager) Status() []ProfileStatus {
 			cred, known = e.cred, e.credKnown
 			switch {
 			case e.loginErr != nil:
-				ps.State, ps.LastError = CodeLoginRequired, e.loginErr.Error()
+				ps.State, ps.LastError = apitype.CodeLoginRequired, e.loginErr.Error()
 			case e.lastErr != nil:
 				ps.State, ps.LastError = "error", e.lastErr.Error()
 			case e.access != "" && now.Before(e.expiry):
@@ -260,7 +238,7 @@ func (m *Manager) Status() []ProfileStatus {
 			c, err := m.opts.Store.Credential(name)
 			switch {
 			case errors.Is(err, keychain.ErrNotFound):
-				ps.State = CodeLoginRequired
+				ps.State = apitype.CodeLoginRequired
 			case err != nil:
 				ps.State, ps.LastError = "error", err.Error()
 			default:
@@ -274,34 +252,34 @@ func (m *Manager) Status() []ProfileStatus {
 }
 
 // errorFor maps an error to an HTTP status and a JSON body for clients.
-func errorFor(err error) (int, ErrorBody) {
-	b := ErrorBody{Message: err.Error()}
+func errorFor(err error) (int, apitype.ErrorBody) {
+	b := apitype.ErrorBody{Message: err.Error()}
 	switch {
 	case errors.Is(err, ErrLoginRequired):
-		b.Error = CodeLoginRequired
+		b.Error = apitype.CodeLoginRequired
 		return http.StatusUnauthorized, b
 	case errors.Is(err, config.ErrHostMismatch):
-		b.Error = CodeHostMismatch
+		b.Error = apitype.CodeHostMismatch
 		return http.StatusForbidden, b
 	case errors.Is(err, config.ErrNoProfile):
-		b.Error = CodeUnknownProfile
+		b.Error = apitype.CodeUnknownProfile
 		return http.StatusNotFound, b
 	case errors.Is(err, keychain.ErrUnavailable):
-		b.Error = CodeKeychainUnavailable
+		b.Error = apitype.CodeKeychainUnavailable
 		return http.StatusServiceUnavailable, b
 	case errors.Is(err, oauth.ErrClientConfig):
-		b.Error = CodeClientConfig
+		b.Error = apitype.CodeClientConfig
 		return http.StatusConflict, b
 	case errors.Is(err, oauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrReloaded):
-		b.Error = CodeUnavailable
+		b.Error = apitype.CodeUnavailable
 		return http.StatusServiceUnavailable, b
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		b.Error = CodeUnavailable
+		b.Error = apitype.CodeUnavailable
 		return http.StatusServiceUnavailable, b
 	}
-	b.Error = CodeInternal
+	b.Error = apitype.CodeInternal
 	return http.StatusInternalServerError, b
 }
 
@@ -318,6 +296,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(data)
 }
 
-func writeError(w http.ResponseWriter, status int, b ErrorBody) {
+func writeError(w http.ResponseWriter, status int, b apitype.ErrorBody) {
 	writeJSON(w, status, b)
 }

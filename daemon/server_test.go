@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
@@ -130,12 +131,12 @@ func TestHeadersTokenStatusHealth(t *testing.T) {
 	if st := getJSON(t, c, "/v1/headers?profile=prod", &h); st != 200 || !strings.HasPrefix(h["Authorization"], "Bearer at-") || h["X-Snowflake-Authorization-Token-Type"] != "OAUTH" || len(h) != 2 {
 		t.Fatalf("headers: %d %v", st, h)
 	}
-	var tb TokenBody
+	var tb apitype.TokenBody
 	getJSON(t, c, "/v1/token?server_url="+"https://"+f.sf.Host()+"/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/X", &tb)
 	if tb.Profile != "prod" || "Bearer "+tb.AccessToken != h["Authorization"] {
 		t.Fatalf("token by server URL: %+v", tb)
 	}
-	var st Status
+	var st apitype.Status
 	getJSON(t, c, "/v1/status", &st)
 	if st.PID != os.Getpid() || len(st.Profiles) != 1 || st.Profiles[0].State != "ok" || st.Profiles[0].User != "ALICE" {
 		t.Fatalf("status: %+v", st)
@@ -144,8 +145,8 @@ func TestHeadersTokenStatusHealth(t *testing.T) {
 	if strings.Contains(string(raw), tb.AccessToken) {
 		t.Fatal("status shows a token")
 	}
-	var eb ErrorBody
-	if code := getJSON(t, c, "/v1/token?profile=nope", &eb); code != 404 || eb.Error != CodeUnknownProfile {
+	var eb apitype.ErrorBody
+	if code := getJSON(t, c, "/v1/token?profile=nope", &eb); code != 404 || eb.Error != apitype.CodeUnknownProfile {
 		t.Fatalf("unknown profile: %d %+v", code, eb)
 	}
 	resp, _ := c.Post("http://sfmcp/v1/reload?profile=prod", "", nil)
@@ -153,7 +154,7 @@ func TestHeadersTokenStatusHealth(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("reload: %d", resp.StatusCode)
 	}
-	var hl Health
+	var hl apitype.Health
 	if getJSON(t, c, "/v1/health", &hl); !hl.OK {
 		t.Fatal("health")
 	}
@@ -166,9 +167,9 @@ func TestLoginRequiredOverSocket(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	socket, _ := f.serve()
 	f.sf.RevokeUser("alice")
-	var eb ErrorBody
+	var eb apitype.ErrorBody
 	code := getJSON(t, unixClient(socket), "/v1/headers", &eb)
-	if code != 401 || eb.Error != CodeLoginRequired || eb.Profile != "prod" {
+	if code != 401 || eb.Error != apitype.CodeLoginRequired || eb.Profile != "prod" {
 		t.Fatalf("%d %+v", code, eb)
 	}
 }
@@ -206,7 +207,7 @@ func TestSlowClientDoesNotBlockOthers(t *testing.T) {
 	}
 	defer slow.Close()
 	fmt.Fprint(slow, "GET /v1/health HTTP/1.1\r\nHost: sfmcp\r\n") // never finished
-	var h Health
+	var h apitype.Health
 	if getJSON(t, unixClient(socket), "/v1/health", &h); !h.OK {
 		t.Fatal("a slow client blocked another")
 	}
@@ -408,7 +409,7 @@ func TestMalformedRequests(t *testing.T) {
 		}
 	}
 	// The daemon still serves after all that.
-	var h Health
+	var h apitype.Health
 	if getJSON(t, unixClient(socket), "/v1/health", &h); !h.OK {
 		t.Fatal("the daemon stopped answering")
 	}

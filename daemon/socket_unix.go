@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 )
 
 // listen takes the user's single-instance lock, records this daemon's pid
@@ -36,7 +36,7 @@ func listen(path, lockPath string) (ln *net.UnixListener, release func(), err er
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		b, _ := io.ReadAll(io.LimitReader(lock, 4<<10))
 		lock.Close()
-		pid, socket, _ := client.ParseLockRecord(b)
+		pid, socket, _ := apitype.ParseLockRecord(b)
 		if socket == "" {
 			socket = "unknown"
 		}
@@ -68,7 +68,7 @@ func listen(path, lockPath string) (ln *net.UnixListener, release func(), err er
 	}
 	// Only a socket that listens is recorded, so a record always parses.
 	_ = lock.Truncate(0)
-	_, _ = lock.WriteAt(client.FormatLockRecord(os.Getpid(), path), 0)
+	_, _ = lock.WriteAt(apitype.FormatLockRecord(os.Getpid(), path), 0)
 	return l, func() { l.Close(); unlock() }, nil
 }
 
@@ -87,7 +87,7 @@ func openLock(path string) (*os.File, error) {
 	if err == nil && st.Size() > 0 {
 		buf := make([]byte, st.Size())
 		if _, err = f.ReadAt(buf, 0); err == nil {
-			_, _, err = client.ParseLockRecord(buf)
+			_, _, err = apitype.ParseLockRecord(buf)
 		}
 	}
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -347,9 +347,6 @@ type signIn struct {
 	err     error
 }
 
-// Fingerprint identifies a token without revealing it (client.Fingerprint).
-func Fingerprint(token string) string { return client.Fingerprint(token) }
-
 // Token returns a valid access token for the requested profile.
 func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 	p, err := m.profile(r.Profile, r.ServerURL)
@@ -394,7 +391,7 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 	var renew bool
 	switch {
 	case r.Refused != "":
-		renew = e.access != "" && Fingerprint(e.access) == r.Refused
+		renew = e.access != "" && apitype.Fingerprint(e.access) == r.Refused
 	case r.Force:
 		// A forced refresh right after another one would only repeat it.
 		renew = now.Sub(e.obtained) >= 2*time.Second
@@ -549,7 +546,7 @@ func (m *Manager) refusedOnRerun(ctx context.Context, p config.Profile, r Reques
 	again := false
 	if e != nil && e.access != "" && e.loginErr == nil && m.now().Before(e.expiry) {
 		h, again = e.handedTo[r.Client]
-		again = again && h.fingerprint == Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
+		again = again && h.fingerprint == apitype.Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
 		t, cred = e.tokenLocked(p.Name), e.cred
 	}
 	m.mu.Unlock()
@@ -602,7 +599,7 @@ func (e *entry) noteHandoutLocked(client string, now time.Time) {
 		}
 	}
 	h := e.handedTo[client]
-	h.fingerprint, h.at = Fingerprint(e.access), now
+	h.fingerprint, h.at = apitype.Fingerprint(e.access), now
 	e.handedTo[client] = h
 }
 

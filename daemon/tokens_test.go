@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -434,7 +435,7 @@ func TestRefusedTokenRenewedOnce(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	first := f.token()
 	f.waitRefresh()
-	refused := Fingerprint(first.AccessToken)
+	refused := apitype.Fingerprint(first.AccessToken)
 	var wg sync.WaitGroup
 	got := make([]Token, 20)
 	for i := range got {

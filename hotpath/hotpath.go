@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/safesocket"
 	"github.com/sfmcp/sfmcp/userpaths"
 )
@@ -205,21 +206,21 @@ func Explain(err error, profile string) (int, string) {
 			profile = "NAME"
 		}
 		switch ce.Code {
-		case client.CodeLoginRequired:
+		case apitype.CodeLoginRequired:
 			if strings.Contains(ce.Message, "browser window") {
 				// The daemon opened the sign-in; a second one would race it.
 				return ExitLoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
 			}
 			return ExitLoginRequired, LoginHint(profile)
-		case client.CodeUnknownProfile:
+		case apitype.CodeUnknownProfile:
 			return ExitUsage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
-		case client.CodeKeychainUnavailable:
+		case apitype.CodeKeychainUnavailable:
 			return ExitUnavailable, KeychainAdvice()
-		case client.CodeUnavailable:
+		case apitype.CodeUnavailable:
 			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status; behind a proxy, set https_proxy in the config and sign in again)"
-		case client.CodeHostMismatch:
+		case apitype.CodeHostMismatch:
 			return ExitUsage, HostMismatchHint()
-		case client.CodeClientConfig:
+		case apitype.CodeClientConfig:
 			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
 		}
 		return ExitError, "see the daemon log for details"

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 )
 
 // The environment an auto-started daemon gets is an allow-list: nothing a
@@ -65,7 +66,7 @@ func TestStaleUnsafeLockRecordIsPassedOver(t *testing.T) {
 	open := filepath.Join(t.TempDir(), "open")
 	os.Mkdir(open, 0o755)
 	os.Chmod(open, 0o755)
-	if err := os.WriteFile(filepath.Join(state, "daemon.lock"), client.FormatLockRecord(424242, filepath.Join(open, "s.sock")), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(state, "daemon.lock"), apitype.FormatLockRecord(424242, filepath.Join(open, "s.sock")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run := filepath.Join(t.TempDir(), "run")

@@ -29,6 +29,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/bench/benchenv"
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
@@ -151,7 +152,7 @@ func timed(bin string, env []string, args ...string) (time.Duration, error) {
 // stopDaemon stops an auto-started daemon and waits for its lock.
 func stopDaemon(lockPath string) {
 	b, _ := os.ReadFile(lockPath)
-	pid, _, _ := client.ParseLockRecord(b)
+	pid, _, _ := apitype.ParseLockRecord(b)
 	if pid == 0 {
 		return
 	}
