@@ -8,4 +8,5 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token" ./cmd/sfmcp-token
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/sfmcp-token-full" ./cmd/sfmcp-token-full
 CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/floorclient" ./bench/floorclient
-go run ./bench/hotpath -sfmcp "$tmp/sfmcp-token" -floor "$tmp/floorclient" "$@"
+CGO_ENABLED=0 go build -ldflags="-s -w" -o "$tmp/gohello" ./bench/gohello
+go run ./bench/hotpath -sfmcp "$tmp/sfmcp-token" -floor "$tmp/floorclient" -gohello "$tmp/gohello" "$@"

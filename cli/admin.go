@@ -11,6 +11,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflake"
 )
@@ -159,7 +160,7 @@ type daemonCreds struct {
 func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
 	req := client.Request{Profile: d.profile, ServerURL: d.server}
 	if refused != "" {
-		req.Refused = apitype.Fingerprint(refused)
+		req.Refused = daemon.Fingerprint(refused)
 	}
 	var tok apitype.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpproxy"
 )
@@ -109,7 +110,7 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	req := client.Request{Profile: d.profile, ServerURL: d.serverURL, WaitSignIn: signInWait,
 		NoSignIn: d.e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 	if refused != "" {
-		req.Refused = apitype.Fingerprint(refused)
+		req.Refused = daemon.Fingerprint(refused)
 	}
 	var tok apitype.TokenBody
 	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {

@@ -12,13 +12,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
@@ -71,32 +68,48 @@ type Request struct {
 }
 
 func (r Request) query() string {
-	q := url.Values{}
-	if r.Profile != "" {
-		q.Set("profile", r.Profile)
+	var q []string
+	add := func(k, v string) {
+		if v != "" {
+			q = append(q, k+"="+queryEscape(v))
+		}
 	}
-	if r.ServerURL != "" {
-		q.Set("server_url", r.ServerURL)
-	}
+	add("profile", r.Profile)
+	add("server_url", r.ServerURL)
 	if r.Force {
-		q.Set("force", "1")
+		add("force", "1")
 	}
-	if r.Refused != "" {
-		q.Set("refused", r.Refused)
-	}
-	if r.ServerName != "" {
-		q.Set("server_name", r.ServerName)
-	}
+	add("refused", r.Refused)
+	add("server_name", r.ServerName)
 	if r.WaitSignIn > 0 {
-		q.Set("wait_signin", strconv.Itoa(int(r.WaitSignIn/time.Second)))
+		add("wait_signin", strconv.Itoa(int(r.WaitSignIn/time.Second)))
 	}
 	if r.NoSignIn {
-		q.Set("signin", "off")
+		add("signin", "off")
 	}
 	if len(q) == 0 {
 		return ""
 	}
-	return "?" + q.Encode()
+	return "?" + strings.Join(q, "&")
+}
+
+// queryEscape percent-encodes all but RFC 3986's unreserved characters,
+// which url.ParseQuery on the daemon's side decodes. (net/url would cost
+// the hot path its start-up; bench/RESULTS.md.)
+func queryEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // Headers returns the exact JSON object (newline-terminated) a
@@ -140,14 +153,14 @@ func (c *Client) Health(ctx context.Context) (apitype.Health, error) {
 func (c *Client) Reload(ctx context.Context, profile string) error {
 	path := "/v1/reload"
 	if profile != "" {
-		path += "?profile=" + url.QueryEscape(profile)
+		path += "?profile=" + queryEscape(profile)
 	}
-	_, err := c.do(ctx, http.MethodPost, path)
+	_, err := c.do(ctx, "POST", path)
 	return err
 }
 
 func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
-	return c.do(ctx, http.MethodGet, path)
+	return c.do(ctx, "GET", path)
 }
 
 // do sends one HTTP/1.1 request on a fresh connection and reads the answer.
@@ -165,23 +178,25 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	conn, err := dial(ctx, c.Socket)
+	conn, err := dialDaemon(ctx, c.Socket)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	if err := checkPeer(conn); err != nil {
+	if err := checkPeer(conn, c.Socket); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
-	_ = conn.SetDeadline(deadline)
+	if err := conn.setDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("set a deadline on the daemon connection: %w", err)
+	}
 	budget := time.Until(deadline).Round(time.Millisecond)
 	// A cancelled ctx ends the exchange too (no goroutine unless ctx can
 	// be cancelled).
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, conn.interrupt)
 	defer stop()
 	failed := func(what string, err error) error {
 		if ctx.Err() != nil {
@@ -192,65 +207,97 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if _, err := fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: sfmcp\r\nUser-Agent: sfmcp-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path); err != nil {
+	if _, err := io.WriteString(conn, method+" "+path+" HTTP/1.1\r\nHost: sfmcp\r\nUser-Agent: sfmcp-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); err != nil {
 		return nil, failed("send to the sfmcp daemon", err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	status, body, err := readAnswer(bufio.NewReader(conn))
 	if err != nil {
 		return nil, failed("read the sfmcp daemon's answer", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, failed("read the sfmcp daemon's answer", err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	if status != 200 {
 		var eb apitype.ErrorBody
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
-			return nil, &Error{Code: apitype.CodeInternal, Status: resp.StatusCode, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", resp.StatusCode)}
+			return nil, &Error{Code: apitype.CodeInternal, Status: status, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", status)}
 		}
-		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: resp.StatusCode}
+		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: status}
 	}
 	return body, nil
 }
 
-// dial connects to the daemon. A full accept queue (EAGAIN) means a busy
-// daemon, not a missing one: it is retried for up to two seconds (the
-// daemon sheds silent connections after half a second).
-func dial(ctx context.Context, socket string) (net.Conn, error) {
-	var d net.Dialer
-	deadline := time.Now().Add(2 * time.Second)
+// Bounds on the daemon's answer.
+const (
+	maxAnswerHead = 16 << 10
+	maxAnswerBody = 1 << 20
+)
+
+// readAnswer reads the daemon's HTTP/1.1 answer: its status and body. It
+// is not net/http's ReadResponse, whose package costs the hot path about
+// half a millisecond to start (bench/RESULTS.md); the daemon answers every
+// request with a status line, a Content-Length and the body, on a
+// connection it then closes.
+func readAnswer(r *bufio.Reader) (int, []byte, error) {
+	head := 0
+	line := func() (string, error) {
+		l, err := r.ReadString('\n')
+		head += len(l)
+		if err == nil && head > maxAnswerHead {
+			err = errors.New("the answer's head is too long")
+		}
+		return strings.TrimRight(l, "\r\n"), err
+	}
+	first, err := line()
+	if err != nil {
+		return 0, nil, err
+	}
+	proto, rest, _ := strings.Cut(first, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	status, err := strconv.Atoi(code)
+	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil || status < 100 || status > 999 {
+		return 0, nil, fmt.Errorf("malformed status line %q", first)
+	}
+	length := -1
 	for {
-		conn, err := d.DialContext(ctx, "unix", socket)
-		if err == nil {
-			return conn, nil
+		h, err := line()
+		if err != nil {
+			return 0, nil, err
 		}
-		if !errors.Is(err, syscall.EAGAIN) {
-			return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, socket, err)
+		if h == "" {
+			break
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w (socket %s)", ErrBusy, socket)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		name, value, _ := strings.Cut(h, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "content-length":
+			if length, err = strconv.Atoi(strings.TrimSpace(value)); err != nil || length < 0 || length > maxAnswerBody {
+				return 0, nil, fmt.Errorf("bad Content-Length %q", value)
+			}
+		case "transfer-encoding":
+			return 0, nil, fmt.Errorf("unexpected Transfer-Encoding %q", value)
 		}
 	}
+	if length < 0 {
+		// No length (an error net/http wrote itself): the body runs to
+		// the end of the connection.
+		body, err := io.ReadAll(io.LimitReader(r, maxAnswerBody))
+		return status, body, err
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, nil, err
+	}
+	return status, body, nil
 }
 
 // checkPeer refuses a socket served by another uid, before a byte is sent.
-func checkPeer(conn net.Conn) error {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return fmt.Errorf("%w: not a unix socket connection", safesocket.ErrUnsafe)
-	}
-	p, err := safesocket.PeerOf(uc)
+func checkPeer(c *conn, socket string) error {
+	p, err := c.peer()
 	if err != nil {
-		return fmt.Errorf("%w: cannot tell who serves %s: %v", safesocket.ErrUnsafe, conn.RemoteAddr(), err)
+		return fmt.Errorf("%w: cannot tell who serves %s: %v", safesocket.ErrUnsafe, socket, err)
 	}
 	if p.UID != safesocket.OwnUID() {
-		return fmt.Errorf("%w: the process serving %s runs as uid %d, not you (uid %d); nothing was sent to it", safesocket.ErrUnsafe, conn.RemoteAddr(), p.UID, safesocket.OwnUID())
+		return fmt.Errorf("%w: the process serving %s runs as uid %d, not you (uid %d); nothing was sent to it", safesocket.ErrUnsafe, socket, p.UID, safesocket.OwnUID())
 	}
 	return nil
 }
+
+// errEOF: the daemon closed the connection.
+var errEOF = io.EOF

@@ -43,7 +43,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			c.Close()
 			return nil, errors.New("daemon: not a unix socket connection")
 		}
-		p, err := safesocket.PeerOf(uc)
+		p, err := peerOf(uc)
 		if err != nil {
 			l.log.Warn("refused connection: peer credentials unavailable", "error", err)
 			c.Close()
@@ -72,4 +72,18 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 		return context.WithValue(ctx, peerKey{}, pc.peer)
 	}
 	return ctx
+}
+
+// peerOf reads the credentials of the process at the other end of c.
+func peerOf(c *net.UnixConn) (safesocket.Peer, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return safesocket.Peer{}, err
+	}
+	var p safesocket.Peer
+	var perr error
+	if err := raw.Control(func(fd uintptr) { p, perr = safesocket.PeerOfFD(int(fd)) }); err != nil {
+		return safesocket.Peer{}, err
+	}
+	return p, perr
 }

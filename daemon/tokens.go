@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +17,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -298,6 +299,14 @@ const callerRetryAfter = 3 * time.Second
 // cost a refresh, should a server refuse every token.
 const refusalSpacing = 5 * time.Second
 
+// Fingerprint identifies a token without revealing it: what a client
+// reports as refused (Request.Refused). It lives here, not in the wire
+// types, so the hot-path client links no hashing.
+func Fingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:8])
+}
+
 // refreshMargin is how long before expiry a token is renewed: a fifth of its
 // lifetime, at most two minutes (600 s → 120 s, 60 s → 12 s).
 func refreshMargin(lifetime time.Duration) time.Duration {
@@ -391,7 +400,7 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 	var renew bool
 	switch {
 	case r.Refused != "":
-		renew = e.access != "" && apitype.Fingerprint(e.access) == r.Refused
+		renew = e.access != "" && Fingerprint(e.access) == r.Refused
 	case r.Force:
 		// A forced refresh right after another one would only repeat it.
 		renew = now.Sub(e.obtained) >= 2*time.Second
@@ -546,7 +555,7 @@ func (m *Manager) refusedOnRerun(ctx context.Context, p config.Profile, r Reques
 	again := false
 	if e != nil && e.access != "" && e.loginErr == nil && m.now().Before(e.expiry) {
 		h, again = e.handedTo[r.Client]
-		again = again && h.fingerprint == apitype.Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
+		again = again && h.fingerprint == Fingerprint(e.access) && m.now().Sub(h.refusedAt) >= refusalSpacing
 		t, cred = e.tokenLocked(p.Name), e.cred
 	}
 	m.mu.Unlock()
@@ -599,7 +608,7 @@ func (e *entry) noteHandoutLocked(client string, now time.Time) {
 		}
 	}
 	h := e.handedTo[client]
-	h.fingerprint, h.at = apitype.Fingerprint(e.access), now
+	h.fingerprint, h.at = Fingerprint(e.access), now
 	e.handedTo[client] = h
 }
 

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -435,7 +434,7 @@ func TestRefusedTokenRenewedOnce(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	first := f.token()
 	f.waitRefresh()
-	refused := apitype.Fingerprint(first.AccessToken)
+	refused := Fingerprint(first.AccessToken)
 	var wg sync.WaitGroup
 	got := make([]Token, 20)
 	for i := range got {

@@ -2,33 +2,18 @@ package safesocket
 
 import (
 	"fmt"
-	"net"
 
 	"golang.org/x/sys/unix"
 )
 
-// PeerOf uses LOCAL_PEERCRED (what getpeereid wraps) and
-// LOCAL_PEERPID.
-func PeerOf(c *net.UnixConn) (Peer, error) {
-	raw, err := c.SyscallConn()
+// PeerOfFD uses LOCAL_PEERCRED (what getpeereid wraps) and LOCAL_PEERPID.
+func PeerOfFD(fd int) (Peer, error) {
+	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
-		return Peer{}, err
+		return Peer{}, fmt.Errorf("LOCAL_PEERCRED: %w", err)
 	}
-	var p Peer
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		var x *unix.Xucred
-		x, credErr = unix.GetsockoptXucred(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
-		if credErr == nil {
-			p.UID = int(x.Uid)
-			p.PID, _ = unix.GetsockoptInt(int(fd), unix.SOL_LOCAL, unix.LOCAL_PEERPID)
-		}
-	}); err != nil {
-		return Peer{}, err
-	}
-	if credErr != nil {
-		return Peer{}, fmt.Errorf("LOCAL_PEERCRED: %w", credErr)
-	}
+	p := Peer{UID: int(x.Uid)}
+	p.PID, _ = unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID)
 	return p, nil
 }
 

@@ -2,26 +2,17 @@ package safesocket
 
 import (
 	"fmt"
-	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-func PeerOf(c *net.UnixConn) (Peer, error) {
-	raw, err := c.SyscallConn()
+// PeerOfFD reads who is at the other end of the Unix socket fd
+// (SO_PEERCRED).
+func PeerOfFD(fd int) (Peer, error) {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
-		return Peer{}, err
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return Peer{}, err
-	}
-	if credErr != nil {
-		return Peer{}, fmt.Errorf("SO_PEERCRED: %w", credErr)
+		return Peer{}, fmt.Errorf("SO_PEERCRED: %w", err)
 	}
 	return Peer{UID: int(cred.Uid), PID: int(cred.Pid)}, nil
 }

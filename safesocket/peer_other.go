@@ -2,14 +2,11 @@
 
 package safesocket
 
-import (
-	"errors"
-	"net"
-)
+import "errors"
 
 // Other systems have no peer credentials sfmcp can check, so every
 // connection is refused rather than trusted.
-func PeerOf(*net.UnixConn) (Peer, error) {
+func PeerOfFD(int) (Peer, error) {
 	return Peer{}, errors.New("peer credentials are not supported on this system")
 }
 

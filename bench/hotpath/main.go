@@ -36,6 +36,7 @@ import (
 func main() {
 	bin := flag.String("sfmcp", "", "sfmcp-token binary")
 	floor := flag.String("floor", "", "floor client binary")
+	gohello := flag.String("gohello", "", "a Go program that only prints (the runtime's start alone)")
 	runs := flag.Int("runs", 300, "warm runs of each program")
 	coldRuns := flag.Int("cold", 15, "cold-start runs")
 	conns := flag.Int("conns", 64, "concurrent connections for the load test")
@@ -44,13 +45,13 @@ func main() {
 	duration := flag.Duration("duration", 0, "run the closed-loop load for this long instead of -requests")
 	flag.Parse()
 	loadFor = *duration
-	if err := run(*bin, *floor, *runs, *coldRuns, *conns, *total, *rate); err != nil {
+	if err := run(*bin, *floor, *gohello, *runs, *coldRuns, *conns, *total, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "hotpath:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
+func run(bin, floor, gohello string, runs, coldRuns, conns, total, rate int) error {
 	env, err := benchenv.Setup()
 	if err != nil {
 		return err
@@ -106,6 +107,13 @@ func run(bin, floor string, runs, coldRuns, conns, total, rate int) error {
 	report("warm: sfmcp-token headers", ours, base)
 	report("warm: headers re-run by the same client (server URL; checked with the server)", rerun, base)
 
+	// Through /bin/sh -c, as Claude Code runs a helper, against git's
+	// credential helper with its cache daemon up: the yardstick of a
+	// well-made per-user credential helper.
+	if err := versusGit(bin, gohello, environ, env.Dir, runs); err != nil {
+		return err
+	}
+
 	// Load: N connections, each sending requests one after another as fast
 	// as it can (closed loop: the machine's ceiling), then paced at a fixed
 	// offered rate (open loop: latency at that rate, measured from each
@@ -147,6 +155,71 @@ func timed(bin string, env []string, args ...string) (time.Duration, error) {
 		err = fmt.Errorf("no headers in the output")
 	}
 	return d, err
+}
+
+// versusGit times `sh -c 'sfmcp-token headers'` against `sh -c 'git
+// credential-cache get'` (its daemon holding one credential), interleaved.
+func versusGit(bin, gohello string, environ []string, dir string, runs int) error {
+	if _, err := exec.LookPath("git"); err != nil {
+		fmt.Println("sh -c: git not found; skipped the comparison with git credential-cache")
+		return nil
+	}
+	sock := filepath.Join(dir, "git-credential-cache.sock")
+	git := "git credential-cache --socket '" + sock + "'"
+	store := exec.Command("sh", "-c", git+" --timeout 3600 store")
+	store.Env = environ
+	store.Stdin = strings.NewReader("protocol=https\nhost=example.com\nusername=u\npassword=p\n\n")
+	if out, err := store.CombinedOutput(); err != nil {
+		return fmt.Errorf("git credential-cache store: %v: %s", err, out)
+	}
+	defer func() {
+		stop := exec.Command("sh", "-c", git+" exit")
+		stop.Env = environ
+		_ = stop.Run()
+	}()
+	shell := func(cmdline, stdin, want string) (time.Duration, error) {
+		cmd := exec.Command("sh", "-c", cmdline)
+		cmd.Env = environ
+		cmd.Stdin = strings.NewReader(stdin)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		start := time.Now()
+		err := cmd.Run()
+		d := time.Since(start)
+		if err == nil && !strings.Contains(out.String(), want) {
+			err = fmt.Errorf("%s: unexpected output", cmdline)
+		}
+		return d, err
+	}
+	var theirs, ours, hello []time.Duration
+	for range runs {
+		d1, err := shell(git+" get", "protocol=https\nhost=example.com\n\n", "password=p")
+		if err != nil {
+			return err
+		}
+		d2, err := shell("'"+bin+"' headers", "", "Bearer ")
+		if err != nil {
+			return err
+		}
+		theirs, ours = append(theirs, d1), append(ours, d2)
+		if gohello != "" {
+			d3, err := shell("'"+gohello+"'", "", "Bearer ")
+			if err != nil {
+				return err
+			}
+			hello = append(hello, d3)
+		}
+	}
+	vsGit := func(name string, d []time.Duration) {
+		fmt.Printf("%-62s median %8s  p90 %8s  (n=%d)  ratio to git %.2f×\n", name, pct(d, 50), pct(d, 90), len(d),
+			float64(pct(d, 50))/float64(pct(theirs, 50)))
+	}
+	report("sh -c: git credential-cache get (its daemon up)", theirs, nil)
+	vsGit("sh -c: sfmcp-token headers", ours)
+	if len(hello) > 0 {
+		vsGit("sh -c: a Go program that only prints (runtime start)", hello)
+	}
+	return nil
 }
 
 // stopDaemon stops an auto-started daemon and waits for its lock.

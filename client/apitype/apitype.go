@@ -4,8 +4,6 @@
 package apitype
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -78,12 +76,6 @@ type ProfileStatus struct {
 	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
 	Refreshes       int       `json:"refreshes"`
-}
-
-// Fingerprint identifies a token without revealing it.
-func Fingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:8])
 }
 
 // The daemon's single-instance lock file (userpaths.Paths.Lock) holds its
