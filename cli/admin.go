@@ -9,9 +9,7 @@ import (
 	"strings"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
-	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/snowflake"
 )
@@ -158,16 +156,7 @@ type daemonCreds struct {
 }
 
 func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
-	req := client.Request{Profile: d.profile, ServerURL: d.server}
-	if refused != "" {
-		req.Refused = daemon.Fingerprint(refused)
-	}
-	var tok apitype.TokenBody
-	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
-		var err error
-		tok, err = c.Token(ctx, req)
-		return nil, err
-	})
+	tok, err := daemonToken(ctx, d.e, client.Request{Profile: d.profile, ServerURL: d.server}, refused, 0)
 	if err != nil {
 		return "", "", daemonError(err, client.Request{Profile: d.profile})
 	}

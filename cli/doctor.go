@@ -232,9 +232,9 @@ func (d *doctor) checkClock() {
 
 // checkToken asks the daemon for a token, which refreshes if needed.
 func (d *doctor) checkToken() bool {
-	_, err := withDaemon(d.ctx, d.e, func(c *client.Client) ([]byte, error) {
+	err := withDaemon(d.ctx, d.e, func(c *client.Client) error {
 		_, err := c.Token(d.ctx, client.Request{Profile: d.profile.Name})
-		return nil, err
+		return err
 	})
 	if err != nil {
 		return d.add("access token (refresh works)", false, errString(err), explainTokenError(daemonError(err, client.Request{Profile: d.profile.Name})))

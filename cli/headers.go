@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/hotpath"
 )
 
@@ -20,8 +23,25 @@ func runHot(ctx context.Context, e *Env, args []string) int {
 	return hotpath.Run(ctx, hotEnv(e), args)
 }
 
+// daemonToken asks the daemon for req's token, starting one if needed;
+// refused is a token the server just rejected (sent as its fingerprint),
+// timeout bounds the exchange (0: the client's default).
+func daemonToken(ctx context.Context, e *Env, req client.Request, refused string, timeout time.Duration) (apitype.TokenBody, error) {
+	if refused != "" {
+		req.Refused = daemon.Fingerprint(refused)
+	}
+	var tok apitype.TokenBody
+	err := withDaemon(ctx, e, func(c *client.Client) error {
+		c.Timeout = timeout
+		var err error
+		tok, err = c.Token(ctx, req)
+		return err
+	})
+	return tok, err
+}
+
 // withDaemon runs call against the daemon, starting one if needed.
-func withDaemon(ctx context.Context, e *Env, call func(*client.Client) ([]byte, error)) ([]byte, error) {
+func withDaemon(ctx context.Context, e *Env, call func(*client.Client) error) error {
 	return hotpath.WithDaemon(ctx, hotEnv(e), call)
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
-	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/mcpproxy"
 )
@@ -109,19 +108,11 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	// so the user's call succeeds after one click.
 	req := client.Request{Profile: d.profile, ServerURL: d.serverURL, WaitSignIn: signInWait,
 		NoSignIn: d.e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
-	if refused != "" {
-		req.Refused = daemon.Fingerprint(refused)
+	timeout := d.timeout
+	if timeout <= 0 {
+		timeout = signInWait + 45*time.Second
 	}
-	var tok apitype.TokenBody
-	_, err := withDaemon(ctx, d.e, func(c *client.Client) ([]byte, error) {
-		c.Timeout = d.timeout
-		if c.Timeout <= 0 {
-			c.Timeout = signInWait + 45*time.Second
-		}
-		var err error
-		tok, err = c.Token(ctx, req)
-		return nil, err
-	})
+	tok, err := daemonToken(ctx, d.e, req, refused, timeout)
 	if err != nil {
 		return mcpproxy.Token{}, err
 	}

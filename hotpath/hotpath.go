@@ -63,15 +63,15 @@ func Run(ctx context.Context, e Env, args []string) int {
 		req.Profile = e.Getenv("SFMCP_PROFILE")
 	}
 	var out []byte
-	_, err := WithDaemon(ctx, e, func(c *client.Client) ([]byte, error) {
+	err := WithDaemon(ctx, e, func(c *client.Client) error {
 		if args[0] == "token" {
 			tok, err := c.Token(ctx, req)
 			out = []byte(tok.AccessToken + "\n")
-			return nil, err
+			return err
 		}
 		var err error
 		out, err = c.Headers(ctx, req)
-		return nil, err
+		return err
 	})
 	if err != nil {
 		code, hint := Explain(err, req.Profile)
@@ -113,37 +113,37 @@ func Report(w io.Writer, err error, hint string) {
 // user's lock (a client started with another environment looks elsewhere,
 // but there is one daemon per user). With none running it starts one
 // (unless SFMCP_NO_AUTOSTART=1) and tries again for up to 2 s.
-func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, error)) ([]byte, error) {
+func WithDaemon(ctx context.Context, e Env, call func(*client.Client) error) error {
 	paths, err := userpaths.Resolve(e.Getenv)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c := &client.Client{Socket: paths.Socket}
-	body, err := call(c)
+	err = call(c)
 	if !errors.Is(err, client.ErrNoDaemon) {
-		return body, err
+		return err
 	}
 	if socket, _, ok := client.RunningDaemon(paths.Lock); ok && socket != c.Socket {
 		// Only a daemon's answer there counts. A record a crashed daemon
 		// left may name a socket that is gone or no longer safe to use;
 		// that must not keep a daemon from starting here.
 		recorded := &client.Client{Socket: socket}
-		if b, rerr := call(recorded); daemonAnswered(rerr) {
-			return b, rerr
+		if rerr := call(recorded); daemonAnswered(rerr) {
+			return rerr
 		}
 	}
 	if e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
-		return body, err
+		return err
 	}
 	if e.DaemonExe == "" && e.FindDaemonExe != nil {
 		exe, ferr := e.FindDaemonExe()
 		if ferr != nil {
-			return nil, fmt.Errorf("%w (and it cannot be started: %v)", err, ferr)
+			return fmt.Errorf("%w (and it cannot be started: %v)", err, ferr)
 		}
 		e.DaemonExe = exe
 	}
 	if e.DaemonExe == "" {
-		return body, err
+		return err
 	}
 	environ := e.Environ
 	if environ == nil {
@@ -151,24 +151,24 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) ([]byte, e
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), paths.Log, time.Until(deadline)); serr != nil {
-		return nil, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
+		return fmt.Errorf("%w (and starting one failed: %v)", err, serr)
 	}
 	for {
-		body, err = call(c)
+		err = call(c)
 		if !errors.Is(err, client.ErrNoDaemon) || time.Now().After(deadline) {
-			return body, err
+			return err
 		}
 		// The daemon we started lost a race with another one, which may
 		// listen elsewhere, or is still binding: look again briefly. Only
 		// a daemon that answers at a recorded socket counts.
 		if socket, _, ok := client.RunningDaemon(paths.Lock); ok && socket != c.Socket {
-			if b, rerr := call(&client.Client{Socket: socket}); daemonAnswered(rerr) {
-				return b, rerr
+			if rerr := call(&client.Client{Socket: socket}); daemonAnswered(rerr) {
+				return rerr
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -72,9 +72,9 @@ func TestStaleUnsafeLockRecordIsPassedOver(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	os.Mkdir(run, 0o700)
 	env := map[string]string{"HOME": home, "SFMCP_SOCKET": filepath.Join(run, "sfmcp.sock"), "SFMCP_NO_AUTOSTART": "1"}
-	_, err := WithDaemon(context.Background(), Env{Getenv: func(k string) string { return env[k] }}, func(c *client.Client) ([]byte, error) {
+	err := WithDaemon(context.Background(), Env{Getenv: func(k string) string { return env[k] }}, func(c *client.Client) error {
 		_, err := c.Health(context.Background())
-		return nil, err
+		return err
 	})
 	if !errors.Is(err, client.ErrNoDaemon) {
 		t.Fatalf("err = %v; want no daemon (so one is started), not the stale record's complaint", err)
