@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/client"
@@ -242,19 +243,29 @@ func (d *doctor) checkToken() bool {
 	return d.add("access token (refresh works)", true, "profile "+d.profile.Name, "")
 }
 
-// explainTokenError adds Snowflake's known causes to the advice.
+// mcpServerAdvice is the next step when an MCP server check fails: the
+// bridge's transport answers a missing or refused token with its own
+// JSON-RPC error code, anything else is most often a missing grant.
+func mcpServerAdvice(err error, profile string) string {
+	var rpcErr *jsonrpc.Error
+	if errors.As(err, &rpcErr) && rpcErr.Code == mcpproxy.CodeUnauthorized {
+		return "sign in again: " + strings.TrimPrefix(loginHint(profile), "run: ")
+	}
+	return "the role may lack USAGE on the MCP server (GRANT USAGE ON MCP SERVER … TO ROLE …), or the user has no default warehouse"
+}
+
+// explainTokenError adds what Snowflake's token endpoint said to the
+// advice: the daemon passes its error and code on as fields, and the token
+// endpoint's own advice (oauth.TokenError.Advice) with them.
 func explainTokenError(err error) string {
-	msg := err.Error()
 	advice := adviceLine(err)
-	switch {
-	case strings.Contains(msg, "invalid_client"):
-		advice += " — invalid_client means a wrong client id or secret, or a network policy blocking your IP address."
-	case strings.Contains(msg, "390307"):
-		advice += " — 390307: the redirect URI does not match the integration's OAUTH_REDIRECT_URI."
-	case strings.Contains(msg, "390308"):
-		advice += " — 390308: a requested scope (role) is not allowed."
-	case strings.Contains(msg, "390432"):
-		advice += " — 390432: a network policy is required for programmatic access tokens."
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Advice != "" {
+		code := ce.OAuthError
+		if ce.SnowflakeCode != "" {
+			code += " " + ce.SnowflakeCode
+		}
+		advice += " — Snowflake said " + strings.TrimSpace(code) + ": " + ce.Advice + "."
 	}
 	return advice
 }
@@ -287,11 +298,7 @@ func (d *doctor) checkMCPServers(path string) {
 			continue
 		}
 		tools, err := d.listTools(url)
-		advice := "the role may lack USAGE on the MCP server (GRANT USAGE ON MCP SERVER … TO ROLE …), or the user has no default warehouse"
-		if err != nil && strings.Contains(err.Error(), "sfmcp-token login") {
-			advice = "sign in again: sfmcp-token login --profile " + d.profile.Name
-		}
-		d.add(fmt.Sprintf("MCP server %s answers initialize + tools/list", n), err == nil, fmt.Sprintf("%d tools", tools)+errSuffix(err), advice)
+		d.add(fmt.Sprintf("MCP server %s answers initialize + tools/list", n), err == nil, fmt.Sprintf("%d tools", tools)+errSuffix(err), mcpServerAdvice(err, d.profile.Name))
 	}
 	if checked == 0 {
 		d.add("MCP servers configured", true, "none in "+path+" use profile "+d.profile.Name, "")

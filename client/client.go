@@ -35,6 +35,9 @@ type Error struct {
 	Message string
 	Profile string // the profile the daemon resolved, when it got that far
 	Status  int
+	// From the daemon's answer: see apitype.ErrorBody.
+	OAuthError, SnowflakeCode, Advice string
+	SignInOpened                      bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -219,7 +222,8 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 		if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
 			return nil, &Error{Code: apitype.CodeInternal, Status: status, Message: fmt.Sprintf("the sfmcp daemon answered HTTP %d", status)}
 		}
-		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: status}
+		return nil, &Error{Code: eb.Error, Message: eb.Message, Profile: eb.Profile, Status: status,
+			OAuthError: eb.OAuthError, SnowflakeCode: eb.SnowflakeCode, Advice: eb.Advice, SignInOpened: eb.SignInOpened}
 	}
 	return body, nil
 }

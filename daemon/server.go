@@ -253,7 +253,11 @@ func (m *Manager) Status() []apitype.ProfileStatus {
 
 // errorFor maps an error to an HTTP status and a JSON body for clients.
 func errorFor(err error) (int, apitype.ErrorBody) {
-	b := apitype.ErrorBody{Message: err.Error()}
+	b := apitype.ErrorBody{Message: err.Error(), SignInOpened: errors.Is(err, ErrSignInOpened)}
+	var te *oauth.TokenError
+	if errors.As(err, &te) {
+		b.OAuthError, b.SnowflakeCode, b.Advice = te.Code, te.SnowflakeCode, te.Advice()
+	}
 	switch {
 	case errors.Is(err, ErrLoginRequired):
 		b.Error = apitype.CodeLoginRequired

@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/config"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -127,5 +129,22 @@ func TestNoSignInOpensWhereNoOneSeesIt(t *testing.T) {
 				t.Errorf("the daemon log does not name the command:\n%s", f.logs.String())
 			}
 		})
+	}
+}
+
+// Errors cross the socket as fields, not text (issue #12): the token
+// endpoint's error, code and advice, and whether a sign-in is open.
+func TestErrorBodyCarriesTypes(t *testing.T) {
+	te := &oauth.TokenError{Op: "refresh", Status: 400, Code: "invalid_client", SnowflakeCode: "390307"}
+	_, body := errorFor(fmt.Errorf("refresh profile prod: %w", te))
+	if body.OAuthError != "invalid_client" || body.SnowflakeCode != "390307" || body.Advice != te.Advice() || body.SignInOpened {
+		t.Errorf("token error body: %+v", body)
+	}
+	status, body := errorFor(fmt.Errorf("profile prod: %w; %w", ErrLoginRequired, ErrSignInOpened))
+	if status != 401 || body.Error != apitype.CodeLoginRequired || !body.SignInOpened {
+		t.Errorf("opened sign-in: %d %+v", status, body)
+	}
+	if _, body := errorFor(fmt.Errorf("%w: a browser window was opened (only the words)", ErrLoginRequired)); body.SignInOpened {
+		t.Error("the sign-in flag came from the message's text")
 	}
 }

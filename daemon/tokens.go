@@ -40,6 +40,9 @@ var (
 	// ErrLoginRequired: no sign-in, or Snowflake rejected it; only
 	// `sfmcp-token login` (which then reloads the daemon) helps.
 	ErrLoginRequired = errors.New("a new sign-in is required")
+	// ErrSignInOpened: a browser sign-in the daemon opened for the
+	// profile is under way (always with ErrLoginRequired).
+	ErrSignInOpened = errors.New("a browser window was opened to sign in to Snowflake: finish it there")
 	// ErrReloaded: the profile was reloaded (login, logout) while a refresh
 	// was under way; its result was dropped. Asking again gives the answer
 	// for the new state.
@@ -444,6 +447,9 @@ func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Reques
 	if s == nil {
 		return Token{}, fmt.Errorf("%w; %s", loginErr, note)
 	}
+	// Whether the caller waited or not, the sign-in is still open when
+	// this error goes out.
+	opened := func() error { return fmt.Errorf("%w; %w (profile %s)", loginErr, ErrSignInOpened, p.Name) }
 	if r.WaitSignIn > 0 {
 		wait := time.NewTimer(r.WaitSignIn)
 		defer wait.Stop()
@@ -458,7 +464,7 @@ func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Reques
 		case <-m.ctx.Done():
 		}
 	}
-	return Token{}, fmt.Errorf("%w; %s", loginErr, note)
+	return Token{}, opened()
 }
 
 // offerSignIn returns the browser sign-in under way for p, opening one if

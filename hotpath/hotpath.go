@@ -207,7 +207,7 @@ func Explain(err error, profile string) (int, string) {
 		}
 		switch ce.Code {
 		case apitype.CodeLoginRequired:
-			if strings.Contains(ce.Message, "browser window") {
+			if ce.SignInOpened {
 				// The daemon opened the sign-in; a second one would race it.
 				return ExitLoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
 			}

@@ -8,7 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
+	"os"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -93,7 +93,8 @@ func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
 
 	select {
 	case err := <-downErr:
-		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "closed") {
+		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || errors.Is(err, mcp.ErrConnectionClosed) ||
+			errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
 			return nil // the client hung up: the normal end of a session
 		}
 		return fmt.Errorf("read from the MCP client: %w", err)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -143,7 +141,7 @@ func listenLoopback(redirectURI string) (net.Listener, *url.URL, error) {
 	// interfaces: the callback must not be reachable from the network.
 	ln, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+		if addrInUse(err) {
 			return nil, nil, &PortInUseError{Port: port, RedirectURI: redirectURI}
 		}
 		return nil, nil, fmt.Errorf("listen for the sign-in callback on %s: %w", redirectURI, err)

@@ -29,6 +29,15 @@ type ErrorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
 	Profile string `json:"profile,omitempty"`
+	// What Snowflake's token endpoint said, when it refused: its RFC 6749
+	// error (invalid_grant, invalid_client, …), its numeric code (390307)
+	// and what to do about it. Clients branch on these, never on Message.
+	OAuthError    string `json:"oauth_error,omitempty"`
+	SnowflakeCode string `json:"snowflake_code,omitempty"`
+	Advice        string `json:"advice,omitempty"`
+	// SignInOpened: the daemon opened a browser sign-in for the profile,
+	// so the user should finish it rather than start another.
+	SignInOpened bool `json:"signin_opened,omitempty"`
 }
 
 // TokenBody is the answer of /v1/token.
