@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 // ErrNoDaemon means nothing answers on the socket.

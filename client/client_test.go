@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 // fakeDaemon answers every request with another user's token and records

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 // conn is one connection to the daemon made with plain system calls. The

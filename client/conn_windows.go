@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 // conn: the daemon does not run on Windows (it needs peer credentials).

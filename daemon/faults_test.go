@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // TestLogoutDuringRefresh: a sign-in removed (logout → reload) while a

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // rawRequest sends one request with an X-Pad header that makes the request

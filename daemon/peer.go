@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 type peerKey struct{}

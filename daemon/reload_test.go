@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // swappableConfig is a LoadConfig whose answer a test changes.

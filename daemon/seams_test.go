@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // Issue #11 §2: after a night's sleep (wall clock +8 h, monotonic +1 s)

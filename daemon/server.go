@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/proctree"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
-	"github.com/sfmcp/sfmcp/proctree"
-	"github.com/sfmcp/sfmcp/safesocket"
 )
 
 // Server serves a Manager on a socket.

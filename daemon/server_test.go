@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // serve runs a Server for the fixture on a socket in a private temp dir.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sfmcp/sfmcp/safesocket"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
 )
 
 // ErrAlreadyRunning means another daemon of this user holds the socket.

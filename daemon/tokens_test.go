@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/config"
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // memStore is an in-memory Store that records the order of events.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sfmcp/sfmcp/atomicfile"
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 )
 
 var errFileCorrupt = errors.New("the credential file is not valid JSON; move it aside and sign in again")

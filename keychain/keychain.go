@@ -61,7 +61,7 @@ type Options struct {
 	// its read-back are not interleaved with another writer's.
 	LockDir string
 	// SessionBus, where D-Bus carries the keychain (Linux and BSDs), is
-	// the address of the user's session bus (userpaths.SessionBus); empty
+	// the address of the user's session bus (paths.SessionBus); empty
 	// means there is none. go-keyring finds the bus through the process
 	// environment and would otherwise autolaunch a private bus, which
 	// outlives the command and holds no keychain.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // BenchmarkLoginFlow measures one whole sign-in without the human: loopback

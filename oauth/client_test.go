@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // tokenServer answers every token request with status and body.

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sfmcp/sfmcp/cli"
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/cli"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // Env is a ready benchmark environment.

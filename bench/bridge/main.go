@@ -22,7 +22,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sfmcp/sfmcp/bench/benchenv"
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 func main() {

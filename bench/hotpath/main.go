@@ -30,7 +30,7 @@ import (
 	"github.com/sfmcp/sfmcp/bench/benchenv"
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 func main() {

@@ -87,7 +87,7 @@ type ProfileStatus struct {
 	Refreshes       int       `json:"refreshes"`
 }
 
-// The daemon's single-instance lock file (userpaths.Paths.Lock) holds its
+// The daemon's single-instance lock file (paths.Paths.Lock) holds its
 // pid and the socket it listens on, one per line, so a client that looked
 // for the socket elsewhere (a different XDG_RUNTIME_DIR or SFMCP_SOCKET)
 // still finds the one daemon of its user.

@@ -19,9 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sfmcp/sfmcp/cli"
+	"github.com/sfmcp/sfmcp/internal/cli"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/oauth"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 func main() {

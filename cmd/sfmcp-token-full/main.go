@@ -10,7 +10,7 @@ import (
 
 	"github.com/pkg/browser"
 
-	"github.com/sfmcp/sfmcp/cli"
+	"github.com/sfmcp/sfmcp/internal/cli"
 )
 
 func main() {

@@ -24,9 +24,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/sys/unix"
 
+	"github.com/sfmcp/sfmcp/internal/proctree"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/proctree"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // Issue #11, section 4: when Snowflake needs a new sign-in, the daemon

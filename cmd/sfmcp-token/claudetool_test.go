@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // TestClaudeCodeToolCall is issue #11, section 3, with a real Claude Code and

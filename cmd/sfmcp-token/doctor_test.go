@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 func doctorSetup(t *testing.T) (*proc, string) {

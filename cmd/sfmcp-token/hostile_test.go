@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/snowflaketest"
 )
 
 // evilServer records every Authorization header it is sent.

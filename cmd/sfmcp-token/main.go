@@ -1,5 +1,5 @@
 // Command sfmcp-token is what MCP clients run. `headers` and `token` are
-// answered here, by package hotpath, which links nothing but the daemon
+// answered here, by package tokencmd, which links nothing but the daemon
 // client so this binary starts fast; every other command is handed to
 // sfmcp-token-full.
 package main
@@ -8,16 +8,16 @@ import (
 	"context"
 	"os"
 
-	"github.com/sfmcp/sfmcp/hotpath"
+	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && (args[0] == "headers" || args[0] == "token") {
-		os.Exit(hotpath.Run(context.Background(), hotpath.Env{
+		os.Exit(tokencmd.Run(context.Background(), tokencmd.Env{
 			Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-			FindDaemonExe: hotpath.FullBinary, // runs `daemon` if one must be started
+			FindDaemonExe: tokencmd.FullBinary, // runs `daemon` if one must be started
 		}, args))
 	}
-	os.Exit(hotpath.ExecFull(args))
+	os.Exit(tokencmd.ExecFull(args))
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // These tests run the real binary, as a user or Claude Code would.

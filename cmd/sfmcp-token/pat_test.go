@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 func patCreateArgs(manifest string) []string {

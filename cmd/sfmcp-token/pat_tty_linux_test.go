@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sfmcp/sfmcp/snowflaketest"
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // openPTY opens a pseudo-terminal pair: what is written to master is what

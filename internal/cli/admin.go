@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/snowflake"
+	"github.com/sfmcp/sfmcp/keychain"
+)
+
+func runAdmin(ctx context.Context, e *Env, args []string) error {
+	if len(args) == 0 || args[0] != "setup" {
+		return usagef("run: sfmcp-token admin setup --integration NAME --mcp-server DB.SCHEMA.NAME --role ROLE --search-service DB.SCHEMA.SVC", "admin: the only subcommand is setup")
+	}
+	return runAdminSetup(ctx, e, args[1:])
+}
+
+func runAdminSetup(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "admin setup")
+	var s snowflake.Setup
+	var search, analyst, agent, toRoles, toUsers stringList
+	fs.StringVar(&s.Integration, "integration", "", "name of the OAuth security integration to create")
+	fs.StringVar(&s.MCPServer, "mcp-server", "", "the MCP server to create: DATABASE.SCHEMA.NAME")
+	fs.StringVar(&s.Role, "role", "", "the role MCP users get (created if missing)")
+	fs.Var(&search, "search-service", "a Cortex Search service tool: DB.SCHEMA.SERVICE (repeatable)")
+	fs.Var(&analyst, "analyst", "a Cortex Analyst tool over a semantic view: DB.SCHEMA.VIEW (repeatable)")
+	fs.Var(&agent, "agent", "a Cortex Agent tool: DB.SCHEMA.AGENT (repeatable)")
+	sqlTool := fs.Bool("sql", false, "add a read-only SQL execution tool")
+	fs.StringVar(&s.SQLWarehouse, "sql-warehouse", "", "warehouse for the SQL tool")
+	clientType := fs.String("client-type", config.ClientPublic, "public (PKCE, no secret) or confidential")
+	fs.StringVar(&s.RedirectURI, "redirect-uri", snowflake.DefaultRedirectURI, "the loopback redirect URI to register")
+	fs.IntVar(&s.RefreshDays, "refresh-days", 90, "refresh token validity in days (1-90)")
+	fs.Var(&toRoles, "grant-to-role", "grant the MCP role to this role (repeatable)")
+	fs.Var(&toUsers, "grant-to-user", "grant the MCP role to this user (repeatable)")
+	apply := fs.Bool("apply", false, "run the SQL through the SQL API instead of printing it")
+	adminProfile := fs.String("admin-profile", "", "profile whose token runs the SQL (default: the default profile)")
+	account := fs.String("account", "", "account users put in their profile (default: the admin profile's)")
+	profileName := fs.String("profile-name", "", "profile name users get (default: the integration name in lower case)")
+	onboarding := fs.String("onboarding-file", "", "also write the user's onboarding commands to this file")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if s.Integration == "" || s.MCPServer == "" || s.Role == "" {
+		return usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
+	}
+	switch *clientType {
+	case config.ClientPublic:
+	case config.ClientConfidential:
+		s.Confidential = true
+	default:
+		return usagef("", "--client-type %q: use public or confidential", *clientType)
+	}
+	for _, o := range search {
+		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSearch, Object: o})
+	}
+	for _, o := range analyst {
+		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolAnalyst, Object: o})
+	}
+	for _, o := range agent {
+		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolAgent, Object: o})
+	}
+	if *sqlTool {
+		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSQL})
+	}
+	s.GrantToRoles, s.GrantToUsers = toRoles, toUsers
+	stmts, err := s.Statements()
+	if err != nil {
+		return usagef("", "admin setup: %v", err)
+	}
+	if *profileName == "" {
+		*profileName = strings.ToLower(storedName(s.Integration))
+	}
+	if !config.ValidProfileName(*profileName) {
+		return usagef("pass --profile-name", "admin setup: %q is not a valid profile name", *profileName)
+	}
+	if *account != "" {
+		// It is printed into the script (as a comment) and the onboarding file.
+		if _, err := config.NormalizeAccount(*account); err != nil {
+			return usagef("e.g. --account ORGNAME-ACCOUNTNAME", "admin setup: --account: %v", err)
+		}
+	}
+
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	clientID := "<OAUTH_CLIENT_ID>"
+	if *apply {
+		if clientID, err = applySetup(ctx, e, cfg, *adminProfile, s, stmts, *profileName); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(e.Stdout, snowflake.Script(stmts))
+		fmt.Fprint(e.Stdout, snowflake.Script([]snowflake.Statement{{What: "the client id for users' profiles", SQL: s.ShowSecretsSQL()}}))
+	}
+	acct := *account
+	if acct == "" {
+		if p, err := cfg.Profile(*adminProfile); err == nil {
+			acct = p.Account
+		} else {
+			acct = "ORGNAME-ACCOUNTNAME"
+		}
+	}
+	lines := onboardingCommands(*profileName, acct, clientID, s)
+	comment := "-- "
+	if *apply {
+		comment = ""
+	}
+	fmt.Fprintf(e.Stdout, "%sEach user then runs:\n", comment)
+	for _, l := range lines {
+		fmt.Fprintf(e.Stdout, "%s  %s\n", comment, l)
+	}
+	if *onboarding != "" {
+		text := "#!/bin/sh\n# sfmcp onboarding: run these two commands once.\nset -e\n" + strings.Join(lines, "\n") + "\n"
+		if s.Confidential {
+			text = strings.Replace(text, "set -e\n", "set -e\n# Your administrator gives you the client secret separately; it is read from $SFMCP_CLIENT_SECRET_VALUE.\n", 1)
+		}
+		if err := os.WriteFile(*onboarding, []byte(text), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", *onboarding, err)
+		}
+		fmt.Fprintf(e.Stderr, "sfmcp: wrote the onboarding commands to %s\n", *onboarding)
+	}
+	return nil
+}
+
+// onboardingCommands are what a user runs: a profile and a sign-in.
+func onboardingCommands(profile, account, clientID string, s snowflake.Setup) []string {
+	redirect := s.RedirectURI
+	if redirect == "" {
+		redirect = snowflake.DefaultRedirectURI
+	}
+	role := storedName(s.Role)
+	add := fmt.Sprintf("sfmcp-token profile add %s --account %s --client-id %s --client-type public --redirect-uri %s --role %s",
+		profile, shellQuote(account), shellQuote(clientID), redirect, shellQuote(role))
+	if s.Confidential {
+		add = fmt.Sprintf(`printf %%s "$SFMCP_CLIENT_SECRET_VALUE" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --role %s --client-secret-stdin`,
+			profile, shellQuote(account), shellQuote(clientID), redirect, shellQuote(role))
+	}
+	return []string{add, "sfmcp-token login --profile " + profile}
+}
+
+// daemonCreds gives the SQL API the admin profile's token from the daemon.
+type daemonCreds struct {
+	e       *Env
+	profile string
+	// server is where the token goes (the SQL API's base URL): the daemon
+	// applies its host rule, since this command's config may not be the
+	// daemon's.
+	server string
+}
+
+func (d daemonCreds) Token(ctx context.Context, refused string) (string, string, error) {
+	tok, err := daemonToken(ctx, d.e, client.Request{Profile: d.profile, ServerURL: d.server}, refused, 0)
+	if err != nil {
+		return "", "", daemonError(err, client.Request{Profile: d.profile})
+	}
+	return tok.AccessToken, tok.TokenType, nil
+}
+
+// applySetup runs the statements with the admin profile's token, reads the
+// integration's client id (and, for a confidential client, stores its
+// secret in the keychain without printing it).
+func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile string, s snowflake.Setup, stmts []snowflake.Statement, profileName string) (string, error) {
+	admin, err := selectProfile(e, cfg, adminProfile)
+	if err != nil {
+		return "", err
+	}
+	ep, err := admin.Endpoint()
+	if err != nil {
+		return "", usagef("", "profile %s: %v", admin.Name, err)
+	}
+	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + Version}
+	for i, st := range stmts {
+		if _, err := api.Exec(ctx, st.SQL); err != nil {
+			return "", sqlAdvice(fmt.Errorf("statement %d of %d (%s) failed: %w", i+1, len(stmts), st.What, err), admin.Name)
+		}
+		fmt.Fprintf(e.Stdout, "✓ %s\n", st.What)
+	}
+	name := storedName(s.Integration)
+	res, err := api.Exec(ctx, s.ShowSecretsSQL())
+	if err != nil {
+		return "", sqlAdvice(fmt.Errorf("read the integration's client id: %w", err), admin.Name)
+	}
+	var secrets map[string]string
+	if len(res.Rows) == 0 || len(res.Rows[0]) == 0 || res.Rows[0][0] == nil || json.Unmarshal([]byte(*res.Rows[0][0]), &secrets) != nil {
+		return "", errors.New("SYSTEM$SHOW_OAUTH_CLIENT_SECRETS returned no JSON object")
+	}
+	get := func(key string) string {
+		for k, v := range secrets {
+			if strings.EqualFold(k, key) {
+				return v
+			}
+		}
+		return ""
+	}
+	clientID := get("oauth_client_id")
+	if clientID == "" {
+		return "", errors.New("SYSTEM$SHOW_OAUTH_CLIENT_SECRETS returned no client id")
+	}
+	if s.Confidential {
+		store, err := openStore(e, cfg)
+		if err != nil {
+			return "", err
+		}
+		if err := store.SaveClientSecret(profileName, get("oauth_client_secret")); err != nil {
+			return "", fmt.Errorf("store the client secret: %w", err)
+		}
+		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), profileName)
+	}
+	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", name, clientID)
+	return clientID, nil
+}
+
+// sqlAdvice names the usual causes of an admin statement failing.
+func sqlAdvice(err error, profile string) error {
+	var se *snowflake.Error
+	switch {
+	case errors.As(err, &se) && se.Unauthorized() && strings.HasPrefix(profile, "connection "):
+		return withAdvice(err, ExitLoginRequired, "the key-pair JWT was refused: register the connection's public key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…') and check account and user")
+	case errors.As(err, &se) && se.Unauthorized():
+		return withAdvice(err, ExitLoginRequired, loginHint(profile))
+	case snowflake.IsCode(err, "003001"):
+		return withAdvice(err, ExitUsage, "the admin profile's role lacks a privilege (CREATE INTEGRATION needs ACCOUNTADMIN or SECURITYADMIN, which Snowflake OAuth blocks by default): use a role with the grants, or print the SQL and run it in Snowsight")
+	case errors.Is(err, keychain.ErrUnavailable):
+		return err
+	}
+	return withAdvice(err, ExitError, "print the SQL (without --apply) and run it in Snowsight to see the full error")
+}

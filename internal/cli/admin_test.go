@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
+)
+
+func TestAdminSetupPrints(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
+	file := filepath.Join(h.dir, "onboard.sh")
+	out := h.mustRun("admin", "setup", "--integration", "sfmcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users",
+		"--search-service", "db.public.gong_search", "--analyst", `db.public."Revenue View"`, "--grant-to-role", "analyst", "--onboarding-file", file)
+	for _, want := range []string{
+		"CREATE SECURITY INTEGRATION IF NOT EXISTS SFMCP",
+		"GRANT SELECT ON SEMANTIC VIEW DB.PUBLIC.\"Revenue View\" TO ROLE MCP_USERS;",
+		"SELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS('SFMCP');",
+		"-- Each user then runs:",
+		"--   sfmcp-token profile add sfmcp --account myorg-acct --client-id '<OAUTH_CLIENT_ID>' --client-type public --redirect-uri http://127.0.0.1:3000/oauth/callback --role MCP_USERS",
+		"--   sfmcp-token login --profile sfmcp",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Every line is SQL or an SQL comment: the output can be piped into a worksheet.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "sfmcp-token") {
+			t.Errorf("uncommented shell line in the SQL output: %q", line)
+		}
+	}
+	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "sfmcp-token login --profile sfmcp") {
+		t.Fatalf("onboarding file: %v %s", err, data)
+	}
+	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s", "--role", "r", "--sql"); code != ExitUsage || !strings.Contains(errOut, "DATABASE.SCHEMA.NAME") {
+		t.Fatalf("bad server name: %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+// harness runs sfmcp-token commands in-process against a stand-in, with a
+// private config and the file credential store.
+type harness struct {
+	t   *testing.T
+	sf  *snowflaketest.Server
+	env map[string]string
+	dir string
+	// every output of every command, checked for secrets at the end
+	outputs []string
+	extra   []string // other secrets to look for (client secrets)
+}
+
+func newHarness(t *testing.T, opts snowflaketest.Options) *harness {
+	dir := t.TempDir()
+	sf := snowflaketest.New(opts)
+	h := &harness{t: t, sf: sf, dir: dir, env: map[string]string{
+		"HOME":          dir,
+		"SFMCP_CONFIG":  filepath.Join(dir, "config.toml"),
+		"SFMCP_KEYRING": "file",
+		"XDG_DATA_HOME": filepath.Join(dir, "data"),
+	}}
+	t.Cleanup(func() {
+		h.assertNoSecrets()
+		sf.Close()
+	})
+	return h
+}
+
+func (h *harness) run(stdin string, args ...string) (int, string, string) {
+	h.t.Helper()
+	var out, errOut bytes.Buffer
+	e := Env{
+		Args:        args,
+		Getenv:      func(k string) string { return h.env[k] },
+		Stdin:       strings.NewReader(stdin),
+		Stdout:      &out,
+		Stderr:      &errOut,
+		HTTPClient:  h.sf.Client(),
+		OpenBrowser: func(u string) error { _, _, err := h.sf.Visit(u); return err },
+	}
+	code := Main(context.Background(), e)
+	h.outputs = append(h.outputs, out.String(), errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+func (h *harness) mustRun(args ...string) string {
+	h.t.Helper()
+	code, out, errOut := h.run("", args...)
+	if code != 0 {
+		h.t.Fatalf("sfmcp-token %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func (h *harness) store() *keychain.Store {
+	s, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: filepath.Join(h.dir, "data", "sfmcp")})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// assertNoSecrets: no code, token or client secret in any output, the
+// config file, or anywhere but the credential store.
+func (h *harness) assertNoSecrets() {
+	secrets := append(h.sf.IssuedSecrets(), h.extra...)
+	cfg, _ := os.ReadFile(h.env["SFMCP_CONFIG"])
+	for _, s := range secrets {
+		for _, o := range h.outputs {
+			if strings.Contains(o, s) {
+				h.t.Errorf("a secret (%.6s…) appeared in command output:\n%s", s, o)
+			}
+		}
+		if bytes.Contains(cfg, []byte(s)) {
+			h.t.Errorf("a secret (%.6s…) appeared in the config file", s)
+		}
+	}
+}
+
+func TestProfileCommands(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	out := h.mustRun("profile", "add", "prod", "--account", "myorg-my_account", "--role", "mcp_users")
+	if !strings.Contains(out, "myorg-my-account.snowflakecomputing.com") || !strings.Contains(out, "sfmcp-token login --profile prod") {
+		t.Fatalf("profile add said: %s", out)
+	}
+	h.mustRun("profile", "add", "team", "--account", "myorg-acct", "--client-id", "ABC", "--client-type", "public", "--redirect-uri", "http://127.0.0.1:3000/oauth/callback")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(h.mustRun("profile", "list", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0]["name"] != "prod" || list[0]["default"] != true || list[1]["client_type"] != "public" {
+		t.Fatalf("profile list --json = %v", list)
+	}
+	var show map[string]any
+	json.Unmarshal([]byte(h.mustRun("profile", "show", "prod", "--json")), &show)
+	if show["endpoint"] != "https://myorg-my-account.snowflakecomputing.com" {
+		t.Fatalf("show = %v", show)
+	}
+	scopes, _ := show["requested_scopes"].([]any)
+	if len(scopes) != 2 || scopes[1] != "session:role:MCP_USERS" {
+		t.Fatalf("scopes = %v", show["requested_scopes"])
+	}
+	h.mustRun("profile", "default", "team")
+	if out := h.mustRun("profile", "show"); !strings.Contains(out, "team (default)") {
+		t.Fatalf("default not switched: %s", out)
+	}
+	h.mustRun("profile", "remove", "team")
+	code, _, errOut := h.run("", "profile", "show", "team")
+	if code != ExitUsage || !strings.Contains(errOut, "profile add") {
+		t.Fatalf("show removed profile: exit %d %s", code, errOut)
+	}
+	st, _ := os.Stat(h.env["SFMCP_CONFIG"])
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("config mode %v", st.Mode().Perm())
+	}
+}
+
+func TestProfileAddRejectsBadInput(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	for _, args := range [][]string{
+		{"profile", "add", "p"},
+		{"profile", "add", "p", "--account", "http://example.com"},
+		{"profile", "add", "p", "--account", "a-b", "--client-id", "X"},
+		{"profile", "add", "p", "--account", "a-b", "--bogus"},
+		{"profile", "add", "bad name", "--account", "a-b"},
+	} {
+		if code, _, errOut := h.run("", args...); code != ExitUsage || !strings.HasPrefix(errOut, "sfmcp: ") && !strings.Contains(errOut, "flag provided but not defined") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+func TestLoginAndLogout(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice", ExtraTokenFields: true})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", h.sf.Host(), "--role", "MCP_USERS")
+	code, out, errOut := h.run("", "login", "--profile", "prod")
+	if code != 0 {
+		t.Fatalf("login: exit %d: %s", code, errOut)
+	}
+	if want := "Logged in to " + h.sf.Host() + " as ALICE (profile prod)\n"; out != want {
+		t.Fatalf("login stdout = %q, want %q", out, want)
+	}
+	if !strings.Contains(errOut, "warning: credentials are kept in a plain file") {
+		t.Error("no file-store warning")
+	}
+	urlLines := 0
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.HasPrefix(line, "http://127.0.0.1:") && strings.HasSuffix(line, oauth.StartPath) {
+			urlLines++
+		}
+	}
+	if urlLines != 1 || strings.Contains(errOut, "state=") || strings.Contains(errOut, "code_challenge") {
+		t.Errorf("want the loopback sign-in URL, and no state or challenge, on stderr; got %d lines:\n%s", urlLines, errOut)
+	}
+	cred, err := h.store().Credential("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.User != "ALICE" || cred.Role != "MCP_USERS" || cred.Host != h.sf.Host() || cred.SecretExpiresAt.IsZero() || cred.ObtainedAt.IsZero() {
+		t.Fatalf("stored credential = %v", cred)
+	}
+	h.mustRun("logout", "--profile", "prod")
+	if _, err := h.store().Credential("prod"); err == nil {
+		t.Fatal("logout left the sign-in behind")
+	}
+}
+
+func TestLoginConfidentialSecretFromStdin(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
+	secret := "Zm9v+YmFy/YmF6=="
+	h.extra = append(h.extra, secret)
+	redirect := "http://127.0.0.1:" + freePort(t) + "/cb"
+	h.sf.AddIntegration(snowflaketest.Integration{ClientID: "CORPCLIENT", ClientSecret: secret,
+		RedirectURIs: []string{redirect}, AllowNonTLSRedirect: true})
+	code, _, errOut := h.run(secret+"\n", "profile", "add", "corp", "--account", "myorg-acct", "--host", h.sf.Host(),
+		"--client-id", "CORPCLIENT", "--redirect-uri", redirect, "--client-secret-stdin")
+	if code != 0 {
+		t.Fatalf("profile add: %d %s", code, errOut)
+	}
+	if got, err := h.store().ClientSecret("corp"); err != nil || got != secret {
+		t.Fatalf("client secret in store: %v", err)
+	}
+	h.mustRun("login", "--profile", "corp")
+	// A wrong secret from the environment wins over the store and is refused.
+	h.env["SFMCP_CLIENT_SECRET"] = "wrong-secret"
+	h.extra = append(h.extra, "wrong-secret")
+	code, _, errOut = h.run("", "login", "--profile", "corp")
+	if code != ExitUsage || !strings.Contains(errOut, "invalid_client") || !strings.Contains(errOut, "network policy") {
+		t.Fatalf("wrong secret: exit %d: %s", code, errOut)
+	}
+}
+
+func TestLoginConfidentialWithoutSecret(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
+	h.mustRun("profile", "add", "corp", "--account", "myorg-acct", "--client-id", "C", "--redirect-uri", "http://127.0.0.1:3999/cb")
+	code, _, errOut := h.run("", "login", "--profile", "corp")
+	if code != ExitUsage || !strings.Contains(errOut, "--client-secret-stdin") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestLoginDeniedExitsThree(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", h.sf.Host())
+	var out, errOut bytes.Buffer
+	e := Env{Args: []string{"login", "--profile", "prod"}, Getenv: func(k string) string { return h.env[k] }, Stdout: &out, Stderr: &errOut,
+		HTTPClient: h.sf.Client(), OpenBrowser: func(u string) error {
+			_, _, err := h.sf.SignIn(u, "alice", snowflaketest.DefaultPassword, false)
+			return err
+		}}
+	code := Main(context.Background(), e)
+	h.outputs = append(h.outputs, out.String(), errOut.String())
+	if code != ExitLoginRequired || !strings.Contains(errOut.String(), "denied") || !strings.Contains(errOut.String(), "run: sfmcp-token login --profile prod") {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+}
+
+func TestUnknownCommandAndProfile(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	if code, _, _ := h.run("", "frobnicate"); code != ExitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	code, _, errOut := h.run("", "login", "--profile", "nope")
+	if code != ExitUsage || !strings.Contains(errOut, `"nope"`) || !strings.Contains(errOut, "profile add") {
+		t.Errorf("unknown profile: exit %d %s", code, errOut)
+	}
+}
+
+func TestProfileFromClaudeCodeServerURL(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "dev", "--account", "myorg-dev")
+	h.mustRun("profile", "add", "prod", "--account", "myorg-prod")
+	h.env["CLAUDE_CODE_MCP_SERVER_URL"] = "https://myorg-prod.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/gong_mcp"
+	if out := h.mustRun("profile", "show"); !strings.Contains(out, "profile:      prod") {
+		t.Fatalf("URL did not select prod: %s", out)
+	}
+	// A named profile must serve the URL too: dev's token never goes to
+	// prod's host.
+	h.env["SFMCP_PROFILE"] = "dev"
+	code, _, errOut := h.run("", "profile", "show")
+	if code != ExitUsage || !strings.Contains(errOut, "myorg-prod.snowflakecomputing.com") || !strings.Contains(errOut, "myorg-dev.snowflakecomputing.com") {
+		t.Fatalf("SFMCP_PROFILE=dev with prod's URL: exit %d %s", code, errOut)
+	}
+}
+
+func TestProfileFromSnowflakeCLIConnection(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	sfHome := filepath.Join(h.dir, "snowhome")
+	os.MkdirAll(sfHome, 0o700)
+	os.WriteFile(filepath.Join(sfHome, "connections.toml"), []byte("[work]\naccount = \"myorg-work\"\nuser = \"bob\"\nrole = \"ANALYST\"\n"), 0o600)
+	h.env["SNOWFLAKE_HOME"] = sfHome
+	h.mustRun("profile", "add", "work", "--connection", "work")
+	var show map[string]any
+	json.Unmarshal([]byte(h.mustRun("profile", "show", "work", "--json")), &show)
+	if show["account"] != "myorg-work" || show["role"] != "ANALYST" || show["user"] != "bob" {
+		t.Fatalf("profile from connection = %v", show)
+	}
+}

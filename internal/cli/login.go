@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pkg/browser"
+
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+func runLogin(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "login")
+	profileName := fs.String("profile", "", "profile to sign in (default: $SFMCP_PROFILE, then default_profile)")
+	noBrowser := fs.Bool("no-browser", false, "only print the sign-in URL; do not open a browser")
+	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	p, err := selectProfile(e, cfg, *profileName)
+	if err != nil {
+		return err
+	}
+	if p.IsPAT() {
+		return usagef("", "profile %s uses a programmatic access token; there is no browser sign-in for it", p.Name)
+	}
+	ep, err := p.Endpoint()
+	if err != nil {
+		return usagef("run: sfmcp-token profile show "+p.Name, "profile %s: %v", p.Name, err)
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	warnFileStore(e, store)
+	// Prove the store can keep a secret before the user signs in, so a
+	// fresh sign-in is never lost to a keychain that cannot hold it.
+	if err := store.Probe(); err != nil {
+		return err
+	}
+	// A sign-in the daemon opened for this profile would hold the loopback
+	// port (and race this one): the reload ends it.
+	notifyDaemon(ctx, e, p.Name)
+	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
+	user, err := browserSignIn(ctx, e, store, p, ep, network, *timeout, func(startURL string) {
+		announce(e, startURL, *noBrowser)
+	}, !*noBrowser)
+	if err != nil {
+		return err
+	}
+	if user == "" {
+		user = "(user not reported)"
+	}
+	notifyDaemon(ctx, e, p.Name)
+	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
+	return nil
+}
+
+// signInNetwork is how a sign-in reaches Snowflake and what it records:
+// `login` uses and records the config's network; a renewal the daemon
+// opens uses and keeps the one recorded with the sign-in it renews.
+type signInNetwork struct {
+	http   *http.Client
+	record func(*keychain.Credential) error
+}
+
+// browserSignIn runs the authorization code + PKCE sign-in of profile p
+// through the browser and stores the sign-in: `login` and the daemon's
+// self-opened sign-in share it. announce gets the loopback start URL; open
+// says whether to open a browser on it. It returns the signed-in user.
+func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(string), open bool) (string, error) {
+	client, err := oauthClient(e, store, p, ep, network.http)
+	if err != nil {
+		return "", err
+	}
+	login := &oauth.Login{
+		Client:      client,
+		RedirectURI: p.RedirectURI,
+		Timeout:     timeout,
+		Announce:    announce,
+	}
+	if open {
+		login.Open = e.OpenBrowser
+		if login.Open == nil {
+			login.Open = browser.OpenURL
+		}
+	}
+	tokens, err := login.Run(ctx)
+	if err != nil {
+		return "", loginError(p.Name, err)
+	}
+	// The profile may name who must sign in. A code delivered by someone
+	// else (another user of this machine, a stale tab signed in as another
+	// account) is refused before anything is stored.
+	if p.User != "" && !strings.EqualFold(strings.Trim(p.User, `"`), tokens.Username) {
+		got := tokens.Username
+		if got == "" {
+			got = "a user Snowflake did not name"
+		}
+		return "", withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
+			ExitLoginRequired, "sign in as "+p.User+" ("+loginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
+	}
+	if tokens.RefreshToken == "" {
+		return "", withAdvice(fmt.Errorf("the sign-in worked, but Snowflake issued no refresh token, so sfmcp cannot keep you signed in"),
+			ExitUsage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
+	}
+	cred := keychain.Credential{
+		Secret:          tokens.RefreshToken,
+		Kind:            keychain.CredentialOAuth,
+		Host:            ep.Host,
+		ExtraHosts:      p.ExtraHosts,
+		ClientID:        client.ClientID,
+		User:            tokens.Username,
+		Role:            grantedRole(tokens.Scope, p),
+		Scopes:          client.Scopes,
+		ObtainedAt:      time.Now().UTC(),
+		SecretExpiresAt: tokens.RefreshExpiry.UTC(),
+	}
+	if tokens.RefreshExpiry.IsZero() {
+		cred.SecretExpiresAt = time.Time{}
+	}
+	if err := network.record(&cred); err != nil {
+		return "", err
+	}
+	if err := store.SaveCredential(p.Name, cred); err != nil {
+		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
+	}
+	return tokens.Username, nil
+}
+
+// announce prints the sign-in URL (the loopback start page, which sends
+// the browser on to Snowflake) on its own stderr line so it can be copied
+// (SSH sessions, a browser on another screen).
+func announce(e *Env, startURL string, noBrowser bool) {
+	if noBrowser {
+		fmt.Fprintln(e.Stderr, "Open this URL in a browser to sign in to Snowflake:")
+	} else {
+		fmt.Fprintln(e.Stderr, "Opening the browser to sign in to Snowflake. If it does not open, visit:")
+	}
+	fmt.Fprintln(e.Stderr, startURL)
+	if u, err := url.Parse(startURL); err == nil && u.Port() != "" {
+		fmt.Fprintf(e.Stderr, "(It is served by this machine on %s; from another machine first run: ssh -L %s:127.0.0.1:%s <this host>)\n", u.Host, u.Port(), u.Port())
+	}
+}
+
+// oauthClient builds the OAuth client for a profile, finding a confidential
+// client's secret in $SFMCP_CLIENT_SECRET or the keychain.
+func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, hc *http.Client) (*oauth.Client, error) {
+	c := &oauth.Client{
+		BaseURL:      ep.URL(),
+		ClientID:     p.EffectiveClientID(),
+		Confidential: p.Confidential(),
+		Scopes:       p.OAuthScopes(),
+		HTTPClient:   hc,
+	}
+	if !c.Confidential {
+		return c, nil
+	}
+	if s := e.Getenv("SFMCP_CLIENT_SECRET"); s != "" {
+		c.ClientSecret = s
+		return c, nil
+	}
+	secret, err := store.ClientSecret(p.Name)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return nil, usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, p.Name, p.Account, p.ClientID, p.RedirectURI),
+			"profile %s is a confidential client but no client secret is stored", p.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
+	return c, nil
+}
+
+// grantedRole is the role Snowflake reports in scope, else the requested one.
+func grantedRole(scope string, p config.Profile) string {
+	for _, s := range strings.Fields(scope) {
+		if r, ok := scopeRoleName(s); ok {
+			return r
+		}
+	}
+	r, _ := scopeRoleName(config.RoleScope(p.Role))
+	return r
+}
+
+func scopeRoleName(scope string) (string, bool) {
+	if r, ok := strings.CutPrefix(scope, "session:role:"); ok {
+		return r, true
+	}
+	if r, ok := strings.CutPrefix(scope, "session:role-encoded:"); ok {
+		d, err := url.PathUnescape(r)
+		return d, err == nil
+	}
+	return "", false
+}
+
+func loginError(profile string, err error) error {
+	again := loginHint(profile)
+	switch {
+	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout), errors.Is(err, oauth.ErrStartReused),
+		errors.Is(err, oauth.ErrLoginRequired):
+		return withAdvice(fmt.Errorf("sign-in failed: %w", err), ExitLoginRequired, again)
+	case errors.Is(err, context.Canceled):
+		return withAdvice(errors.New("sign-in interrupted"), ExitLoginRequired, again)
+	}
+	return fmt.Errorf("sign-in failed: %w", err)
+}
+
+func runLogout(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "logout")
+	profileName := fs.String("profile", "", "profile to sign out")
+	all := fs.Bool("all", false, "sign out of every profile")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	var names []string
+	if *all {
+		names = cfg.Names()
+	} else {
+		p, err := selectProfile(e, cfg, *profileName)
+		if err != nil {
+			return err
+		}
+		names = []string{p.Name}
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := store.DeleteCredential(name); err != nil {
+			return fmt.Errorf("sign out of profile %s: %w", name, err)
+		}
+		notifyDaemon(ctx, e, name)
+		fmt.Fprintf(e.Stdout, "Logged out of profile %s.\n", name)
+	}
+	return nil
+}

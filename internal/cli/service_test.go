@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestServiceInstallUninstall installs into a temporary HOME with no
+// service manager on PATH: the unit is written (compared with the golden
+// file), the user is told how to enable it, and uninstall leaves nothing.
+func TestServiceInstallUninstall(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the golden unit is the Linux systemd one")
+	}
+	h := newHarness(t, snowflaketest.Options{})
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("PATH", t.TempDir()) // no systemctl
+	h.env["HOME"] = home
+	h.env["SFMCP_CONFIG"] = "/home/u/.config/sfmcp/config.toml"
+	h.env["SFMCP_KEYRING"] = "file"
+	h.env["XDG_DATA_HOME"] = ""
+	before := listTree(t, home)
+
+	out := h.mustRun("service", "install", "--executable", "/usr/local/bin/sfmcp-token")
+	if !strings.Contains(out, "systemctl --user daemon-reload && systemctl --user enable --now sfmcp.service") {
+		t.Fatalf("install did not say how to enable: %s", out)
+	}
+	unit := filepath.Join(home, ".config", "systemd", "user", "sfmcp.service")
+	got, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "sfmcp.service.golden")
+	if *update {
+		os.WriteFile(golden, got, 0o644)
+	}
+	want, _ := os.ReadFile(golden)
+	if string(got) != string(want) {
+		t.Fatalf("unit differs from %s (run go test ./cli -run ServiceInstall -update):\n%s", golden, got)
+	}
+	// Installing again replaces the unit (an upgrade).
+	h.mustRun("service", "install", "--executable", "/opt/sfmcp/sfmcp-token")
+	if got, _ := os.ReadFile(unit); !strings.Contains(string(got), "ExecStart=/opt/sfmcp/sfmcp-token \"daemon\"") {
+		t.Fatalf("reinstall did not update the unit:\n%s", got)
+	}
+	if out := h.mustRun("service", "status"); !strings.Contains(out, "sfmcp service:") {
+		t.Fatalf("status: %s", out)
+	}
+	h.mustRun("service", "uninstall")
+	if _, err := os.Stat(unit); !os.IsNotExist(err) {
+		t.Fatal("uninstall left the unit behind")
+	}
+	// Nothing but empty directories is left.
+	for _, p := range listTree(t, home) {
+		if st, err := os.Stat(filepath.Join(home, p)); err == nil && !st.IsDir() && !contains(before, p) {
+			t.Errorf("left behind: %s", p)
+		}
+	}
+}
+
+func listTree(t *testing.T, root string) []string {
+	var out []string
+	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil && p != root {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/tokencmd"
+)
+
+// statusView is the --json shape of status.
+type statusView struct {
+	Daemon   *apitype.Status         `json:"daemon"` // null when not running
+	Socket   string                  `json:"socket"`
+	Profiles []apitype.ProfileStatus `json:"profiles"`
+}
+
+func runStatus(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "status")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	socket, err := tokencmd.DaemonSocket(e.Getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	warnFileStore(e, store)
+	view := statusView{Socket: socket}
+	st, err := (&client.Client{Socket: socket, Timeout: 5 * time.Second}).Status(ctx)
+	switch {
+	case err == nil:
+		view.Daemon, view.Profiles = &st, st.Profiles
+	case errors.Is(err, client.ErrNoDaemon):
+		// No daemon: report what the config and the keychain say.
+		m, err := newManager(ctx, e, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		view.Profiles = m.Status()
+	default:
+		return withAdvice(err, ExitUnavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
+	}
+	if *asJSON {
+		return writeJSON(e, view)
+	}
+	if view.Daemon != nil {
+		d := view.Daemon
+		fmt.Fprintf(e.Stdout, "daemon: running, pid %d, up %s, version %s, socket %s\n", d.PID, d.Uptime, d.Version, d.Socket)
+	} else {
+		fmt.Fprintf(e.Stdout, "daemon: not running (socket %s); it starts on the first sfmcp-token headers, or run: sfmcp-token daemon\n", socket)
+	}
+	if len(view.Profiles) == 0 {
+		fmt.Fprintln(e.Stdout, "no profiles: run sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME")
+		return nil
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tROLE\tACCESS TOKEN\tREFRESH TOKEN / PAT")
+	for _, p := range view.Profiles {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), accessLeft(p.AccessExpiresAt, now), daysLeft(p.SecretExpiresAt, now))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range view.Profiles {
+		if !p.SecretExpiresAt.IsZero() && p.SecretExpiresAt.Sub(now) < 7*24*time.Hour && p.SecretExpiresAt.After(now) {
+			fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, daysLeft(p.SecretExpiresAt, now), p.Name)
+		}
+		if p.State == apitype.CodeLoginRequired {
+			fmt.Fprintf(e.Stdout, "profile %s needs a sign-in: run sfmcp-token login --profile %s\n", p.Name, p.Name)
+		} else if p.LastError != "" {
+			fmt.Fprintf(e.Stdout, "profile %s: %s\n", p.Name, p.LastError)
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func accessLeft(t, now time.Time) string {
+	switch {
+	case t.IsZero():
+		return "-"
+	case t.Before(now):
+		return "expired"
+	}
+	return "expires in " + t.Sub(now).Round(time.Second).String()
+}
+
+func daysLeft(t, now time.Time) string {
+	if t.IsZero() {
+		return "expiry unknown"
+	}
+	d := int(t.Sub(now).Hours() / 24)
+	if d < 0 {
+		return "expired"
+	}
+	return fmt.Sprintf("%d days left", d)
+}
+
+// notifyDaemon asks a running daemon to reload a profile after its sign-in
+// or configuration changed. No daemon, no problem: it reads fresh state
+// when it starts.
+func notifyDaemon(ctx context.Context, e *Env, profile string) {
+	socket, err := tokencmd.DaemonSocket(e.Getenv)
+	if err != nil {
+		return
+	}
+	_ = (&client.Client{Socket: socket, Timeout: 2 * time.Second}).Reload(ctx, profile)
+}

@@ -1,0 +1,256 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
+)
+
+// LocalApplication is the client id of Snowflake's built-in public client,
+// SNOWFLAKE$LOCAL_APPLICATION, used when a profile names no client.
+const LocalApplication = "LOCAL_APPLICATION"
+
+// Client types as Snowflake names them in OAUTH_CLIENT_TYPE.
+const (
+	ClientPublic       = "public"
+	ClientConfidential = "confidential"
+)
+
+// Authentication kinds of a profile.
+const (
+	AuthOAuth = "oauth"
+	AuthPAT   = "pat"
+)
+
+// Token types as sent in X-Snowflake-Authorization-Token-Type.
+const (
+	TokenOAuth = "OAUTH"
+	TokenPAT   = "PROGRAMMATIC_ACCESS_TOKEN"
+)
+
+// Profile is one named Snowflake sign-in configuration.
+type Profile struct {
+	Name        string   `toml:"-" json:"name"`
+	Account     string   `toml:"account" json:"account"`
+	Host        string   `toml:"host,omitempty" json:"host,omitempty"`
+	ClientID    string   `toml:"client_id,omitempty" json:"client_id,omitempty"`
+	ClientType  string   `toml:"client_type,omitempty" json:"client_type,omitempty"`
+	RedirectURI string   `toml:"redirect_uri,omitempty" json:"redirect_uri,omitempty"`
+	Role        string   `toml:"role,omitempty" json:"role,omitempty"`
+	Scopes      []string `toml:"scopes,omitempty" json:"scopes,omitempty"`
+	// User is informational (e.g. imported from a Snowflake CLI connection);
+	// Snowflake decides who signs in.
+	User string `toml:"user,omitempty" json:"user,omitempty"`
+	// Auth is "oauth" (default: browser sign-in, refreshed tokens) or "pat"
+	// (a programmatic access token served as it is).
+	Auth string `toml:"auth,omitempty" json:"auth,omitempty"`
+	// ExtraHosts are further hosts of this account (e.g. its PrivateLink
+	// name) that may receive its tokens as MCP servers; nothing else does.
+	ExtraHosts []string `toml:"extra_hosts,omitempty" json:"extra_hosts,omitempty"`
+	// AutoLogin, when false, keeps the daemon from opening the browser
+	// sign-in itself when Snowflake needs a new one (default true).
+	AutoLogin *bool `toml:"auto_login,omitempty" json:"auto_login,omitempty"`
+}
+
+// OpensSignIn reports whether the daemon may open a browser sign-in for p
+// when Snowflake needs one: OAuth profiles, unless auto_login = false.
+func (p Profile) OpensSignIn() bool { return !p.IsPAT() && (p.AutoLogin == nil || *p.AutoLogin) }
+
+// Endpoint returns where the profile's account answers: the host override
+// when set, else the normalised account.
+func (p Profile) Endpoint() (Endpoint, error) {
+	if p.Host != "" {
+		return ParseHost(p.Host)
+	}
+	return NormalizeAccount(p.Account)
+}
+
+// IsLocalApplication reports whether the profile uses SNOWFLAKE$LOCAL_APPLICATION.
+func (p Profile) IsLocalApplication() bool {
+	return p.ClientID == "" || strings.EqualFold(p.ClientID, LocalApplication)
+}
+
+// EffectiveClientID is the client id sent to Snowflake.
+func (p Profile) EffectiveClientID() string {
+	if p.IsLocalApplication() {
+		return LocalApplication
+	}
+	return p.ClientID
+}
+
+// Confidential reports whether the client authenticates with a secret.
+// A custom integration defaults to confidential, Snowflake's own default.
+func (p Profile) Confidential() bool {
+	if p.IsLocalApplication() {
+		return false
+	}
+	return p.ClientType != ClientPublic
+}
+
+// IsPAT reports whether the profile serves a programmatic access token.
+func (p Profile) IsPAT() bool { return p.Auth == AuthPAT }
+
+// TokenType returns the X-Snowflake-Authorization-Token-Type value.
+func (p Profile) TokenType() string {
+	if p.IsPAT() {
+		return TokenPAT
+	}
+	return TokenOAuth
+}
+
+// OAuthScopes returns the scopes to request: refresh_token, the role scope,
+// then any extras. Generic scopes such as offline_access or openid are never
+// added: Snowflake rejects unknown scopes before the user signs in.
+func (p Profile) OAuthScopes() []string {
+	scopes := []string{"refresh_token"}
+	if s := RoleScope(p.Role); s != "" {
+		scopes = append(scopes, s)
+	}
+	for _, s := range p.Scopes {
+		if s != "" && !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
+// RoleScope returns session:role:ROLE, or session:role-encoded:… for role
+// names that need quoting. Unquoted names are upper-cased as Snowflake does
+// for unquoted identifiers; "Quoted Names" keep their case.
+func RoleScope(role string) string {
+	role = strings.TrimSpace(role)
+	if role == "" {
+		return ""
+	}
+	if len(role) >= 2 && role[0] == '"' && role[len(role)-1] == '"' {
+		role = strings.ReplaceAll(role[1:len(role)-1], `""`, `"`)
+	} else if ident.Plain(role) {
+		role = strings.ToUpper(role)
+	}
+	if ident.Plain(role) {
+		return "session:role:" + role
+	}
+	return "session:role-encoded:" + percentEncode(role)
+}
+
+// percentEncode escapes everything but RFC 3986 unreserved characters, so a
+// space becomes %20 (as in Snowflake's session:role-encoded:AUTH%20SNOWFLAKE).
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// Validate checks a profile and explains what to change.
+func (p Profile) Validate() error {
+	if !ValidProfileName(p.Name) {
+		return fmt.Errorf("profile name %q: use letters, digits, '.', '_' or '-' (at most 64)", p.Name)
+	}
+	if p.Account == "" && p.Host == "" {
+		return fmt.Errorf("profile %s: account is required (--account orgname-accountname)", p.Name)
+	}
+	if p.Account != "" {
+		if _, err := NormalizeAccount(p.Account); err != nil {
+			return fmt.Errorf("profile %s: account: %w", p.Name, err)
+		}
+	}
+	if p.Host != "" {
+		if _, err := ParseHost(p.Host); err != nil {
+			return fmt.Errorf("profile %s: host: %w", p.Name, err)
+		}
+	}
+	switch p.ClientType {
+	case "", ClientPublic, ClientConfidential:
+	default:
+		return fmt.Errorf("profile %s: client_type %q: use public or confidential", p.Name, p.ClientType)
+	}
+	switch p.Auth {
+	case "", AuthOAuth, AuthPAT:
+	default:
+		return fmt.Errorf("profile %s: auth %q: use %s or %s", p.Name, p.Auth, AuthOAuth, AuthPAT)
+	}
+	if p.IsLocalApplication() && p.ClientType == ClientConfidential {
+		return fmt.Errorf("profile %s: SNOWFLAKE$LOCAL_APPLICATION is a public client; drop --client-type or give --client-id", p.Name)
+	}
+	if p.RedirectURI != "" {
+		if err := validateRedirect(p.RedirectURI, p.IsLocalApplication()); err != nil {
+			return fmt.Errorf("profile %s: redirect_uri: %w", p.Name, err)
+		}
+	} else if !p.IsLocalApplication() && !p.IsPAT() {
+		return fmt.Errorf("profile %s: a custom OAuth integration needs --redirect-uri, the integration's OAUTH_REDIRECT_URI (e.g. http://127.0.0.1:3000/oauth/callback)", p.Name)
+	}
+	for _, h := range p.ExtraHosts {
+		if ep, err := ParseHost(h); err != nil {
+			return fmt.Errorf("profile %s: extra_hosts: %w", p.Name, err)
+		} else if ep.Scheme != "https" {
+			return fmt.Errorf("profile %s: extra_hosts: %q must be an https host", p.Name, h)
+		}
+	}
+	for _, s := range p.Scopes {
+		if s == "offline_access" || s == "openid" || strings.ContainsAny(s, " \t") {
+			return fmt.Errorf("profile %s: scope %q is not a Snowflake scope; Snowflake rejects unknown scopes", p.Name, s)
+		}
+	}
+	return nil
+}
+
+// validateRedirect requires a loopback http URL: sfmcp listens for the
+// callback itself, so the browser must be sent back to this machine.
+func validateRedirect(raw string, localApp bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" || !IsLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must be http://127.0.0.1:<port>[/path] (sfmcp receives the callback on this machine)", raw)
+	}
+	if u.Port() == "" && !localApp {
+		return fmt.Errorf("%q needs a fixed port: custom integrations match the redirect URI exactly", raw)
+	}
+	if u.Port() != "" {
+		if n, err := parsePort(u.Port()); err != nil || n == 0 {
+			return fmt.Errorf("%q: port is not valid", raw)
+		}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: a query or fragment is not allowed", raw)
+	}
+	return nil
+}
+
+// merge writes the known fields over old (a raw TOML table), keeping
+// unknown keys as they were.
+func (p Profile) merge(old map[string]any) map[string]any {
+	out := make(map[string]any, len(old))
+	for k, v := range old {
+		out[k] = v
+	}
+	set := map[string]string{
+		"account": p.Account, "host": p.Host, "client_id": p.ClientID, "client_type": p.ClientType,
+		"redirect_uri": p.RedirectURI, "role": p.Role, "user": p.User, "auth": p.Auth,
+	}
+	for k, v := range set {
+		setOrDelete(out, k, v)
+	}
+	if len(p.Scopes) > 0 {
+		out["scopes"] = p.Scopes
+	} else {
+		delete(out, "scopes")
+	}
+	if len(p.ExtraHosts) > 0 {
+		out["extra_hosts"] = p.ExtraHosts
+	} else {
+		delete(out, "extra_hosts")
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package snowflake
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
+)
+
+// Tool types of an MCP server specification.
+const (
+	ToolSearch  = "CORTEX_SEARCH_SERVICE_QUERY"
+	ToolAnalyst = "CORTEX_ANALYST_MESSAGE"
+	ToolAgent   = "CORTEX_AGENT_RUN"
+	ToolSQL     = "SYSTEM_EXECUTE_SQL"
+)
+
+// Tool is one tool of the MCP server: a type and, except for SQL, the
+// fully qualified object it uses.
+type Tool struct {
+	Type   string
+	Object string // DB.SCHEMA.NAME
+}
+
+// Setup is what an administrator creates for sfmcp users.
+type Setup struct {
+	Integration  string // security integration name
+	Confidential bool   // OAUTH_CLIENT_TYPE; public (PKCE enforced) by default
+	RedirectURI  string // loopback redirect; default http://127.0.0.1:3000/oauth/callback
+	RefreshDays  int    // OAUTH_REFRESH_TOKEN_VALIDITY in days; default 90
+	MCPServer    string // DB.SCHEMA.NAME
+	Role         string // the role MCP users get
+	Tools        []Tool
+	GrantToRoles []string
+	GrantToUsers []string
+	SQLWarehouse string // warehouse for the SQL tool, optional
+}
+
+// DefaultRedirectURI is the loopback redirect the setup registers.
+const DefaultRedirectURI = "http://127.0.0.1:3000/oauth/callback"
+
+// Statement is one SQL statement with a short description of what it does.
+type Statement struct {
+	What string
+	SQL  string
+}
+
+// Statements validates the setup and returns the SQL to run, in order.
+// Names are read once into parts (ident) and written back quoted; every
+// string goes through Literal.
+func (s Setup) Statements() ([]Statement, error) {
+	integParts, err := nameParts(s.Integration, 1)
+	if err != nil {
+		return nil, fmt.Errorf("--integration: %w", err)
+	}
+	serverParts, err := nameParts(s.MCPServer, 3)
+	if err != nil {
+		return nil, fmt.Errorf("--mcp-server: %w", err)
+	}
+	roleParts, err := nameParts(s.Role, 1)
+	if err != nil {
+		return nil, fmt.Errorf("--role: %w", err)
+	}
+	redirect := s.RedirectURI
+	if redirect == "" {
+		redirect = DefaultRedirectURI
+	}
+	u, err := url.Parse(redirect)
+	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") || u.Port() == "" {
+		return nil, fmt.Errorf("--redirect-uri %q: use a loopback URI with a fixed port, e.g. %s", redirect, DefaultRedirectURI)
+	}
+	days := s.RefreshDays
+	if days == 0 {
+		days = 90
+	}
+	if days < 1 || days > 90 {
+		return nil, fmt.Errorf("--refresh-days %d: Snowflake allows 1 to 90 days for custom clients", days)
+	}
+	integ, role := ident.Join(integParts...), ident.Join(roleParts...)
+	server := ident.Join(serverParts...)
+	db, schema := ident.Join(serverParts[0]), ident.Join(serverParts[:2]...)
+
+	clientType := "PUBLIC"
+	pkce := "\n  OAUTH_ENFORCE_PKCE = TRUE"
+	if s.Confidential {
+		clientType, pkce = "CONFIDENTIAL", ""
+	}
+	var out []Statement
+	out = append(out, Statement{"the OAuth integration sfmcp users sign in with", fmt.Sprintf(`CREATE SECURITY INTEGRATION IF NOT EXISTS %s
+  TYPE = OAUTH
+  OAUTH_CLIENT = CUSTOM
+  ENABLED = TRUE
+  OAUTH_CLIENT_TYPE = %s
+  OAUTH_REDIRECT_URI = %s
+  OAUTH_ALLOW_NON_TLS_REDIRECT_URI = TRUE%s
+  OAUTH_ISSUE_REFRESH_TOKENS = TRUE
+  OAUTH_REFRESH_TOKEN_VALIDITY = %d
+  OAUTH_USE_SECONDARY_ROLES = NONE
+  ALLOWED_ROLES_LIST = (%s)
+  COMMENT = %s`, integ, Literal(clientType), Literal(redirect), pkce, days*86400, Literal(roleParts[0]), Literal("sfmcp: Snowflake MCP access"))})
+	out = append(out, Statement{"the role MCP users work as", "CREATE ROLE IF NOT EXISTS " + role})
+
+	spec, grants, err := s.toolSpec(role)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, Statement{"the MCP server", fmt.Sprintf("CREATE MCP SERVER IF NOT EXISTS %s\n  FROM SPECIFICATION $$\n%s$$", server, spec)})
+	out = append(out,
+		Statement{"USAGE on the database", fmt.Sprintf("GRANT USAGE ON DATABASE %s TO ROLE %s", db, role)},
+		Statement{"USAGE on the schema", fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO ROLE %s", schema, role)},
+		Statement{"USAGE on the MCP server (connect and tools/list)", fmt.Sprintf("GRANT USAGE ON MCP SERVER %s TO ROLE %s", server, role)},
+	)
+	out = append(out, grants...)
+	for _, r := range s.GrantToRoles {
+		p, err := nameParts(r, 1)
+		if err != nil {
+			return nil, fmt.Errorf("--grant-to-role: %w", err)
+		}
+		out = append(out, Statement{"the MCP role for role " + p[0], fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, ident.Join(p...))})
+	}
+	for _, usr := range s.GrantToUsers {
+		p, err := nameParts(usr, 1)
+		if err != nil {
+			return nil, fmt.Errorf("--grant-to-user: %w", err)
+		}
+		out = append(out, Statement{"the MCP role for user " + p[0], fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Join(p...))})
+	}
+	return out, nil
+}
+
+// ShowSecretsSQL reads the integration's client id (and secret). Call it
+// after Statements succeeded.
+func (s Setup) ShowSecretsSQL() string {
+	p, _ := nameParts(s.Integration, 1)
+	if len(p) == 0 {
+		p = []string{""}
+	}
+	return "SELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS(" + Literal(p[0]) + ")"
+}
+
+// toolSpec renders the YAML specification and the grants each tool needs.
+func (s Setup) toolSpec(role string) (string, []Statement, error) {
+	if len(s.Tools) == 0 {
+		return "", nil, fmt.Errorf("give at least one tool: --search-service, --analyst, --agent or --sql")
+	}
+	var b strings.Builder
+	b.WriteString("tools:\n")
+	var grants []Statement
+	seen := map[string]int{}
+	for _, t := range s.Tools {
+		var obj, grant, title, desc, base, display, last string
+		if t.Type != ToolSQL {
+			parts, err := nameParts(t.Object, 3)
+			if err != nil {
+				return "", nil, fmt.Errorf("tool %s: %w", t.Type, err)
+			}
+			obj, display, last = ident.Join(parts...), strings.Join(parts, "."), parts[2]
+			base = strings.ToLower(last)
+		}
+		switch t.Type {
+		case ToolSearch:
+			grant = fmt.Sprintf("GRANT USAGE ON CORTEX SEARCH SERVICE %s TO ROLE %s", obj, role)
+			title, desc = "Search "+last, "Search the Cortex Search service "+display+"."
+		case ToolAnalyst:
+			grant = fmt.Sprintf("GRANT SELECT ON SEMANTIC VIEW %s TO ROLE %s", obj, role)
+			title, desc = "Ask "+last, "Ask questions in plain language over the semantic view "+display+"."
+		case ToolAgent:
+			grant = fmt.Sprintf("GRANT USAGE ON AGENT %s TO ROLE %s", obj, role)
+			title, desc = "Agent "+last, "Run the Cortex agent "+display+"."
+		case ToolSQL:
+			base, title, desc = "sql", "SQL execution", "Run read-only SQL queries."
+		default:
+			return "", nil, fmt.Errorf("unknown tool type %q", t.Type)
+		}
+		name := toolName(base)
+		if seen[name]++; seen[name] > 1 {
+			name = fmt.Sprintf("%s_%d", name, seen[name])
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    type: %s\n    title: %s\n    description: %s\n", yamlString(name), yamlString(t.Type), yamlString(title), yamlString(desc))
+		if obj != "" {
+			fmt.Fprintf(&b, "    identifier: %s\n", yamlString(obj))
+		}
+		if t.Type == ToolSQL {
+			b.WriteString("    config:\n      read_only: true\n")
+			if s.SQLWarehouse != "" {
+				wh, err := nameParts(s.SQLWarehouse, 1)
+				if err != nil {
+					return "", nil, fmt.Errorf("--sql-warehouse: %w", err)
+				}
+				fmt.Fprintf(&b, "      warehouse: %s\n", yamlString(wh[0]))
+			}
+		}
+		if grant != "" {
+			grants = append(grants, Statement{"access to " + display + " for its tool", grant})
+		}
+	}
+	spec := b.String()
+	if strings.Contains(spec, "$$") {
+		return "", nil, fmt.Errorf("a name contains $$, which cannot appear inside FROM SPECIFICATION $$ … $$")
+	}
+	return spec, grants, nil
+}
+
+// toolName makes an MCP tool name: lower case letters, digits and _.
+func toolName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "tool"
+	}
+	return b.String()
+}
+
+// yamlString is a double-quoted YAML scalar.
+func yamlString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// Script joins statements into one SQL script with comments. A
+// description never ends its comment line early (names hold no line
+// breaks, and this makes sure).
+func Script(stmts []Statement) string {
+	var b strings.Builder
+	oneLine := strings.NewReplacer("\n", " ", "\r", " ", "\u2028", " ", "\u2029", " ")
+	for _, s := range stmts {
+		fmt.Fprintf(&b, "-- %s\n%s;\n\n", oneLine.Replace(s.What), s.SQL)
+	}
+	return b.String()
+}

@@ -1,0 +1,324 @@
+// Package tokencmd is what runs on every MCP connection: `sfmcp-token
+// headers` and `token`. It asks the daemon over its socket, starts one if
+// none answers, and turns failures into one or two lines of advice and a
+// documented exit code. It imports only the client, so the sfmcp-token
+// binary that Claude Code runs starts in about the time of a minimal Go
+// program; every other command lives in sfmcp-token-full.
+package tokencmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/paths"
+	"github.com/sfmcp/sfmcp/internal/safesocket"
+)
+
+// Exit codes, documented in the README and shared by every command.
+const (
+	ExitOK            = 0
+	ExitError         = 1 // unexpected error
+	ExitUsage         = 2 // usage or configuration error
+	ExitLoginRequired = 3 // no or rejected sign-in
+	ExitUnavailable   = 4 // keychain, network, Snowflake or daemon unavailable
+)
+
+// Env is what the hot path touches outside the process.
+type Env struct {
+	Getenv  func(string) string
+	Environ func() []string // what an auto-started daemon inherits
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// DaemonExe is the binary that runs `daemon` when one must be started;
+	// FindDaemonExe finds it only then (it costs a few system calls).
+	DaemonExe     string
+	FindDaemonExe func() (string, error)
+}
+
+// Run runs `headers` or `token` (args[0]) and returns the exit code.
+func Run(ctx context.Context, e Env, args []string) int {
+	fs := flag.NewFlagSet("sfmcp-token "+args[0], flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	profile := fs.String("profile", "", "profile (default: $SFMCP_PROFILE, then the profile matching $CLAUDE_CODE_MCP_SERVER_URL, then default_profile)")
+	force := fs.Bool("force", false, "get a new access token even if the cached one is valid")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), ServerName: e.Getenv("CLAUDE_CODE_MCP_SERVER_NAME"),
+		Force: *force, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
+	if req.Profile == "" {
+		req.Profile = e.Getenv("SFMCP_PROFILE")
+	}
+	var out []byte
+	err := WithDaemon(ctx, e, func(c *client.Client) error {
+		if args[0] == "token" {
+			tok, err := c.Token(ctx, req)
+			out = []byte(tok.AccessToken + "\n")
+			return err
+		}
+		var err error
+		out, err = c.Headers(ctx, req)
+		return err
+	})
+	if err != nil {
+		code, hint := Explain(err, req.Profile)
+		if ignored := ignoredByDaemon(e.Getenv); ignored != "" && (code == ExitUsage || code == ExitLoginRequired) {
+			hint += "\nsfmcp: note: the daemon does not read " + ignored + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
+		}
+		Report(e.Stderr, err, hint)
+		return code
+	}
+	if _, err := e.Stdout.Write(out); err != nil {
+		return ExitError
+	}
+	return ExitOK
+}
+
+// ignoredByDaemon lists the variables set here that an auto-started
+// daemon does not take from its caller, when a missing profile or sign-in
+// may be explained by them.
+func ignoredByDaemon(getenv func(string) string) string {
+	var set []string
+	for _, k := range []string{"SFMCP_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SFMCP_KEYRING"} {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	return strings.Join(set, ", ")
+}
+
+// Report prints an error and its next step as sfmcp does everywhere.
+func Report(w io.Writer, err error, hint string) {
+	fmt.Fprintf(w, "sfmcp: %s\n", err)
+	if hint != "" {
+		fmt.Fprintf(w, "sfmcp: %s\n", hint)
+	}
+}
+
+// WithDaemon runs call against the user's daemon: at the socket this
+// environment names, else at the one the running daemon recorded in the
+// user's lock (a client started with another environment looks elsewhere,
+// but there is one daemon per user). With none running it starts one
+// (unless SFMCP_NO_AUTOSTART=1) and tries again for up to 2 s.
+func WithDaemon(ctx context.Context, e Env, call func(*client.Client) error) error {
+	where, err := paths.Resolve(e.Getenv)
+	if err != nil {
+		return err
+	}
+	c := &client.Client{Socket: where.Socket}
+	err = call(c)
+	if !errors.Is(err, client.ErrNoDaemon) {
+		return err
+	}
+	if socket, _, ok := client.RunningDaemon(where.Lock); ok && socket != c.Socket {
+		// Only a daemon's answer there counts. A record a crashed daemon
+		// left may name a socket that is gone or no longer safe to use;
+		// that must not keep a daemon from starting here.
+		recorded := &client.Client{Socket: socket}
+		if rerr := call(recorded); daemonAnswered(rerr) {
+			return rerr
+		}
+	}
+	if e.Getenv("SFMCP_NO_AUTOSTART") == "1" {
+		return err
+	}
+	if e.DaemonExe == "" && e.FindDaemonExe != nil {
+		exe, ferr := e.FindDaemonExe()
+		if ferr != nil {
+			return fmt.Errorf("%w (and it cannot be started: %v)", err, ferr)
+		}
+		e.DaemonExe = exe
+	}
+	if e.DaemonExe == "" {
+		return err
+	}
+	environ := e.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), where.Log, time.Until(deadline)); serr != nil {
+		return fmt.Errorf("%w (and starting one failed: %v)", err, serr)
+	}
+	for {
+		err = call(c)
+		if !errors.Is(err, client.ErrNoDaemon) || time.Now().After(deadline) {
+			return err
+		}
+		// The daemon we started lost a race with another one, which may
+		// listen elsewhere, or is still binding: look again briefly. Only
+		// a daemon that answers at a recorded socket counts.
+		if socket, _, ok := client.RunningDaemon(where.Lock); ok && socket != c.Socket {
+			if rerr := call(&client.Client{Socket: socket}); daemonAnswered(rerr) {
+				return rerr
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// daemonAnswered reports whether err (nil included) came from a daemon
+// that answered, rather than from finding none to ask.
+func daemonAnswered(err error) bool {
+	var ce *client.Error
+	return err == nil || errors.As(err, &ce) || errors.Is(err, client.ErrBusy)
+}
+
+// DaemonSocket is where the user's daemon listens: the socket the running
+// daemon recorded in the user's lock, else where this environment says
+// one would listen.
+func DaemonSocket(getenv func(string) string) (string, error) {
+	where, err := paths.Resolve(getenv)
+	if err != nil {
+		return "", err
+	}
+	if socket, _, ok := client.RunningDaemon(where.Lock); ok {
+		return socket, nil
+	}
+	return where.Socket, nil
+}
+
+// Explain maps a daemon answer to its exit code and next step.
+func Explain(err error, profile string) (int, string) {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		if ce.Profile != "" {
+			profile = ce.Profile
+		}
+		if profile == "" {
+			profile = "NAME"
+		}
+		switch ce.Code {
+		case apitype.CodeLoginRequired:
+			if ce.SignInOpened {
+				// The daemon opened the sign-in; a second one would race it.
+				return ExitLoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
+			}
+			return ExitLoginRequired, LoginHint(profile)
+		case apitype.CodeUnknownProfile:
+			return ExitUsage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
+		case apitype.CodeKeychainUnavailable:
+			return ExitUnavailable, KeychainAdvice()
+		case apitype.CodeUnavailable:
+			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status; behind a proxy, set https_proxy in the config and sign in again)"
+		case apitype.CodeHostMismatch:
+			return ExitUsage, HostMismatchHint()
+		case apitype.CodeClientConfig:
+			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
+		}
+		return ExitError, "see the daemon log for details"
+	}
+	if errors.Is(err, client.ErrBusy) {
+		return ExitUnavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
+	}
+	if errors.Is(err, safesocket.ErrUnsafe) {
+		return ExitUsage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
+	}
+	if errors.Is(err, client.ErrNoDaemon) {
+		return ExitUnavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
+	}
+	return ExitUnavailable, "check the daemon: sfmcp-token status"
+}
+
+// HostMismatchHint is the next step when a server URL is not on the
+// profile's host.
+func HostMismatchHint() string {
+	return "a token goes only to https on the profile's own host: check the server URL (in .mcp.json: is this project's entry yours?); if that host really is your Snowflake account (e.g. its PrivateLink name), add it to the profile's extra_hosts in the config file"
+}
+
+// LoginHint is the next step whenever a profile has no usable sign-in.
+func LoginHint(profile string) string {
+	return "run: sfmcp-token login --profile " + profile
+}
+
+// KeychainAdvice says how to get a usable credential store on this OS.
+func KeychainAdvice() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	case "windows":
+		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	default:
+		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	}
+}
+
+// daemonEnviron is the environment an auto-started daemon inherits: an
+// allow-list. The caller may be a bridge whose environment a project's MCP
+// client entry set, and the daemon it starts serves every later session, so
+// nothing that chooses the configuration, the credential store, proxies,
+// TLS roots or runtime debugging (GODEBUG can log HTTP/2 frames) comes from
+// there. The daemon reads those from the user's config file. Secrets never
+// pass either: a process's environment is readable by the same user.
+func daemonEnviron(env []string) []string {
+	out := make([]string, 0, len(daemonEnvAllowed)+1)
+	for _, kv := range env {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !daemonEnvAllowed[name] && !strings.HasPrefix(name, "LC_") {
+			continue
+		}
+		// A relative path would resolve in the caller's directory.
+		if pathEnv[name] && !filepath.IsAbs(value) {
+			continue
+		}
+		// The daemon stores secrets on this bus and opens the browser on
+		// this display: only the user's own, never a remote one a
+		// project's client entry names.
+		if name == "DBUS_SESSION_BUS_ADDRESS" && !paths.UsableBus(value) ||
+			name == "DISPLAY" && !localDisplay(value) ||
+			name == "WAYLAND_DISPLAY" && !waylandName(value) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	// Helpers the daemon runs (notify-send) are looked up on the system
+	// path, not on one a project chose.
+	return append(out, "PATH="+systemPath)
+}
+
+// localDisplay reports whether d is an X display on this machine (":0",
+// ":1.0"), not one over the network ("evil.example:0").
+func localDisplay(d string) bool {
+	num, screen, _ := strings.Cut(strings.TrimPrefix(d, ":"), ".")
+	return strings.HasPrefix(d, ":") && digits(num) && (screen == "" && !strings.HasSuffix(d, ".") || digits(screen))
+}
+
+// waylandName reports whether w names a compositor socket in the user's
+// runtime directory ("wayland-0"), not a path elsewhere.
+func waylandName(w string) bool {
+	return w != "" && w != "." && w != ".." && !strings.ContainsAny(w, "/\x00")
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+var daemonEnvAllowed = map[string]bool{
+	"HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "LANG": true, "LANGUAGE": true, "TZ": true,
+	// The session: its keychain and its desktop notifications.
+	"DBUS_SESSION_BUS_ADDRESS": true, "XDG_RUNTIME_DIR": true, "DISPLAY": true, "WAYLAND_DISPLAY": true,
+	// Where the daemon listens must be where its clients look.
+	"SFMCP_SOCKET":    true,
+	"SFMCP_NO_NOTIFY": true, "SFMCP_NO_AUTO_LOGIN": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
+}
+
+var pathEnv = map[string]bool{"HOME": true, "XDG_RUNTIME_DIR": true, "SFMCP_SOCKET": true}
+
+const systemPath = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"

@@ -1,0 +1,82 @@
+package tokencmd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
+)
+
+// The environment an auto-started daemon gets is an allow-list: nothing a
+// project's MCP client entry could use to steer it survives.
+func TestDaemonEnvironIsAnAllowList(t *testing.T) {
+	bus := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	in := []string{
+		"HOME=/home/u", "USER=u", "LANG=C.UTF-8", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus, "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0",
+		"XDG_RUNTIME_DIR=/run/user/1", "SFMCP_SOCKET=/run/user/1/sfmcp/sfmcp.sock",
+		"SFMCP_CLIENT_SECRET=s", "SFMCP_CONFIG=/repo/c.toml", "XDG_CONFIG_HOME=/repo", "XDG_DATA_HOME=/repo", "SFMCP_KEYRING=file",
+		"HTTPS_PROXY=http://evil:1", "https_proxy=http://evil:1", "ALL_PROXY=socks5://evil", "SSL_CERT_FILE=/repo/ca.pem", "SSL_CERT_DIR=/repo",
+		"GODEBUG=http2debug=2", "GOTRACEBACK=crash", "LD_PRELOAD=/repo/x.so", "PATH=/repo/bin:/usr/bin", "XDG_STATE_HOME=/repo",
+	}
+	out := daemonEnviron(in)
+	want := []string{"HOME=/home/u", "USER=u", "LANG=C.UTF-8", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus, "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0",
+		"XDG_RUNTIME_DIR=/run/user/1", "SFMCP_SOCKET=/run/user/1/sfmcp/sfmcp.sock", "PATH=" + systemPath}
+	if !slices.Equal(out, want) {
+		t.Fatalf("daemon environment:\n%q\nwant\n%q", out, want)
+	}
+	// The daemon stores secrets on its bus and opens the browser on its
+	// display: a remote one a project's entry names is dropped.
+	out = daemonEnviron([]string{"DBUS_SESSION_BUS_ADDRESS=tcp:host=evil.example,port=1", "DISPLAY=evil.example:0", "WAYLAND_DISPLAY=/tmp/evil/wayland-0"})
+	if len(out) != 1 || !strings.HasPrefix(out[0], "PATH=") {
+		t.Fatalf("a remote bus or display passed: %q", out)
+	}
+	for d, want := range map[string]bool{":0": true, ":12.1": true, ":": false, ":0.": false, "host:0": false, ":0x": false} {
+		if localDisplay(d) != want {
+			t.Errorf("localDisplay(%q) = %v", d, !want)
+		}
+	}
+	// Relative paths would resolve in the caller's (a project's) directory.
+	out = daemonEnviron([]string{"HOME=.", "XDG_RUNTIME_DIR=run", "SFMCP_SOCKET=x/$(id).sock"})
+	if len(out) != 1 || !strings.HasPrefix(out[0], "PATH=") {
+		t.Fatalf("relative paths passed: %q", out)
+	}
+}
+
+// Second review of issue #11: a lock record a crashed daemon left, naming
+// a socket that is no longer safe to use, does not keep clients from the
+// daemon they would otherwise find or start.
+func TestStaleUnsafeLockRecordIsPassedOver(t *testing.T) {
+	home := t.TempDir()
+	state := filepath.Join(home, ".local", "state", "sfmcp")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o755)
+	os.Chmod(open, 0o755)
+	if err := os.WriteFile(filepath.Join(state, "daemon.lock"), apitype.FormatLockRecord(424242, filepath.Join(open, "s.sock")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(run, 0o700)
+	env := map[string]string{"HOME": home, "SFMCP_SOCKET": filepath.Join(run, "sfmcp.sock"), "SFMCP_NO_AUTOSTART": "1"}
+	err := WithDaemon(context.Background(), Env{Getenv: func(k string) string { return env[k] }}, func(c *client.Client) error {
+		_, err := c.Health(context.Background())
+		return err
+	})
+	if !errors.Is(err, client.ErrNoDaemon) {
+		t.Fatalf("err = %v; want no daemon (so one is started), not the stale record's complaint", err)
+	}
+}
