@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -29,10 +29,10 @@ func TestMain(m *testing.M) {
 	// Both binaries, side by side as installed: sfmcp-token answers the hot
 	// path and hands everything else to sfmcp-token-full.
 	binary = filepath.Join(dir, "sfmcp-token")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", binary, "../../cmd/sfmcp-token").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sfmcp-token-full"), "../sfmcp-token-full").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "sfmcp-token-full"), "../../cmd/sfmcp-token-full").CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()
