@@ -21,9 +21,9 @@ type harness struct {
 	sf  *snowflaketest.Server
 	env map[string]string
 	dir string
-	// every output of every command, checked for secrets at the end
-	outputs []string
-	extra   []string // other secrets to look for (client secrets)
+	// every output of every command and the config, checked for secrets
+	// at the end
+	leaks snowflaketest.Leaks
 }
 
 func newHarness(t *testing.T, opts snowflaketest.Options) *harness {
@@ -35,8 +35,11 @@ func newHarness(t *testing.T, opts snowflaketest.Options) *harness {
 		"SFMCP_KEYRING": "file",
 		"XDG_DATA_HOME": filepath.Join(dir, "data"),
 	}}
+	h.leaks.Watch(sf)
 	t.Cleanup(func() {
-		h.assertNoSecrets()
+		cfg, _ := os.ReadFile(h.env["SFMCP_CONFIG"])
+		h.leaks.Record("the config file", string(cfg))
+		h.leaks.Assert(t)
 		sf.Close()
 	})
 	return h
@@ -55,7 +58,7 @@ func (h *harness) run(stdin string, args ...string) (int, string, string) {
 		OpenBrowser: func(u string) error { _, _, err := h.sf.Visit(u); return err },
 	}
 	code := Main(context.Background(), e)
-	h.outputs = append(h.outputs, out.String(), errOut.String())
+	h.leaks.Record("command output", out.String()+errOut.String())
 	return code, out.String(), errOut.String()
 }
 
@@ -74,23 +77,6 @@ func (h *harness) store() *keychain.Store {
 		h.t.Fatal(err)
 	}
 	return s
-}
-
-// assertNoSecrets: no code, token or client secret in any output, the
-// config file, or anywhere but the credential store.
-func (h *harness) assertNoSecrets() {
-	secrets := append(h.sf.IssuedSecrets(), h.extra...)
-	cfg, _ := os.ReadFile(h.env["SFMCP_CONFIG"])
-	for _, s := range secrets {
-		for _, o := range h.outputs {
-			if strings.Contains(o, s) {
-				h.t.Errorf("a secret (%.6s…) appeared in command output:\n%s", s, o)
-			}
-		}
-		if bytes.Contains(cfg, []byte(s)) {
-			h.t.Errorf("a secret (%.6s…) appeared in the config file", s)
-		}
-	}
 }
 
 func TestProfileCommands(t *testing.T) {
@@ -184,7 +170,7 @@ func TestLoginAndLogout(t *testing.T) {
 func TestLoginConfidentialSecretFromStdin(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
 	secret := "Zm9v+YmFy/YmF6=="
-	h.extra = append(h.extra, secret)
+	h.leaks.Secret(secret)
 	redirect := "http://127.0.0.1:" + freePort(t) + "/cb"
 	h.sf.AddIntegration(snowflaketest.Integration{ClientID: "CORPCLIENT", ClientSecret: secret,
 		RedirectURIs: []string{redirect}, AllowNonTLSRedirect: true})
@@ -199,7 +185,7 @@ func TestLoginConfidentialSecretFromStdin(t *testing.T) {
 	h.mustRun("login", "--profile", "corp")
 	// A wrong secret from the environment wins over the store and is refused.
 	h.env["SFMCP_CLIENT_SECRET"] = "wrong-secret"
-	h.extra = append(h.extra, "wrong-secret")
+	h.leaks.Secret("wrong-secret")
 	code, _, errOut = h.run("", "login", "--profile", "corp")
 	if code != ExitUsage || !strings.Contains(errOut, "invalid_client") || !strings.Contains(errOut, "network policy") {
 		t.Fatalf("wrong secret: exit %d: %s", code, errOut)
@@ -225,7 +211,7 @@ func TestLoginDeniedExitsThree(t *testing.T) {
 			return err
 		}}
 	code := Main(context.Background(), e)
-	h.outputs = append(h.outputs, out.String(), errOut.String())
+	h.leaks.Record("command output", out.String()+errOut.String())
 	if code != ExitLoginRequired || !strings.Contains(errOut.String(), "denied") || !strings.Contains(errOut.String(), "run: sfmcp-token login --profile prod") {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}

@@ -4,43 +4,53 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"testing"
 )
 
-// A test binary's whole output can be checked for secrets at the end: every
-// stand-in registers here, tests Record what sfmcp wrote (outputs, logs,
-// files), and CheckLeaks looks for every code, token, client secret and PAT
-// any stand-in issued in all of it.
-var leaks struct {
+// Leaks is the one secret-leak check of the test suites: it collects what
+// sfmcp wrote (outputs, logs, files) and finds in it every code, token,
+// client secret and PAT that the stand-ins it watches issued, plus any
+// secret a test adds. The e2e suite keeps one for the whole test binary;
+// package tests keep one per test.
+type Leaks struct {
 	mu      sync.Mutex
 	servers []*Server
+	secrets []string
 	texts   []recorded
 }
 
 type recorded struct{ where, text string }
 
-func register(s *Server) {
-	leaks.mu.Lock()
-	defer leaks.mu.Unlock()
-	leaks.servers = append(leaks.servers, s)
+// Watch adds every secret s issues, now or later.
+func (l *Leaks) Watch(s *Server) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.servers = append(l.servers, s)
 }
 
-// Record keeps text (labelled where) for CheckLeaks.
-func Record(where, text string) {
+// Secret adds a secret no stand-in issued (a client secret a test chose).
+func (l *Leaks) Secret(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.secrets = append(l.secrets, s)
+}
+
+// Record keeps text (labelled where) to be checked.
+func (l *Leaks) Record(where, text string) {
 	if text == "" {
 		return
 	}
-	leaks.mu.Lock()
-	defer leaks.mu.Unlock()
-	leaks.texts = append(leaks.texts, recorded{where, text})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.texts = append(l.texts, recorded{where, text})
 }
 
-// CheckLeaks reports every recorded text that contains a secret issued by
-// any stand-in of this process, and how much it checked.
-func CheckLeaks() (checkedTexts, checkedSecrets int, err error) {
-	leaks.mu.Lock()
-	servers, texts := leaks.servers, leaks.texts
-	leaks.mu.Unlock()
-	var secrets []string
+// Check reports every recorded text that contains a secret, and how much
+// it checked.
+func (l *Leaks) Check() (checkedTexts, checkedSecrets int, err error) {
+	l.mu.Lock()
+	servers, texts, secrets := l.servers, l.texts, append([]string(nil), l.secrets...)
+	l.mu.Unlock()
 	for _, s := range servers {
 		secrets = append(secrets, s.IssuedSecrets()...)
 	}
@@ -57,4 +67,12 @@ func CheckLeaks() (checkedTexts, checkedSecrets int, err error) {
 		return len(texts), len(secrets), fmt.Errorf("secrets leaked:\n  %s", strings.Join(found, "\n  "))
 	}
 	return len(texts), len(secrets), nil
+}
+
+// Assert fails t if any recorded text holds a secret.
+func (l *Leaks) Assert(t testing.TB) {
+	t.Helper()
+	if _, _, err := l.Check(); err != nil {
+		t.Error(err)
+	}
 }

@@ -312,7 +312,7 @@ func formSignedIn(t *testing.T, store signInStore) (*proc, string) {
 	p := newProc(t)
 	// httptest's certificate is the same for every stand-in, so the CA
 	// newProc wrote trusts this one too.
-	p.sf = snowflaketest.New(snowflaketest.Options{})
+	p.sf = newStandIn(snowflaketest.Options{})
 	t.Cleanup(p.sf.Close)
 	run := filepath.Join(p.dir, "run")
 	if err := os.Mkdir(run, 0o700); err != nil {
@@ -449,7 +449,7 @@ func runWithin(t *testing.T, c *exec.Cmd, d time.Duration) (int, string, string)
 	if !waitWithin(c, d) {
 		t.Fatalf("%v did not finish within %s: %s", c.Args, d, errOut.String())
 	}
-	snowflaketest.Record(strings.Join(c.Args, " ")+" (stderr)", errOut.String())
+	leaks.Record(strings.Join(c.Args, " ")+" (stderr)", errOut.String())
 	return c.ProcessState.ExitCode(), out.String(), errOut.String()
 }
 
@@ -589,7 +589,7 @@ func signInInBrowser(t *testing.T, ctx context.Context, startURL string) {
 		t.Fatalf("browser: %v (at %s)", err, loc)
 	}
 	message, err := chromedp.Run(tctx, chromedp.Text("#message"))
-	snowflaketest.Record("sign-in page", message)
+	leaks.Record("sign-in page", message)
 	if err != nil || !strings.Contains(message, "You are signed in to Snowflake") {
 		t.Fatalf("the sign-in page says %q (%v)", message, err)
 	}
@@ -631,7 +631,7 @@ func startBridge(t *testing.T, c *exec.Cmd, daemonLog func() string) *bridgeProc
 		for {
 			line, err := r.ReadString('\n')
 			if line != "" {
-				snowflaketest.Record("mcp-proxy stdout", line)
+				leaks.Record("mcp-proxy stdout", line)
 				b.lines <- line
 			}
 			if err != nil {
@@ -644,7 +644,7 @@ func startBridge(t *testing.T, c *exec.Cmd, daemonLog func() string) *bridgeProc
 		if !waitWithin(c, 15*time.Second) {
 			t.Errorf("the bridge did not exit when its stdin closed:\n%s", b.errors())
 		}
-		snowflaketest.Record("mcp-proxy stderr", b.errors())
+		leaks.Record("mcp-proxy stderr", b.errors())
 	})
 	return b
 }

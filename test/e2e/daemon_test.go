@@ -132,11 +132,7 @@ func TestHeadersAutostartsDaemon(t *testing.T) {
 	if !strings.Contains(string(log), "token handed out") || !strings.Contains(string(log), "peer_exe=") {
 		t.Fatalf("daemon log lacks the audit line:\n%s", log)
 	}
-	for _, s := range p.sf.IssuedSecrets() {
-		if bytes.Contains(log, []byte(s)) {
-			t.Fatal("a token appeared in the daemon log")
-		}
-	}
+	leaks.Record(t.Name()+": the daemon log", string(log))
 	code, status, _ := p.run(nil, "status")
 	if code != 0 || !strings.Contains(status, "daemon: running") || !strings.Contains(status, "ALICE") || !strings.Contains(status, "expires in") {
 		t.Fatalf("status: %s", status)

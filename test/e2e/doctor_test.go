@@ -67,7 +67,7 @@ func TestDoctorFailures(t *testing.T) {
 
 func TestDoctorClockSkew(t *testing.T) {
 	p := newProc(t)
-	skewed := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice", Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
+	skewed := newStandIn(snowflaketest.Options{AutoApprove: "alice", Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }})
 	defer skewed.Close()
 	p.useFileStore()
 	p.run(nil, "profile", "add", "prod", "--account", "myorg-acct", "--host", skewed.Host())

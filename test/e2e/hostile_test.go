@@ -188,7 +188,7 @@ func TestLoginAsAnotherUserRefused(t *testing.T) {
 // profile prod never makes it send the refresh token there.
 func TestAutostartedDaemonIgnoresTheCallersConfig(t *testing.T) {
 	p := signedIn(t)
-	evil := snowflaketest.New(snowflaketest.Options{AutoApprove: "mallory"})
+	evil := newStandIn(snowflaketest.Options{AutoApprove: "mallory"})
 	t.Cleanup(evil.Close)
 	repo := filepath.Join(p.dir, "repo")
 	os.MkdirAll(repo, 0o755)

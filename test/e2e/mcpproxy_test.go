@@ -137,11 +137,7 @@ func TestMCPProxyEndToEnd(t *testing.T) {
 			t.Fatalf("stdout line is not JSON-RPC: %q", line)
 		}
 	}
-	for _, s := range p.sf.IssuedSecrets() {
-		if strings.Contains(stderr.String(), s) || strings.Contains(strings.Join(rec.lines, ""), s) {
-			t.Fatal("a token appeared in the bridge's output")
-		}
-	}
+	leaks.Record(t.Name()+": the bridge's output", stderr.String()+strings.Join(rec.lines, ""))
 }
 
 func TestMCPProxyRetriesIdempotentOnly(t *testing.T) {

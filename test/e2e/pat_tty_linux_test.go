@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // openPTY opens a pseudo-terminal pair: what is written to master is what
@@ -50,7 +48,7 @@ func (p *proc) runOnTerminal(t *testing.T, answer string, args ...string) (int, 
 	c := p.cmd(nil, args...)
 	c.Stdin, c.Stdout, c.Stderr = slave, &out, &errOut
 	err := c.Run()
-	snowflaketest.Record("sfmcp-token "+strings.Join(args, " ")+" (on a terminal)", out.String()+errOut.String())
+	leaks.Record("sfmcp-token "+strings.Join(args, " ")+" (on a terminal)", out.String()+errOut.String())
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

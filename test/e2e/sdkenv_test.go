@@ -175,7 +175,7 @@ type userSession struct {
 
 func newUserSession(t *testing.T, tools map[string]string) *userSession {
 	s := &userSession{t: t, tools: tools, uid: sdkEnvUID, gid: sdkEnvUID, runDir: fmt.Sprintf("/run/user/%d", sdkEnvUID)}
-	s.sf = snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
+	s.sf = newStandIn(snowflaketest.Options{AutoApprove: "alice"})
 	t.Cleanup(s.sf.Close)
 	name := "nobody"
 	if u, err := user.LookupId(strconv.Itoa(s.uid)); err == nil {
@@ -378,9 +378,9 @@ func (s *userSession) run(env []string, args ...string) (int, string, string) {
 	err := c.Run()
 	where := "sfmcp-token " + strings.Join(args, " ") + " (uid " + strconv.Itoa(s.uid) + ")"
 	if printsSecret(args) {
-		snowflaketest.Record(where+" (stderr)", errOut.String())
+		leaks.Record(where+" (stderr)", errOut.String())
 	} else {
-		snowflaketest.Record(where, out.String()+errOut.String())
+		leaks.Record(where, out.String()+errOut.String())
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -419,7 +419,7 @@ func (s *userSession) signIn() {
 		}
 	}
 	err := c.Wait()
-	snowflaketest.Record("sfmcp-token login (uid "+strconv.Itoa(s.uid)+")", all.String()+out.String())
+	leaks.Record("sfmcp-token login (uid "+strconv.Itoa(s.uid)+")", all.String()+out.String())
 	if err != nil || !strings.Contains(out.String(), "Logged in to "+s.sf.Host()+" as ALICE (profile prod)") {
 		t.Fatalf("login: %v\n%s%s", err, out.String(), all.String())
 	}
@@ -526,7 +526,7 @@ func (s *userSession) bridge(caller sdkEnvCaller) {
 	stdin.Close()
 	waitErr := c.Wait()
 	rec.mu.Lock()
-	snowflaketest.Record("sfmcp-token mcp-proxy ("+caller.name+" environment)", strings.Join(rec.lines, "")+stderr.String())
+	leaks.Record("sfmcp-token mcp-proxy ("+caller.name+" environment)", strings.Join(rec.lines, "")+stderr.String())
 	rec.mu.Unlock()
 	if err != nil {
 		t.Fatalf("the bridge from the %s environment: %v\n%s", caller.name, err, stderr.String())
