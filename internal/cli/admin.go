@@ -10,6 +10,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -222,13 +223,13 @@ func sqlAdvice(err error, profile string) error {
 	var se *snowflake.Error
 	switch {
 	case errors.As(err, &se) && se.Unauthorized() && strings.HasPrefix(profile, "connection "):
-		return withAdvice(err, ExitLoginRequired, "the key-pair JWT was refused: register the connection's public key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…') and check account and user")
+		return withAdvice(err, exitcode.LoginRequired, "the key-pair JWT was refused: register the connection's public key on the user (ALTER USER … SET RSA_PUBLIC_KEY = '…') and check account and user")
 	case errors.As(err, &se) && se.Unauthorized():
-		return withAdvice(err, ExitLoginRequired, loginHint(profile))
+		return withAdvice(err, exitcode.LoginRequired, exitcode.LoginHint(profile))
 	case snowflake.IsCode(err, "003001"):
-		return withAdvice(err, ExitUsage, "the admin profile's role lacks a privilege (CREATE INTEGRATION needs ACCOUNTADMIN or SECURITYADMIN, which Snowflake OAuth blocks by default): use a role with the grants, or print the SQL and run it in Snowsight")
+		return withAdvice(err, exitcode.Usage, "the admin profile's role lacks a privilege (CREATE INTEGRATION needs ACCOUNTADMIN or SECURITYADMIN, which Snowflake OAuth blocks by default): use a role with the grants, or print the SQL and run it in Snowsight")
 	case errors.Is(err, keychain.ErrUnavailable):
 		return err
 	}
-	return withAdvice(err, ExitError, "print the SQL (without --apply) and run it in Snowsight to see the full error")
+	return withAdvice(err, exitcode.Error, "print the SQL (without --apply) and run it in Snowsight to see the full error")
 }

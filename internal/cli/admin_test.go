@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
@@ -36,7 +37,7 @@ func TestAdminSetupPrints(t *testing.T) {
 	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "sfmcp-token login --profile sfmcp") {
 		t.Fatalf("onboarding file: %v %s", err, data)
 	}
-	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s", "--role", "r", "--sql"); code != ExitUsage || !strings.Contains(errOut, "DATABASE.SCHEMA.NAME") {
+	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s", "--role", "r", "--sql"); code != exitcode.Usage || !strings.Contains(errOut, "DATABASE.SCHEMA.NAME") {
 		t.Fatalf("bad server name: %d %s", code, errOut)
 	}
 }

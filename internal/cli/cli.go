@@ -9,22 +9,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-)
-
-// Exit codes, documented in the README.
-const (
-	ExitOK            = tokencmd.ExitOK
-	ExitError         = tokencmd.ExitError
-	ExitUsage         = tokencmd.ExitUsage
-	ExitLoginRequired = tokencmd.ExitLoginRequired
-	ExitUnavailable   = tokencmd.ExitUnavailable
 )
 
 // Env is everything a command may touch outside the process. Tests and the
@@ -105,9 +96,9 @@ func Main(ctx context.Context, e Env) int {
 	if len(e.Args) == 0 || e.Args[0] == "help" || e.Args[0] == "-h" || e.Args[0] == "--help" {
 		printUsage(e.Stderr)
 		if len(e.Args) == 0 {
-			return ExitUsage
+			return exitcode.Usage
 		}
-		return ExitOK
+		return exitcode.OK
 	}
 	for _, c := range commands() {
 		if c.name == e.Args[0] {
@@ -124,7 +115,7 @@ func Main(ctx context.Context, e Env) int {
 	}
 	fmt.Fprintf(e.Stderr, "sfmcp: unknown command %q\n", e.Args[0])
 	printUsage(e.Stderr)
-	return ExitUsage
+	return exitcode.Usage
 }
 
 func printUsage(w io.Writer) {
@@ -193,7 +184,7 @@ func withAdvice(err error, code int, hint string) error {
 // report prints err as one or two lines and returns the exit code.
 func report(w io.Writer, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
-		return ExitOK
+		return exitcode.OK
 	}
 	code, hint := classify(err)
 	fmt.Fprintf(w, "sfmcp: %s\n", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -108,7 +109,7 @@ func TestProfileCommands(t *testing.T) {
 	}
 	h.mustRun("profile", "remove", "team")
 	code, _, errOut := h.run("", "profile", "show", "team")
-	if code != ExitUsage || !strings.Contains(errOut, "profile add") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "profile add") {
 		t.Fatalf("show removed profile: exit %d %s", code, errOut)
 	}
 	st, _ := os.Stat(h.env["SFMCP_CONFIG"])
@@ -126,7 +127,7 @@ func TestProfileAddRejectsBadInput(t *testing.T) {
 		{"profile", "add", "p", "--account", "a-b", "--bogus"},
 		{"profile", "add", "bad name", "--account", "a-b"},
 	} {
-		if code, _, errOut := h.run("", args...); code != ExitUsage || !strings.HasPrefix(errOut, "sfmcp: ") && !strings.Contains(errOut, "flag provided but not defined") {
+		if code, _, errOut := h.run("", args...); code != exitcode.Usage || !strings.HasPrefix(errOut, "sfmcp: ") && !strings.Contains(errOut, "flag provided but not defined") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
@@ -187,7 +188,7 @@ func TestLoginConfidentialSecretFromStdin(t *testing.T) {
 	h.env["SFMCP_CLIENT_SECRET"] = "wrong-secret"
 	h.leaks.Secret("wrong-secret")
 	code, _, errOut = h.run("", "login", "--profile", "corp")
-	if code != ExitUsage || !strings.Contains(errOut, "invalid_client") || !strings.Contains(errOut, "network policy") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "invalid_client") || !strings.Contains(errOut, "network policy") {
 		t.Fatalf("wrong secret: exit %d: %s", code, errOut)
 	}
 }
@@ -196,7 +197,7 @@ func TestLoginConfidentialWithoutSecret(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
 	h.mustRun("profile", "add", "corp", "--account", "myorg-acct", "--client-id", "C", "--redirect-uri", "http://127.0.0.1:3999/cb")
 	code, _, errOut := h.run("", "login", "--profile", "corp")
-	if code != ExitUsage || !strings.Contains(errOut, "--client-secret-stdin") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "--client-secret-stdin") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
@@ -212,18 +213,18 @@ func TestLoginDeniedExitsThree(t *testing.T) {
 		}}
 	code := Main(context.Background(), e)
 	h.leaks.Record("command output", out.String()+errOut.String())
-	if code != ExitLoginRequired || !strings.Contains(errOut.String(), "denied") || !strings.Contains(errOut.String(), "run: sfmcp-token login --profile prod") {
+	if code != exitcode.LoginRequired || !strings.Contains(errOut.String(), "denied") || !strings.Contains(errOut.String(), "run: sfmcp-token login --profile prod") {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 }
 
 func TestUnknownCommandAndProfile(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{})
-	if code, _, _ := h.run("", "frobnicate"); code != ExitUsage {
+	if code, _, _ := h.run("", "frobnicate"); code != exitcode.Usage {
 		t.Errorf("unknown command: exit %d", code)
 	}
 	code, _, errOut := h.run("", "login", "--profile", "nope")
-	if code != ExitUsage || !strings.Contains(errOut, `"nope"`) || !strings.Contains(errOut, "profile add") {
+	if code != exitcode.Usage || !strings.Contains(errOut, `"nope"`) || !strings.Contains(errOut, "profile add") {
 		t.Errorf("unknown profile: exit %d %s", code, errOut)
 	}
 }
@@ -240,7 +241,7 @@ func TestProfileFromClaudeCodeServerURL(t *testing.T) {
 	// prod's host.
 	h.env["SFMCP_PROFILE"] = "dev"
 	code, _, errOut := h.run("", "profile", "show")
-	if code != ExitUsage || !strings.Contains(errOut, "myorg-prod.snowflakecomputing.com") || !strings.Contains(errOut, "myorg-dev.snowflakecomputing.com") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "myorg-prod.snowflakecomputing.com") || !strings.Contains(errOut, "myorg-dev.snowflakecomputing.com") {
 		t.Fatalf("SFMCP_PROFILE=dev with prod's URL: exit %d %s", code, errOut)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/keychain"
 	"gopkg.in/natefinch/lumberjack.v2"
@@ -69,10 +70,10 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 	srv := &daemon.Server{Manager: m, Log: log, Version: Version}
 	err = srv.Serve(ctx, where.Socket, where.Lock, func() { signalReady(e) })
 	if errors.Is(err, daemon.ErrAlreadyRunning) {
-		return withAdvice(err, ExitUsage, "check it with: sfmcp-token status")
+		return withAdvice(err, exitcode.Usage, "check it with: sfmcp-token status")
 	}
 	if err != nil {
-		return withAdvice(err, ExitUnavailable, "")
+		return withAdvice(err, exitcode.Unavailable, "")
 	}
 	return nil
 }
@@ -110,7 +111,7 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 					return nil, err
 				}
 				if !cred.NetworkRecorded {
-					hc.Transport = legacyNetwork{rt: hc.Transport, advice: loginHint(p.Name)}
+					hc.Transport = legacyNetwork{rt: hc.Transport, advice: exitcode.LoginHint(p.Name)}
 				}
 			}
 			return oauthClient(e, store, p, ep, hc)

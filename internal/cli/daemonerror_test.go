@@ -8,6 +8,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 func TestDaemonErrorsMapToExitCodesAndAdvice(t *testing.T) {
@@ -16,13 +17,13 @@ func TestDaemonErrorsMapToExitCodesAndAdvice(t *testing.T) {
 		code   int
 		advice string
 	}{
-		{&client.Error{Code: apitype.CodeLoginRequired, Profile: "prod", Message: "profile prod: a new sign-in is required"}, ExitLoginRequired, "run: sfmcp-token login --profile prod"},
-		{&client.Error{Code: apitype.CodeUnknownProfile, Message: `profile not found: "x"`}, ExitUsage, "sfmcp-token profile list"},
-		{&client.Error{Code: apitype.CodeKeychainUnavailable, Message: "credential store unavailable"}, ExitUnavailable, "SFMCP_KEYRING=file"},
-		{&client.Error{Code: apitype.CodeUnavailable, Message: "Snowflake is unavailable"}, ExitUnavailable, "try again shortly"},
-		{&client.Error{Code: apitype.CodeClientConfig, Profile: "corp", Message: "invalid_client"}, ExitUsage, "profile show corp"},
-		{fmt.Errorf("%w (socket /x): connect: no such file", client.ErrNoDaemon), ExitUnavailable, "sfmcp-token daemon"},
-		{errors.New("read the sfmcp daemon's answer: EOF"), ExitUnavailable, "sfmcp-token status"},
+		{&client.Error{Code: apitype.CodeLoginRequired, Profile: "prod", Message: "profile prod: a new sign-in is required"}, exitcode.LoginRequired, "run: sfmcp-token login --profile prod"},
+		{&client.Error{Code: apitype.CodeUnknownProfile, Message: `profile not found: "x"`}, exitcode.Usage, "sfmcp-token profile list"},
+		{&client.Error{Code: apitype.CodeKeychainUnavailable, Message: "credential store unavailable"}, exitcode.Unavailable, "SFMCP_KEYRING=file"},
+		{&client.Error{Code: apitype.CodeUnavailable, Message: "Snowflake is unavailable"}, exitcode.Unavailable, "try again shortly"},
+		{&client.Error{Code: apitype.CodeClientConfig, Profile: "corp", Message: "invalid_client"}, exitcode.Usage, "profile show corp"},
+		{fmt.Errorf("%w (socket /x): connect: no such file", client.ErrNoDaemon), exitcode.Unavailable, "sfmcp-token daemon"},
+		{errors.New("read the sfmcp daemon's answer: EOF"), exitcode.Unavailable, "sfmcp-token status"},
 	} {
 		err := daemonError(tc.err, client.Request{})
 		var out strings.Builder

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
@@ -88,7 +89,7 @@ func runDoctor(ctx context.Context, e *Env, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(d.checks)), ExitError, "")
+		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(d.checks)), exitcode.Error, "")
 	}
 	return nil
 }
@@ -136,7 +137,7 @@ func (d *doctor) checkKeychain(cfg *config.File) {
 	if store != nil && store.Kind() == keychain.KindFile {
 		label = "the file store (chosen explicitly; not the OS keychain): " + label
 	}
-	if d.add("credential store reachable", err == nil, label, keychainAdvice()) {
+	if d.add("credential store reachable", err == nil, label, exitcode.KeychainAdvice()) {
 		d.store = store
 	}
 }
@@ -249,7 +250,7 @@ func (d *doctor) checkToken() bool {
 func mcpServerAdvice(err error, profile string) string {
 	var rpcErr *jsonrpc.Error
 	if errors.As(err, &rpcErr) && rpcErr.Code == mcpproxy.CodeUnauthorized {
-		return "sign in again: " + strings.TrimPrefix(loginHint(profile), "run: ")
+		return "sign in again: " + strings.TrimPrefix(exitcode.LoginHint(profile), "run: ")
 	}
 	return "the role may lack USAGE on the MCP server (GRANT USAGE ON MCP SERVER … TO ROLE …), or the user has no default warehouse"
 }
@@ -294,7 +295,7 @@ func (d *doctor) checkMCPServers(path string) {
 		// servers on the profile's own host, and say which were skipped.
 		if err := d.profile.CheckServerURL(url); err != nil {
 			d.add(fmt.Sprintf("MCP server %s skipped", n), false, err.Error(),
-				"no token goes there; if "+path+" came with a project, remove or fix that entry ("+tokencmd.HostMismatchHint()+")")
+				"no token goes there; if "+path+" came with a project, remove or fix that entry ("+exitcode.HostMismatchHint()+")")
 			continue
 		}
 		tools, err := d.listTools(url)
@@ -370,7 +371,7 @@ func (d *doctor) checkExpiry() {
 	}
 	cred, err := d.store.Credential(d.profile.Name)
 	if errors.Is(err, keychain.ErrNotFound) {
-		d.add("signed in", false, "no stored sign-in", loginHint(d.profile.Name))
+		d.add("signed in", false, "no stored sign-in", exitcode.LoginHint(d.profile.Name))
 		return
 	}
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/sfmcp/sfmcp/internal/config"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -20,24 +20,19 @@ func classify(err error) (int, string) {
 	case errors.As(err, &adv):
 		return adv.code, adv.hint
 	case errors.As(err, &use):
-		return ExitUsage, use.hint
+		return exitcode.Usage, use.hint
 	case errors.Is(err, config.ErrHostMismatch):
-		return ExitUsage, tokencmd.HostMismatchHint()
+		return exitcode.Usage, exitcode.HostMismatchHint()
 	case errors.Is(err, config.ErrNoProfile):
-		return ExitUsage, "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME (or sfmcp-token profile list)"
+		return exitcode.Usage, "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME (or sfmcp-token profile list)"
 	case errors.Is(err, keychain.ErrUnavailable):
-		return ExitUnavailable, keychainAdvice()
+		return exitcode.Unavailable, exitcode.KeychainAdvice()
 	case errors.Is(err, oauth.ErrUnavailable):
-		return ExitUnavailable, "check the network connection and the account host, then try again"
+		return exitcode.Unavailable, "check the network connection and the account host, then try again"
 	case errors.Is(err, oauth.ErrClientConfig):
-		return ExitUsage, "fix the profile (sfmcp-token profile show) or ask your Snowflake administrator to check the integration"
+		return exitcode.Usage, "fix the profile (sfmcp-token profile show) or ask your Snowflake administrator to check the integration"
 	case errors.As(err, &port):
-		return ExitUsage, ""
+		return exitcode.Usage, ""
 	}
-	return ExitError, ""
+	return exitcode.Error, ""
 }
-
-func keychainAdvice() string { return tokencmd.KeychainAdvice() }
-
-// loginHint is the next step whenever a profile has no usable sign-in.
-func loginHint(profile string) string { return tokencmd.LoginHint(profile) }

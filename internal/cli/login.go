@@ -12,6 +12,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -109,11 +110,11 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 			got = "a user Snowflake did not name"
 		}
 		return "", withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
-			ExitLoginRequired, "sign in as "+p.User+" ("+loginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
+			exitcode.LoginRequired, "sign in as "+p.User+" ("+exitcode.LoginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
 	}
 	if tokens.RefreshToken == "" {
 		return "", withAdvice(fmt.Errorf("the sign-in worked, but Snowflake issued no refresh token, so sfmcp cannot keep you signed in"),
-			ExitUsage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
+			exitcode.Usage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
 	}
 	cred := keychain.Credential{
 		Secret:          tokens.RefreshToken,
@@ -206,13 +207,13 @@ func scopeRoleName(scope string) (string, bool) {
 }
 
 func loginError(profile string, err error) error {
-	again := loginHint(profile)
+	again := exitcode.LoginHint(profile)
 	switch {
 	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout), errors.Is(err, oauth.ErrStartReused),
 		errors.Is(err, oauth.ErrLoginRequired):
-		return withAdvice(fmt.Errorf("sign-in failed: %w", err), ExitLoginRequired, again)
+		return withAdvice(fmt.Errorf("sign-in failed: %w", err), exitcode.LoginRequired, again)
 	case errors.Is(err, context.Canceled):
-		return withAdvice(errors.New("sign-in interrupted"), ExitLoginRequired, again)
+		return withAdvice(errors.New("sign-in interrupted"), exitcode.LoginRequired, again)
 	}
 	return fmt.Errorf("sign-in failed: %w", err)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
@@ -47,7 +48,7 @@ func TestMCPAddListRemove(t *testing.T) {
 		t.Fatalf("list:\n%s", list)
 	}
 	h.mustRun("mcp", "remove", "snowflake", "--file", file)
-	if code, _, _ := h.run("", "mcp", "remove", "snowflake", "--file", file); code != ExitUsage {
+	if code, _, _ := h.run("", "mcp", "remove", "snowflake", "--file", file); code != exitcode.Usage {
 		t.Fatal("removing a missing entry should be a usage error")
 	}
 	h.env["HOME"] = h.dir
@@ -65,7 +66,7 @@ func TestHostileProfileNameNeverWrittenAsShell(t *testing.T) {
 	os.WriteFile(h.env["SFMCP_CONFIG"], []byte("[profiles.\"x; touch "+pwned+"\"]\naccount = \"myorg-acct\"\n"), 0o600)
 	file := filepath.Join(h.dir, ".mcp.json")
 	code, _, errOut := h.run("", "mcp", "add", "snowflake", "--file", file, "--profile", "x; touch "+pwned, "--server", "DB.PUBLIC.GONG_MCP", "--mode", "headers", "--command", "sfmcp-token")
-	if code != ExitUsage || !strings.Contains(errOut, "profile name") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "profile name") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if _, err := os.Stat(file); err == nil {

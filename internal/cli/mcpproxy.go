@@ -14,6 +14,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -118,12 +119,12 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 	}
 	out := mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}
 	if d.viaSignIn && d.e.HTTPClient == nil {
-		again := loginHint(d.profile)
+		again := exitcode.LoginHint(d.profile)
 		if tok.TokenType == config.TokenPAT {
 			again = "rotate the PAT to record them: sfmcp-token pat rotate --manifest <its manifest> --yes"
 		}
 		if out.Via, err = d.transportFor(tok); err != nil {
-			return mcpproxy.Token{}, withAdvice(err, ExitLoginRequired, again)
+			return mcpproxy.Token{}, withAdvice(err, exitcode.LoginRequired, again)
 		}
 		if !tok.NetworkRecorded {
 			out.Via = legacyNetwork{rt: out.Via, advice: again}

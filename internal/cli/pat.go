@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -321,7 +322,7 @@ func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *
 func (p *patCmd) runError(err error, adminName string) error {
 	var ue *snowflake.UserError
 	if errors.As(err, &ue) {
-		return withAdvice(fmt.Errorf("pat %s: %w", p.sub, err), ExitUsage, p.userAdvice(ue))
+		return withAdvice(fmt.Errorf("pat %s: %w", p.sub, err), exitcode.Usage, p.userAdvice(ue))
 	}
 	if adv := patAdvice(err); adv != err {
 		return adv
@@ -354,13 +355,13 @@ func (p *patCmd) userAdvice(ue *snowflake.UserError) string {
 func patAdvice(err error) error {
 	switch {
 	case snowflake.IsCode(err, "390432"):
-		return withAdvice(err, ExitUsage, "the service user needs a network policy before it can get or use a PAT (the network_policy step); check --allow-ip")
+		return withAdvice(err, exitcode.Usage, "the service user needs a network policy before it can get or use a PAT (the network_policy step); check --allow-ip")
 	case snowflake.IsCode(err, "003164"):
-		return withAdvice(err, ExitUsage, "service users' PATs need ROLE_RESTRICTION: pass --role")
+		return withAdvice(err, exitcode.Usage, "service users' PATs need ROLE_RESTRICTION: pass --role")
 	case snowflake.IsCode(err, "003165"):
-		return withAdvice(err, ExitUsage, "grant the role to the user first (the pat step does: GRANT ROLE … TO USER …; check that the role exists)")
+		return withAdvice(err, exitcode.Usage, "grant the role to the user first (the pat step does: GRANT ROLE … TO USER …; check that the role exists)")
 	case snowflake.IsCode(err, "003166"):
-		return withAdvice(err, ExitUsage, "the user has 15 PATs, Snowflake's limit: remove unused ones (ALTER USER … REMOVE PROGRAMMATIC ACCESS TOKEN …)")
+		return withAdvice(err, exitcode.Usage, "the user has 15 PATs, Snowflake's limit: remove unused ones (ALTER USER … REMOVE PROGRAMMATIC ACCESS TOKEN …)")
 	}
 	return err
 }
@@ -489,7 +490,7 @@ func (p *patCmd) verify() error {
 		d := &doctor{e: p.e, ctx: p.ctx, profile: prof}
 		n, err := d.listTools(url)
 		if err != nil {
-			return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), ExitError, "grant the PAT's role USAGE on the MCP server")
+			return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), exitcode.Error, "grant the PAT's role USAGE on the MCP server")
 		}
 		fmt.Fprintf(p.e.Stdout, "✓ MCP server %s lists %d tools with the PAT\n", p.server, n)
 	}

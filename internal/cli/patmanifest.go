@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -115,7 +116,7 @@ func (p *patCmd) confirm(cmd string) error {
 	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
 		return nil
 	}
-	return withAdvice(fmt.Errorf("pat %s: not confirmed; nothing was changed", cmd), ExitError, "")
+	return withAdvice(fmt.Errorf("pat %s: not confirmed; nothing was changed", cmd), exitcode.Error, "")
 }
 
 // loadManifest reads the manifest: data only, validated as at create time.

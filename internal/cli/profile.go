@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 func runProfile(ctx context.Context, e *Env, args []string) error {
@@ -261,7 +262,7 @@ func runProfileRemove(ctx context.Context, e *Env, args []string) error {
 	notifyDaemon(ctx, e, name)
 	fmt.Fprintf(e.Stdout, "Profile %s removed.\n", name)
 	if err != nil {
-		return withAdvice(fmt.Errorf("profile %s removed from the config, but its keychain entries could not be deleted: %w", name, err), ExitUnavailable, keychainAdvice())
+		return withAdvice(fmt.Errorf("profile %s removed from the config, but its keychain entries could not be deleted: %w", name, err), exitcode.Unavailable, exitcode.KeychainAdvice())
 	}
 	return nil
 }

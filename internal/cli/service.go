@@ -9,6 +9,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/packaging"
 )
 
@@ -39,7 +40,7 @@ func runService(ctx context.Context, e *Env, args []string) error {
 	}
 	svc, err := packaging.New(packaging.Options{Executable: abs, Env: packaging.Environment(e.Getenv), Home: home})
 	if err != nil {
-		return withAdvice(err, ExitUsage, "")
+		return withAdvice(err, exitcode.Usage, "")
 	}
 	unit := packaging.UnitPath(home)
 	switch args[0] {
@@ -49,7 +50,7 @@ func runService(ctx context.Context, e *Env, args []string) error {
 		return serviceUninstall(e, svc, unit)
 	case "start", "stop", "restart":
 		if err := service.Control(svc, args[0]); err != nil {
-			return withAdvice(fmt.Errorf("service %s: %w", args[0], err), ExitUnavailable, "is it installed? run: sfmcp-token service install")
+			return withAdvice(fmt.Errorf("service %s: %w", args[0], err), exitcode.Unavailable, "is it installed? run: sfmcp-token service install")
 		}
 		fmt.Fprintf(e.Stdout, "sfmcp service: %s done\n", args[0])
 		return nil
@@ -81,7 +82,7 @@ func serviceInstall(e *Env, svc service.Service, unit string) error {
 		if err == nil {
 			err = statErr
 		}
-		return withAdvice(fmt.Errorf("install the sfmcp service: %w", err), ExitError, "")
+		return withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stdout, "Wrote %s, but the service manager could not enable it here (%v).\nEnable it in your desktop session with:\n  %s\n", unit, err, packaging.EnableHint())
@@ -96,7 +97,7 @@ func serviceInstall(e *Env, svc service.Service, unit string) error {
 func serviceUninstall(e *Env, svc service.Service, unit string) error {
 	err := svc.Uninstall()
 	if rmErr := os.Remove(unit); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
-		return withAdvice(fmt.Errorf("remove %s: %w", unit, rmErr), ExitError, "")
+		return withAdvice(fmt.Errorf("remove %s: %w", unit, rmErr), exitcode.Error, "")
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stdout, "Removed %s (the service manager could not be reached to disable it: %v).\n", unit, err)

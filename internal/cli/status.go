@@ -10,6 +10,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
@@ -52,7 +53,7 @@ func runStatus(ctx context.Context, e *Env, args []string) error {
 		}
 		view.Profiles = m.Status()
 	default:
-		return withAdvice(err, ExitUnavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
+		return withAdvice(err, exitcode.Unavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
 	}
 	if *asJSON {
 		return writeJSON(e, view)

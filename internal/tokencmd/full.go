@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 // FullName is the binary with every other command (config, login, daemon,
@@ -43,7 +45,7 @@ func ExecFull(args []string) int {
 	full, err := FullBinary()
 	if err != nil {
 		Report(os.Stderr, err, "install both binaries: go install ./cmd/sfmcp-token ./cmd/sfmcp-token-full (releases ship both)")
-		return ExitError
+		return exitcode.Error
 	}
 	if err := execProcess(full, args); err != nil {
 		var ee *exec.ExitError
@@ -51,7 +53,7 @@ func ExecFull(args []string) int {
 			return ee.ExitCode()
 		}
 		Report(os.Stderr, fmt.Errorf("run %s: %w", full, err), "")
-		return ExitError
+		return exitcode.Error
 	}
-	return ExitOK
+	return exitcode.OK
 }

@@ -14,23 +14,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/internal/safesocket"
-)
-
-// Exit codes, documented in the README and shared by every command.
-const (
-	ExitOK            = 0
-	ExitError         = 1 // unexpected error
-	ExitUsage         = 2 // usage or configuration error
-	ExitLoginRequired = 3 // no or rejected sign-in
-	ExitUnavailable   = 4 // keychain, network, Snowflake or daemon unavailable
 )
 
 // Env is what the hot path touches outside the process.
@@ -53,9 +44,9 @@ func Run(ctx context.Context, e Env, args []string) int {
 	force := fs.Bool("force", false, "get a new access token even if the cached one is valid")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+			return exitcode.OK
 		}
-		return ExitUsage
+		return exitcode.Usage
 	}
 	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), ServerName: e.Getenv("CLAUDE_CODE_MCP_SERVER_NAME"),
 		Force: *force, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
@@ -75,16 +66,16 @@ func Run(ctx context.Context, e Env, args []string) int {
 	})
 	if err != nil {
 		code, hint := Explain(err, req.Profile)
-		if ignored := ignoredByDaemon(e.Getenv); ignored != "" && (code == ExitUsage || code == ExitLoginRequired) {
+		if ignored := ignoredByDaemon(e.Getenv); ignored != "" && (code == exitcode.Usage || code == exitcode.LoginRequired) {
 			hint += "\nsfmcp: note: the daemon does not read " + ignored + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
 		}
 		Report(e.Stderr, err, hint)
 		return code
 	}
 	if _, err := e.Stdout.Write(out); err != nil {
-		return ExitError
+		return exitcode.Error
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 // ignoredByDaemon lists the variables set here that an auto-started
@@ -209,55 +200,32 @@ func Explain(err error, profile string) (int, string) {
 		case apitype.CodeLoginRequired:
 			if ce.SignInOpened {
 				// The daemon opened the sign-in; a second one would race it.
-				return ExitLoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
+				return exitcode.LoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + profile + ")"
 			}
-			return ExitLoginRequired, LoginHint(profile)
+			return exitcode.LoginRequired, exitcode.LoginHint(profile)
 		case apitype.CodeUnknownProfile:
-			return ExitUsage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
+			return exitcode.Usage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
 		case apitype.CodeKeychainUnavailable:
-			return ExitUnavailable, KeychainAdvice()
+			return exitcode.Unavailable, exitcode.KeychainAdvice()
 		case apitype.CodeUnavailable:
-			return ExitUnavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status; behind a proxy, set https_proxy in the config and sign in again)"
+			return exitcode.Unavailable, "Snowflake could not be reached; the daemon keeps retrying with backoff, so try again shortly (details: sfmcp-token status; behind a proxy, set https_proxy in the config and sign in again)"
 		case apitype.CodeHostMismatch:
-			return ExitUsage, HostMismatchHint()
+			return exitcode.Usage, exitcode.HostMismatchHint()
 		case apitype.CodeClientConfig:
-			return ExitUsage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
+			return exitcode.Usage, "fix the profile (sfmcp-token profile show " + profile + ") or ask your Snowflake administrator to check the integration"
 		}
-		return ExitError, "see the daemon log for details"
+		return exitcode.Error, "see the daemon log for details"
 	}
 	if errors.Is(err, client.ErrBusy) {
-		return ExitUnavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
+		return exitcode.Unavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
 	}
 	if errors.Is(err, safesocket.ErrUnsafe) {
-		return ExitUsage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
+		return exitcode.Usage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
 	}
 	if errors.Is(err, client.ErrNoDaemon) {
-		return ExitUnavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
+		return exitcode.Unavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
 	}
-	return ExitUnavailable, "check the daemon: sfmcp-token status"
-}
-
-// HostMismatchHint is the next step when a server URL is not on the
-// profile's host.
-func HostMismatchHint() string {
-	return "a token goes only to https on the profile's own host: check the server URL (in .mcp.json: is this project's entry yours?); if that host really is your Snowflake account (e.g. its PrivateLink name), add it to the profile's extra_hosts in the config file"
-}
-
-// LoginHint is the next step whenever a profile has no usable sign-in.
-func LoginHint(profile string) string {
-	return "run: sfmcp-token login --profile " + profile
-}
-
-// KeychainAdvice says how to get a usable credential store on this OS.
-func KeychainAdvice() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
-	case "windows":
-		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
-	default:
-		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
-	}
+	return exitcode.Unavailable, "check the daemon: sfmcp-token status"
 }
 
 // daemonEnviron is the environment an auto-started daemon inherits: an

@@ -1,0 +1,38 @@
+// Package exitcode owns what every sfmcp command ends with: its documented
+// exit code and the one-line next step it suggests. It is a leaf: the hot
+// path and the full CLI both use it.
+package exitcode
+
+import "runtime"
+
+// Exit codes, documented in the README.
+const (
+	OK            = 0
+	Error         = 1 // unexpected error
+	Usage         = 2 // usage or configuration error
+	LoginRequired = 3 // no or rejected sign-in
+	Unavailable   = 4 // keychain, network, Snowflake or daemon unavailable
+)
+
+// HostMismatchHint is the next step when a server URL is not on the
+// profile's host.
+func HostMismatchHint() string {
+	return "a token goes only to https on the profile's own host: check the server URL (in .mcp.json: is this project's entry yours?); if that host really is your Snowflake account (e.g. its PrivateLink name), add it to the profile's extra_hosts in the config file"
+}
+
+// LoginHint is the next step whenever a profile has no usable sign-in.
+func LoginHint(profile string) string {
+	return "run: sfmcp-token login --profile " + profile
+}
+
+// KeychainAdvice says how to get a usable credential store on this OS.
+func KeychainAdvice() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	case "windows":
+		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	default:
+		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	}
+}
