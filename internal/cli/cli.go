@@ -9,13 +9,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 // Env is everything a command may touch outside the process. Tests and the

@@ -18,13 +18,14 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/natefinch/lumberjack.v2"
+
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/keychain"
-	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 func runDaemon(ctx context.Context, e *Env, args []string) error {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
+	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 func runMCP(ctx context.Context, e *Env, args []string) error {
