@@ -11,6 +11,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -138,10 +139,10 @@ func onboardingCommands(profile, account, clientID string, s snowflake.Setup) []
 	}
 	role := storedName(s.Role)
 	add := fmt.Sprintf("sfmcp-token profile add %s --account %s --client-id %s --client-type public --redirect-uri %s --role %s",
-		profile, shellQuote(account), shellQuote(clientID), redirect, shellQuote(role))
+		profile, mcpjson.ShellQuote(account), mcpjson.ShellQuote(clientID), redirect, mcpjson.ShellQuote(role))
 	if s.Confidential {
 		add = fmt.Sprintf(`printf %%s "$SFMCP_CLIENT_SECRET_VALUE" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --role %s --client-secret-stdin`,
-			profile, shellQuote(account), shellQuote(clientID), redirect, shellQuote(role))
+			profile, mcpjson.ShellQuote(account), mcpjson.ShellQuote(clientID), redirect, mcpjson.ShellQuote(role))
 	}
 	return []string{add, "sfmcp-token login --profile " + profile}
 }

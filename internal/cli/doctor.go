@@ -315,32 +315,15 @@ func errSuffix(err error) string {
 
 // serverURL finds the MCP URL of an sfmcp entry using this profile.
 func (d *doctor) serverURL(raw json.RawMessage) (string, bool) {
-	var v struct {
-		URL, Command, HeadersHelper string
-		Args                        []string
-	}
-	if json.Unmarshal(raw, &v) != nil {
+	ours, ok := mcpjson.Parse(raw)
+	if !ok || ours.Profile != d.profile.Name {
 		return "", false
 	}
-	if v.HeadersHelper != "" && strings.Contains(v.HeadersHelper, "sfmcp-token") && strings.HasSuffix(v.HeadersHelper, " "+d.profile.Name) {
-		return v.URL, true
+	if ours.Mode == "headers" {
+		return ours.URL, true
 	}
-	if len(v.Args) >= 5 && v.Args[0] == "mcp-proxy" {
-		var profile, server string
-		for i := 1; i+1 < len(v.Args); i++ {
-			switch v.Args[i] {
-			case "--profile":
-				profile = v.Args[i+1]
-			case "--server":
-				server = v.Args[i+1]
-			}
-		}
-		if profile == d.profile.Name {
-			u, err := config.MCPServerURL(d.ep, server)
-			return u, err == nil
-		}
-	}
-	return "", false
+	u, err := config.MCPServerURL(d.ep, ours.Server)
+	return u, err == nil
 }
 
 func (d *doctor) listTools(url string) (int, error) {

@@ -45,19 +45,6 @@ func (m *mcpFileFlags) path(e *Env) string {
 	return m.file
 }
 
-// Entry shapes written into .mcp.json.
-type proxyEntry struct {
-	Type    string   `json:"type"`
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
-}
-
-type headersEntry struct {
-	Type          string `json:"type"`
-	URL           string `json:"url"`
-	HeadersHelper string `json:"headersHelper"`
-}
-
 func runMCPAdd(e *Env, args []string) error {
 	fs := newFlags(e, "mcp add NAME")
 	var where mcpFileFlags
@@ -87,9 +74,9 @@ func runMCPAdd(e *Env, args []string) error {
 	var entry any
 	switch *mode {
 	case "proxy":
-		entry = proxyEntry{Type: "stdio", Command: bin, Args: []string{"mcp-proxy", "--profile", p.Name, "--server", *server}}
+		entry = mcpjson.NewProxyEntry(bin, p.Name, *server)
 	case "headers":
-		entry = headersEntry{Type: "http", URL: serverURL, HeadersHelper: shellQuote(bin) + " headers --profile " + shellQuote(p.Name)}
+		entry = mcpjson.NewHeadersEntry(bin, serverURL, p.Name)
 	default:
 		return usagef("", "--mode %q: use proxy or headers", *mode)
 	}
@@ -105,7 +92,7 @@ func runMCPAdd(e *Env, args []string) error {
 	}
 	data, _ := json.Marshal(entry)
 	fmt.Fprintf(e.Stdout, "Added MCP server %q (%s mode, profile %s) to %s.\n", pos[0], *mode, p.Name, f.Path)
-	fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", shellQuote(pos[0]), shellQuote(string(data)))
+	fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", mcpjson.ShellQuote(pos[0]), mcpjson.ShellQuote(string(data)))
 	return nil
 }
 
@@ -162,29 +149,25 @@ func runMCPList(e *Env, args []string) error {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tTARGET")
 	for _, n := range names {
-		var v struct {
-			Type, URL, Command, HeadersHelper string
-			Args                              []string
-		}
-		_ = json.Unmarshal(entries[n], &v)
-		kind, target := "other", v.URL+v.Command
-		switch {
-		case v.HeadersHelper != "" && strings.Contains(v.HeadersHelper, "sfmcp-token"):
-			kind = "sfmcp headers"
-		case strings.HasSuffix(v.Command, "sfmcp-token") && len(v.Args) > 0 && v.Args[0] == "mcp-proxy":
-			kind, target = "sfmcp proxy", strings.Join(v.Args[1:], " ")
+		kind, target := "other", ""
+		if ours, ok := mcpjson.Parse(entries[n]); ok {
+			kind, target = "sfmcp "+ours.Mode, "profile "+orNone(ours.Profile)+" → "+ours.URL+ours.Server
+		} else {
+			var v struct{ URL, Command string }
+			_ = json.Unmarshal(entries[n], &v)
+			target = v.URL + v.Command
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, kind, target)
 	}
 	return tw.Flush()
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
-		return s
+// orNone names an empty profile for people.
+func orNone(profile string) string {
+	if profile == "" {
+		return "(selected by URL)"
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return profile
 }
 
 // clientBinary is the path MCP clients should run: the fast sfmcp-token

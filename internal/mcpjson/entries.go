@@ -1,0 +1,129 @@
+package mcpjson
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+)
+
+// The server entries sfmcp writes into an MCP client's configuration, and
+// how it recognises them again (`mcp list`, `doctor`). One owner for both,
+// so what is read is what was written.
+
+// ProxyEntry runs the stdio bridge: `sfmcp-token mcp-proxy`.
+type ProxyEntry struct {
+	Type    string   `json:"type"`
+	Command string   `json:"command"`
+	Args    []string `json:"args"`
+}
+
+// HeadersEntry is an HTTP server with `sfmcp-token headers` as its
+// headersHelper.
+type HeadersEntry struct {
+	Type          string `json:"type"`
+	URL           string `json:"url"`
+	HeadersHelper string `json:"headersHelper"`
+}
+
+// NewProxyEntry bridges to server (DB.SCHEMA.NAME or a URL) with profile's
+// token, running bin.
+func NewProxyEntry(bin, profile, server string) ProxyEntry {
+	return ProxyEntry{Type: "stdio", Command: bin, Args: []string{"mcp-proxy", "--profile", profile, "--server", server}}
+}
+
+// NewHeadersEntry sends profile's token to url, bin being the helper.
+func NewHeadersEntry(bin, url, profile string) HeadersEntry {
+	return HeadersEntry{Type: "http", URL: url, HeadersHelper: ShellQuote(bin) + " headers --profile " + ShellQuote(profile)}
+}
+
+// Ours describes an entry sfmcp wrote.
+type Ours struct {
+	Mode    string // "proxy" or "headers"
+	Profile string // "" when the entry names none
+	Server  string // proxy: the --server value
+	URL     string // headers: the server URL
+}
+
+// Parse recognises an entry sfmcp wrote; ok is false for any other.
+func Parse(raw json.RawMessage) (o Ours, ok bool) {
+	var v struct {
+		URL, Command, HeadersHelper string
+		Args                        []string
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return Ours{}, false
+	}
+	if words, ok := shellWords(v.HeadersHelper); ok && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
+		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: v.URL}, true
+	}
+	if isSfmcp(v.Command) && len(v.Args) > 0 && v.Args[0] == "mcp-proxy" {
+		return Ours{Mode: "proxy", Profile: flagValue(v.Args[1:], "--profile"), Server: flagValue(v.Args[1:], "--server")}, true
+	}
+	return Ours{}, false
+}
+
+func isSfmcp(command string) bool {
+	return strings.TrimSuffix(filepath.Base(command), ".exe") == "sfmcp-token"
+}
+
+// flagValue is the value after name in args ("--name value").
+func flagValue(args []string, name string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == name {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// shellWords splits a command line as /bin/sh would for the quoting
+// ShellQuote writes: single quotes and backslashes. ok is false for
+// anything else a shell would treat specially (expansions, operators,
+// double quotes), which sfmcp never writes.
+func shellWords(line string) (words []string, ok bool) {
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted:
+			if c == '\'' {
+				quoted = false
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '\'':
+			quoted, inWord = true, true
+		case c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+			inWord = true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words, inWord = append(words, cur.String()), false
+				cur.Reset()
+			}
+		case strings.IndexByte("\"$`;&|<>()*?[]{}~#\n", c) >= 0:
+			return nil, false
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, false
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, true
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs it (a headersHelper
+// is run through /bin/sh -c).
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
