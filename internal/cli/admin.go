@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -178,45 +177,23 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 		return "", usagef("", "profile %s: %v", admin.Name, err)
 	}
 	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + Version}
-	for i, st := range stmts {
-		if _, err := api.Exec(ctx, st.SQL); err != nil {
-			return "", sqlAdvice(fmt.Errorf("statement %d of %d (%s) failed: %w", i+1, len(stmts), st.What, err), admin.Name)
-		}
-		fmt.Fprintf(e.Stdout, "✓ %s\n", st.What)
-	}
 	name := storedName(s.Integration)
-	res, err := api.Exec(ctx, s.ShowSecretsSQL())
+	client, err := s.Apply(ctx, api, stmts, func(st snowflake.Statement) { fmt.Fprintf(e.Stdout, "✓ %s\n", st.What) })
 	if err != nil {
-		return "", sqlAdvice(fmt.Errorf("read the integration's client id: %w", err), admin.Name)
-	}
-	var secrets map[string]string
-	if len(res.Rows) == 0 || len(res.Rows[0]) == 0 || res.Rows[0][0] == nil || json.Unmarshal([]byte(*res.Rows[0][0]), &secrets) != nil {
-		return "", errors.New("SYSTEM$SHOW_OAUTH_CLIENT_SECRETS returned no JSON object")
-	}
-	get := func(key string) string {
-		for k, v := range secrets {
-			if strings.EqualFold(k, key) {
-				return v
-			}
-		}
-		return ""
-	}
-	clientID := get("oauth_client_id")
-	if clientID == "" {
-		return "", errors.New("SYSTEM$SHOW_OAUTH_CLIENT_SECRETS returned no client id")
+		return "", sqlAdvice(err, admin.Name)
 	}
 	if s.Confidential {
 		store, err := openStore(e, cfg)
 		if err != nil {
 			return "", err
 		}
-		if err := store.SaveClientSecret(profileName, get("oauth_client_secret")); err != nil {
+		if err := store.SaveClientSecret(profileName, client.Secret); err != nil {
 			return "", fmt.Errorf("store the client secret: %w", err)
 		}
 		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), profileName)
 	}
-	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", name, clientID)
-	return clientID, nil
+	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", name, client.ID)
+	return client.ID, nil
 }
 
 // sqlAdvice names the usual causes of an admin statement failing.
