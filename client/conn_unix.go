@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -31,11 +32,17 @@ type conn struct {
 func dialDaemon(ctx context.Context, socket string) (*conn, error) {
 	retryUntil := time.Now().Add(2 * time.Second)
 	for {
+		// Under the fork lock, as the net package does: a daemon started
+		// from another goroutine must not inherit the descriptor.
+		syscall.ForkLock.RLock()
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err == nil {
+			unix.CloseOnExec(fd)
+		}
+		syscall.ForkLock.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("create a socket: %w", err)
 		}
-		unix.CloseOnExec(fd)
 		if err = unix.SetNonblock(fd, true); err == nil {
 			err = unix.Connect(fd, &unix.SockaddrUnix{Name: socket})
 		}

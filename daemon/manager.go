@@ -101,6 +101,10 @@ type Options struct {
 	// alike, so only the server can tell a refusal. refused is true only
 	// for a 401.
 	Probe func(ctx context.Context, p config.Profile, cred keychain.Credential, serverURL string, t Token) (refused bool, err error)
+	// RefresherKey, if set, names what NewRefresher builds a client from
+	// beyond the stored sign-in's fields (e.g. the CA file's current
+	// certificates), so a cached client is rebuilt when it changes.
+	RefresherKey func(config.Profile, keychain.Credential) string
 	// SignIn runs the browser sign-in of p (the flow `sfmcp-token login`
 	// runs) and stores it. The daemon calls it when Snowflake needs a new
 	// sign-in and the caller is at this machine's desktop; nil means it
@@ -687,7 +691,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	if p.IsPAT() {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.now()), false)
 	}
-	r, err := m.refresherFor(p, cred)
+	r, err := m.refresherFor(p, gen, cred)
 	if errors.Is(err, ErrLoginRequired) {
 		return Token{}, m.loginRequired(p, strings.TrimPrefix(err.Error(), ErrLoginRequired.Error()+": "))
 	}
@@ -697,8 +701,13 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.opts.RefreshTimeout)
 	defer cancel()
 	tokens, err := r.Refresh(ctx, cred.Secret)
+	if err != nil {
+		// Whatever failed (a client secret or CA changed since, a dead
+		// connection), the next attempt builds the client afresh.
+		m.dropRefresher(p.Name, r)
+	}
 	if errors.Is(err, oauth.ErrLoginRequired) {
-		return Token{}, m.loginRequired(p, err.Error())
+		return Token{}, m.loginRequiredBy(p, err)
 	}
 	if err != nil {
 		return Token{}, m.failed(p, fmt.Errorf("refresh profile %s: %w", p.Name, err))
@@ -731,13 +740,17 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 }
 
 // refresherFor returns the profile's long-lived token-endpoint client,
-// building it when there is none yet or the sign-in's client or network
-// changed (a reload drops it with the rest of the profile's state).
-func (m *Manager) refresherFor(p config.Profile, cred keychain.Credential) (Refresher, error) {
+// building it when there is none yet, or the sign-in's client or network
+// changed: Options.RefresherKey names what the client was built from (the
+// CA file's current certificates, say), so a changed file is noticed at the
+// next refresh. A reload, and any failed refresh, drop it.
+func (m *Manager) refresherFor(p config.Profile, gen uint64, cred keychain.Credential) (Refresher, error) {
 	key := strings.Join([]string{cred.Host, cred.ClientID, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy, fmt.Sprint(cred.NetworkRecorded)}, "\x00")
+	if m.opts.RefresherKey != nil {
+		key += "\x00" + m.opts.RefresherKey(p, cred)
+	}
 	m.mu.Lock()
-	e := m.entryLocked(p.Name)
-	if e.refresher != nil && e.refresherFor == key {
+	if e := m.entries[p.Name]; e != nil && e.refresher != nil && e.refresherFor == key {
 		r := e.refresher
 		m.mu.Unlock()
 		return r, nil
@@ -748,11 +761,22 @@ func (m *Manager) refresherFor(p config.Profile, cred keychain.Credential) (Refr
 		return nil, err
 	}
 	m.mu.Lock()
-	if cur := m.entries[p.Name]; cur == e {
+	// Only into the state of the profile it was built for: a reload since
+	// (another definition, another sign-in) gets its own.
+	if e := m.entries[p.Name]; e != nil && m.generation[p.Name] == gen {
 		e.refresher, e.refresherFor = r, key
 	}
 	m.mu.Unlock()
 	return r, nil
+}
+
+// dropRefresher forgets r as the profile's token-endpoint client.
+func (m *Manager) dropRefresher(name string, r Refresher) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entries[name]; e != nil && e.refresher == r {
+		e.refresher, e.refresherFor = nil, ""
+	}
 }
 
 // boundElsewhere says why a stored credential must not be used for p: a
@@ -834,7 +858,16 @@ func (m *Manager) scheduleLocked(p config.Profile, e *entry, after time.Duration
 }
 
 func (m *Manager) loginRequired(p config.Profile, why string) error {
-	err := fmt.Errorf("profile %s: %w (%s)", p.Name, ErrLoginRequired, why)
+	return m.markLoginRequired(p, why, fmt.Errorf("profile %s: %w (%s)", p.Name, ErrLoginRequired, why))
+}
+
+// loginRequiredBy is loginRequired for Snowflake's refusal cause, which
+// stays in the error chain (its code and advice reach the client).
+func (m *Manager) loginRequiredBy(p config.Profile, cause error) error {
+	return m.markLoginRequired(p, cause.Error(), fmt.Errorf("profile %s: %w (%w)", p.Name, ErrLoginRequired, cause))
+}
+
+func (m *Manager) markLoginRequired(p config.Profile, why string, err error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.entryLocked(p.Name)

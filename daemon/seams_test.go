@@ -258,4 +258,34 @@ func TestOneRefresherPerProfile(t *testing.T) {
 	if built.Load() != 2 {
 		t.Fatalf("after a reload: %d clients built, want 2", built.Load())
 	}
+	// What the client was built from changed (the CA file's certificates):
+	// the next refresh builds it again.
+	var caDigest atomic.Value
+	caDigest.Store("a")
+	f.m.opts.RefresherKey = func(config.Profile, keychain.Credential) string { return caDigest.Load().(string) }
+	force := func() {
+		t.Helper()
+		f.clock.Advance(time.Minute)
+		if _, err := f.m.Token(context.Background(), Request{Profile: "prod", Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	force()
+	force()
+	caDigest.Store("b")
+	force()
+	if built.Load() != 4 {
+		t.Fatalf("after the CA file changed: %d clients built, want 4", built.Load())
+	}
+	// A failed refresh drops the client (a rotated client secret, a dead
+	// connection): the next attempt builds a new one.
+	f.sf.InjectTokenFaults(snowflaketest.Fault{Status: 503})
+	f.clock.Advance(time.Minute)
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod", Force: true}); err == nil {
+		t.Fatal("the injected fault did not fail the refresh")
+	}
+	force()
+	if built.Load() != 5 {
+		t.Fatalf("after a failed refresh: %d clients built, want 5", built.Load())
+	}
 }

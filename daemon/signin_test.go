@@ -148,3 +148,17 @@ func TestErrorBodyCarriesTypes(t *testing.T) {
 		t.Error("the sign-in flag came from the message's text")
 	}
 }
+
+// A revoked sign-in reaches the client with Snowflake's own error and
+// advice as fields (invalid_grant), not only as text.
+func TestRevokedSignInKeepsSnowflakesError(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.token()
+	f.sf.RevokeUser("ALICE")
+	f.clock.Advance(11 * time.Minute)
+	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
+	status, body := errorFor(err)
+	if status != 401 || body.Error != apitype.CodeLoginRequired || body.OAuthError != "invalid_grant" || body.Advice == "" {
+		t.Fatalf("%d %+v", status, body)
+	}
+}

@@ -191,6 +191,7 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 			return "", fmt.Errorf("store the client secret: %w", err)
 		}
 		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), profileName)
+		notifyDaemon(ctx, e, profileName) // a running daemon picks up the new secret
 	}
 	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", name, client.ID)
 	return client.ID, nil

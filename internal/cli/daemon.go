@@ -117,6 +117,18 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			}
 			return oauthClient(e, store, p, ep, hc)
 		},
+		// The CA file's current certificates: a changed file rebuilds the
+		// client, whose check then asks for a new sign-in.
+		RefresherKey: func(_ config.Profile, cred keychain.Credential) string {
+			if cred.CAFile == "" {
+				return ""
+			}
+			pem, err := readCAFile(cred.CAFile, "")
+			if err != nil {
+				return "unreadable"
+			}
+			return caDigest(pem)
+		},
 		Probe:         (&probeClients{e: e}).refused,
 		SignIn:        daemonSignIn(e, store, log),
 		MayOpenSignIn: mayOpenSignIn(e, store),

@@ -62,18 +62,31 @@ func Parse(raw json.RawMessage) (o Ours, ok bool) {
 	return Ours{}, false
 }
 
+// isSfmcp: sfmcp-token, or sfmcp-token-full where no fast binary sits
+// beside it (`mcp add` then writes that one).
 func isSfmcp(command string) bool {
-	return strings.TrimSuffix(filepath.Base(command), ".exe") == "sfmcp-token"
+	base := strings.TrimSuffix(filepath.Base(command), ".exe")
+	return base == "sfmcp-token" || base == "sfmcp-token-full"
 }
 
-// flagValue is the value after name in args ("--name value").
+// flagValue is the value of flag name in args as the commands read it:
+// "--name value", "--name=value", one dash or two; the last one wins.
 func flagValue(args []string, name string) string {
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == name {
-			return args[i+1]
+	name = strings.TrimLeft(name, "-")
+	value := ""
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
+		if a == args[i] {
+			continue // not a flag
+		}
+		if k, v, ok := strings.Cut(a, "="); ok && k == name {
+			value = v
+		} else if a == name && i+1 < len(args) {
+			value = args[i+1]
+			i++
 		}
 	}
-	return ""
+	return value
 }
 
 // shellWords splits a command line as /bin/sh would for the quoting
@@ -94,7 +107,7 @@ func shellWords(line string) (words []string, ok bool) {
 			}
 		case c == '\'':
 			quoted, inWord = true, true
-		case c == '\\' && i+1 < len(line):
+		case c == '\\' && i+1 < len(line) && line[i+1] != '\n':
 			i++
 			cur.WriteByte(line[i])
 			inWord = true

@@ -21,7 +21,16 @@ func TestEntriesRoundTrip(t *testing.T) {
 			t.Errorf("%s: parsed %+v %v, want %+v", raw, got, ok, c.want)
 		}
 	}
+	for raw, want := range map[string]Ours{
+		`{"type":"stdio","command":"/home/me/go/bin/sfmcp-token-full","args":["mcp-proxy","--profile=prod","-server","D.S.M"]}`: {Mode: "proxy", Profile: "prod", Server: "D.S.M"},
+		`{"type":"http","url":"https://u","headersHelper":"sfmcp-token headers --profile a --profile b"}`:                       {Mode: "headers", Profile: "b", URL: "https://u"},
+	} {
+		if got, ok := Parse(json.RawMessage(raw)); !ok || got != want {
+			t.Errorf("%s: %+v %v, want %+v", raw, got, ok, want)
+		}
+	}
 	for _, raw := range []string{
+		`{"type":"http","url":"https://x","headersHelper":"sfmcp-token headers \\\nrm"}`,
 		`{"type":"http","url":"https://x","headersHelper":"curl -s https://x"}`,
 		`{"type":"stdio","command":"npx","args":["mcp-remote","https://x"]}`,
 		`{"type":"stdio","command":"/bin/sfmcp-token-evil","args":["mcp-proxy"]}`,
