@@ -72,6 +72,12 @@ func runAdminSetup(ctx context.Context, e *Env, args []string) error {
 	s.GrantToRoles, s.GrantToUsers = toRoles, toUsers
 	stmts, err := s.Statements()
 	if err != nil {
+		var fe *snowflake.FieldError
+		if errors.As(err, &fe) {
+			flag := map[string]string{"integration": "--integration", "mcp_server": "--mcp-server", "role": "--role", "redirect_uri": "--redirect-uri",
+				"refresh_days": "--refresh-days", "grant_to_roles": "--grant-to-role", "grant_to_users": "--grant-to-user", "sql_warehouse": "--sql-warehouse"}[fe.Field]
+			return usagef("", "admin setup: %s: %v", flag, fe.Err)
+		}
 		return usagef("", "admin setup: %v", err)
 	}
 	if *profileName == "" {

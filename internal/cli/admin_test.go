@@ -40,4 +40,8 @@ func TestAdminSetupPrints(t *testing.T) {
 	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s", "--role", "r", "--sql"); code != exitcode.Usage || !strings.Contains(errOut, "DATABASE.SCHEMA.NAME") {
 		t.Fatalf("bad server name: %d %s", code, errOut)
 	}
+	// The snowflake package names the field; the CLI names the flag.
+	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s.m", "--role", "r", "--refresh-days", "91", "--sql"); code != exitcode.Usage || !strings.Contains(errOut, "--refresh-days: 91") {
+		t.Fatalf("bad refresh days: %d %s", code, errOut)
+	}
 }

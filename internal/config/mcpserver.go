@@ -18,21 +18,21 @@ func MCPServerURL(ep Endpoint, spec string) (string, error) {
 	if strings.Contains(spec, "://") {
 		u, err := url.Parse(spec)
 		if err != nil || u.Host == "" {
-			return "", fmt.Errorf("--server %q is not a valid URL", spec)
+			return "", fmt.Errorf("MCP server %q is not a valid URL", spec)
 		}
 		host, err := NormalizeAccount(u.Scheme + "://" + strings.ReplaceAll(u.Host, "_", "-"))
 		if err != nil {
-			return "", fmt.Errorf("--server %q: %w", spec, err)
+			return "", fmt.Errorf("MCP server %q: %w", spec, err)
 		}
 		if !strings.Contains(u.Path, "/mcp-servers/") {
-			return "", fmt.Errorf("--server %q is not an MCP server URL (…/api/v2/databases/DB/schemas/SCHEMA/mcp-servers/NAME)", spec)
+			return "", fmt.Errorf("%q is not an MCP server URL (…/api/v2/databases/DB/schemas/SCHEMA/mcp-servers/NAME)", spec)
 		}
 		u.Scheme, u.Host = host.Scheme, host.Host
 		return u.String(), nil
 	}
 	parts, err := ident.Parse(spec)
 	if err != nil || len(parts) != 3 {
-		return "", fmt.Errorf("--server %q: give DATABASE.SCHEMA.SERVER (e.g. DB.PUBLIC.GONG_MCP) or the server's full URL", spec)
+		return "", fmt.Errorf("MCP server %q: give DATABASE.SCHEMA.SERVER (e.g. DB.PUBLIC.GONG_MCP) or the server's full URL", spec)
 	}
 	return fmt.Sprintf("%s/api/v2/databases/%s/schemas/%s/mcp-servers/%s", ep.URL(),
 		url.PathEscape(parts[0]), url.PathEscape(parts[1]), url.PathEscape(parts[2])), nil

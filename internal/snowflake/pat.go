@@ -50,8 +50,8 @@ const (
 	StepPAT           = "pat"
 )
 
-// FieldError is an invalid ServiceAccount field; Field is its JSON name
-// (the CLI maps it to a flag).
+// FieldError is an invalid field of a ServiceAccount or a Setup; Field is
+// its JSON-style name (the CLI maps it to the flag that set it).
 type FieldError struct {
 	Field string
 	Err   error

@@ -52,15 +52,15 @@ type Statement struct {
 func (s Setup) Statements() ([]Statement, error) {
 	integParts, err := nameParts(s.Integration, 1)
 	if err != nil {
-		return nil, fmt.Errorf("--integration: %w", err)
+		return nil, &FieldError{Field: "integration", Err: err}
 	}
 	serverParts, err := nameParts(s.MCPServer, 3)
 	if err != nil {
-		return nil, fmt.Errorf("--mcp-server: %w", err)
+		return nil, &FieldError{Field: "mcp_server", Err: err}
 	}
 	roleParts, err := nameParts(s.Role, 1)
 	if err != nil {
-		return nil, fmt.Errorf("--role: %w", err)
+		return nil, &FieldError{Field: "role", Err: err}
 	}
 	redirect := s.RedirectURI
 	if redirect == "" {
@@ -68,14 +68,14 @@ func (s Setup) Statements() ([]Statement, error) {
 	}
 	u, err := url.Parse(redirect)
 	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") || u.Port() == "" {
-		return nil, fmt.Errorf("--redirect-uri %q: use a loopback URI with a fixed port, e.g. %s", redirect, DefaultRedirectURI)
+		return nil, &FieldError{Field: "redirect_uri", Err: fmt.Errorf("%q: use a loopback URI with a fixed port, e.g. %s", redirect, DefaultRedirectURI)}
 	}
 	days := s.RefreshDays
 	if days == 0 {
 		days = 90
 	}
 	if days < 1 || days > 90 {
-		return nil, fmt.Errorf("--refresh-days %d: Snowflake allows 1 to 90 days for custom clients", days)
+		return nil, &FieldError{Field: "refresh_days", Err: fmt.Errorf("%d: Snowflake allows 1 to 90 days for custom clients", days)}
 	}
 	integ, role := ident.Join(integParts...), ident.Join(roleParts...)
 	server := ident.Join(serverParts...)
@@ -115,14 +115,14 @@ func (s Setup) Statements() ([]Statement, error) {
 	for _, r := range s.GrantToRoles {
 		p, err := nameParts(r, 1)
 		if err != nil {
-			return nil, fmt.Errorf("--grant-to-role: %w", err)
+			return nil, &FieldError{Field: "grant_to_roles", Err: err}
 		}
 		out = append(out, Statement{"the MCP role for role " + p[0], fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, ident.Join(p...))})
 	}
 	for _, usr := range s.GrantToUsers {
 		p, err := nameParts(usr, 1)
 		if err != nil {
-			return nil, fmt.Errorf("--grant-to-user: %w", err)
+			return nil, &FieldError{Field: "grant_to_users", Err: err}
 		}
 		out = append(out, Statement{"the MCP role for user " + p[0], fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Join(p...))})
 	}
@@ -186,7 +186,7 @@ func (s Setup) toolSpec(role string) (string, []Statement, error) {
 			if s.SQLWarehouse != "" {
 				wh, err := nameParts(s.SQLWarehouse, 1)
 				if err != nil {
-					return "", nil, fmt.Errorf("--sql-warehouse: %w", err)
+					return "", nil, &FieldError{Field: "sql_warehouse", Err: err}
 				}
 				fmt.Fprintf(&b, "      warehouse: %s\n", yamlString(wh[0]))
 			}
