@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"golang.org/x/sys/unix"
 
 	"github.com/sfmcp/sfmcp/internal/proctree"
@@ -70,7 +69,9 @@ func TestAutoSignInBridgeCallSucceedsAfterOneClick(t *testing.T) {
 	if !strings.HasPrefix(startURL, "http://127.0.0.1:") {
 		t.Fatalf("the daemon opened %q, not its loopback sign-in page", startURL)
 	}
-	signInInBrowser(t, ctx, startURL)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	signInInBrowser(t, tctx, startURL)
 	m := b.answer(t, 2, 60*time.Second)
 	if text, ok := toolText(m); !ok || !strings.Contains(text, `gong_search ran as ALICE with role MCP_USERS: {"query":"renewals"}`) {
 		t.Fatalf("the held tools/call did not succeed after the sign-in: %v\ndaemon log:\n%s", m, daemonLog())
@@ -569,31 +570,6 @@ func (d *fakeDesktop) opens(t *testing.T) int {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// signInInBrowser completes the stand-in's sign-in in headless chromium,
-// starting at the daemon's loopback sign-in page.
-func signInInBrowser(t *testing.T, ctx context.Context, startURL string) {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	err := chromedp.Do(tctx,
-		chromedp.Navigate(startURL),
-		chromedp.WaitVisible("#user"),
-		chromedp.SendKeys("#user", "alice"),
-		chromedp.SendKeys("#password", snowflaketest.DefaultPassword),
-		chromedp.Click("#allow"),
-		chromedp.WaitVisible("#message"),
-	)
-	if err != nil {
-		loc, _ := chromedp.Run(tctx, chromedp.Location())
-		t.Fatalf("browser: %v (at %s)", err, loc)
-	}
-	message, err := chromedp.Run(tctx, chromedp.Text("#message"))
-	leaks.Record("sign-in page", message)
-	if err != nil || !strings.Contains(message, "You are signed in to Snowflake") {
-		t.Fatalf("the sign-in page says %q (%v)", message, err)
-	}
-}
 
 // bridgeProc is a running `mcp-proxy` driven one JSON-RPC line at a time.
 type bridgeProc struct {

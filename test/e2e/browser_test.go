@@ -106,21 +106,7 @@ func TestRealBrowserLogin(t *testing.T) {
 	authURL, wait := startLogin(t, p, "prod")
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := chromedp.Do(tctx,
-		chromedp.Navigate(authURL),
-		chromedp.WaitVisible("#user"),
-		chromedp.SendKeys("#user", "alice"),
-		chromedp.SendKeys("#password", snowflaketest.DefaultPassword),
-		chromedp.Click("#allow"),
-		chromedp.WaitVisible("#message"),
-	)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	message, err := chromedp.Run(tctx, chromedp.Text("#message"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	message := signInInBrowser(t, tctx, authURL)
 	callbackURL, _ := chromedp.Run(tctx, chromedp.Location())
 	if !strings.Contains(message, "You are signed in to Snowflake") {
 		t.Fatalf("success page says %q", message)
@@ -133,7 +119,7 @@ func TestRealBrowserLogin(t *testing.T) {
 	second := ""
 	sctx, cancel2 := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel2()
-	err = chromedp.Do(sctx, chromedp.Navigate(callbackURL))
+	err := chromedp.Do(sctx, chromedp.Navigate(callbackURL))
 	if err == nil {
 		second, err = chromedp.Run(sctx, chromedp.Text("body"))
 	}
@@ -175,4 +161,30 @@ func TestRealBrowserDeny(t *testing.T) {
 	if code != 3 || !strings.Contains(errOut, "run: sfmcp-token login --profile prod") {
 		t.Fatalf("denied login: exit %d\n%s", code, errOut)
 	}
+}
+
+// signInInBrowser completes the stand-in's sign-in in headless chromium,
+// starting at a loopback sign-in page, and returns what the page said.
+// ctx bounds it; the tab stays open for the caller (cancelling a chromedp
+// context closes its tab).
+func signInInBrowser(t *testing.T, ctx context.Context, startURL string) string {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(startURL),
+		chromedp.WaitVisible("#user"),
+		chromedp.SendKeys("#user", "alice"),
+		chromedp.SendKeys("#password", snowflaketest.DefaultPassword),
+		chromedp.Click("#allow"),
+		chromedp.WaitVisible("#message"),
+	)
+	if err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("browser: %v (at %s)", err, loc)
+	}
+	message, err := chromedp.Run(ctx, chromedp.Text("#message"))
+	leaks.Record("sign-in page", message)
+	if err != nil || !strings.Contains(message, "You are signed in to Snowflake") {
+		t.Fatalf("the sign-in page says %q (%v)", message, err)
+	}
+	return message
 }
