@@ -2,10 +2,8 @@ package mcpproxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -24,30 +22,12 @@ type thinkingMCP struct {
 }
 
 func (f *thinkingMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	data, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(data, &m)
-	if r.Method != http.MethodPost {
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		return
-	}
-	if len(m.ID) == 0 {
-		if m.Method == "notifications/cancelled" {
+	notified := func(method string) {
+		if method == "notifications/cancelled" {
 			f.cancelled <- struct{}{}
 		}
-		w.WriteHeader(http.StatusAccepted)
-		return
 	}
-	result := map[string]any{}
-	switch m.Method {
-	case "initialize":
-		result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "fake", "version": "1"}}
-	case "tools/list":
-		result = map[string]any{"tools": []any{}}
-	case "tools/call":
+	serveFakeMCP(w, r, notified, func() any {
 		w.Header().Set("Content-Type", f.ctype)
 		w.WriteHeader(http.StatusOK)
 		if f.eventID {
@@ -58,10 +38,8 @@ func (f *thinkingMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-f.release:
 		}
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})
+		return nil
+	})
 }
 
 // headersSeen tells when an answer's headers reached the bridge.

@@ -24,34 +24,53 @@ type fakeMCP struct {
 }
 
 func (f *fakeMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	notified := func(method string) {
+		if method == "notifications/cancelled" {
+			f.cancelled.Add(1)
+		}
+	}
+	serveFakeMCP(w, r, notified, func() any {
+		f.calls <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			f.abandoned <- struct{}{}
+			return nil
+		case <-f.release:
+		}
+		return map[string]any{"content": []any{map[string]any{"type": "text", "text": "done"}}}
+	})
+}
+
+// serveFakeMCP answers one request as a minimal MCP server: initialize,
+// tools/list and notifications (reported to notified); call runs a
+// tools/call and returns its result, or nil when it answered (or dropped)
+// the request itself.
+func serveFakeMCP(w http.ResponseWriter, r *http.Request, notified func(method string), call func() any) {
 	var m struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
 	}
 	data, _ := io.ReadAll(r.Body)
 	_ = json.Unmarshal(data, &m)
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
 	if len(m.ID) == 0 {
-		if m.Method == "notifications/cancelled" {
-			f.cancelled.Add(1)
-		}
+		notified(m.Method)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	result := map[string]any{}
+	var result any = map[string]any{}
 	switch m.Method {
 	case "initialize":
 		result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "fake", "version": "1"}}
 	case "tools/list":
 		result = map[string]any{"tools": []any{}}
 	case "tools/call":
-		f.calls <- struct{}{}
-		select {
-		case <-r.Context().Done():
-			f.abandoned <- struct{}{}
+		if result = call(); result == nil {
 			return
-		case <-f.release:
 		}
-		result = map[string]any{"content": []any{map[string]any{"type": "text", "text": "done"}}}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": m.ID, "result": result})

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -41,19 +42,7 @@ func TestClaudeCodeConnects(t *testing.T) {
 	doc["mcpServers"]["sf-evil-selected"] = map[string]any{"type": "http", "url": evil.URL + mcpPath, "headersHelper": binary + " headers"}
 	data, _ = json.Marshal(doc)
 	os.WriteFile(mcpFile, data, 0o644)
-	// Trust the project and approve its servers without the dialog.
-	claudeJSON, _ := json.Marshal(map[string]any{
-		"hasCompletedOnboarding": true,
-		"projects": map[string]any{project: map[string]any{
-			"hasTrustDialogAccepted": true, "enableAllProjectMcpServers": true,
-		}},
-	})
-	os.WriteFile(filepath.Join(p.dir, ".claude.json"), claudeJSON, 0o600)
-	os.MkdirAll(filepath.Join(p.dir, ".claude"), 0o700)
-	os.WriteFile(filepath.Join(p.dir, ".claude", "settings.json"), []byte(`{"enableAllProjectMcpServers": true}`), 0o600)
-	ca := filepath.Join(p.dir, "node-ca.pem")
-	os.WriteFile(ca, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.sf.Certificate().Raw}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: evil.Certificate().Raw})...), 0o600)
+	ca := trustClaudeProject(t, p, project, p.sf, evil)
 
 	cmd := exec.Command(claude, "mcp", "list")
 	cmd.Dir = project
@@ -115,4 +104,29 @@ func claudeBinary(t *testing.T) string {
 		t.Skip("set SFMCP_TEST_CLAUDE to a claude binary (npm i @anthropic-ai/claude-code) to run this")
 	}
 	return claude
+}
+
+// trustClaudeProject trusts project and approves its MCP servers in the
+// proc's Claude Code settings (no dialog), and writes a CA bundle for
+// NODE_EXTRA_CA_CERTS that trusts the given TLS servers; it returns its path.
+func trustClaudeProject(t *testing.T, p *proc, project string, servers ...interface{ Certificate() *x509.Certificate }) string {
+	t.Helper()
+	claudeJSON, _ := json.Marshal(map[string]any{
+		"hasCompletedOnboarding": true,
+		"projects": map[string]any{project: map[string]any{
+			"hasTrustDialogAccepted": true, "enableAllProjectMcpServers": true,
+		}},
+	})
+	os.WriteFile(filepath.Join(p.dir, ".claude.json"), claudeJSON, 0o600)
+	os.MkdirAll(filepath.Join(p.dir, ".claude"), 0o700)
+	os.WriteFile(filepath.Join(p.dir, ".claude", "settings.json"), []byte(`{"enableAllProjectMcpServers": true}`), 0o600)
+	var bundle []byte
+	for _, s := range servers {
+		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})...)
+	}
+	ca := filepath.Join(p.dir, "node-ca.pem")
+	if err := os.WriteFile(ca, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }

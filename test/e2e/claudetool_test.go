@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,18 +40,7 @@ func TestClaudeCodeToolCall(t *testing.T) {
 		"--server", "DB.PUBLIC.GONG_MCP", "--mode", "headers", "--command", binary); code != 0 {
 		t.Fatalf("mcp add: %s", errOut)
 	}
-	// Trust the project and approve its servers without the dialog.
-	claudeJSON, _ := json.Marshal(map[string]any{
-		"hasCompletedOnboarding": true,
-		"projects": map[string]any{project: map[string]any{
-			"hasTrustDialogAccepted": true, "enableAllProjectMcpServers": true,
-		}},
-	})
-	os.WriteFile(filepath.Join(p.dir, ".claude.json"), claudeJSON, 0o600)
-	os.MkdirAll(filepath.Join(p.dir, ".claude"), 0o700)
-	os.WriteFile(filepath.Join(p.dir, ".claude", "settings.json"), []byte(`{"enableAllProjectMcpServers": true}`), 0o600)
-	ca := filepath.Join(p.dir, "node-ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.sf.Certificate().Raw}), 0o600)
+	ca := trustClaudeProject(t, p, project, p.sf)
 
 	// Snowflake invalidates the access token early, at the first tools/call
 	// once armed: revoking at an exact point of Claude Code's MCP traffic
