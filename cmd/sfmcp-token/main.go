@@ -12,12 +12,8 @@ import (
 )
 
 func main() {
-	args := os.Args[1:]
-	if len(args) > 0 && (args[0] == "headers" || args[0] == "token") {
-		os.Exit(tokencmd.Run(context.Background(), tokencmd.Env{
-			Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-			FindDaemonExe: tokencmd.FullBinary, // runs `daemon` if one must be started
-		}, args))
-	}
-	os.Exit(tokencmd.ExecFull(args))
+	os.Exit(tokencmd.Main(context.Background(), tokencmd.Env{
+		Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
+		FindDaemonExe: tokencmd.FullBinary, // runs `daemon` if one must be started
+	}, os.Args[1:]))
 }

@@ -7,46 +7,80 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
+	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
-func runAdmin(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || args[0] != "setup" {
-		return usagef("run: sfmcp-token admin setup --integration NAME --mcp-server DB.SCHEMA.NAME --role ROLE --search-service DB.SCHEMA.SVC", "admin: the only subcommand is setup")
-	}
-	return runAdminSetup(ctx, e, args[1:])
+func newAdminCommand(e *Env) *cobra.Command {
+	c := group("admin COMMAND", "SQL for Snowflake administrators", newAdminSetupCommand(e))
+	c.Long = "Set up what MCP users need in Snowflake: the OAuth integration, the MCP server, the role and its grants."
+	return c
 }
 
-func runAdminSetup(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "admin setup")
-	var s snowflake.Setup
-	var search, analyst, agent, toRoles, toUsers stringList
-	fs.StringVar(&s.Integration, "integration", "", "name of the OAuth security integration to create")
-	fs.StringVar(&s.MCPServer, "mcp-server", "", "the MCP server to create: DATABASE.SCHEMA.NAME")
-	fs.StringVar(&s.Role, "role", "", "the role MCP users get (created if missing)")
-	fs.Var(&search, "search-service", "a Cortex Search service tool: DB.SCHEMA.SERVICE (repeatable)")
-	fs.Var(&analyst, "analyst", "a Cortex Analyst tool over a semantic view: DB.SCHEMA.VIEW (repeatable)")
-	fs.Var(&agent, "agent", "a Cortex Agent tool: DB.SCHEMA.AGENT (repeatable)")
-	sqlTool := fs.Bool("sql", false, "add a read-only SQL execution tool")
-	fs.StringVar(&s.SQLWarehouse, "sql-warehouse", "", "warehouse for the SQL tool")
-	clientType := fs.String("client-type", config.ClientPublic, "public (PKCE, no secret) or confidential")
-	fs.StringVar(&s.RedirectURI, "redirect-uri", snowflake.DefaultRedirectURI, "the loopback redirect URI to register")
-	fs.IntVar(&s.RefreshDays, "refresh-days", 90, "refresh token validity in days (1-90)")
-	fs.Var(&toRoles, "grant-to-role", "grant the MCP role to this role (repeatable)")
-	fs.Var(&toUsers, "grant-to-user", "grant the MCP role to this user (repeatable)")
-	apply := fs.Bool("apply", false, "run the SQL through the SQL API instead of printing it")
-	adminProfile := fs.String("admin-profile", "", "profile whose token runs the SQL (default: the default profile)")
-	account := fs.String("account", "", "account users put in their profile (default: the admin profile's)")
-	profileName := fs.String("profile-name", "", "profile name users get (default: the integration name in lower case)")
-	onboarding := fs.String("onboarding-file", "", "also write the user's onboarding commands to this file")
-	if _, err := parse(fs, args); err != nil {
-		return err
+type adminSetupOptions struct {
+	s                                        snowflake.Setup
+	search, analyst, agent, toRoles, toUsers []string
+	sqlTool, apply                           bool
+	clientType, adminProfile, account        string
+	profileName, onboarding                  string
+}
+
+func newAdminSetupCommand(e *Env) *cobra.Command {
+	var o adminSetupOptions
+	c := &cobra.Command{
+		Use:   "setup --integration N --mcp-server DB.SCHEMA.NAME --role R [tools] [--apply]",
+		Short: "Print (or --apply) the SQL for the integration, MCP server and grants",
+		Long: `Produce the SQL that creates an OAuth security integration for sfmcp, a
+Snowflake-managed MCP server with the given tools, and a role that may use
+it. Without --apply the script is printed for review; with --apply it runs
+through the SQL API with the admin profile's token, and a confidential
+client's secret goes into the keychain. Either way, the commands users run
+to get a profile are printed (or written to --onboarding-file).`,
+		Example: `  sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP \
+      --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH --grant-to-role ANALYST
+  sfmcp-token admin setup ... --apply --admin-profile admin`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAdminSetup(cmd.Context(), e, o) },
 	}
+	f := c.Flags()
+	s := &o.s
+	f.StringVar(&s.Integration, "integration", "", "name of the OAuth security integration to create (required)")
+	f.StringVar(&s.MCPServer, "mcp-server", "", "the MCP server to create: DATABASE.SCHEMA.NAME (required)")
+	f.StringVar(&s.Role, "role", "", "the role MCP users get, created if missing (required)")
+	stringsFlag(f, &o.search, "search-service", "a Cortex Search service tool: DB.SCHEMA.SERVICE (repeatable)")
+	stringsFlag(f, &o.analyst, "analyst", "a Cortex Analyst tool over a semantic view: DB.SCHEMA.VIEW (repeatable)")
+	stringsFlag(f, &o.agent, "agent", "a Cortex Agent tool: DB.SCHEMA.AGENT (repeatable)")
+	f.BoolVar(&o.sqlTool, "sql", false, "add a read-only SQL execution tool")
+	f.StringVar(&s.SQLWarehouse, "sql-warehouse", "", "warehouse for the SQL tool")
+	f.StringVar(&o.clientType, "client-type", config.ClientPublic, "public (PKCE, no secret) or confidential")
+	f.StringVar(&s.RedirectURI, "redirect-uri", snowflake.DefaultRedirectURI, "the loopback redirect URI to register")
+	f.IntVar(&s.RefreshDays, "refresh-days", 90, "refresh token validity in days (1-90)")
+	stringsFlag(f, &o.toRoles, "grant-to-role", "grant the MCP role to this role (repeatable)")
+	stringsFlag(f, &o.toUsers, "grant-to-user", "grant the MCP role to this user (repeatable)")
+	f.BoolVar(&o.apply, "apply", false, "run the SQL through the SQL API instead of printing it")
+	f.StringVar(&o.adminProfile, "admin-profile", "", "profile whose token runs the SQL (default: the default profile)")
+	f.StringVar(&o.account, "account", "", "account users put in their profile (default: the admin profile's)")
+	f.StringVar(&o.profileName, "profile-name", "", "profile name users get (default: the integration name in lower case)")
+	f.StringVar(&o.onboarding, "onboarding-file", "", "also write the user's onboarding commands to this file")
+	for _, name := range []string{"integration", "mcp-server", "role"} {
+		_ = c.MarkFlagRequired(name)
+	}
+	_ = c.RegisterFlagCompletionFunc("admin-profile", completeProfiles(e))
+	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func runAdminSetup(ctx context.Context, e *Env, o adminSetupOptions) error {
+	s := o.s
+	search, analyst, agent, toRoles, toUsers := o.search, o.analyst, o.agent, o.toRoles, o.toUsers
+	sqlTool, clientType, apply, adminProfile, account, profileName, onboarding := &o.sqlTool, &o.clientType, &o.apply, &o.adminProfile, &o.account, &o.profileName, &o.onboarding
 	if s.Integration == "" || s.MCPServer == "" || s.Role == "" {
 		return usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
 	}
@@ -182,7 +216,7 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 	if err != nil {
 		return "", usagef("", "profile %s: %v", admin.Name, err)
 	}
-	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + Version}
+	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + version.String()}
 	name := storedName(s.Integration)
 	client, err := s.Apply(ctx, api, stmts, func(st snowflake.Statement) { fmt.Fprintf(e.Stdout, "✓ %s\n", st.What) })
 	if err != nil {

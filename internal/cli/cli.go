@@ -1,32 +1,35 @@
 // Package cli is the sfmcp-token command line: it parses flags, builds the
 // pieces (config, keychain, oauth), calls them, and turns their errors into
 // one or two lines of advice and a documented exit code. Decisions live in
-// the packages it calls; this package talks to the human.
+// the packages it calls; this package talks to the human. The command tree
+// is cobra's; each command lives in its own file.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/tokencmd"
+	"github.com/sfmcp/sfmcp/internal/version"
 )
 
 // Env is everything a command may touch outside the process. Tests and the
-// demo build their own; Main's caller passes the real one.
+// demo build their own; Main's caller passes the real one. The hot path's
+// Env is part of it: headers and token run the same code in both binaries.
 type Env struct {
-	Args   []string // without the program name
-	Getenv func(string) string
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	tokencmd.Env
+	Args  []string // without the program name
+	Stdin io.Reader
 	// OpenBrowser opens a URL; nil means github.com/pkg/browser.
 	OpenBrowser func(url string) error
 	// HTTPClient talks to Snowflake; nil means system TLS roots and sane timeouts.
@@ -35,9 +38,6 @@ type Env struct {
 	// environment (the bridge's environment is an MCP client entry's).
 	networkFromConfigOnly bool
 	userHTTP              *http.Client // from the config (configureHTTP)
-	// Environ is the environment an auto-started daemon inherits; nil
-	// means os.Environ.
-	Environ func() []string
 }
 
 // OSEnv returns the Env of the running process.
@@ -53,108 +53,223 @@ func OSEnv() Env {
 		}
 		return os.Getenv(k)
 	}
-	return Env{Args: os.Args[1:], Getenv: getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	return Env{Env: tokencmd.Env{Getenv: getenv, Stdout: os.Stdout, Stderr: os.Stderr}, Args: os.Args[1:], Stdin: os.Stdin}
 }
 
-type command struct {
-	name  string
-	usage string
-	run   func(ctx context.Context, e *Env, args []string) error
-	// longRunning commands stop cleanly on SIGINT/SIGTERM. The others
-	// (headers above all) skip signal set-up and just die on a signal.
-	longRunning bool
-	// hot commands report their own errors (package tokencmd).
-	hot func(ctx context.Context, e *Env, args []string) int
-}
-
-func commands() []command {
-	return []command{
-		{"admin", "admin setup --integration N --mcp-server DB.S.N --role R ...  SQL for administrators (--apply runs it)", runAdmin, false, nil},
-		{"doctor", "doctor [--profile P] [--json]                    check everything, say what to fix", runDoctor, false, nil},
-		{"headers", "headers [--profile P]                              print the headersHelper JSON for Claude Code", nil, false, runHot},
-		{"token", "token [--profile P]                                print the bare access token", nil, false, runHot},
-		{"mcp-proxy", "mcp-proxy --profile P --server DB.SCHEMA.NAME       stdio MCP bridge to a Snowflake MCP server", runMCPProxy, true, nil},
-		{"mcp", "mcp add|remove|list NAME [--mode proxy|headers]   write MCP client configuration (.mcp.json)", runMCP, false, nil},
-		{"pat", "pat create|verify|status|rotate|remove|replay|resume ...  service accounts with programmatic access tokens", runPAT, false, nil},
-		{"service", "service install|uninstall|start|stop|restart|status  run the daemon as a per-user service", runService, false, nil},
-		{"status", "status [--json]                                    profiles, tokens and the daemon", runStatus, false, nil},
-		{"daemon", "daemon                                             run the token daemon in the foreground", runDaemon, true, nil},
-		{"login", "login [--profile P] [--no-browser] [--timeout 5m]   sign in through the browser", runLogin, true, nil},
-		{"logout", "logout [--profile P | --all]                      forget the sign-in", runLogout, false, nil},
-		{"profile", "profile add|list|show|remove|default ...         manage profiles", runProfile, false, nil},
-		{"version", "version                                            print the version", runVersion, false, nil},
-	}
-}
-
-// Version is set at build time with -ldflags "-X github.com/sfmcp/sfmcp/internal/cli.Version=…".
-var Version = "dev"
-
-// Main runs one command and returns its exit code.
+// Main runs one command line and returns its exit code.
 func Main(ctx context.Context, e Env) int {
 	if e.Getenv == nil {
 		e.Getenv = func(string) string { return "" }
 	}
-	if len(e.Args) == 0 || e.Args[0] == "help" || e.Args[0] == "-h" || e.Args[0] == "--help" {
-		printUsage(e.Stderr)
-		if len(e.Args) == 0 {
-			return exitcode.Usage
-		}
-		return exitcode.OK
+	if e.Stdout == nil {
+		e.Stdout = io.Discard
 	}
-	for _, c := range commands() {
-		if c.name == e.Args[0] {
-			if c.longRunning {
-				var stop context.CancelFunc
-				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-				defer stop()
-			}
-			if c.hot != nil {
-				return c.hot(ctx, &e, e.Args)
-			}
-			return report(e.Stderr, c.run(ctx, &e, e.Args[1:]))
-		}
+	if e.Stderr == nil {
+		e.Stderr = io.Discard
 	}
-	fmt.Fprintf(e.Stderr, "sfmcp: unknown command %q\n", e.Args[0])
-	printUsage(e.Stderr)
-	return exitcode.Usage
+	root := NewCommand(&e)
+	markRunErrors(root)
+	root.SetArgs(e.Args)
+	cmd, err := root.ExecuteContextC(ctx)
+	var ran *runError
+	if err != nil && !errors.As(err, &ran) {
+		// Cobra refused the command line before any command ran: an
+		// unknown command or flag, a bad value, a missing required flag.
+		fmt.Fprintf(e.Stderr, "sfmcp: %s\n", err)
+		fmt.Fprintf(e.Stderr, "usage: %s\n", cmd.UseLine())
+		fmt.Fprintf(e.Stderr, "see: %s --help\n", cmd.CommandPath())
+		return exitcode.Usage
+	}
+	if ran != nil {
+		err = ran.err
+	}
+	return report(e.Stderr, err)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: sfmcp-token <command> [flags]")
-	for _, c := range commands() {
-		fmt.Fprintln(w, "  sfmcp-token "+c.usage)
+// runError is what a command's own code returned, as opposed to cobra's
+// refusal of the command line.
+type runError struct{ err error }
+
+func (r *runError) Error() string { return r.err.Error() }
+
+func markRunErrors(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if err := run(cmd, args); err != nil {
+				return &runError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markRunErrors(sub)
 	}
 }
 
-func runVersion(_ context.Context, e *Env, _ []string) error {
-	fmt.Fprintln(e.Stdout, "sfmcp-token", Version)
+// NewCommand is the whole command tree, bound to e. The docs generator
+// walks it too.
+func NewCommand(e *Env) *cobra.Command {
+	if e.Stdin == nil {
+		e.Stdin = os.Stdin
+	}
+	root := &cobra.Command{
+		Use:   "sfmcp-token",
+		Short: "Fresh Snowflake tokens for MCP clients",
+		Long: `sfmcp-token signs you in to Snowflake once, keeps short-lived access tokens
+fresh in a per-user daemon, and gives them to MCP clients: as a Claude Code
+headersHelper (headers), or through a stdio bridge (mcp-proxy).`,
+		Example: `  sfmcp-token profile add prod --account myorg-myaccount
+  sfmcp-token login prod
+  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.MY_MCP
+  sfmcp-token doctor`,
+		Version:       version.String(),
+		Args:          noArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Bare `sfmcp-token` shows the help, as gh and kubectl do.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetVersionTemplate("sfmcp-token {{.Version}}\n")
+	root.SetIn(e.Stdin)
+	root.SetOut(e.Stdout)
+	root.SetErr(e.Stderr)
+	root.AddGroup(
+		&cobra.Group{ID: "use", Title: "Everyday commands:"},
+		&cobra.Group{ID: "setup", Title: "Setting up:"},
+		&cobra.Group{ID: "admin", Title: "For administrators:"},
+	)
+	for _, c := range []*cobra.Command{
+		newLoginCommand(e), newLogoutCommand(e), newStatusCommand(e), newDoctorCommand(e),
+		newHotCommand(e, "headers"), newHotCommand(e, "token"), newMCPProxyCommand(e),
+	} {
+		c.GroupID = "use"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newProfileCommand(e), newMCPCommand(e), newServiceCommand(e), newDaemonCommand(e)} {
+		c.GroupID = "setup"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newAdminCommand(e), newPATCommand(e)} {
+		c.GroupID = "admin"
+		root.AddCommand(c)
+	}
+	root.AddCommand(newVersionCommand(e))
+	root.SetHelpCommandGroupID("use")
+	root.SetCompletionCommandGroupID("setup")
+	return root
+}
+
+func newVersionCommand(e *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(e.Stdout, "sfmcp-token", version.String())
+			return nil
+		},
+	}
+}
+
+// group is a command that only holds subcommands: bare, it shows its help;
+// with an unknown subcommand it is a usage error (cobra would show the
+// help and exit 0).
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown subcommand %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// longRunning commands stop cleanly on SIGINT/SIGTERM. The others
+// (headers above all) skip signal set-up and just die on a signal.
+func longRunning(run func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return run(ctx, args)
+	}
+}
+
+// noArgs refuses positional arguments.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
+		return fmt.Errorf("unexpected argument %q", args[0])
+	}
 	return nil
 }
 
-// newFlags returns a FlagSet that reports errors instead of exiting.
-func newFlags(e *Env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("sfmcp-token "+name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	return fs
-}
-
-// parse parses flags, allowing one leading positional argument
-// (`profile add prod --account …`); it returns the positionals.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var lead []string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		lead, args = args[:1], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp
+// exactArgs wants n positional arguments, named in the usage line.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
 		}
-		return nil, usageError{err.Error(), ""}
+		return nil
 	}
-	return append(lead, fs.Args()...), nil
 }
 
-var errHelp = errors.New("help requested")
+// profileArg takes the profile from `--profile` or an optional positional
+// argument (`login prod`); both at once must agree.
+func profileArg(cmd *cobra.Command, args []string) error {
+	switch {
+	case len(args) > 1:
+		return fmt.Errorf("unexpected argument %q", args[1])
+	case len(args) == 1 && cmd.Flags().Changed("profile"):
+		if f := cmd.Flags().Lookup("profile"); f.Value.String() != args[0] {
+			return fmt.Errorf("profile given twice: %q and --profile %q", args[0], f.Value.String())
+		}
+	}
+	return nil
+}
+
+// profileFrom is the profile a command named: the argument, else --profile.
+func profileFrom(flagValue string, args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return flagValue
+}
+
+// addProfileFlag declares --profile with its completion.
+func addProfileFlag(cmd *cobra.Command, e *Env, dst *string, usage string) {
+	cmd.Flags().StringVar(dst, "profile", "", usage)
+	_ = cmd.RegisterFlagCompletionFunc("profile", completeProfiles(e))
+}
+
+// completeProfiles offers the configured profile names.
+func completeProfiles(e *Env) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		cfg, err := loadConfig(e)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return cfg.Names(), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeProfileArg completes a positional profile argument.
+func completeProfileArg(e *Env) cobra.CompletionFunc {
+	profiles := completeProfiles(e)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return profiles(cmd, args, toComplete)
+	}
+}
 
 // usageError is a mistake on the command line or in the config: exit 2.
 type usageError struct{ msg, hint string }
@@ -184,13 +299,16 @@ func withAdvice(err error, code int, hint string) error {
 
 // report prints err as one or two lines and returns the exit code.
 func report(w io.Writer, err error) int {
-	if err == nil || errors.Is(err, errHelp) {
+	if err == nil {
 		return exitcode.OK
 	}
 	code, hint := classify(err)
-	fmt.Fprintf(w, "sfmcp: %s\n", err)
-	if hint != "" {
-		fmt.Fprintf(w, "sfmcp: %s\n", hint)
-	}
+	exitcode.Report(w, err, hint)
 	return code
+}
+
+// stringsFlag declares a repeatable string flag (no comma splitting: an
+// identifier may hold commas inside quotes).
+func stringsFlag(fs *pflag.FlagSet, dst *[]string, name, usage string) {
+	fs.StringArrayVar(dst, name, nil, usage)
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/sfmcp/sfmcp/client"
@@ -25,16 +26,30 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/paths"
+	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
-func runDaemon(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "daemon")
-	verbose := fs.Bool("debug", false, "log at debug level")
-	logFile := fs.Bool("log-file", false, "log to the per-user log file, rotated by size, instead of stderr (what an auto-started daemon and the launchd agent do)")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newDaemonCommand(e *Env) *cobra.Command {
+	var verbose, logFile bool
+	c := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the token daemon in the foreground",
+		Long: `Run the per-user token daemon in the foreground. It keeps access tokens fresh
+and serves them on a Unix socket only this user can use. It starts on its
+own when a client needs it; "sfmcp-token service install" runs it as a
+systemd user unit or launchd agent instead.`,
+		Args: noArgs,
+		RunE: longRunning(func(ctx context.Context, _ []string) error {
+			return runDaemon(ctx, e, verbose, logFile)
+		}),
 	}
+	c.Flags().BoolVar(&verbose, "debug", false, "log at debug level")
+	c.Flags().BoolVar(&logFile, "log-file", false, "log to the per-user log file, rotated by size, instead of stderr (what an auto-started daemon and the launchd agent do)")
+	return c
+}
+
+func runDaemon(ctx context.Context, e *Env, verbose, logFile bool) error {
 	where, err := paths.Resolve(e.Getenv)
 	if err != nil {
 		return err
@@ -44,11 +59,11 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 	// at little CPU cost (bench/RESULTS.md).
 	debug.SetGCPercent(50)
 	level := slog.LevelInfo
-	if *verbose {
+	if verbose {
 		level = slog.LevelDebug
 	}
 	var out io.Writer = e.Stderr
-	if *logFile {
+	if logFile {
 		rotating := rotatingLog(where.Log)
 		defer rotating.Close()
 		out = rotating
@@ -68,7 +83,7 @@ func runDaemon(ctx context.Context, e *Env, args []string) error {
 	// Timers stop while the machine sleeps; the watch looks at the wall
 	// clock, so tokens are renewed within seconds of a resume.
 	go m.Watch(ctx, 15*time.Second)
-	srv := &daemon.Server{Manager: m, Log: log, Version: Version}
+	srv := &daemon.Server{Manager: m, Log: log, Version: version.String()}
 	err = srv.Serve(ctx, where.Socket, where.Lock, func() { signalReady(e) })
 	if errors.Is(err, daemon.ErrAlreadyRunning) {
 		return withAdvice(err, exitcode.Usage, "check it with: sfmcp-token status")

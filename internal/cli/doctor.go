@@ -17,6 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
@@ -24,6 +25,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
+	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
@@ -52,23 +54,45 @@ func (d *doctor) add(name string, ok bool, detail, advice string) bool {
 	return ok
 }
 
-func runDoctor(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "doctor")
-	profileName := fs.String("profile", "", "profile to check (default: $SFMCP_PROFILE, then default_profile)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	mcpFile := fs.String("mcp-file", ".mcp.json", "MCP configuration whose servers are checked")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newDoctorCommand(e *Env) *cobra.Command {
+	var o doctorOptions
+	c := &cobra.Command{
+		Use:   "doctor [PROFILE]",
+		Short: "Check everything, say what to fix",
+		Long: `Check the config, the keychain, the daemon, the account host, the clock, the
+sign-in and the MCP servers of .mcp.json, and say what to fix for each check
+that fails. A server whose URL is not on the profile's host is skipped and
+sent nothing.`,
+		Example: `  sfmcp-token doctor
+  sfmcp-token doctor prod --json`,
+		Args:              profileArg,
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.profile = profileFrom(o.profile, args)
+			return runDoctor(cmd.Context(), e, o)
+		},
 	}
+	addProfileFlag(c, e, &o.profile, "profile to check (default: $SFMCP_PROFILE, then default_profile)")
+	c.Flags().BoolVar(&o.asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&o.mcpFile, "mcp-file", ".mcp.json", "MCP configuration whose servers are checked")
+	return c
+}
+
+type doctorOptions struct {
+	profile, mcpFile string
+	asJSON           bool
+}
+
+func runDoctor(ctx context.Context, e *Env, o doctorOptions) error {
 	d := &doctor{e: e, ctx: ctx}
-	d.run(*profileName, *mcpFile)
+	d.run(o.profile, o.mcpFile)
 	failed := 0
 	for _, c := range d.checks {
 		if !c.OK {
 			failed++
 		}
 	}
-	if *asJSON {
+	if o.asJSON {
 		if err := writeJSON(e, d.checks); err != nil {
 			return err
 		}
@@ -335,7 +359,7 @@ func (d *doctor) listTools(url string) (int, error) {
 		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: d.profile.Name})) }}
 	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 	defer cancel()
-	c := mcp.NewClient(&mcp.Implementation{Name: "sfmcp-doctor", Version: Version}, nil)
+	c := mcp.NewClient(&mcp.Implementation{Name: "sfmcp-doctor", Version: version.String()}, nil)
 	s, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: &http.Client{Transport: tr}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
 	if err != nil {
 		return 0, err

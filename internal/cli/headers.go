@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/daemon"
@@ -14,13 +16,48 @@ import (
 // hotEnv is the hot path's view of the environment; a daemon it starts is
 // this very binary.
 func hotEnv(e *Env) tokencmd.Env {
-	exe, _ := os.Executable()
-	return tokencmd.Env{Getenv: e.Getenv, Environ: e.Environ, Stdout: e.Stdout, Stderr: e.Stderr, DaemonExe: exe}
+	h := e.Env
+	if h.DaemonExe == "" && h.FindDaemonExe == nil {
+		h.FindDaemonExe = os.Executable
+	}
+	return h
 }
 
-// runHot runs `headers` or `token`, which print their own errors.
-func runHot(ctx context.Context, e *Env, args []string) int {
-	return tokencmd.Run(ctx, hotEnv(e), args)
+// newHotCommand is headers or token: the same code sfmcp-token runs.
+func newHotCommand(e *Env, name string) *cobra.Command {
+	var o tokencmd.Options
+	c := &cobra.Command{
+		Use:  name,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := hotEnv(e)
+			if err := tokencmd.Print(cmd.Context(), h, name, o); err != nil {
+				profile := o.Profile
+				if profile == "" {
+					profile = e.Getenv("SFMCP_PROFILE")
+				}
+				code, hint := tokencmd.Advise(err, e.Getenv, profile)
+				return withAdvice(err, code, hint)
+			}
+			return nil
+		},
+	}
+	switch name {
+	case "headers":
+		c.Short = "Print the headersHelper JSON for Claude Code"
+		c.Long = `Print {"Authorization": "Bearer …"} for the profile, as a Claude Code
+headersHelper prints it. The token comes from the per-user daemon, which is
+started if none runs. With CLAUDE_CODE_MCP_SERVER_URL set (Claude Code sets
+it), the token goes only to that URL's profile, and only over https.`
+		c.Example = `  # in .mcp.json: "headersHelper": "sfmcp-token headers --profile prod"
+  sfmcp-token headers --profile prod`
+	case "token":
+		c.Short = "Print the bare access token"
+		c.Example = `  curl -H "Authorization: Bearer $(sfmcp-token token --profile prod)" …`
+	}
+	addProfileFlag(c, e, &o.Profile, "profile (default: $SFMCP_PROFILE, then the profile matching $CLAUDE_CODE_MCP_SERVER_URL, then default_profile)")
+	c.Flags().BoolVar(&o.Force, "force", false, "get a new access token even if the cached one is valid")
+	return c
 }
 
 // daemonToken asks the daemon for req's token, starting one if needed;

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkg/browser"
+	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
@@ -17,19 +18,41 @@ import (
 	"github.com/sfmcp/sfmcp/oauth"
 )
 
-func runLogin(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "login")
-	profileName := fs.String("profile", "", "profile to sign in (default: $SFMCP_PROFILE, then default_profile)")
-	noBrowser := fs.Bool("no-browser", false, "only print the sign-in URL; do not open a browser")
-	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newLoginCommand(e *Env) *cobra.Command {
+	var o loginOptions
+	c := &cobra.Command{
+		Use:   "login [PROFILE]",
+		Short: "Sign in through the browser",
+		Long: `Sign in to Snowflake through the browser (OAuth authorization code with
+PKCE, redirected to a loopback address on this machine). The refresh token
+goes into the OS keychain; the daemon keeps access tokens fresh from it.`,
+		Example: `  sfmcp-token login prod
+  sfmcp-token login --no-browser   # print the URL; open it yourself`,
+		Args:              profileArg,
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: longRunning(func(ctx context.Context, args []string) error {
+			o.profile = profileFrom(o.profile, args)
+			return runLogin(ctx, e, o)
+		}),
 	}
+	addProfileFlag(c, e, &o.profile, "profile to sign in (default: $SFMCP_PROFILE, then default_profile)")
+	c.Flags().BoolVar(&o.noBrowser, "no-browser", false, "only print the sign-in URL; do not open a browser")
+	c.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	return c
+}
+
+type loginOptions struct {
+	profile   string
+	noBrowser bool
+	timeout   time.Duration
+}
+
+func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
 	}
-	p, err := selectProfile(e, cfg, *profileName)
+	p, err := selectProfile(e, cfg, o.profile)
 	if err != nil {
 		return err
 	}
@@ -54,9 +77,9 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	// port (and race this one): the reload ends it.
 	notifyDaemon(ctx, e, p.Name)
 	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
-	user, err := browserSignIn(ctx, e, store, p, ep, network, *timeout, func(startURL string) {
-		announce(e, startURL, *noBrowser)
-	}, !*noBrowser)
+	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL string) {
+		announce(e, startURL, o.noBrowser)
+	}, !o.noBrowser)
 	if err != nil {
 		return err
 	}
@@ -218,22 +241,41 @@ func loginError(profile string, err error) error {
 	return fmt.Errorf("sign-in failed: %w", err)
 }
 
-func runLogout(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "logout")
-	profileName := fs.String("profile", "", "profile to sign out")
-	all := fs.Bool("all", false, "sign out of every profile")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newLogoutCommand(e *Env) *cobra.Command {
+	var profile string
+	var all bool
+	c := &cobra.Command{
+		Use:   "logout [PROFILE | --all]",
+		Short: "Forget the sign-in",
+		Long:  "Delete the profile's refresh token from the keychain and tell the daemon to drop its access tokens.",
+		Example: `  sfmcp-token logout prod
+  sfmcp-token logout --all`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all && (len(args) > 0 || profile != "") {
+				return errors.New("give a profile or --all, not both")
+			}
+			return profileArg(cmd, args)
+		},
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogout(cmd.Context(), e, profileFrom(profile, args), all)
+		},
 	}
+	addProfileFlag(c, e, &profile, "profile to sign out (default: $SFMCP_PROFILE, then default_profile)")
+	c.Flags().BoolVar(&all, "all", false, "sign out of every profile")
+	return c
+}
+
+func runLogout(ctx context.Context, e *Env, profile string, all bool) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
 	}
 	var names []string
-	if *all {
+	if all {
 		names = cfg.Names()
 	} else {
-		p, err := selectProfile(e, cfg, *profileName)
+		p, err := selectProfile(e, cfg, profile)
 		if err != nil {
 			return err
 		}

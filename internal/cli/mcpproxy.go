@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
@@ -22,17 +23,31 @@ import (
 // runMCPProxy bridges the MCP client on stdin/stdout to a Snowflake MCP
 // server, asking the daemon for the token on every request. Only MCP
 // messages go to stdout; diagnostics go to stderr.
-func runMCPProxy(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "mcp-proxy")
-	profileName := fs.String("profile", "", "profile whose token is used (default: $SFMCP_PROFILE, then default_profile)")
-	server := fs.String("server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL")
-	quiet := fs.Bool("quiet", false, "log only errors to stderr")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newMCPProxyCommand(e *Env) *cobra.Command {
+	var profile, server string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "mcp-proxy --server DB.SCHEMA.NAME [--profile P]",
+		Short: "Stdio MCP bridge to a Snowflake MCP server",
+		Long: `Bridge an MCP client on stdin/stdout to a Snowflake MCP server, with a fresh
+token from the daemon on every request. A token Snowflake refuses is renewed
+and the request retried once. Only MCP messages go to stdout.`,
+		Example: `  # in an MCP client's config: "command": "sfmcp-token",
+  #   "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"]
+  sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP`,
+		Args: noArgs,
+		RunE: longRunning(func(ctx context.Context, _ []string) error {
+			return runMCPProxy(ctx, e, profile, server, quiet)
+		}),
 	}
-	if *server == "" {
-		return usagef("e.g. sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP", "mcp-proxy: --server is required")
-	}
+	addProfileFlag(c, e, &profile, "profile whose token is used (default: $SFMCP_PROFILE, then default_profile)")
+	c.Flags().StringVar(&server, "server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL (required)")
+	c.Flags().BoolVar(&quiet, "quiet", false, "log only errors to stderr")
+	_ = c.MarkFlagRequired("server")
+	return c
+}
+
+func runMCPProxy(ctx context.Context, e *Env, profileName, server string, quiet bool) error {
 	// An MCP client entry sets this process's environment: proxies and
 	// TLS roots come from the config only.
 	e.networkFromConfigOnly = true
@@ -41,12 +56,12 @@ func runMCPProxy(ctx context.Context, e *Env, args []string) error {
 			return err
 		}
 	}
-	p, serverURL, err := profileAndServer(e, *profileName, *server)
+	p, serverURL, err := profileAndServer(e, profileName, server)
 	if err != nil {
 		return err
 	}
 	level := slog.LevelInfo
-	if *quiet {
+	if quiet {
 		level = slog.LevelError
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level})).With("component", "mcp-proxy")

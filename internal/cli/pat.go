@@ -4,35 +4,63 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
+	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
 const defaultManifest = "sfmcp-manifest.json"
 
-func runPAT(ctx context.Context, e *Env, args []string) error {
-	const usage = "run: sfmcp-token pat create|verify|status|rotate|remove|replay|resume"
-	if len(args) == 0 {
-		return usagef(usage, "pat: missing subcommand")
+func newPATCommand(e *Env) *cobra.Command {
+	var subs []*cobra.Command
+	for _, a := range []struct{ name, use, short, example string }{
+		{"create", "create --user U --role R --db DB [--allow-ip CIDR]...", "Create a service user, its network and authentication policies, and a PAT",
+			"  sfmcp-token pat create --user CI_BOT --role CI_READ --db OPS --allow-ip 203.0.113.0/24"},
+		{"verify", "verify [--server DB.SCHEMA.NAME]", "Check that the PAT works (and, with --server, list an MCP server's tools)",
+			"  sfmcp-token pat verify --server DB.PUBLIC.GONG_MCP"},
+		{"status", "status", "Show the manifest's resources and the PAT's expiry", "  sfmcp-token pat status --json"},
+		{"rotate", "rotate", "Rotate the PAT and store the new secret", "  sfmcp-token pat rotate --expire-old-after-hours 1"},
+		{"remove", "remove", "Drop everything the manifest created, in reverse order", "  sfmcp-token pat remove --yes"},
+		{"replay", "replay --account ACCOUNT", "Create the manifest's setup again on another account", "  sfmcp-token pat replay --account myorg-staging --admin-profile staging"},
+		{"resume", "resume", "Finish a setup that stopped part-way", "  sfmcp-token pat resume"},
+	} {
+		p := &patCmd{e: e, sub: a.name}
+		c := &cobra.Command{
+			Use:     a.use,
+			Short:   a.short,
+			Example: a.example,
+			Args:    noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				p.ctx = cmd.Context()
+				return p.dispatch()
+			},
+		}
+		p.register(c)
+		subs = append(subs, c)
 	}
-	sub, args := args[0], args[1:]
-	p := &patCmd{e: e, ctx: ctx, sub: sub}
-	fs := newFlags(e, "pat "+sub)
-	p.register(fs, sub)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	switch sub {
+	c := group("pat COMMAND", "Service accounts with programmatic access tokens", subs...)
+	c.Long = `Set up a service user for automation (CI/CD) that authenticates only with a
+programmatic access token (PAT): the user, a network rule and policy, a
+PAT-only authentication policy and the PAT, kept in the keychain as a
+profile. A manifest (sfmcp-manifest.json) records every resource, so a setup
+can be resumed, replayed elsewhere or removed; it holds names, never SQL or
+secrets.`
+	return c
+}
+
+func (p *patCmd) dispatch() error {
+	switch p.sub {
 	case "create":
 		return p.create()
 	case "resume":
@@ -48,7 +76,7 @@ func runPAT(ctx context.Context, e *Env, args []string) error {
 	case "verify":
 		return p.verify()
 	}
-	return usagef(usage, "pat: unknown subcommand %q", sub)
+	return fmt.Errorf("pat: unknown subcommand %q", p.sub)
 }
 
 type patCmd struct {
@@ -57,7 +85,7 @@ type patCmd struct {
 	sub string
 
 	a               snowflake.ServiceAccount
-	ips             stringList
+	ips             []string
 	schema          string
 	adminProfile    string
 	adminConnection string
@@ -72,7 +100,9 @@ type patCmd struct {
 	yes             bool
 }
 
-func (p *patCmd) register(fs *flag.FlagSet, sub string) {
+func (p *patCmd) register(c *cobra.Command) {
+	fs, sub := c.Flags(), p.sub
+	defer func() { _ = c.RegisterFlagCompletionFunc("admin-profile", completeProfiles(p.e)) }()
 	fs.StringVar(&p.a.User, "user", "", "service user (env SA_USER)")
 	fs.StringVar(&p.manifest, "manifest", defaultManifest, "manifest file recording the setup")
 	fs.StringVar(&p.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
@@ -85,7 +115,7 @@ func (p *patCmd) register(fs *flag.FlagSet, sub string) {
 		fs.StringVar(&p.a.Role, "role", "", "role the PAT is restricted to, a narrow one: never ACCOUNTADMIN or another system admin role (env SA_ROLE)")
 		fs.StringVar(&p.a.Database, "db", "", "database for the network rule and policies (env SNOW_UTILS_DB)")
 		fs.StringVar(&p.schema, "schema", "", "one schema for rule and policies (default NETWORKS and POLICIES)")
-		fs.Var(&p.ips, "allow-ip", "IPv4 address or CIDR (at most a /8) the service connects from (repeatable)")
+		stringsFlag(fs, &p.ips, "allow-ip", "IPv4 address or CIDR (at most a /8) the service connects from (repeatable)")
 		fs.IntVar(&p.a.Days, "days", 30, "days until the PAT expires (1-365)")
 		fs.StringVar(&p.a.TokenName, "token-name", "", "PAT name (default USER_PAT)")
 		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
@@ -260,7 +290,7 @@ func keyPairAdmin(e *Env, name string) (admin, error) {
 }
 
 func (p *patCmd) api(a admin, role string) *snowflake.Client {
-	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.snowflakeHTTP(), Creds: a.creds, UserAgent: "sfmcp/" + Version, Role: role}
+	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.snowflakeHTTP(), Creds: a.creds, UserAgent: "sfmcp/" + version.String(), Role: role}
 }
 
 // run carries out the manifest's plan and keeps the PAT as a profile.

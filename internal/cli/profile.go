@@ -10,60 +10,60 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
-func runProfile(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("run: sfmcp-token profile add|list|show|remove|default", "profile: missing subcommand")
-	}
-	switch args[0] {
-	case "add":
-		return runProfileAdd(ctx, e, args[1:])
-	case "list":
-		return runProfileList(e, args[1:])
-	case "show":
-		return runProfileShow(e, args[1:])
-	case "remove":
-		return runProfileRemove(ctx, e, args[1:])
-	case "default":
-		return runProfileDefault(e, args[1:])
-	}
-	return usagef("run: sfmcp-token profile add|list|show|remove|default", "profile: unknown subcommand %q", args[0])
+func newProfileCommand(e *Env) *cobra.Command {
+	c := group("profile COMMAND", "Manage profiles", newProfileAddCommand(e), newProfileListCommand(e), newProfileShowCommand(e),
+		newProfileRemoveCommand(e), newProfileDefaultCommand(e))
+	c.Long = `A profile names a Snowflake account, the OAuth client to sign in with, and a
+role. Profiles live in the config file (~/.config/sfmcp/config.toml); their
+secrets live in the keychain.`
+	return c
 }
 
-type stringList []string
+type profileAddOptions struct {
+	p                        config.Profile
+	connection               string
+	secretStdin, makeDefault bool
+}
 
-func (s *stringList) String() string     { return strings.Join(*s, " ") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+func newProfileAddCommand(e *Env) *cobra.Command {
+	var o profileAddOptions
+	c := &cobra.Command{
+		Use:   "add NAME --account ORGNAME-ACCOUNTNAME",
+		Short: "Add or replace a profile",
+		Example: `  sfmcp-token profile add prod --account myorg-myaccount --role ANALYST --default
+  sfmcp-token profile add prod --connection default   # from the Snowflake CLI
+  printf %s "$SECRET" | sfmcp-token profile add prod --account myorg-myaccount \
+      --client-id ABC --client-type confidential --client-secret-stdin`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.p.Name = args[0]
+			return runProfileAdd(cmd.Context(), e, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.p.Account, "account", "", "Snowflake account: orgname-accountname, a legacy locator, or a URL")
+	f.StringVar(&o.p.Host, "host", "", "host[:port] override (https; http only for loopback)")
+	f.StringVar(&o.p.ClientID, "client-id", "", "OAuth client id of a custom integration (default: SNOWFLAKE$LOCAL_APPLICATION)")
+	f.StringVar(&o.p.ClientType, "client-type", "", "public or confidential (custom integrations; default confidential)")
+	f.StringVar(&o.p.RedirectURI, "redirect-uri", "", "the integration's loopback OAUTH_REDIRECT_URI, e.g. http://127.0.0.1:3000/oauth/callback")
+	f.StringVar(&o.p.Role, "role", "", "role for the session (scope session:role:ROLE)")
+	f.StringVar(&o.p.User, "user", "", "the Snowflake user who must sign in; a sign-in as anyone else is refused")
+	stringsFlag(f, &o.p.Scopes, "scope", "extra scope (repeatable)")
+	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
+	f.StringVar(&o.connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
+	f.BoolVar(&o.makeDefault, "default", false, "make this the default profile")
+	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
 
-func runProfileAdd(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "profile add NAME")
-	var p config.Profile
-	var scopes stringList
-	var secretStdin, makeDefault bool
-	var connection string
-	fs.StringVar(&p.Account, "account", "", "Snowflake account: orgname-accountname, a legacy locator, or a URL")
-	fs.StringVar(&p.Host, "host", "", "host[:port] override (https; http only for loopback)")
-	fs.StringVar(&p.ClientID, "client-id", "", "OAuth client id of a custom integration (default: SNOWFLAKE$LOCAL_APPLICATION)")
-	fs.StringVar(&p.ClientType, "client-type", "", "public or confidential (custom integrations; default confidential)")
-	fs.StringVar(&p.RedirectURI, "redirect-uri", "", "the integration's loopback OAUTH_REDIRECT_URI, e.g. http://127.0.0.1:3000/oauth/callback")
-	fs.StringVar(&p.Role, "role", "", "role for the session (scope session:role:ROLE)")
-	fs.StringVar(&p.User, "user", "", "the Snowflake user who must sign in; a sign-in as anyone else is refused")
-	fs.Var(&scopes, "scope", "extra scope (repeatable)")
-	fs.BoolVar(&secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
-	fs.StringVar(&connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
-	fs.BoolVar(&makeDefault, "default", false, "make this the default profile")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME", "profile add: give exactly one profile name")
-	}
-	p.Name = pos[0]
-	p.Scopes = scopes
+func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions) error {
+	p, connection, secretStdin, makeDefault := o.p, o.connection, o.secretStdin, o.makeDefault
 	if connection != "" || (p.Account == "" && p.Host == "" && e.Getenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME") != "") {
 		c, err := config.SnowflakeCLIConnection(connection, e.Getenv)
 		if err != nil {
@@ -167,12 +167,20 @@ func viewOf(cfg *config.File, p config.Profile) profileView {
 	return profileView{Profile: p, Default: cfg.DefaultProfile == p.Name, Endpoint: ep.URL(), Scopes: p.OAuthScopes()}
 }
 
-func runProfileList(e *Env, args []string) error {
-	fs := newFlags(e, "profile list")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newProfileListCommand(e *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:     "list",
+		Short:   "List the profiles (* marks the default)",
+		Example: "  sfmcp-token profile list --json",
+		Args:    noArgs,
+		RunE:    func(*cobra.Command, []string) error { return runProfileList(e, asJSON) },
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func runProfileList(e *Env, asJSON bool) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
@@ -181,7 +189,7 @@ func runProfileList(e *Env, args []string) error {
 	for _, name := range cfg.Names() {
 		views = append(views, viewOf(cfg, cfg.Profiles[name]))
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(e, views)
 	}
 	if len(views) == 0 {
@@ -200,27 +208,33 @@ func runProfileList(e *Env, args []string) error {
 	return tw.Flush()
 }
 
-func runProfileShow(e *Env, args []string) error {
-	fs := newFlags(e, "profile show [NAME]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func newProfileShowCommand(e *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:               "show [NAME]",
+		Short:             "Show a profile (default: the default profile)",
+		Example:           "  sfmcp-token profile show prod",
+		Args:              profileArg,
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return runProfileShow(e, profileFrom("", args), asJSON)
+		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func runProfileShow(e *Env, name string, asJSON bool) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
-	}
-	name := ""
-	if len(pos) > 0 {
-		name = pos[0]
 	}
 	p, err := selectProfile(e, cfg, name)
 	if err != nil {
 		return err
 	}
 	v := viewOf(cfg, p)
-	if *asJSON {
+	if asJSON {
 		return writeJSON(e, v)
 	}
 	fmt.Fprintf(e.Stdout, "profile:      %s%s\n", p.Name, map[bool]string{true: " (default)"}[v.Default])
@@ -233,20 +247,24 @@ func runProfileShow(e *Env, args []string) error {
 	return nil
 }
 
-func runProfileRemove(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "profile remove NAME")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func newProfileRemoveCommand(e *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:               "remove NAME",
+		Short:             "Remove a profile and its keychain entries",
+		Example:           "  sfmcp-token profile remove old",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProfileRemove(cmd.Context(), e, args[0])
+		},
 	}
-	if len(pos) != 1 {
-		return usagef("run: sfmcp-token profile remove NAME", "profile remove: give exactly one profile name")
-	}
+}
+
+func runProfileRemove(ctx context.Context, e *Env, name string) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
 	}
-	name := pos[0]
 	if !cfg.Remove(name) {
 		return fmt.Errorf("%w: %q", config.ErrNoProfile, name)
 	}
@@ -267,23 +285,26 @@ func runProfileRemove(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-func runProfileDefault(e *Env, args []string) error {
-	fs := newFlags(e, "profile default NAME")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+func newProfileDefaultCommand(e *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:               "default NAME",
+		Short:             "Make a profile the default",
+		Example:           "  sfmcp-token profile default prod",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeProfileArg(e),
+		RunE:              func(_ *cobra.Command, args []string) error { return runProfileDefault(e, args[0]) },
 	}
-	if len(pos) != 1 {
-		return usagef("run: sfmcp-token profile default NAME", "profile default: give exactly one profile name")
-	}
+}
+
+func runProfileDefault(e *Env, name string) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
 	}
-	if _, err := cfg.Profile(pos[0]); err != nil {
+	if _, err := cfg.Profile(name); err != nil {
 		return err
 	}
-	cfg.DefaultProfile = pos[0]
+	cfg.DefaultProfile = name
 	return cfg.Save()
 }
 

@@ -1,40 +1,61 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/kardianos/service"
+	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/packaging"
 )
 
-func runService(ctx context.Context, e *Env, args []string) error {
-	const usage = "run: sfmcp-token service install|uninstall|start|stop|restart|status"
-	if len(args) == 0 {
-		return usagef(usage, "service: missing subcommand")
+func newServiceCommand(e *Env) *cobra.Command {
+	var subs []*cobra.Command
+	for _, a := range []struct{ name, short string }{
+		{"install", "Install and enable the per-user service (systemd user unit or launchd agent)"},
+		{"uninstall", "Disable and remove the per-user service"},
+		{"start", "Start the service"},
+		{"stop", "Stop the service"},
+		{"restart", "Restart the service"},
+		{"status", "Say whether the service is installed and running"},
+	} {
+		var exe string
+		c := &cobra.Command{
+			Use:     a.name,
+			Short:   a.short,
+			Example: "  sfmcp-token service " + a.name,
+			Args:    noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return runService(e, cmd.Name(), exe)
+			},
+		}
+		c.Flags().StringVar(&exe, "executable", "", "path of sfmcp-token the service runs (default: this binary)")
+		subs = append(subs, c)
 	}
-	fs := newFlags(e, "service "+args[0])
-	exe := fs.String("executable", "", "path of sfmcp-token the service runs (default: this binary)")
-	if _, err := parse(fs, args[1:]); err != nil {
-		return err
-	}
+	c := group("service COMMAND", "Run the daemon as a per-user service", subs...)
+	c.Long = `Run the token daemon as a systemd user unit (Linux) or a launchd agent
+(macOS), so it starts at login with the session's keychain. Without it the
+daemon starts on demand.`
+	return c
+}
+
+func runService(e *Env, action, exe string) error {
 	home := e.Getenv("HOME")
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	if *exe == "" {
+	if exe == "" {
 		p, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find this program's path (pass --executable): %w", err)
 		}
-		*exe = p
+		exe = p
 	}
-	abs, err := filepath.Abs(*exe)
+	abs, err := filepath.Abs(exe)
 	if err != nil {
 		return err
 	}
@@ -43,16 +64,16 @@ func runService(ctx context.Context, e *Env, args []string) error {
 		return withAdvice(err, exitcode.Usage, "")
 	}
 	unit := packaging.UnitPath(home)
-	switch args[0] {
+	switch action {
 	case "install":
 		return serviceInstall(e, svc, unit)
 	case "uninstall":
 		return serviceUninstall(e, svc, unit)
 	case "start", "stop", "restart":
-		if err := service.Control(svc, args[0]); err != nil {
-			return withAdvice(fmt.Errorf("service %s: %w", args[0], err), exitcode.Unavailable, "is it installed? run: sfmcp-token service install")
+		if err := service.Control(svc, action); err != nil {
+			return withAdvice(fmt.Errorf("service %s: %w", action, err), exitcode.Unavailable, "is it installed? run: sfmcp-token service install")
 		}
-		fmt.Fprintf(e.Stdout, "sfmcp service: %s done\n", args[0])
+		fmt.Fprintf(e.Stdout, "sfmcp service: %s done\n", action)
 		return nil
 	case "status":
 		st, err := svc.Status()
@@ -66,7 +87,7 @@ func runService(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "sfmcp service: %s (%s)\n", state, unit)
 		return nil
 	}
-	return usagef(usage, "service: unknown subcommand %q", args[0])
+	return fmt.Errorf("service: unknown action %q", action)
 }
 
 // serviceInstall writes the unit (replacing an older one, so an upgrade or

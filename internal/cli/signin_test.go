@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
@@ -34,7 +35,7 @@ func TestMayOpenSignIn(t *testing.T) {
 	}
 	envWith := func(home string) *Env {
 		vars := map[string]string{"HOME": home, "SFMCP_CONFIG": cfgPath}
-		return &Env{Getenv: func(k string) string { return vars[k] }}
+		return &Env{Env: tokencmd.Env{Getenv: func(k string) string { return vars[k] }}}
 	}
 	p := config.Profile{Name: "prod", Account: "myorg-acct"}
 	ep, _ := p.Endpoint()

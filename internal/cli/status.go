@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
@@ -21,12 +25,26 @@ type statusView struct {
 	Profiles []apitype.ProfileStatus `json:"profiles"`
 }
 
-func runStatus(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "status")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
-		return err
+func newStatusCommand(e *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status [PROFILE]",
+		Short: "Profiles, tokens and the daemon",
+		Long: `Show whether the daemon runs, and for each profile its state, user, role and
+how long its access token and its sign-in (or PAT) stay valid.`,
+		Example: `  sfmcp-token status
+  sfmcp-token status prod --json`,
+		Args:              profileArg,
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), e, args, asJSON)
+		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 	socket, err := tokencmd.DaemonSocket(e.Getenv)
 	if err != nil {
 		return err
@@ -55,7 +73,13 @@ func runStatus(ctx context.Context, e *Env, args []string) error {
 	default:
 		return withAdvice(err, exitcode.Unavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
 	}
-	if *asJSON {
+	if len(only) == 1 {
+		view.Profiles = slices.DeleteFunc(view.Profiles, func(p apitype.ProfileStatus) bool { return p.Name != only[0] })
+		if len(view.Profiles) == 0 {
+			return fmt.Errorf("%w: %q", config.ErrNoProfile, only[0])
+		}
+	}
+	if asJSON {
 		return writeJSON(e, view)
 	}
 	if view.Daemon != nil {

@@ -3,7 +3,10 @@
 // path and the full CLI both use it.
 package exitcode
 
-import "runtime"
+import (
+	"io"
+	"runtime"
+)
 
 // Exit codes, documented in the README.
 const (
@@ -34,5 +37,13 @@ func KeychainAdvice() string {
 		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
 	default:
 		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+	}
+}
+
+// Report prints an error and its next step, as every sfmcp command does.
+func Report(w io.Writer, err error, hint string) {
+	io.WriteString(w, "sfmcp: "+err.Error()+"\n")
+	if hint != "" {
+		io.WriteString(w, "sfmcp: "+hint+"\n")
 	}
 }

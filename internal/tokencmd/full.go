@@ -44,7 +44,7 @@ func FullBinary() (string, error) {
 func ExecFull(args []string) int {
 	full, err := FullBinary()
 	if err != nil {
-		Report(os.Stderr, err, "install both binaries: go install ./cmd/sfmcp-token ./cmd/sfmcp-token-full (releases ship both)")
+		exitcode.Report(os.Stderr, err, "install both binaries: go install ./cmd/sfmcp-token ./cmd/sfmcp-token-full (releases ship both)")
 		return exitcode.Error
 	}
 	if err := execProcess(full, args); err != nil {
@@ -52,7 +52,7 @@ func ExecFull(args []string) int {
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
 		}
-		Report(os.Stderr, fmt.Errorf("run %s: %w", full, err), "")
+		exitcode.Report(os.Stderr, fmt.Errorf("run %s: %w", full, err), "")
 		return exitcode.Error
 	}
 	return exitcode.OK

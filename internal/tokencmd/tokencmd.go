@@ -9,11 +9,11 @@ package tokencmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +22,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/internal/safesocket"
+	"github.com/sfmcp/sfmcp/internal/version"
 )
 
 // Env is what the hot path touches outside the process.
@@ -36,26 +37,81 @@ type Env struct {
 	FindDaemonExe func() (string, error)
 }
 
-// Run runs `headers` or `token` (args[0]) and returns the exit code.
-func Run(ctx context.Context, e Env, args []string) int {
-	fs := flag.NewFlagSet("sfmcp-token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	profile := fs.String("profile", "", "profile (default: $SFMCP_PROFILE, then the profile matching $CLAUDE_CODE_MCP_SERVER_URL, then default_profile)")
-	force := fs.Bool("force", false, "get a new access token even if the cached one is valid")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitcode.OK
+// Main is the whole of sfmcp-token: headers, token and the version are
+// answered here; every other command line, help and mistakes included, is
+// handed to sfmcp-token-full, which has the command tree.
+func Main(ctx context.Context, e Env, args []string) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
+		io.WriteString(e.Stdout, "sfmcp-token "+version.String()+"\n")
+		return exitcode.OK
+	}
+	if len(args) > 0 && (args[0] == "headers" || args[0] == "token") {
+		if o, ok := parseHot(args[1:]); ok {
+			return Run(ctx, e, args[0], o)
 		}
-		return exitcode.Usage
 	}
-	req := client.Request{Profile: *profile, ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), ServerName: e.Getenv("CLAUDE_CODE_MCP_SERVER_NAME"),
-		Force: *force, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
-	if req.Profile == "" {
-		req.Profile = e.Getenv("SFMCP_PROFILE")
+	return ExecFull(args)
+}
+
+// Options are the flags of headers and token.
+type Options struct {
+	Profile string // --profile, else $SFMCP_PROFILE, else the daemon's choice
+	Force   bool   // --force: a new access token even if the cached one is valid
+}
+
+// parseHot parses the flags of headers and token as sfmcp-token-full's
+// command tree does. Anything else (help, a mistake) is not ok, and the
+// full binary answers it with its usage.
+func parseHot(args []string) (Options, bool) {
+	var o Options
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(args[i], "=")
+		switch name {
+		case "--profile":
+			if !hasValue {
+				if i+1 == len(args) {
+					return o, false
+				}
+				i++
+				value = args[i]
+			}
+			o.Profile = value
+		case "--force":
+			if hasValue {
+				b, err := strconv.ParseBool(value)
+				if err != nil {
+					return o, false
+				}
+				o.Force = b
+				continue
+			}
+			o.Force = true
+		default:
+			return o, false
+		}
 	}
+	return o, true
+}
+
+// Run runs `headers` or `token` and returns the exit code.
+func Run(ctx context.Context, e Env, command string, o Options) int {
+	err := Print(ctx, e, command, o)
+	if err == nil {
+		return exitcode.OK
+	}
+	code, hint := Advise(err, e.Getenv, profileOf(e, o))
+	exitcode.Report(e.Stderr, err, hint)
+	return code
+}
+
+// Print asks the daemon for the profile's token and prints it: headers as
+// the JSON a headersHelper prints, token bare.
+func Print(ctx context.Context, e Env, command string, o Options) error {
+	req := client.Request{Profile: profileOf(e, o), ServerURL: e.Getenv("CLAUDE_CODE_MCP_SERVER_URL"), ServerName: e.Getenv("CLAUDE_CODE_MCP_SERVER_NAME"),
+		Force: o.Force, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 	var out []byte
 	err := WithDaemon(ctx, e, func(c *client.Client) error {
-		if args[0] == "token" {
+		if command == "token" {
 			tok, err := c.Token(ctx, req)
 			out = []byte(tok.AccessToken + "\n")
 			return err
@@ -65,17 +121,28 @@ func Run(ctx context.Context, e Env, args []string) int {
 		return err
 	})
 	if err != nil {
-		code, hint := Explain(err, req.Profile)
-		if ignored := ignoredByDaemon(e.Getenv); ignored != "" && (code == exitcode.Usage || code == exitcode.LoginRequired) {
-			hint += "\nsfmcp: note: the daemon does not read " + ignored + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
-		}
-		Report(e.Stderr, err, hint)
-		return code
+		return err
 	}
-	if _, err := e.Stdout.Write(out); err != nil {
-		return exitcode.Error
+	_, err = e.Stdout.Write(out)
+	return err
+}
+
+func profileOf(e Env, o Options) string {
+	if o.Profile != "" {
+		return o.Profile
 	}
-	return exitcode.OK
+	return e.Getenv("SFMCP_PROFILE")
+}
+
+// Advise is Explain for headers and token: it also names the variables an
+// auto-started daemon did not take from this environment, when they may
+// explain a missing profile or sign-in.
+func Advise(err error, getenv func(string) string, profile string) (int, string) {
+	code, hint := Explain(err, profile)
+	if ignored := ignoredByDaemon(getenv); ignored != "" && (code == exitcode.Usage || code == exitcode.LoginRequired) {
+		hint += "\nsfmcp: note: the daemon does not read " + ignored + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
+	}
+	return code, hint
 }
 
 // ignoredByDaemon lists the variables set here that an auto-started
@@ -89,14 +156,6 @@ func ignoredByDaemon(getenv func(string) string) string {
 		}
 	}
 	return strings.Join(set, ", ")
-}
-
-// Report prints an error and its next step as sfmcp does everywhere.
-func Report(w io.Writer, err error, hint string) {
-	fmt.Fprintf(w, "sfmcp: %s\n", err)
-	if hint != "" {
-		fmt.Fprintf(w, "sfmcp: %s\n", hint)
-	}
 }
 
 // WithDaemon runs call against the user's daemon: at the socket this

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// stampVersion is the release version the test binaries are built with,
+// as goreleaser stamps it.
+const stampVersion = "-X github.com/sfmcp/sfmcp/internal/version.stamp=9.8.7-test"
+
+// Both binaries say which release they are, as `--version` and `version`.
+func TestVersionInBothBinaries(t *testing.T) {
+	full := filepath.Join(filepath.Dir(binary), "sfmcp-token-full")
+	for _, exe := range []string{binary, full} {
+		for _, arg := range []string{"--version", "version"} {
+			out, err := exec.Command(exe, arg).Output()
+			if err != nil || string(out) != "sfmcp-token 9.8.7-test\n" {
+				t.Errorf("%s %s: %q, %v", filepath.Base(exe), arg, out, err)
+			}
+		}
+	}
+}
+
+// Help is on stdout with exit 0, for every command and subcommand, also
+// through the fast binary (which hands help to the full one).
+func TestHelpOnStdout(t *testing.T) {
+	p := newProc(t)
+	for _, args := range [][]string{
+		{}, {"--help"}, {"help"}, {"help", "login"}, {"login", "--help"}, {"headers", "--help"}, {"token", "-h"},
+		{"mcp", "--help"}, {"mcp"}, {"mcp", "add", "--help"}, {"pat", "--help"}, {"pat", "rotate", "--help"},
+		{"service", "--help"}, {"profile", "--help"}, {"profile", "add", "--help"}, {"admin", "--help"}, {"admin", "setup", "--help"},
+		{"completion", "--help"},
+	} {
+		code, out, errOut := p.run(nil, args...)
+		if code != 0 || !strings.Contains(out, "Usage:") || errOut != "" {
+			t.Errorf("%v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+		}
+	}
+	_, out, _ := p.run(nil, "mcp", "add", "--help")
+	if !strings.Contains(out, "Examples:") || !strings.Contains(out, "sfmcp-token mcp add snowflake") || !strings.Contains(out, "--server") {
+		t.Errorf("mcp add --help has no examples or flags:\n%s", out)
+	}
+}
+
+// Anything unexpected on the command line is exit 2 with the usage line
+// on stderr, never silently ignored; nothing is printed on stdout.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	p := newProc(t)
+	p.useFileStore()
+	p.mustRun("profile", "add", "team", "--account", "myorg-acct", "--host", p.sf.Host(), "--default")
+	p.mustRun("profile", "add", "local", "--account", "myorg-other", "--host", p.sf.Host())
+	for _, tc := range []struct {
+		args  []string
+		usage string // the usage line the error names
+	}{
+		{[]string{"nope"}, "usage: sfmcp-token [flags]"},
+		{[]string{"login", "a", "b"}, "usage: sfmcp-token login [PROFILE] [flags]"},
+		{[]string{"login", "--bogus"}, "usage: sfmcp-token login"},
+		{[]string{"login", "local", "--profile", "team"}, "usage: sfmcp-token login"},
+		{[]string{"logout", "local", "extra"}, "usage: sfmcp-token logout"},
+		{[]string{"logout", "local", "--all"}, "usage: sfmcp-token logout"},
+		{[]string{"headers", "extra"}, "usage: sfmcp-token headers"},
+		{[]string{"headers", "--bogus"}, "usage: sfmcp-token headers"},
+		{[]string{"token", "--profile"}, "usage: sfmcp-token token"},
+		{[]string{"status", "a", "b"}, "usage: sfmcp-token status"},
+		{[]string{"doctor", "a", "b"}, "usage: sfmcp-token doctor"},
+		{[]string{"mcp-proxy", "extra", "--server", "DB.S.N"}, "usage: sfmcp-token mcp-proxy"},
+		{[]string{"mcp-proxy"}, "usage: sfmcp-token mcp-proxy"},
+		{[]string{"mcp", "bogus"}, "usage: sfmcp-token mcp COMMAND"},
+		{[]string{"mcp", "add"}, "usage: sfmcp-token mcp add NAME"},
+		{[]string{"profile", "add"}, "usage: sfmcp-token profile add NAME"},
+		{[]string{"profile", "show", "a", "b"}, "usage: sfmcp-token profile show"},
+		{[]string{"pat", "create", "extra"}, "usage: sfmcp-token pat create"},
+		{[]string{"pat", "create", "--days", "many"}, "usage: sfmcp-token pat create"},
+		{[]string{"admin", "setup"}, "usage: sfmcp-token admin setup"},
+		{[]string{"service", "bogus"}, "usage: sfmcp-token service COMMAND"},
+		{[]string{"version", "extra"}, "usage: sfmcp-token version"},
+	} {
+		code, out, errOut := p.run(nil, tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.usage) || !strings.HasPrefix(errOut, "sfmcp: ") {
+			t.Errorf("%v: exit %d, want 2 and %q\nstdout: %s\nstderr: %s", tc.args, code, tc.usage, out, errOut)
+		}
+	}
+	// `logout local` signs out of local, not of the default profile.
+	if _, out, errOut := p.run(nil, "logout", "local"); out != "Logged out of profile local.\n" {
+		t.Errorf("logout local: %s%s", out, errOut)
+	}
+	// No profile at all is a configuration error: exit 2 as well.
+	q := newProc(t)
+	if code, _, errOut := q.run(nil, "login"); code != 2 {
+		t.Errorf("login without profiles: exit %d: %s", code, errOut)
+	}
+}
+
+func (p *proc) mustRun(args ...string) string {
+	p.t.Helper()
+	code, out, errOut := p.run(nil, args...)
+	if code != 0 {
+		p.t.Fatalf("sfmcp-token %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
