@@ -1,5 +1,5 @@
 # The two commands the README promises: `make demo` and `make test`.
-.PHONY: demo test build vet cross fuzz soak
+.PHONY: demo test build vet cross fuzz soak docs
 
 demo:
 	go run ./cmd/sfmcp-demo
@@ -26,3 +26,8 @@ fuzz:
 # Long load: 64 and 512 connections for 60 s each (bench/RESULTS.md).
 soak:
 	bench/soak.sh
+
+# The command reference (docs/cli) and man pages (docs/man), generated from
+# the command tree; a test fails when they are not current.
+docs:
+	go test ./internal/cli -run TestDocsAreCurrent -update-docs

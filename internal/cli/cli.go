@@ -117,7 +117,11 @@ func NewCommand(e *Env) *cobra.Command {
 		Short: "Fresh Snowflake tokens for MCP clients",
 		Long: `sfmcp-token signs you in to Snowflake once, keeps short-lived access tokens
 fresh in a per-user daemon, and gives them to MCP clients: as a Claude Code
-headersHelper (headers), or through a stdio bridge (mcp-proxy).`,
+headersHelper (headers), or through a stdio bridge (mcp-proxy).
+
+Exit codes: 0 ok; 1 unexpected error; 2 usage or configuration error;
+3 sign-in required; 4 keychain, network, Snowflake or daemon unavailable.
+Errors go to stderr as "sfmcp: what happened" and "sfmcp: what to do next".`,
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount
   sfmcp-token login prod
   sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.MY_MCP
@@ -161,9 +165,10 @@ headersHelper (headers), or through a stdio bridge (mcp-proxy).`,
 
 func newVersionCommand(e *Env) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  sfmcp-token version",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(e.Stdout, "sfmcp-token", version.String())
 			return nil

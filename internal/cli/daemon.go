@@ -39,7 +39,8 @@ func newDaemonCommand(e *Env) *cobra.Command {
 and serves them on a Unix socket only this user can use. It starts on its
 own when a client needs it; "sfmcp-token service install" runs it as a
 systemd user unit or launchd agent instead.`,
-		Args: noArgs,
+		Example: "  sfmcp-token daemon --debug",
+		Args:    noArgs,
 		RunE: longRunning(func(ctx context.Context, _ []string) error {
 			return runDaemon(ctx, e, verbose, logFile)
 		}),
