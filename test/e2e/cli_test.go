@@ -103,3 +103,38 @@ func (p *proc) mustRun(args ...string) string {
 	}
 	return out
 }
+
+// Completions exist for the four shells, and complete profile names and
+// the servers of the project's .mcp.json.
+func TestCompletion(t *testing.T) {
+	p := newProc(t)
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		code, out, errOut := p.run(nil, "completion", shell)
+		if code != 0 || !strings.Contains(out, "sfmcp-token") || len(out) < 1000 {
+			t.Errorf("completion %s: exit %d, %d bytes: %s", shell, code, len(out), errOut)
+		}
+	}
+	p.mustRun("profile", "add", "team", "--account", "myorg-acct", "--host", p.sf.Host(), "--default")
+	p.mustRun("profile", "add", "local", "--account", "myorg-other", "--host", p.sf.Host())
+	complete := func(dir string, args ...string) []string {
+		t.Helper()
+		c := p.cmd(nil, append([]string{"__complete"}, args...)...)
+		c.Dir = dir
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("__complete %v: %v", args, err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return lines[:len(lines)-1] // the last line is cobra's directive
+	}
+	for _, args := range [][]string{{"login", ""}, {"headers", "--profile", ""}, {"profile", "show", ""}, {"mcp-proxy", "--profile", ""}} {
+		if got := complete(p.dir, args...); strings.Join(got, " ") != "local team" {
+			t.Errorf("complete %v: %q", args, got)
+		}
+	}
+	project := t.TempDir()
+	p.mustRun("mcp", "add", "snowflake", "--profile", "team", "--server", "DB.PUBLIC.GONG_MCP", "--file", filepath.Join(project, ".mcp.json"))
+	if got := complete(project, "mcp", "remove", ""); strings.Join(got, " ") != "snowflake" {
+		t.Errorf("complete mcp remove: %q", got)
+	}
+}
