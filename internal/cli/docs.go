@@ -17,7 +17,7 @@ var docsDate = time.Date(2026, time.November, 23, 0, 0, 0, 0, time.UTC)
 // Markdown pages into dir/cli and man pages into dir/man.
 func WriteDocs(dir string) error {
 	root := NewCommand(&Env{})
-	root.DisableAutoGenTag = true // no generation date in the pages
+	root.DisableAutoGenTag = true   // no generation date in the pages
 	root.InitDefaultCompletionCmd() // cobra adds it when a command line runs
 	md, man := filepath.Join(dir, "cli"), filepath.Join(dir, "man")
 	for _, d := range []string{md, man} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/patprofile"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
 	"github.com/sfmcp/sfmcp/internal/version"
@@ -313,34 +314,12 @@ func (p *patCmd) run(cfg *config.File, store *keychain.Store, adm admin, m *snow
 	return nil
 }
 
-// keepPAT stores the secret as a PAT profile and tells the daemon. It
-// checks the profile again: only a free name or the manifest's own PAT
-// profile is ever written.
+// keepPAT stores the secret as the manifest's PAT profile and tells the
+// daemon.
 func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest, secret string, expires time.Time) error {
-	if _, err := checkProfile(cfg, store, m, "store the PAT"); err != nil {
-		return err
-	}
-	// The PAT lives on the admin profile's account (replay picks the admin
-	// profile of the target account).
-	prof := config.Profile{Name: m.Profile, Account: adm.profile.Account, Host: adm.profile.Host, Auth: config.AuthPAT, Role: m.Account.Role, User: m.Account.User}
-	cred := keychain.Credential{Secret: secret, Kind: keychain.CredentialPAT, Host: m.AccountHost,
-		User: m.Account.UserName(), Role: m.Account.RoleName(), ObtainedAt: time.Now().UTC(), SecretExpiresAt: expires}
-	if old, ok := cfg.Profiles[m.Profile]; ok {
-		cred.ExtraHosts = old.ExtraHosts // a rotation keeps what the profile allowed
-	}
-	if err := recordNetwork(cfg, &cred); err != nil {
-		return err
-	}
-	if err := store.SaveCredential(m.Profile, cred); err != nil {
-		return err
-	}
-	if _, ok := cfg.Profiles[m.Profile]; !ok {
-		if err := cfg.Put(prof); err != nil {
-			return err
-		}
-		if err := cfg.Save(); err != nil {
-			return err
-		}
+	err := patprofile.Keep(cfg, store, m, adm.profile, secret, expires, func(c *keychain.Credential) error { return recordNetwork(cfg, c) })
+	if err != nil {
+		return explainConflict(err, m, "store the PAT")
 	}
 	notifyDaemon(p.ctx, p.e, m.Profile)
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/patprofile"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -32,49 +33,21 @@ func terminalStdin(e *Env) (*os.File, bool) {
 	return f, ok && term.IsTerminal(int(f.Fd()))
 }
 
-// profileState is what the manifest's profile is now.
-type profileState int
+// checkProfile is patprofile.Check, explained for pat cmd.
+func checkProfile(cfg *config.File, store *keychain.Store, m *snowflake.Manifest, cmd string) (patprofile.State, error) {
+	state, err := patprofile.Check(cfg, store, m)
+	return state, explainConflict(err, m, cmd)
+}
 
-const (
-	profileFree profileState = iota // no profile and no keychain entry of that name
-	profileOurs                     // the PAT profile of the manifest's user on its host
-)
-
-// checkProfile refuses a manifest whose profile is anything but free or
-// its own PAT profile (auth = "pat", the manifest's service user, the
-// manifest's host), in the config and in the keychain alike: a manifest
-// naming someone's OAuth profile must not get it deleted or replaced.
-func checkProfile(cfg *config.File, store *keychain.Store, m *snowflake.Manifest, cmd string) (profileState, error) {
-	user := m.Account.UserName()
-	refuse := func(what string) error {
-		return usagef("choose another profile with --profile (create, replay), or fix \"profile\" in "+m.Path(),
-			"pat %s: profile %s %s, not the PAT profile of service user %s on %s that the manifest created; nothing was changed", cmd, m.Profile, what, user, m.AccountHost)
+// explainConflict says what to do when the manifest's profile is someone
+// else's.
+func explainConflict(err error, m *snowflake.Manifest, cmd string) error {
+	var conflict *patprofile.ConflictError
+	if !errors.As(err, &conflict) {
+		return err
 	}
-	state := profileFree
-	if prof, ok := cfg.Profiles[m.Profile]; ok {
-		ep, err := prof.Endpoint()
-		switch {
-		case !prof.IsPAT():
-			return 0, refuse("is an OAuth profile")
-		case err != nil || ep.Host != m.AccountHost:
-			return 0, refuse("is for another account (" + prof.Account + ")")
-		case storedName(prof.User) != user:
-			return 0, refuse(fmt.Sprintf("holds the PAT of user %q", prof.User))
-		}
-		state = profileOurs
-	}
-	c, err := store.Credential(m.Profile)
-	switch {
-	case errors.Is(err, keychain.ErrNotFound):
-		return state, nil
-	case err != nil:
-		return 0, err
-	case c.Kind != keychain.CredentialPAT:
-		return 0, refuse("has a sign-in in " + store.Where())
-	case c.Host != m.AccountHost || c.User != user:
-		return 0, refuse(fmt.Sprintf("has the PAT of user %q on %s in %s", c.User, c.Host, store.Where()))
-	}
-	return profileOurs, nil
+	return usagef("choose another profile with --profile (create, replay), or fix \"profile\" in "+m.Path(),
+		"pat %s: %v, not the PAT profile of service user %s on %s that the manifest created; nothing was changed", cmd, err, m.Account.UserName(), m.AccountHost)
 }
 
 // storedName is a user or role name as Snowflake stores it ("" if invalid).
@@ -157,7 +130,7 @@ func (p *patCmd) checkCreate(m *snowflake.Manifest, cmd string) error {
 
 // prepare finds the admin for the manifest's account, opens the keychain
 // and checks the manifest's profile, before anything runs.
-func (p *patCmd) prepare(m *snowflake.Manifest, cmd string) (*config.File, admin, *keychain.Store, profileState, error) {
+func (p *patCmd) prepare(m *snowflake.Manifest, cmd string) (*config.File, admin, *keychain.Store, patprofile.State, error) {
 	cfg, adm, host, err := p.adminContext()
 	if err != nil {
 		return nil, admin{}, nil, 0, err
@@ -177,8 +150,8 @@ func (p *patCmd) prepare(m *snowflake.Manifest, cmd string) (*config.File, admin
 }
 
 // storeChange says what keeping the new PAT does to the profile.
-func storeChange(m *snowflake.Manifest, state profileState) string {
-	if state == profileOurs {
+func storeChange(m *snowflake.Manifest, state patprofile.State) string {
+	if state == patprofile.Ours {
 		return fmt.Sprintf("profile %s gets the new PAT secret (it holds the PAT of %s on %s)", m.Profile, m.Account.UserName(), m.AccountHost)
 	}
 	return fmt.Sprintf("the new PAT is stored as profile %s (new)", m.Profile)
@@ -271,7 +244,7 @@ func (p *patCmd) remove() error {
 		return err
 	}
 	change := ""
-	if state == profileOurs {
+	if state == patprofile.Ours {
 		change = fmt.Sprintf("profile %s (the PAT of %s on %s) is removed from the config and %s", m.Profile, m.Account.UserName(), m.AccountHost, store.Where())
 	}
 	writePlan(p.e.Stdout, m, stmts, adm.name, change)
@@ -282,16 +255,11 @@ func (p *patCmd) remove() error {
 	if err := r.Remove(p.ctx); err != nil {
 		return p.runError(err, adm.name)
 	}
-	if state != profileOurs {
+	if state != patprofile.Ours {
 		fmt.Fprintf(p.e.Stdout, "Removed everything the manifest recorded; there was no profile %s to remove.\n", m.Profile)
 		return nil
 	}
-	err = store.DeleteCredential(m.Profile)
-	if cfg.Remove(m.Profile) {
-		if serr := cfg.Save(); err == nil {
-			err = serr
-		}
-	}
+	err = patprofile.Remove(cfg, store, m)
 	notifyDaemon(p.ctx, p.e, m.Profile)
 	fmt.Fprintf(p.e.Stdout, "Removed everything the manifest recorded; profile %s is gone.\n", m.Profile)
 	return err
