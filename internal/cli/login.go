@@ -197,7 +197,7 @@ func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endp
 	}
 	secret, err := store.ClientSecret(p.Name)
 	if errors.Is(err, keychain.ErrNotFound) {
-		return nil, usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, p.Name, p.Account, p.ClientID, p.RedirectURI),
+		return nil, usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile set-secret %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, p.Name),
 			"profile %s is a confidential client but no client secret is stored", p.Name)
 	}
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 func newProfileCommand(e *Env) *cobra.Command {
 	c := group("profile COMMAND", "Manage profiles", newProfileAddCommand(e), newProfileListCommand(e), newProfileShowCommand(e),
-		newProfileRemoveCommand(e), newProfileDefaultCommand(e))
+		newProfileRemoveCommand(e), newProfileDefaultCommand(e), newProfileSetSecretCommand(e))
 	c.Long = `A profile names a Snowflake account, the OAuth client to sign in with, and a
 role. Profiles live in the config file (~/.config/sfmcp/config.toml); their
 secrets live in the keychain.`
@@ -26,16 +26,16 @@ secrets live in the keychain.`
 }
 
 type profileAddOptions struct {
-	p                        config.Profile
-	connection               string
-	secretStdin, makeDefault bool
+	p                               config.Profile
+	connection                      string
+	secretStdin, makeDefault, force bool
 }
 
 func newProfileAddCommand(e *Env) *cobra.Command {
 	var o profileAddOptions
 	c := &cobra.Command{
 		Use:   "add NAME --account ORGNAME-ACCOUNTNAME",
-		Short: "Add or replace a profile",
+		Short: "Add a profile (or change one with --force)",
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount --role ANALYST --default
   sfmcp-token profile add prod --connection default   # from the Snowflake CLI
   printf %s "$SECRET" | sfmcp-token profile add prod --account myorg-myaccount \
@@ -43,7 +43,7 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.p.Name = args[0]
-			return runProfileAdd(cmd.Context(), e, o)
+			return runProfileAdd(cmd.Context(), e, o, cmd.Flags().Changed)
 		},
 	}
 	f := c.Flags()
@@ -58,53 +58,60 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
 	f.StringVar(&o.connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
 	f.BoolVar(&o.makeDefault, "default", false, "make this the default profile")
+	f.BoolVar(&o.force, "force", false, "change an existing profile: only the settings whose flags are given")
 	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions) error {
-	p, connection, secretStdin, makeDefault := o.p, o.connection, o.secretStdin, o.makeDefault
-	if connection != "" || (p.Account == "" && p.Host == "" && e.Getenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME") != "") {
-		c, err := config.SnowflakeCLIConnection(connection, e.Getenv)
+func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed func(flag string) bool) error {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	p := o.p
+	old, exists := cfg.Profiles[p.Name]
+	if exists && !o.force {
+		ep, _ := old.Endpoint()
+		return usagef(fmt.Sprintf("to change only the settings you name: sfmcp-token profile add %[1]s --force --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret %[1]s --client-secret-stdin", p.Name),
+			"profile %s already exists (%s, client %s); nothing was changed", p.Name, ep.Host, clientLabel(old))
+	}
+	if exists {
+		p = mergeProfile(old, o.p, changed)
+	}
+	if o.connection != "" || (!exists && p.Account == "" && p.Host == "" && e.Getenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME") != "") {
+		c, err := config.SnowflakeCLIConnection(o.connection, e.Getenv)
 		if err != nil {
 			return usagef("", "%v", err)
 		}
-		p.Account = firstNonEmpty(p.Account, c.Account)
-		p.Host = firstNonEmpty(p.Host, c.Host)
-		p.Role = firstNonEmpty(p.Role, c.Role)
-		p.User = c.User
+		// The connection fills what no flag names.
+		for _, f := range []struct {
+			flag     string
+			dst      *string
+			fromConn string
+		}{{"account", &p.Account, c.Account}, {"host", &p.Host, c.Host}, {"role", &p.Role, c.Role}, {"user", &p.User, c.User}} {
+			if !changed(f.flag) && f.fromConn != "" {
+				*f.dst = f.fromConn
+			}
+		}
 	}
 	if p.ClientType != "" {
 		p.ClientType = strings.ToLower(p.ClientType)
 	}
-	if secretStdin {
+	if o.secretStdin {
 		if p.IsLocalApplication() || p.ClientType == config.ClientPublic {
 			return usagef("drop --client-secret-stdin, or give --client-id of a confidential integration", "profile %s: a public client has no secret", p.Name)
 		}
 		p.ClientType = config.ClientConfidential
 	}
-	cfg, err := loadConfig(e)
-	if err != nil {
-		return err
-	}
 	if err := cfg.Put(p); err != nil {
 		return usagef("", "%v", err)
 	}
-	if makeDefault {
+	if o.makeDefault {
 		cfg.DefaultProfile = p.Name
 	}
-	if secretStdin {
-		secret, err := readSecret(e.Stdin)
-		if err != nil {
+	if o.secretStdin {
+		if err := storeClientSecret(e, cfg, p.Name); err != nil {
 			return err
-		}
-		store, err := openStore(e, cfg)
-		if err != nil {
-			return err
-		}
-		warnFileStore(e, store)
-		if err := store.SaveClientSecret(p.Name, secret); err != nil {
-			return fmt.Errorf("store the client secret for profile %s: %w", p.Name, err)
 		}
 	}
 	if err := cfg.Save(); err != nil {
@@ -112,7 +119,96 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions) error {
 	}
 	notifyDaemon(ctx, e, p.Name)
 	ep, _ := p.Endpoint()
-	fmt.Fprintf(e.Stdout, "Profile %s saved (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, ep.Host, clientLabel(p), p.Name)
+	verb := "saved"
+	if exists {
+		verb = "updated"
+	}
+	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, clientLabel(p), p.Name)
+	return nil
+}
+
+// mergeProfile changes only the settings whose flags were given. A new
+// account without a new host drops the old host override, which belonged
+// to the old account.
+func mergeProfile(old, given config.Profile, changed func(string) bool) config.Profile {
+	p := old
+	for _, f := range []struct {
+		flag     string
+		dst      *string
+		newValue string
+	}{{"account", &p.Account, given.Account}, {"host", &p.Host, given.Host}, {"client-id", &p.ClientID, given.ClientID},
+		{"client-type", &p.ClientType, given.ClientType}, {"redirect-uri", &p.RedirectURI, given.RedirectURI},
+		{"role", &p.Role, given.Role}, {"user", &p.User, given.User}} {
+		if changed(f.flag) {
+			*f.dst = f.newValue
+		}
+	}
+	if changed("account") && !changed("host") && given.Account != old.Account {
+		p.Host = ""
+	}
+	if changed("scope") {
+		p.Scopes = given.Scopes
+	}
+	return p
+}
+
+// storeClientSecret reads the client secret from stdin into the store.
+func storeClientSecret(e *Env, cfg *config.File, profile string) error {
+	secret, err := readSecret(e.Stdin)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(e, cfg)
+	if err != nil {
+		return err
+	}
+	warnFileStore(e, store)
+	if err := store.SaveClientSecret(profile, secret); err != nil {
+		return fmt.Errorf("store the client secret for profile %s: %w", profile, err)
+	}
+	return nil
+}
+
+func newProfileSetSecretCommand(e *Env) *cobra.Command {
+	var fromStdin bool
+	c := &cobra.Command{
+		Use:   "set-secret NAME --client-secret-stdin",
+		Short: "Store a confidential client's secret for a profile",
+		Long: `Read the OAuth client secret of a confidential integration from stdin into
+the keychain, for an existing profile. Nothing else about the profile
+changes. The secret never goes on a command line or into the config.`,
+		Example:           `  printf %s "$SECRET" | sfmcp-token profile set-secret corp --client-secret-stdin`,
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeProfileArg(e),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !fromStdin {
+				return usagef(`e.g. printf %s "$SECRET" | sfmcp-token profile set-secret `+args[0]+` --client-secret-stdin`, "profile set-secret: pass --client-secret-stdin and the secret on stdin (never on the command line)")
+			}
+			return runProfileSetSecret(cmd.Context(), e, args[0])
+		},
+	}
+	c.Flags().BoolVar(&fromStdin, "client-secret-stdin", false, "read the secret from stdin (required)")
+	return c
+}
+
+func runProfileSetSecret(ctx context.Context, e *Env, name string) error {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	p, err := cfg.Profile(name)
+	if err != nil {
+		return err
+	}
+	if !p.Confidential() {
+		return usagef("a public client signs in with PKCE alone; if the integration really is confidential: sfmcp-token profile add "+name+" --force --client-type confidential",
+			"profile %s uses a public client (%s), which has no secret", name, clientLabel(p))
+	}
+	if err := storeClientSecret(e, cfg, name); err != nil {
+		return err
+	}
+	notifyDaemon(ctx, e, name)
+	fmt.Fprintf(e.Stdout, "Stored the client secret of profile %s. Next: sfmcp-token login --profile %s\n", name, name)
 	return nil
 }
 
@@ -131,7 +227,7 @@ func readSecret(r io.Reader) (string, error) {
 	}
 	s := strings.TrimSpace(string(data))
 	if s == "" {
-		return "", usagef(`e.g. printf %s "$SECRET" | sfmcp-token profile add NAME ... --client-secret-stdin`, "no client secret on stdin")
+		return "", usagef(`e.g. printf %s "$SECRET" | sfmcp-token profile set-secret NAME --client-secret-stdin`, "no client secret on stdin")
 	}
 	return s, nil
 }
@@ -305,7 +401,11 @@ func runProfileDefault(e *Env, name string) error {
 		return err
 	}
 	cfg.DefaultProfile = name
-	return cfg.Save()
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Profile %s is now the default.\n", name)
+	return nil
 }
 
 func writeJSON(e *Env, v any) error {
