@@ -165,6 +165,14 @@ func (p *patCmd) resume() error {
 	if err := p.checkCreate(m, "resume"); err != nil {
 		return err
 	}
+	// Resume finishes a creation that stopped part-way. A setup pat remove
+	// took (partly) down is not one: re-creating it would undo the removal.
+	for _, r := range m.Resources {
+		if r.Status == snowflake.Removed {
+			return usagef(fmt.Sprintf("to finish removing it: sfmcp-token pat remove --manifest %[1]s; to set it up again: delete %[1]s and run sfmcp-token pat create", p.manifest),
+				"pat resume: %s records a setup that pat remove removed (%s %s); nothing was run", p.manifest, r.Kind, r.Name)
+		}
+	}
 	stmts := m.CreateStatements()
 	if p.dryRun {
 		writePlan(p.e.Stdout, m, stmts, "the admin profile", "")

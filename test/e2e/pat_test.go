@@ -191,6 +191,15 @@ func TestPATRemoveAfterPartialSetup(t *testing.T) {
 	if statuses(m) != "user=removed network_rule=removed network_policy=removed authentication_policy=planned pat=planned" {
 		t.Fatalf("after remove: %s", statuses(m))
 	}
+	// Resume does not undo a removal, with --yes neither.
+	before := len(p.sf.Statements())
+	code, out, errOut := p.run(nil, "pat", "resume", "--manifest", manifest, "--yes")
+	if code != 2 || !strings.Contains(errOut, "pat remove removed") || !strings.Contains(errOut, "pat create") || len(p.sf.Statements()) != before {
+		t.Fatalf("resume after remove: exit %d, %d statements run\n%s%s", code, len(p.sf.Statements())-before, out, errOut)
+	}
+	if m2, _ := readManifest(t, manifest); statuses(m2) != statuses(m) {
+		t.Fatalf("resume after remove changed the manifest: %s", statuses(m2))
+	}
 }
 
 func TestPATReplayOntoSecondAccount(t *testing.T) {
