@@ -119,8 +119,9 @@ func NewCommand(e *Env) *cobra.Command {
 fresh in a per-user daemon, and gives them to MCP clients: as a Claude Code
 headersHelper (headers), or through a stdio bridge (mcp-proxy).
 
-Exit codes: 0 ok; 1 unexpected error; 2 usage or configuration error;
-3 sign-in required; 4 keychain, network, Snowflake or daemon unavailable.
+Exit codes: 0 ok; 1 unexpected error; 2 usage, configuration or
+installation error; 3 sign-in required; 4 keychain, network, Snowflake or
+daemon unavailable; 5 doctor found a failing check.
 Errors go to stderr as "sfmcp: what happened" and "sfmcp: what to do next".`,
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount
   sfmcp-token login prod

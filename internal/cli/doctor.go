@@ -113,7 +113,7 @@ func runDoctor(ctx context.Context, e *Env, o doctorOptions) error {
 		}
 	}
 	if failed > 0 {
-		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(d.checks)), exitcode.Error, "")
+		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(d.checks)), exitcode.ChecksFailed, "each ✗ above says what to do")
 	}
 	return nil
 }
@@ -180,8 +180,14 @@ func (d *doctor) checkDaemon() {
 		return
 	}
 	h, err := (&client.Client{Socket: socket, Timeout: 3 * time.Second}).Health(d.ctx)
+	if errors.Is(err, client.ErrNoDaemon) && d.e.Getenv("SFMCP_NO_AUTOSTART") != "1" {
+		// Healthy: every client starts it on demand (the token check
+		// below does).
+		d.add("daemon", true, "not running yet; it starts on demand (sfmcp-token service install starts it at login)", "")
+		return
+	}
 	if !d.add("daemon running", err == nil, fmt.Sprintf("pid %d, socket %s", h.PID, socket),
-		"start it: sfmcp-token daemon, or install the service: sfmcp-token service install (token checks below start one on demand)") {
+		"start it: sfmcp-token daemon, or install the service: sfmcp-token service install") {
 		return
 	}
 	dir, sock := permString(filepath.Dir(socket)), permString(socket)

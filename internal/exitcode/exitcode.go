@@ -12,9 +12,10 @@ import (
 const (
 	OK            = 0
 	Error         = 1 // unexpected error
-	Usage         = 2 // usage or configuration error
+	Usage         = 2 // usage, configuration or installation error
 	LoginRequired = 3 // no or rejected sign-in
 	Unavailable   = 4 // keychain, network, Snowflake or daemon unavailable
+	ChecksFailed  = 5 // doctor: at least one check failed, and each says what to do
 )
 
 // HostMismatchHint is the next step when a server URL is not on the

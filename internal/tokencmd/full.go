@@ -45,7 +45,7 @@ func ExecFull(args []string) int {
 	full, err := FullBinary()
 	if err != nil {
 		exitcode.Report(os.Stderr, err, "install both binaries: go install ./cmd/sfmcp-token ./cmd/sfmcp-token-full (releases ship both)")
-		return exitcode.Error
+		return exitcode.Usage
 	}
 	if err := execProcess(full, args); err != nil {
 		var ee *exec.ExitError

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,27 @@ func TestCompletion(t *testing.T) {
 	p.mustRun("mcp", "add", "snowflake", "--profile", "team", "--server", "DB.PUBLIC.GONG_MCP", "--file", filepath.Join(project, ".mcp.json"))
 	if got := complete(project, "mcp", "remove", ""); strings.Join(got, " ") != "snowflake" {
 		t.Errorf("complete mcp remove: %q", got)
+	}
+}
+
+// sfmcp-token without sfmcp-token-full beside it or on PATH is an
+// installation error (exit 2) that says what to install.
+func TestMissingFullBinary(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(dir, "sfmcp-token")
+	if err := os.WriteFile(alone, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(alone, "profile", "list")
+	c.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+	var errOut strings.Builder
+	c.Stderr = &errOut
+	err = c.Run()
+	if c.ProcessState.ExitCode() != 2 || !strings.Contains(errOut.String(), "sfmcp-token-full was not found") || !strings.Contains(errOut.String(), "install both binaries") {
+		t.Fatalf("exit %d (%v): %s", c.ProcessState.ExitCode(), err, errOut.String())
 	}
 }
