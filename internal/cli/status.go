@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -96,14 +98,18 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tROLE\tACCESS TOKEN\tREFRESH TOKEN / PAT")
 	for _, p := range view.Profiles {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), accessLeft(p.AccessExpiresAt, now), daysLeft(p.SecretExpiresAt, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), accessLeft(p.AccessExpiresAt, now), secretLeft(p, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, p := range view.Profiles {
 		if !p.SecretExpiresAt.IsZero() && p.SecretExpiresAt.Sub(now) < 7*24*time.Hour && p.SecretExpiresAt.After(now) {
-			fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, daysLeft(p.SecretExpiresAt, now), p.Name)
+			if p.Auth == config.AuthPAT {
+				fmt.Fprintf(e.Stdout, "profile %s: its PAT expires in %s: run sfmcp-token pat rotate (with the setup's --manifest)\n", p.Name, inWords(p.SecretExpiresAt.Sub(now)))
+			} else {
+				fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, inWords(p.SecretExpiresAt.Sub(now)), p.Name)
+			}
 		}
 		if p.State == apitype.CodeLoginRequired {
 			fmt.Fprintf(e.Stdout, "profile %s needs a sign-in: run sfmcp-token login --profile %s\n", p.Name, p.Name)
@@ -128,18 +134,41 @@ func accessLeft(t, now time.Time) string {
 	case t.Before(now):
 		return "expired"
 	}
-	return "expires in " + t.Sub(now).Round(time.Second).String()
+	return "expires in " + inWords(t.Sub(now))
 }
 
-func daysLeft(t, now time.Time) string {
-	if t.IsZero() {
-		return "expiry unknown"
-	}
-	d := int(t.Sub(now).Hours() / 24)
-	if d < 0 {
+// secretLeft is how long a profile's sign-in or PAT stays valid.
+func secretLeft(p apitype.ProfileStatus, now time.Time) string {
+	switch {
+	case p.State == apitype.CodeLoginRequired:
+		return "not signed in"
+	case p.SecretExpiresAt.IsZero():
+		return "expiry not reported"
+	case p.SecretExpiresAt.Before(now):
 		return "expired"
 	}
-	return fmt.Sprintf("%d days left", d)
+	return inWords(p.SecretExpiresAt.Sub(now)) + " left"
+}
+
+// inWords says a duration as people do: "45 seconds", "9 minutes",
+// "5 hours", "30 days", rounded to the nearest unit.
+func inWords(d time.Duration) string {
+	unit := func(n float64, name string) string {
+		v := int(math.Round(n))
+		if v == 1 {
+			return "1 " + name
+		}
+		return strconv.Itoa(v) + " " + name + "s"
+	}
+	switch {
+	case d < time.Minute:
+		return unit(d.Seconds(), "second")
+	case d < time.Hour:
+		return unit(d.Minutes(), "minute")
+	case d < 48*time.Hour:
+		return unit(d.Hours(), "hour")
+	}
+	return unit(d.Hours()/24, "day")
 }
 
 // notifyDaemon asks a running daemon to reload a profile after its sign-in
