@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
@@ -70,29 +71,89 @@ func runService(e *Env, action, exe string) error {
 	case "uninstall":
 		return serviceUninstall(e, svc, unit)
 	case "start", "stop", "restart":
-		if err := service.Control(svc, action); err != nil {
-			return withAdvice(fmt.Errorf("service %s: %w", action, err), exitcode.Unavailable, "is it installed? run: sfmcp-token service install")
-		}
-		fmt.Fprintf(e.Stdout, "sfmcp service: %s done\n", action)
-		return nil
+		return serviceControl(e, svc, unit, action)
 	case "status":
-		st, err := svc.Status()
-		state := map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped"}[st]
-		switch {
-		case errors.Is(err, service.ErrNotInstalled):
-			state = "not installed"
-		case err != nil && state == "":
-			state = "unknown (" + err.Error() + ")"
-		}
-		fmt.Fprintf(e.Stdout, "sfmcp service: %s (%s)\n", state, unit)
-		return nil
+		return serviceStatus(e, svc, unit)
 	}
 	return fmt.Errorf("service: unknown action %q", action)
 }
 
+// systemd is whether the service is a systemd user unit, which sfmcp asks
+// systemctl about directly so every answer keeps its own reason.
+func systemd() bool { return runtime.GOOS == "linux" }
+
+// serviceStatus shows installed, enabled and running separately, each
+// with its reason when it cannot be told.
+func serviceStatus(e *Env, svc service.Service, unit string) error {
+	_, err := os.Stat(unit)
+	installed := err == nil
+	fmt.Fprintf(e.Stdout, "sfmcp service (%s)\n", unit)
+	fmt.Fprintf(e.Stdout, "  installed: %s\n", yesNo(installed))
+	if !installed {
+		fmt.Fprintln(e.Stdout, "  → install it: sfmcp-token service install (the daemon starts on demand without it)")
+		return nil
+	}
+	if !systemd() {
+		// launchd loads an installed agent at login (RunAtLoad).
+		st, err := svc.Status()
+		running := map[service.Status]string{service.StatusRunning: "yes", service.StatusStopped: "no"}[st]
+		if running == "" {
+			running = "unknown (" + errString(err) + ")"
+		}
+		fmt.Fprintf(e.Stdout, "  enabled:   yes (launchd loads it at login)\n  running:   %s\n", running)
+		return nil
+	}
+	enabled, active := packaging.UnitEnabled(), packaging.UnitActive()
+	fmt.Fprintf(e.Stdout, "  enabled:   %s\n", answerText(enabled))
+	fmt.Fprintf(e.Stdout, "  running:   %s\n", answerText(active))
+	if active.Err != nil && !packaging.UserManagerRunning(e.Getenv) {
+		fmt.Fprintf(e.Stdout, "  → %s\n", packaging.NoUserManagerAdvice)
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// answerText is systemctl's answer, or "unknown" with its reason.
+func answerText(a packaging.Answer) string {
+	if a.Err != nil {
+		return "unknown: " + a.Err.Error()
+	}
+	return a.State
+}
+
+func serviceControl(e *Env, svc service.Service, unit, action string) error {
+	if _, err := os.Stat(unit); err != nil {
+		return withAdvice(fmt.Errorf("service %s: the sfmcp service is not installed (%s)", action, unit), exitcode.Usage, "install it: sfmcp-token service install")
+	}
+	var err error
+	if systemd() {
+		err = packaging.ControlUnit(action)
+	} else {
+		err = service.Control(svc, action)
+	}
+	if err != nil {
+		advice := "see the service's log: journalctl --user -u " + packaging.Name
+		if systemd() && !packaging.UserManagerRunning(e.Getenv) {
+			advice = packaging.NoUserManagerAdvice
+		} else if !systemd() {
+			advice = "see ~/Library/Logs/sfmcp/"
+		}
+		return withAdvice(fmt.Errorf("service %s: %w", action, err), exitcode.Unavailable, advice)
+	}
+	fmt.Fprintf(e.Stdout, "sfmcp service: %s done\n", action)
+	return nil
+}
+
 // serviceInstall writes the unit (replacing an older one, so an upgrade or
 // a moved binary is picked up) and enables it. Without a reachable service
-// manager the unit is still written and the user is told how to enable it.
+// manager the unit is still written, and the user is told what is and is
+// not done.
 func serviceInstall(e *Env, svc service.Service, unit string) error {
 	if _, err := os.Stat(unit); err == nil {
 		_ = svc.Uninstall()
@@ -105,11 +166,23 @@ func serviceInstall(e *Env, svc service.Service, unit string) error {
 		}
 		return withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
 	}
-	if err != nil {
-		fmt.Fprintf(e.Stdout, "Wrote %s, but the service manager could not enable it here (%v).\nEnable it in your desktop session with:\n  %s\n", unit, err, packaging.EnableHint())
+	if err == nil {
+		fmt.Fprintf(e.Stdout, "Installed and enabled the sfmcp service (%s). It starts at login and restarts on failure.\n", unit)
 		return nil
 	}
-	fmt.Fprintf(e.Stdout, "Installed and enabled the sfmcp service (%s). It starts at login and restarts on failure.\n", unit)
+	if systemd() {
+		if en := packaging.UnitEnabled(); en.State == "enabled" {
+			if rerr := packaging.DaemonReload(); rerr != nil {
+				err = rerr // systemctl's own words beat "exit status 1"
+			}
+			fmt.Fprintf(e.Stdout, "Installed and enabled the sfmcp service (%s): it starts at your next login.\nThe service manager could not be told now (%v).\n", unit, err)
+			if !packaging.UserManagerRunning(e.Getenv) {
+				fmt.Fprintf(e.Stdout, "%s\n", packaging.NoUserManagerAdvice)
+			}
+			return nil
+		}
+	}
+	fmt.Fprintf(e.Stdout, "Wrote %s, but the service manager could not enable it here (%v).\nEnable it in your desktop session with:\n  %s\n", unit, err, packaging.EnableHint())
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestServiceInstallUninstall(t *testing.T) {
 	if got, _ := os.ReadFile(unit); !strings.Contains(string(got), "ExecStart=/opt/sfmcp/sfmcp-token \"daemon\"") {
 		t.Fatalf("reinstall did not update the unit:\n%s", got)
 	}
-	if out := h.mustRun("service", "status"); !strings.Contains(out, "sfmcp service:") {
+	if out := h.mustRun("service", "status"); !strings.Contains(out, "installed: yes") {
 		t.Fatalf("status: %s", out)
 	}
 	h.mustRun("service", "uninstall")
