@@ -29,15 +29,24 @@ func LoginHint(profile string) string {
 	return "run: sfmcp-token login --profile " + profile
 }
 
+// HeadlessUnlock starts gnome-keyring's Secret Service and unlocks (or
+// creates) the login keyring with a password from stdin; --start alone
+// leaves it locked.
+const HeadlessUnlock = `printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets`
+
+// fileStoreOption offers the file store with its risk.
+const fileStoreOption = "Or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command); the refresh token then sits in a mode 0600 file that any process of yours, root and your backups can read"
+
 // KeychainAdvice says how to get a usable credential store on this OS.
 func KeychainAdvice() string {
 	switch runtime.GOOS {
 	case "darwin":
-		return "unlock the login keychain (Keychain Access) and try again, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+		return "unlock the login keychain (Keychain Access) and try again. " + fileStoreOption
 	case "windows":
-		return "make sure Windows Credential Manager is available, or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+		return "make sure Windows Credential Manager is available. " + fileStoreOption
 	default:
-		return "start and unlock a Secret Service in your session (e.g. install gnome-keyring and run: gnome-keyring-daemon --start --components=secrets), or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command)"
+		return "the Secret Service is missing or locked. At a desktop, unlock the login keyring. On a headless machine with a session bus (loginctl enable-linger $USER keeps one at /run/user/$(id -u)/bus), start and unlock gnome-keyring once per boot: " + HeadlessUnlock +
+			". " + fileStoreOption
 	}
 }
 

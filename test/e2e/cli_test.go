@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 // stampVersion is the release version the test binaries are built with,
@@ -159,5 +162,32 @@ func TestMissingFullBinary(t *testing.T) {
 	err = c.Run()
 	if c.ProcessState.ExitCode() != 2 || !strings.Contains(errOut.String(), "sfmcp-token-full was not found") || !strings.Contains(errOut.String(), "install both binaries") {
 		t.Fatalf("exit %d (%v): %s", c.ProcessState.ExitCode(), err, errOut.String())
+	}
+}
+
+// The keychain advice for a headless Linux machine works: in a fresh
+// session bus with no keyring running, the command it gives starts and
+// unlocks a Secret Service that sfmcp then stores a secret in.
+func TestHeadlessKeychainAdviceWorks(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the advice is gnome-keyring's")
+	}
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("SFMCP_TEST_OS_KEYCHAIN") == "require" {
+				t.Fatalf("%s is not installed", tool)
+			}
+			t.Skipf("%s is not installed; SFMCP_TEST_OS_KEYCHAIN=require makes this fail", tool)
+		}
+	}
+	if !strings.Contains(exitcode.KeychainAdvice(), exitcode.HeadlessUnlock) || strings.Contains(exitcode.KeychainAdvice(), "--start") {
+		t.Fatalf("the advice does not give the unlock command: %s", exitcode.KeychainAdvice())
+	}
+	p := newProc(t)
+	script := exitcode.HeadlessUnlock + ` >/dev/null && printf %s client-secret-value | "$SFMCP" profile add corp --account myorg-acct --host "$HOST" --client-id CID --client-type confidential --redirect-uri http://127.0.0.1:3000/oauth/callback --client-secret-stdin`
+	c := exec.Command("dbus-run-session", "--", "sh", "-c", script)
+	c.Env = append(append([]string{}, p.env...), "KEYRING_PASSWORD=pw", "SFMCP="+binary, "HOST="+p.sf.Host(), "XDG_DATA_HOME="+filepath.Join(p.dir, "data"))
+	if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "Profile corp saved") {
+		t.Fatalf("the advised command did not give a working keychain: %v\n%s", err, out)
 	}
 }
