@@ -1,13 +1,16 @@
 package oauth
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -18,6 +21,9 @@ var (
 	ErrAccessDenied  = errors.New("sign-in was denied in the browser")
 	ErrStateMismatch = errors.New("the browser returned a different state than was sent (a stale or forged callback)")
 	ErrTimeout       = errors.New("sign-in did not complete in time")
+	// ErrNotCallback: a pasted line is not the address the browser was
+	// sent back to.
+	ErrNotCallback = errors.New("that is not the address the browser was sent back to after signing in (it starts with http://127.0.0.1: and holds code= and state=)")
 	// ErrStartReused: the sign-in start page was opened twice. Only one
 	// browser should ever open it, so a second visit may be another program
 	// that wants this sign-in's state; the sign-in is abandoned.
@@ -46,8 +52,18 @@ type Login struct {
 	// http://127.0.0.1:<free port> (SNOWFLAKE$LOCAL_APPLICATION accepts any port).
 	RedirectURI string
 	// Announce is called with the sign-in URL (the loopback start page)
-	// before the browser opens.
-	Announce func(startURL string)
+	// before the browser opens, and with Snowflake's authorization URL,
+	// which a browser on another machine can open (see Paste).
+	Announce func(startURL, authURL string)
+	// Paste, when set, is read for the address the browser was sent back
+	// to (http://127.0.0.1:PORT/…?code=…&state=…), pasted by a user whose
+	// browser runs on another machine and so cannot reach this listener.
+	// Its state is checked exactly as the listener checks it; whichever
+	// of the two answers first ends the sign-in.
+	Paste io.Reader
+	// PasteRefused is told about a pasted line that is not such an
+	// address; the sign-in goes on waiting.
+	PasteRefused func(error)
 	// Open opens the URL in a browser; nil means do not open one.
 	Open    func(startURL string) error
 	Timeout time.Duration // default 5 minutes
@@ -84,7 +100,10 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 
 	startURL := (&url.URL{Scheme: "http", Host: redirect.Host, Path: cb.start}).String()
 	if l.Announce != nil {
-		l.Announce(startURL)
+		l.Announce(startURL, authURL)
+	}
+	if l.Paste != nil {
+		go cb.readPasted(l.Paste, l.PasteRefused)
 	}
 	opened := make(chan struct{})
 	if l.Open != nil {
@@ -118,6 +137,36 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 		return Tokens{}, res.err
 	}
 	return l.Client.Exchange(ctx, res.code, verifier, redirect.String())
+}
+
+// readPasted takes pasted callback addresses, one per line, until one ends
+// the sign-in or the input ends. A line that is not a callback address is
+// refused without ending the sign-in: a stray paste must not cost the user
+// the sign-in, while a callback with the wrong state ends it, as on the
+// listener.
+func (c *callback) readPasted(r io.Reader, refused func(error)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 16<<10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		u, err := url.Parse(line)
+		q := url.Values{}
+		if err == nil {
+			q = u.Query()
+		}
+		if err != nil || q.Get("state") == "" || q.Get("code") == "" && q.Get("error") == "" {
+			if refused != nil {
+				refused(ErrNotCallback)
+			}
+			continue
+		}
+		res, _, _, _ := c.judge(q)
+		c.finish(res)
+		return
+	}
 }
 
 // listenLoopback binds 127.0.0.1 on the redirect URI's port (or a free one)

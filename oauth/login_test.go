@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -39,7 +40,7 @@ func TestLoginLocalApplication(t *testing.T) {
 	var announced, opened, authURL string
 	var status int
 	var page string
-	l := &Login{Client: localClient(sf), Announce: func(u string) { announced = u }, Timeout: 10 * time.Second}
+	l := &Login{Client: localClient(sf), Announce: func(u, _ string) { announced = u }, Timeout: 10 * time.Second}
 	open := visitor(t, sf, &authURL, &status, &page)
 	l.Open = func(u string) error { opened = u; return open(u) }
 	tok, err := l.Run(context.Background())
@@ -223,5 +224,64 @@ func TestLoginPortInUse(t *testing.T) {
 	var pe *PortInUseError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), port) || !strings.Contains(err.Error(), redirect) {
 		t.Fatalf("err = %v, want a PortInUseError naming %s and %s", err, port, redirect)
+	}
+}
+
+// A browser on another machine cannot reach the loopback callback; the
+// address it lands on, pasted into the terminal, completes the sign-in. A
+// stray line does not end the sign-in; a wrong state does.
+func TestLoginPastedCallback(t *testing.T) {
+	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
+	defer sf.Close()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var refused []error
+	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pr,
+		PasteRefused: func(err error) { refused = append(refused, err) },
+		Announce: func(_, authURL string) {
+			go func() {
+				back, err := sf.RemoteBrowser(authURL)
+				if err != nil {
+					t.Error(err)
+				}
+				io.WriteString(pw, "\nnot an address\n  "+back+"  \n")
+			}()
+		}}
+	tok, err := l.Run(context.Background())
+	if err != nil || tok.Username != "ALICE" || tok.RefreshToken == "" {
+		t.Fatalf("pasted sign-in: %v %v", tok, err)
+	}
+	if len(refused) != 1 || !errors.Is(refused[0], ErrNotCallback) {
+		t.Fatalf("refused lines: %v", refused)
+	}
+	if c := sf.Counters(); c.CodeExchanges != 1 {
+		t.Fatalf("code exchanges = %d", c.CodeExchanges)
+	}
+}
+
+func TestLoginPastedCallbackWrongState(t *testing.T) {
+	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: "alice"})
+	defer sf.Close()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pr,
+		Announce: func(startURL, authURL string) {
+			go func() {
+				back, err := sf.RemoteBrowser(authURL)
+				if err != nil {
+					t.Error(err)
+				}
+				u, _ := url.Parse(back)
+				q := u.Query()
+				q.Set("state", "forged")
+				u.RawQuery = q.Encode()
+				io.WriteString(pw, u.String()+"\n")
+			}()
+		}}
+	if _, err := l.Run(context.Background()); !errors.Is(err, ErrStateMismatch) {
+		t.Fatalf("a pasted callback with another state: %v", err)
+	}
+	if c := sf.Counters(); c.CodeExchanges != 0 {
+		t.Fatalf("the code of a forged callback was exchanged")
 	}
 }

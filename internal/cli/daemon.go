@@ -179,10 +179,10 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 			c.NetworkRecorded, c.CAFile, c.CAFileSHA256, c.HTTPSProxy = true, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy
 			return nil
 		}}
-		announce := func(startURL string) {
+		announce := func(startURL, _ string) { // the authorization URL carries the state: never logged
 			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
 		}
-		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, true)
+		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, true, nil)
 		return err
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,9 +78,15 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	// port (and race this one): the reload ends it.
 	notifyDaemon(ctx, e, p.Name)
 	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
-	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL string) {
-		announce(e, startURL, o.noBrowser)
-	}, !o.noBrowser)
+	var paste io.Reader
+	if o.noBrowser {
+		// A browser on another machine cannot reach this machine's
+		// loopback: its user pastes the address it was sent back to.
+		paste = e.Stdin
+	}
+	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL, authURL string) {
+		announce(e, startURL, authURL, o.noBrowser)
+	}, !o.noBrowser, paste)
 	if err != nil {
 		return err
 	}
@@ -103,7 +110,7 @@ type signInNetwork struct {
 // through the browser and stores the sign-in: `login` and the daemon's
 // self-opened sign-in share it. announce gets the loopback start URL; open
 // says whether to open a browser on it. It returns the signed-in user.
-func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(string), open bool) (string, error) {
+func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open bool, paste io.Reader) (string, error) {
 	client, err := oauthClient(e, store, p, ep, network.http)
 	if err != nil {
 		return "", err
@@ -113,6 +120,10 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 		RedirectURI: p.RedirectURI,
 		Timeout:     timeout,
 		Announce:    announce,
+		Paste:       paste,
+		PasteRefused: func(err error) {
+			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
+		},
 	}
 	if open {
 		login.Open = e.OpenBrowser
@@ -164,18 +175,25 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 }
 
 // announce prints the sign-in URL (the loopback start page, which sends
-// the browser on to Snowflake) on its own stderr line so it can be copied
-// (SSH sessions, a browser on another screen).
-func announce(e *Env, startURL string, noBrowser bool) {
-	if noBrowser {
-		fmt.Fprintln(e.Stderr, "Open this URL in a browser to sign in to Snowflake:")
-	} else {
+// the browser on to Snowflake) on its own stderr line so it can be copied.
+// Without a browser here (SSH), it also says how to sign in from another
+// machine: forward the port, or open Snowflake's URL there and paste back
+// the address the browser lands on.
+func announce(e *Env, startURL, authURL string, noBrowser bool) {
+	if !noBrowser {
 		fmt.Fprintln(e.Stderr, "Opening the browser to sign in to Snowflake. If it does not open, visit:")
+		fmt.Fprintln(e.Stderr, startURL)
+		return
 	}
+	fmt.Fprintln(e.Stderr, "Open this URL in a browser on this machine to sign in to Snowflake:")
 	fmt.Fprintln(e.Stderr, startURL)
-	if u, err := url.Parse(startURL); err == nil && u.Port() != "" {
-		fmt.Fprintf(e.Stderr, "(It is served by this machine on %s; from another machine first run: ssh -L %s:127.0.0.1:%s <this host>)\n", u.Host, u.Port(), u.Port())
+	u, err := url.Parse(startURL)
+	if err != nil || u.Port() == "" {
+		return
 	}
+	fmt.Fprintf(e.Stderr, "From another machine, either forward the port first (ssh -L %s:127.0.0.1:%s <this host>) and open the URL above, or open this URL there:\n", u.Port(), u.Port())
+	fmt.Fprintln(e.Stderr, authURL)
+	fmt.Fprintf(e.Stderr, "then copy the address your browser shows when it cannot load %s after the sign-in, and paste it here:\n", u.Host)
 }
 
 // oauthClient builds the OAuth client for a profile, finding a confidential

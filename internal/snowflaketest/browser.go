@@ -55,6 +55,27 @@ func (s *Server) AuthorizeURL(startURL string) (string, error) {
 	return loc, nil
 }
 
+// RemoteBrowser is a browser on another machine (the user's laptop, with
+// sfmcp on a server over SSH): it approves authURL (AutoApprove) and stops
+// where Snowflake sends it back to the loopback callback, which it cannot
+// reach. It returns that address, as the user would copy it from the
+// address bar.
+func (s *Server) RemoteBrowser(authURL string) (string, error) {
+	client := *s.Client()
+	client.Timeout = 10 * time.Second
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Get(authURL)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || loc == "" {
+		return "", fmt.Errorf("authorize answered %d, not a redirect (is AutoApprove set?)", resp.StatusCode)
+	}
+	return loc, nil
+}
+
 var requestIDRE = regexp.MustCompile(`name="request_id" value="([^"]+)"`)
 
 func (s *Server) fetch(method, target string, form url.Values) (int, string, error) {
