@@ -1,12 +1,14 @@
 // Command sfmcp-demo shows sfmcp end to end against the built-in Snowflake
 // stand-in: it adds a profile, signs in through the real login flow (acting
 // as the browser), runs the token daemon, fetches headers the way Claude
-// Code's headersHelper does, lists the MCP server's tools with them, and
-// shows the daemon renewing a short-lived token. It uses a temporary config,
+// Code's headersHelper does, lists the MCP server's tools with them, shows
+// the daemon renewing a short-lived token, and lists the tools again
+// through the stdio bridge (mcp-proxy) that MCP clients run. It uses a temporary config,
 // socket and the file credential store, and touches nothing else.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -47,8 +49,14 @@ func run() error {
 	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
 		return err
 	}
+	// The bridge takes TLS roots only from the config (an MCP client
+	// entry sets its environment), so the CA goes there too.
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("ca_file = %q\n", caFile)), 0o600); err != nil {
+		return err
+	}
 	env := map[string]string{
-		"SFMCP_CONFIG":  filepath.Join(dir, "config.toml"),
+		"SFMCP_CONFIG":  cfgPath,
 		"SFMCP_KEYRING": "file",
 		"XDG_DATA_HOME": filepath.Join(dir, "data"),
 		"SSL_CERT_FILE": caFile,
@@ -125,10 +133,81 @@ func run() error {
 		time.Sleep(time.Second)
 	}
 	fmt.Println()
+	if err := bridge(ctx); err != nil {
+		return err
+	}
+	fmt.Println()
 	if err := sh("status"); err != nil {
 		return err
 	}
-	fmt.Println("Demo complete: PKCE sign-in, refresh token in the (file) credential store, access tokens served and renewed by the daemon.")
+	fmt.Println("Demo complete: PKCE sign-in, refresh token in the (file) credential store, access tokens served and renewed by the daemon, and the stdio bridge MCP clients run.")
+	return nil
+}
+
+// bridge runs `sfmcp-token mcp-proxy` as an MCP client would (JSON-RPC
+// lines on its stdin and stdout) and lists the server's tools through it.
+func bridge(ctx context.Context) error {
+	fmt.Println("$ sfmcp-token mcp-proxy --profile demo --server DB.PUBLIC.GONG_MCP   # what an MCP client runs: stdio in, Snowflake out")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	e := cli.OSEnv()
+	e.Args = []string{"mcp-proxy", "--profile", "demo", "--server", "DB.PUBLIC.GONG_MCP", "--quiet"}
+	e.Stdin, e.Stdout = inR, outW
+	e.Stderr = &prefixWriter{prefix: "  [mcp-proxy] ", w: os.Stderr}
+	done := make(chan int, 1)
+	go func() { done <- cli.Main(ctx, e); outW.Close() }()
+	answers := bufio.NewScanner(outR)
+	answers.Buffer(nil, 1<<20)
+	call := func(msg string) (json.RawMessage, error) {
+		fmt.Printf("  → %s\n", msg)
+		if _, err := io.WriteString(inW, msg+"\n"); err != nil {
+			return nil, err
+		}
+		if !strings.Contains(msg, `"id"`) {
+			return nil, nil // a notification has no answer
+		}
+		if !answers.Scan() {
+			return nil, fmt.Errorf("the bridge closed its output (exit %d)", <-done)
+		}
+		var a struct {
+			Result json.RawMessage           `json:"result"`
+			Error  *struct{ Message string } `json:"error"`
+		}
+		if err := json.Unmarshal(answers.Bytes(), &a); err != nil {
+			return nil, err
+		}
+		if a.Error != nil {
+			return nil, fmt.Errorf("bridge: %s", a.Error.Message)
+		}
+		return a.Result, nil
+	}
+	init, err := call(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"sfmcp-demo","version":"1"}}}`)
+	if err != nil {
+		return err
+	}
+	var info struct {
+		ServerInfo struct{ Name string } `json:"serverInfo"`
+	}
+	json.Unmarshal(init, &info)
+	fmt.Printf("  ← initialize: server %q\n", info.ServerInfo.Name)
+	if _, err := call(`{"jsonrpc":"2.0","method":"notifications/initialized"}`); err != nil {
+		return err
+	}
+	list, err := call(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	if err != nil {
+		return err
+	}
+	var tools struct {
+		Tools []struct{ Name string } `json:"tools"`
+	}
+	json.Unmarshal(list, &tools)
+	for _, t := range tools.Tools {
+		fmt.Printf("  ← tool %s\n", t.Name)
+	}
+	inW.Close() // the client went away: the bridge ends
+	if code := <-done; code != 0 {
+		return fmt.Errorf("sfmcp-token mcp-proxy exited %d", code)
+	}
 	return nil
 }
 

@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sfmcp-standin's printed instructions work with the installed binaries:
+// its setup lines run as printed, a sign-in through the stand-in's
+// certificate (as curl --cacert would) succeeds, and headers serves a token.
+func TestStandInCommand(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sfmcp-standin")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sfmcp-standin").CombinedOutput(); err != nil {
+		t.Fatal(string(out))
+	}
+	standin := exec.Command(bin, "--dir", t.TempDir())
+	stdout, _ := standin.StdoutPipe()
+	if err := standin.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standin.Process.Signal(os.Interrupt); standin.Wait() })
+	var setup []string
+	var caFile string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if f, ok := strings.CutPrefix(line, "ca_file: "); ok {
+			caFile = f
+		}
+		if strings.HasPrefix(line, "  export HOME") || strings.HasPrefix(line, "  printf ") || strings.HasPrefix(line, "  sfmcp-token profile add") {
+			setup = append(setup, strings.TrimSpace(line))
+		}
+		if strings.HasPrefix(line, "Stop it") {
+			break
+		}
+	}
+	if len(setup) != 3 || caFile == "" {
+		t.Fatalf("instructions not found: %q, ca %q", setup, caFile)
+	}
+	// The printed lines, run as a user would paste them.
+	sh := exec.Command("sh", "-c", strings.Join(setup, "\n")+"\necho \"HOME=$HOME\"")
+	sh.Env = []string{"PATH=" + filepath.Dir(binary) + ":/usr/bin:/bin"}
+	out, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("setup lines: %v\n%s", err, out)
+	}
+	home := strings.TrimSpace(string(out[strings.LastIndex(string(out), "HOME=")+len("HOME="):]))
+	t.Cleanup(func() { os.RemoveAll(home) })
+	p := &proc{t: t, dir: home, env: []string{"HOME=" + home, "PATH=" + filepath.Dir(binary) + ":/usr/bin:/bin"}}
+	t.Cleanup(p.stopDaemon)
+
+	login := p.cmd(nil, "login", "standin", "--no-browser", "--timeout", "30s")
+	stderr, _ := login.StderrPipe()
+	if err := login.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pem, _ := os.ReadFile(caFile)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	curl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	sc = bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "http://127.0.0.1:") {
+			resp, err := curl.Get(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if err := login.Wait(); err != nil {
+		t.Fatalf("login against the stand-in: %v", err)
+	}
+	if code, out, errOut := p.run(nil, "headers", "--profile", "standin"); code != 0 || !strings.Contains(out, "Bearer ") {
+		t.Fatalf("headers: exit %d %s%s", code, out, errOut)
+	}
+}
