@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -148,42 +149,50 @@ func runAdminSetup(ctx context.Context, e *Env, o adminSetupOptions) error {
 			acct = "ORGNAME-ACCOUNTNAME"
 		}
 	}
-	lines := onboardingCommands(*profileName, acct, clientID, s)
+	handout := onboardingFor(*profileName, acct, clientID, s)
 	comment := "-- "
 	if *apply {
 		comment = ""
 	}
-	fmt.Fprintf(e.Stdout, "%sEach user then runs:\n", comment)
-	for _, l := range lines {
-		fmt.Fprintf(e.Stdout, "%s  %s\n", comment, l)
-	}
+	fmt.Fprintf(e.Stdout, "%sEach user then runs (it adds the profile, signs in, adds the MCP server to Claude Code and checks everything):\n", comment)
 	if *onboarding != "" {
-		text := "#!/bin/sh\n# sfmcp onboarding: run these two commands once.\nset -e\n" + strings.Join(lines, "\n") + "\n"
-		if s.Confidential {
-			text = strings.Replace(text, "set -e\n", "set -e\n# Your administrator gives you the client secret separately; it is read from $SFMCP_CLIENT_SECRET_VALUE.\n", 1)
+		data, err := handout.Encode()
+		if err != nil {
+			return err
 		}
-		if err := os.WriteFile(*onboarding, []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(*onboarding, data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", *onboarding, err)
 		}
-		fmt.Fprintf(e.Stderr, "sfmcp: wrote the onboarding commands to %s\n", *onboarding)
+		fmt.Fprintf(e.Stdout, "%s  sfmcp-token setup --from %s\n", comment, mcpjson.ShellQuote(filepath.Base(*onboarding)))
+		fmt.Fprintf(e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", *onboarding)
+	} else {
+		fmt.Fprintf(e.Stdout, "%s  %s\n", comment, setupCommand(handout))
+	}
+	if s.Confidential {
+		fmt.Fprintf(e.Stdout, "%s(setup asks each user for the client secret, which you hand out separately; SFMCP_CLIENT_SECRET also works)\n", comment)
 	}
 	return nil
 }
 
-// onboardingCommands are what a user runs: a profile and a sign-in.
-func onboardingCommands(profile, account, clientID string, s snowflake.Setup) []string {
+// onboardingFor is what users get: their profile and the MCP server.
+func onboardingFor(profile, account, clientID string, s snowflake.Setup) config.Onboarding {
 	redirect := s.RedirectURI
 	if redirect == "" {
 		redirect = snowflake.DefaultRedirectURI
 	}
-	role := storedName(s.Role)
-	add := fmt.Sprintf("sfmcp-token profile add %s --account %s --client-id %s --client-type public --redirect-uri %s --role %s",
-		profile, mcpjson.ShellQuote(account), mcpjson.ShellQuote(clientID), redirect, mcpjson.ShellQuote(role))
+	clientType := config.ClientPublic
 	if s.Confidential {
-		add = fmt.Sprintf(`printf %%s "$SFMCP_CLIENT_SECRET_VALUE" | sfmcp-token profile add %s --account %s --client-id %s --redirect-uri %s --role %s --client-secret-stdin`,
-			profile, mcpjson.ShellQuote(account), mcpjson.ShellQuote(clientID), redirect, mcpjson.ShellQuote(role))
+		clientType = config.ClientConfidential
 	}
-	return []string{add, "sfmcp-token login --profile " + profile}
+	return config.Onboarding{Profile: profile, Account: account, ClientID: clientID, ClientType: clientType,
+		RedirectURI: redirect, Role: storedName(s.Role), MCPServer: s.MCPServer}
+}
+
+// setupCommand is the one command a user runs for o.
+func setupCommand(o config.Onboarding) string {
+	return fmt.Sprintf("sfmcp-token setup --profile %s --account %s --client-id %s --client-type %s --redirect-uri %s --role %s --server %s",
+		o.Profile, mcpjson.ShellQuote(o.Account), mcpjson.ShellQuote(o.ClientID), o.ClientType, mcpjson.ShellQuote(o.RedirectURI),
+		mcpjson.ShellQuote(o.Role), mcpjson.ShellQuote(o.MCPServer))
 }
 
 // daemonCreds gives the SQL API the admin profile's token from the daemon.

@@ -13,16 +13,15 @@ import (
 func TestAdminSetupPrints(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{})
 	h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
-	file := filepath.Join(h.dir, "onboard.sh")
+	file := filepath.Join(h.dir, "onboard.toml")
 	out := h.mustRun("admin", "setup", "--integration", "sfmcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users",
 		"--search-service", "db.public.gong_search", "--analyst", `db.public."Revenue View"`, "--grant-to-role", "analyst", "--onboarding-file", file)
 	for _, want := range []string{
 		"CREATE SECURITY INTEGRATION IF NOT EXISTS SFMCP",
 		"GRANT SELECT ON SEMANTIC VIEW DB.PUBLIC.\"Revenue View\" TO ROLE MCP_USERS;",
 		"SELECT SYSTEM$SHOW_OAUTH_CLIENT_SECRETS('SFMCP');",
-		"-- Each user then runs:",
-		"--   sfmcp-token profile add sfmcp --account myorg-acct --client-id '<OAUTH_CLIENT_ID>' --client-type public --redirect-uri http://127.0.0.1:3000/oauth/callback --role MCP_USERS",
-		"--   sfmcp-token login --profile sfmcp",
+		"-- Each user then runs",
+		"--   sfmcp-token setup --from onboard.toml",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -34,8 +33,13 @@ func TestAdminSetupPrints(t *testing.T) {
 			t.Errorf("uncommented shell line in the SQL output: %q", line)
 		}
 	}
-	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "sfmcp-token login --profile sfmcp") {
+	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), `profile = "sfmcp"`) || !strings.Contains(string(data), `client_id = "<OAUTH_CLIENT_ID>"`) {
 		t.Fatalf("onboarding file: %v %s", err, data)
+	}
+	// Without a file, the one command with every setting.
+	out = h.mustRun("admin", "setup", "--integration", "sfmcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users", "--sql")
+	if !strings.Contains(out, "--   sfmcp-token setup --profile sfmcp --account myorg-acct --client-id '<OAUTH_CLIENT_ID>' --client-type public --redirect-uri http://127.0.0.1:3000/oauth/callback --role MCP_USERS --server db.public.gong_mcp") {
+		t.Errorf("the setup command:\n%s", out)
 	}
 	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s", "--role", "r", "--sql"); code != exitcode.Usage || !strings.Contains(errOut, "DATABASE.SCHEMA.NAME") {
 		t.Fatalf("bad server name: %d %s", code, errOut)

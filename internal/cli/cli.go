@@ -150,7 +150,7 @@ Errors go to stderr as "sfmcp: what happened" and "sfmcp: what to do next".`,
 		c.GroupID = "use"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newProfileCommand(e), newMCPCommand(e), newServiceCommand(e), newDaemonCommand(e)} {
+	for _, c := range []*cobra.Command{newSetupCommand(e), newProfileCommand(e), newMCPCommand(e), newServiceCommand(e), newDaemonCommand(e)} {
 		c.GroupID = "setup"
 		root.AddCommand(c)
 	}

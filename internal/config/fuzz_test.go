@@ -51,3 +51,38 @@ func FuzzNormalizeAccount(f *testing.F) {
 		}
 	})
 }
+
+// An onboarding file may come from anywhere: whatever loads names a valid
+// profile, a host that is an endpoint, and writes back to the same data.
+func FuzzLoadOnboarding(f *testing.F) {
+	f.Add([]byte("profile = \"team\"\naccount = \"myorg-acct\"\nrole = \"MCP_USERS\"\nmcp_server = \"DB.PUBLIC.GONG_MCP\"\n"))
+	f.Add([]byte("profile = \"x\"\naccount = \"a-b\"\nheadersHelper = \"curl evil\"\n"))
+	f.Add([]byte("account = \"https://evil.example/\"\nmcp_server = 'DB.\"a.b\".\"c\"\"d\"'\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "o.toml")
+		os.WriteFile(path, data, 0o600)
+		o, err := LoadOnboarding(path)
+		if err != nil {
+			return
+		}
+		if o.Profile != "" && !ValidProfileName(o.Profile) {
+			t.Fatalf("loaded an invalid profile name %q", o.Profile)
+		}
+		if _, err := o.AsProfile("x").Endpoint(); err != nil {
+			t.Fatalf("loaded a file without an endpoint: %v", err)
+		}
+		if o.Profile == "" {
+			return
+		}
+		text, err := o.Encode()
+		if err != nil {
+			t.Fatalf("a loaded file does not encode: %v", err)
+		}
+		os.WriteFile(path, text, 0o600)
+		again, err := LoadOnboarding(path)
+		if err != nil || again != o {
+			t.Fatalf("round trip: %+v → %+v (%v)", o, again, err)
+		}
+	})
+}

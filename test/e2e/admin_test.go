@@ -11,8 +11,8 @@ import (
 )
 
 // TestAdminSetupApplyThenOnboard: an administrator applies the setup through
-// the SQL API; a user runs the two onboarding commands it printed; the new
-// MCP server answers that user's tools/list through mcp-proxy.
+// the SQL API; a user runs setup with the onboarding file it wrote; doctor
+// finds the new MCP server answering through the bridge.
 func TestAdminSetupApplyThenOnboard(t *testing.T) {
 	p := signedIn(t)
 	p.sf.AddUser(snowflaketest.User{Name: "alice", Password: snowflaketest.DefaultPassword, DefaultRole: "MCP_USERS",
@@ -39,21 +39,12 @@ func TestAdminSetupApplyThenOnboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cmds [][]string
-	for _, line := range strings.Split(string(script), "\n") {
-		if strings.HasPrefix(line, "sfmcp-token ") {
-			cmds = append(cmds, strings.Fields(strings.TrimPrefix(line, "sfmcp-token ")))
-		}
+	// The user's machine: same stand-in, host override for the test; one
+	// command with the file as handed out.
+	code, out, errOut = p.runSigningIn("setup", "--from", onboard, "--host", p.sf.Host(), "--no-browser")
+	if code != 0 || !strings.Contains(out, "doctor: every check passed") {
+		t.Fatalf("setup --from the onboarding file: exit %d\n%s%s", code, out, errOut)
 	}
-	if len(cmds) != 2 || cmds[0][0] != "profile" || cmds[1][0] != "login" {
-		t.Fatalf("onboarding file:\n%s", script)
-	}
-	// The user's machine: same stand-in, host override for the test.
-	add := append(cmds[0], "--host", p.sf.Host())
-	if code, _, errOut := p.run(nil, add...); code != 0 {
-		t.Fatalf("onboarding profile add: %s", errOut)
-	}
-	p.login(t, cmds[1][2])
 	code, out, errOut = p.run(nil, "token", "--profile", "sfmcp_team")
 	if code != 0 || strings.TrimSpace(out) == "" {
 		t.Fatalf("token for the onboarded profile: %d %s", code, errOut)

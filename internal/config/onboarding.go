@@ -1,0 +1,87 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Onboarding is what an administrator hands users: the profile to create
+// and the MCP server to add. `admin setup --onboarding-file` writes it and
+// `setup --from` reads it. It is data only (no commands, no secrets), and
+// may come from anywhere: it is checked as strictly as the flags it stands
+// for, and unknown keys are refused.
+type Onboarding struct {
+	Profile     string `toml:"profile"`
+	Account     string `toml:"account"`
+	Host        string `toml:"host,omitempty"`
+	ClientID    string `toml:"client_id,omitempty"`
+	ClientType  string `toml:"client_type,omitempty"`
+	RedirectURI string `toml:"redirect_uri,omitempty"`
+	Role        string `toml:"role,omitempty"`
+	MCPServer   string `toml:"mcp_server,omitempty"`
+}
+
+// maxOnboarding bounds what is read: the file has a handful of short keys.
+const maxOnboarding = 64 << 10
+
+// LoadOnboarding reads and checks an onboarding file.
+func LoadOnboarding(path string) (Onboarding, error) {
+	var o Onboarding
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return o, fmt.Errorf("read onboarding file: %w", err)
+	}
+	if len(data) > maxOnboarding {
+		return o, fmt.Errorf("onboarding file %s: larger than %d KiB", path, maxOnboarding>>10)
+	}
+	md, err := toml.Decode(string(data), &o)
+	if err != nil {
+		return o, fmt.Errorf("onboarding file %s: %w", path, err)
+	}
+	if extra := md.Undecoded(); len(extra) > 0 {
+		return o, fmt.Errorf("onboarding file %s: unknown key %q", path, extra[0].String())
+	}
+	if o.Profile != "" && !ValidProfileName(o.Profile) {
+		return o, fmt.Errorf("onboarding file %s: profile %q is not a valid profile name", path, truncate(o.Profile, 80))
+	}
+	if o.Account == "" && o.Host == "" {
+		return o, fmt.Errorf("onboarding file %s: no account", path)
+	}
+	ep, err := o.AsProfile("x").Endpoint()
+	if err != nil {
+		return o, fmt.Errorf("onboarding file %s: %w", path, err)
+	}
+	if o.MCPServer != "" {
+		if _, err := MCPServerURL(ep, o.MCPServer); err != nil {
+			return o, fmt.Errorf("onboarding file %s: mcp_server: %w", path, err)
+		}
+	}
+	return o, nil
+}
+
+// AsProfile is the profile the file describes, named name.
+func (o Onboarding) AsProfile(name string) Profile {
+	return Profile{Name: name, Account: o.Account, Host: o.Host, ClientID: o.ClientID, ClientType: strings.ToLower(o.ClientType),
+		RedirectURI: o.RedirectURI, Role: o.Role}
+}
+
+// Encode is the file's text, with a comment saying what to do with it.
+func (o Onboarding) Encode() ([]byte, error) {
+	if o.Profile == "" || !ValidProfileName(o.Profile) {
+		return nil, errors.New("onboarding: a valid profile name is required")
+	}
+	var b bytes.Buffer
+	b.WriteString("# sfmcp onboarding, from your Snowflake administrator. Run once:\n#   sfmcp-token setup --from THIS_FILE\n")
+	if strings.EqualFold(o.ClientType, ClientConfidential) {
+		b.WriteString("# The client secret is not in this file; your administrator gives it to you separately, and setup asks for it.\n")
+	}
+	if err := toml.NewEncoder(&b).Encode(o); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
