@@ -243,13 +243,6 @@ func clientLabel(p config.Profile) string {
 	return p.ClientID + " (" + kind + ")"
 }
 
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // profileView is the --json shape of a profile.
 type profileView struct {
 	config.Profile
