@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,5 +190,37 @@ func TestHeadlessKeychainAdviceWorks(t *testing.T) {
 	c.Env = append(append([]string{}, p.env...), "KEYRING_PASSWORD=pw", "SFMCP="+binary, "HOST="+p.sf.Host(), "XDG_DATA_HOME="+filepath.Join(p.dir, "data"))
 	if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "Profile corp saved") {
 		t.Fatalf("the advised command did not give a working keychain: %v\n%s", err, out)
+	}
+}
+
+// A first login on a machine without a session bus starts no bus and no
+// keyring of its own (they would outlive the command and take the sign-in
+// with them): it says what to do instead. dbus-launch and
+// gnome-keyring-daemon on PATH record any start.
+func TestLoginWithoutABusStartsNothing(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service is Linux's")
+	}
+	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", os.Getuid())); err == nil {
+		t.Skip("this user has a session bus at /run/user/UID/bus, which sfmcp rightly uses")
+	}
+	p := newProc(t)
+	p.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host())
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "started")
+	for _, tool := range []string{"dbus-launch", "dbus-daemon", "gnome-keyring-daemon"} {
+		script := "#!/bin/sh\necho " + tool + " >> " + marker + "\nexit 1\n"
+		if err := os.WriteFile(filepath.Join(bin, tool), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := exec.Command(binary, "login", "prod", "--no-browser")
+	c.Env = []string{"HOME=" + p.dir, "PATH=" + bin + ":" + filepath.Dir(binary) + ":/usr/bin:/bin", "SFMCP_KEYCHAIN_TIMEOUT=2s"}
+	out, _ := c.CombinedOutput()
+	if c.ProcessState.ExitCode() != 4 || !strings.Contains(string(out), "no D-Bus session bus") || !strings.Contains(string(out), exitcode.HeadlessUnlock) {
+		t.Fatalf("exit %d:\n%s", c.ProcessState.ExitCode(), out)
+	}
+	if started, err := os.ReadFile(marker); err == nil {
+		t.Fatalf("login started %s", started)
 	}
 }
