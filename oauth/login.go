@@ -1,13 +1,11 @@
 package oauth
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -55,12 +53,14 @@ type Login struct {
 	// before the browser opens, and with Snowflake's authorization URL,
 	// which a browser on another machine can open (see Paste).
 	Announce func(startURL, authURL string)
-	// Paste, when set, is read for the address the browser was sent back
-	// to (http://127.0.0.1:PORT/…?code=…&state=…), pasted by a user whose
-	// browser runs on another machine and so cannot reach this listener.
+	// Paste, when set, gives lines the user pasted: the address the
+	// browser was sent back to (http://127.0.0.1:PORT/…?code=…&state=…),
+	// from a browser on another machine that cannot reach this listener.
 	// Its state is checked exactly as the listener checks it; whichever
-	// of the two answers first ends the sign-in.
-	Paste io.Reader
+	// of the two answers first ends the sign-in. Paste must return when
+	// its context ends (the sign-in is over), leaving any line not yet
+	// read to whoever reads the terminal next.
+	Paste func(context.Context) (string, error)
 	// PasteRefused is told about a pasted line that is not such an
 	// address; the sign-in goes on waiting.
 	PasteRefused func(error)
@@ -103,7 +103,9 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 		l.Announce(startURL, authURL)
 	}
 	if l.Paste != nil {
-		go cb.readPasted(l.Paste, l.PasteRefused)
+		pasting, stopPasting := context.WithCancel(ctx)
+		defer stopPasting()
+		go cb.readPasted(pasting, l.Paste, l.PasteRefused)
 	}
 	opened := make(chan struct{})
 	if l.Open != nil {
@@ -140,15 +142,17 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 }
 
 // readPasted takes pasted callback addresses, one per line, until one ends
-// the sign-in or the input ends. A line that is not a callback address is
-// refused without ending the sign-in: a stray paste must not cost the user
-// the sign-in, while a callback with the wrong state ends it, as on the
-// listener.
-func (c *callback) readPasted(r io.Reader, refused func(error)) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 16<<10)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+// the sign-in or the sign-in ends otherwise. A line that is not a callback
+// address is refused without ending the sign-in: a stray paste must not
+// cost the user the sign-in, while a callback with the wrong state ends
+// it, as on the listener.
+func (c *callback) readPasted(ctx context.Context, next func(context.Context) (string, error), refused func(error)) {
+	for {
+		line, err := next(ctx)
+		if err != nil {
+			return
+		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -236,7 +237,7 @@ func TestLoginPastedCallback(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	var refused []error
-	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pr,
+	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pasteFrom(pr),
 		PasteRefused: func(err error) { refused = append(refused, err) },
 		Announce: func(_, authURL string) {
 			go func() {
@@ -264,7 +265,7 @@ func TestLoginPastedCallbackWrongState(t *testing.T) {
 	defer sf.Close()
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pr,
+	l := &Login{Client: localClient(sf), Timeout: 10 * time.Second, Paste: pasteFrom(pr),
 		Announce: func(startURL, authURL string) {
 			go func() {
 				back, err := sf.RemoteBrowser(authURL)
@@ -283,5 +284,28 @@ func TestLoginPastedCallbackWrongState(t *testing.T) {
 	}
 	if c := sf.Counters(); c.CodeExchanges != 0 {
 		t.Fatalf("the code of a forged callback was exchanged")
+	}
+}
+
+// pasteFrom gives the lines of r, as a terminal would, until ctx ends.
+func pasteFrom(r io.Reader) func(context.Context) (string, error) {
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return func(ctx context.Context) (string, error) {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				return "", io.EOF
+			}
+			return line, nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
 }

@@ -85,3 +85,14 @@ func DaemonReload() error {
 	cmd.Stderr = &errOut
 	return systemctlError(cmd.Run(), errOut.String())
 }
+
+// SystemdRunning reports whether systemd is this machine's init (as
+// sd_booted(3) decides): without it no unit ever starts, whatever
+// systemctl can write.
+func SystemdRunning() bool {
+	st, err := os.Stat("/run/systemd/system")
+	return err == nil && st.IsDir()
+}
+
+// NoSystemdAdvice says what a unit means on a machine without systemd.
+const NoSystemdAdvice = "this machine does not run systemd (no /run/systemd/system, as in most containers), so nothing will start the unit here; the daemon starts on demand instead"

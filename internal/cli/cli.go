@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -69,7 +70,7 @@ func Main(ctx context.Context, e Env) int {
 	}
 	root := NewCommand(&e)
 	markRunErrors(root)
-	root.SetArgs(e.Args)
+	root.SetArgs(doubleDash(root, e.Args))
 	cmd, err := root.ExecuteContextC(ctx)
 	var ran *runError
 	if err != nil && !errors.As(err, &ran) {
@@ -84,6 +85,37 @@ func Main(ctx context.Context, e Env) int {
 		err = ran.err
 	}
 	return report(e.Stderr, err)
+}
+
+// doubleDash turns -name into --name for the command tree's long flags:
+// releases before the move to cobra parsed flags with Go's flag package,
+// which takes both, and users' scripts and MCP client entries still say
+// -profile. Nothing after "--" is touched.
+func doubleDash(root *cobra.Command, args []string) []string {
+	long := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { long[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	long["help"], long["version"] = true, true
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(name) > 1 && long[name] {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // runError is what a command's own code returned, as opposed to cobra's
@@ -121,7 +153,7 @@ headersHelper (headers), or through a stdio bridge (mcp-proxy).
 
 Exit codes: 0 ok; 1 unexpected error; 2 usage, configuration or
 installation error; 3 sign-in required; 4 keychain, network, Snowflake or
-daemon unavailable; 5 doctor found a failing check.
+daemon unavailable; 5 doctor found a failing check; 130 interrupted.
 Errors go to stderr as "sfmcp: what happened" and "sfmcp: what to do next".`,
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount
   sfmcp-token login prod
@@ -159,6 +191,7 @@ Errors go to stderr as "sfmcp: what happened" and "sfmcp: what to do next".`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(newVersionCommand(e))
+	root.SetHelpCommand(newHelpCommand())
 	root.SetHelpCommandGroupID("use")
 	root.SetCompletionCommandGroupID("setup")
 	return root
@@ -173,6 +206,36 @@ func newVersionCommand(e *Env) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(e.Stdout, "sfmcp-token", version.String())
 			return nil
+		},
+	}
+}
+
+// newHelpCommand is `help [command]`: cobra's, except that an unknown
+// topic is a mistake (exit 2), not the general help.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help for any command: sfmcp-token help mcp add.",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usagef("see: sfmcp-token --help", "unknown help topic %q", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil || cmd == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 	}
 }

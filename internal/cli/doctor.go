@@ -79,41 +79,56 @@ sent nothing.`,
 }
 
 type doctorOptions struct {
-	profile, mcpFile string
+	profile, mcpFile string // mcpFile "": no MCP servers to check
 	asJSON           bool
 }
 
 func runDoctor(ctx context.Context, e *Env, o doctorOptions) error {
+	checks := doctorChecks(ctx, e, o)
+	if o.asJSON {
+		if err := writeJSON(e, checks); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range checks {
+			printCheck(e.Stdout, c)
+		}
+	}
+	return checksFailed(checks)
+}
+
+// doctorChecks runs every check and returns the report.
+func doctorChecks(ctx context.Context, e *Env, o doctorOptions) []check {
 	d := &doctor{e: e, ctx: ctx}
 	d.run(o.profile, o.mcpFile)
+	return d.checks
+}
+
+func printCheck(w io.Writer, c check) {
+	mark := "✓"
+	if !c.OK {
+		mark = "✗"
+	}
+	fmt.Fprintf(w, "%s %s", mark, c.Name)
+	if c.Detail != "" {
+		fmt.Fprintf(w, ": %s", c.Detail)
+	}
+	fmt.Fprintln(w)
+	if c.Advice != "" {
+		fmt.Fprintf(w, "    → %s\n", c.Advice)
+	}
+}
+
+// checksFailed is doctor's verdict: nil, or exit 5.
+func checksFailed(checks []check) error {
 	failed := 0
-	for _, c := range d.checks {
+	for _, c := range checks {
 		if !c.OK {
 			failed++
 		}
 	}
-	if o.asJSON {
-		if err := writeJSON(e, d.checks); err != nil {
-			return err
-		}
-	} else {
-		for _, c := range d.checks {
-			mark := "✓"
-			if !c.OK {
-				mark = "✗"
-			}
-			fmt.Fprintf(e.Stdout, "%s %s", mark, c.Name)
-			if c.Detail != "" {
-				fmt.Fprintf(e.Stdout, ": %s", c.Detail)
-			}
-			fmt.Fprintln(e.Stdout)
-			if c.Advice != "" {
-				fmt.Fprintf(e.Stdout, "    → %s\n", c.Advice)
-			}
-		}
-	}
 	if failed > 0 {
-		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(d.checks)), exitcode.ChecksFailed, "each ✗ above says what to do")
+		return withAdvice(fmt.Errorf("%d of %d checks failed", failed, len(checks)), exitcode.ChecksFailed, "each ✗ above says what to do")
 	}
 	return nil
 }
@@ -139,7 +154,7 @@ func (d *doctor) run(profileName, mcpFile string) {
 	d.checkDaemon()
 	d.checkHost()
 	d.checkClock()
-	if d.checkToken() {
+	if d.checkToken() && mcpFile != "" {
 		d.checkMCPServers(mcpFile)
 	}
 	d.checkExpiry()

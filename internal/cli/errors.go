@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 
 	"github.com/sfmcp/sfmcp/internal/config"
@@ -17,6 +18,8 @@ func classify(err error) (int, string) {
 		port *oauth.PortInUseError
 	)
 	switch {
+	case errors.Is(err, context.Canceled):
+		return exitcode.Interrupted, ""
 	case errors.As(err, &adv):
 		return adv.code, adv.hint
 	case errors.As(err, &use):

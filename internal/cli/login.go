@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,9 +45,16 @@ type loginOptions struct {
 	profile   string
 	noBrowser bool
 	timeout   time.Duration
+	lines     *lineReader // stdin, when a caller (setup) reads it too
 }
 
 func runLogin(ctx context.Context, e *Env, o loginOptions) error {
+	if !o.noBrowser && overSSHWithoutDisplay(e.Getenv) {
+		// A browser opened here would be on this machine's screen, not in
+		// front of the user: offer the URL and the paste instead.
+		o.noBrowser = true
+		fmt.Fprintln(e.Stderr, "sfmcp: this is an SSH session without a display, so no browser is opened here.")
+	}
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
@@ -78,11 +84,15 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	// port (and race this one): the reload ends it.
 	notifyDaemon(ctx, e, p.Name)
 	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
-	var paste io.Reader
+	var paste func(context.Context) (string, error)
 	if o.noBrowser {
 		// A browser on another machine cannot reach this machine's
 		// loopback: its user pastes the address it was sent back to.
-		paste = e.Stdin
+		lines := o.lines
+		if lines == nil {
+			lines = newLineReader(e.Stdin)
+		}
+		paste = lines.next
 	}
 	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL, authURL string) {
 		announce(e, startURL, authURL, o.noBrowser)
@@ -98,6 +108,12 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	return nil
 }
 
+// overSSHWithoutDisplay: the environment says SSH and names no display
+// (X11 forwarding would bring the browser to the user's screen).
+func overSSHWithoutDisplay(getenv func(string) string) bool {
+	return (getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "") && getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == ""
+}
+
 // signInNetwork is how a sign-in reaches Snowflake and what it records:
 // `login` uses and records the config's network; a renewal the daemon
 // opens uses and keeps the one recorded with the sign-in it renews.
@@ -110,7 +126,7 @@ type signInNetwork struct {
 // through the browser and stores the sign-in: `login` and the daemon's
 // self-opened sign-in share it. announce gets the loopback start URL; open
 // says whether to open a browser on it. It returns the signed-in user.
-func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open bool, paste io.Reader) (string, error) {
+func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open bool, paste func(context.Context) (string, error)) (string, error) {
 	client, err := oauthClient(e, store, p, ep, network.http)
 	if err != nil {
 		return "", err

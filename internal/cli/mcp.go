@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
@@ -135,6 +137,9 @@ func completeMCPServers(e *Env, where *mcpFileFlags) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		names, _, _ := f.Entries()
+		// A project's file is anyone's: offer only names a shell takes
+		// literally.
+		names = slices.DeleteFunc(names, func(n string) bool { return !config.ValidProfileName(n) })
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
 }

@@ -1,22 +1,19 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
-	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
@@ -25,9 +22,11 @@ import (
 )
 
 // `setup` is a user's one command: profile, sign-in, the MCP server for
-// Claude Code, optionally the service, then doctor, and one summary. Each
-// step does nothing when it is already done, so running it twice changes
-// nothing.
+// Claude Code, optionally the service, then doctor, and one summary. It
+// first decides everything (asking on a terminal for what is missing) and
+// refuses before changing anything when a profile or MCP entry of that
+// name exists with other settings; then each step does nothing when it is
+// already done, so running it twice changes nothing.
 
 type setupOptions struct {
 	from      string
@@ -52,8 +51,9 @@ the browser, add the MCP server to Claude Code (user scope, or the project's
 It takes what your administrator handed out (--from, the file that
 "admin setup --onboarding-file" writes) and flags, which win over the file.
 On a terminal it asks only for what is missing; with --yes, or without a
-terminal, it asks nothing. Every step that is already done is left as it
-is, so running setup again changes nothing.`,
+terminal, it asks nothing. It changes nothing when a profile or MCP entry of
+the same name exists with other settings, and every step that is already
+done is left as it is, so running setup again changes nothing.`,
 		Example: `  sfmcp-token setup --from sfmcp-onboarding.toml
   sfmcp-token setup --profile team --account myorg-myaccount --role MCP_USERS --server DB.PUBLIC.GONG_MCP
   sfmcp-token setup --from sfmcp-onboarding.toml --no-browser   # over SSH`,
@@ -81,42 +81,56 @@ is, so running setup again changes nothing.`,
 	return c
 }
 
-// setupRun is one run's state: the answers so far and the summary.
+// setupRun is one run: the terminal (if any) and the summary so far.
 type setupRun struct {
 	e       *Env
 	o       setupOptions
-	ask     *bufio.Reader // nil: never ask
+	tty     *os.File    // nil: never ask
+	lines   *lineReader // the terminal's lines, shared with the sign-in
 	summary []string
+}
+
+// setupPlan is what setup decided before it changes anything.
+type setupPlan struct {
+	profile    config.Profile
+	newProfile bool
+	ep         config.Endpoint
+	server     string // "" when no MCP server is added
+	entry      mcpjson.ProxyEntry
+	mcpFile    string
+	entryState string // "new", "same" or "ours" (ours, same target, other binary path)
 }
 
 func runSetup(ctx context.Context, e *Env, o setupOptions) error {
 	s := &setupRun{e: e, o: o}
 	if f, ok := terminalStdin(e); ok && !o.yes {
-		s.ask = bufio.NewReader(f)
+		s.tty, s.lines = f, newLineReader(f)
 	}
-	in, err := s.inputs()
+	in, err := s.inputs(ctx)
 	if err != nil {
 		return err
 	}
-	p, err := s.profile(in)
+	plan, err := s.plan(ctx, in)
 	if err != nil {
 		return err
 	}
-	if err := s.signIn(ctx, p); err != nil {
+	if err := s.addProfile(ctx, plan); err != nil {
 		return err
 	}
-	mcpFile, err := s.mcpServer(p, in.MCPServer)
-	if err != nil {
+	if err := s.signIn(ctx, plan); err != nil {
 		return err
 	}
-	if err := s.serviceStep(); err != nil {
+	if err := s.addMCPServer(plan); err != nil {
 		return err
 	}
-	return s.finish(ctx, p, mcpFile)
+	if err := s.serviceStep(ctx); err != nil {
+		return err
+	}
+	return s.finish(ctx, plan)
 }
 
 // inputs merges the onboarding file, the flags and, on a terminal, answers.
-func (s *setupRun) inputs() (config.Onboarding, error) {
+func (s *setupRun) inputs(ctx context.Context) (config.Onboarding, error) {
 	var in config.Onboarding
 	if s.o.from != "" {
 		var err error
@@ -124,19 +138,13 @@ func (s *setupRun) inputs() (config.Onboarding, error) {
 			return in, usagef("ask your administrator for a new file, or pass the settings as flags", "%v", err)
 		}
 	}
-	override := func(dst *string, v string) {
+	given := s.o.in
+	for dst, v := range map[*string]string{&in.Profile: given.Profile, &in.Account: given.Account, &in.Host: given.Host, &in.ClientID: given.ClientID,
+		&in.ClientType: given.ClientType, &in.RedirectURI: given.RedirectURI, &in.Role: given.Role, &in.MCPServer: given.MCPServer} {
 		if v != "" {
-			*dst = v
+			*dst = v // a flag wins over the file
 		}
 	}
-	override(&in.Profile, s.o.in.Profile)
-	override(&in.Account, s.o.in.Account)
-	override(&in.Host, s.o.in.Host)
-	override(&in.ClientID, s.o.in.ClientID)
-	override(&in.ClientType, s.o.in.ClientType)
-	override(&in.RedirectURI, s.o.in.RedirectURI)
-	override(&in.Role, s.o.in.Role)
-	override(&in.MCPServer, s.o.in.MCPServer)
 	if in.Profile == "" {
 		in.Profile = "snowflake"
 	}
@@ -147,34 +155,193 @@ func (s *setupRun) inputs() (config.Onboarding, error) {
 	if err != nil {
 		return in, err
 	}
-	_, exists := cfg.Profiles[in.Profile]
-	if in.Account == "" && in.Host == "" && !exists {
-		if in.Account, err = s.question("Snowflake account (orgname-accountname, as in https://ORGNAME-ACCOUNTNAME.snowflakecomputing.com)"); err != nil {
+	if _, exists := cfg.Profiles[in.Profile]; !exists && in.Account == "" && in.Host == "" {
+		if in.Account, err = s.question(ctx, "Snowflake account (orgname-accountname, as in https://ORGNAME-ACCOUNTNAME.snowflakecomputing.com)"); err != nil {
 			return in, err
 		}
 		if in.Account == "" {
 			return in, usagef("pass --account ORGNAME-ACCOUNTNAME, or --from the file your administrator gave you", "setup: no account for the new profile %s", in.Profile)
 		}
 	}
-	if in.MCPServer == "" && s.ask != nil {
-		if in.MCPServer, err = s.question("MCP server to add to Claude Code (DATABASE.SCHEMA.NAME; empty to skip)"); err != nil {
+	if in.MCPServer == "" {
+		if in.MCPServer, err = s.question(ctx, "MCP server to add to Claude Code (DATABASE.SCHEMA.NAME; empty to skip)"); err != nil {
 			return in, err
 		}
 	}
 	return in, nil
 }
 
-// question asks on the terminal; without one it answers "".
-func (s *setupRun) question(prompt string) (string, error) {
-	if s.ask == nil {
+// question asks on the terminal; without one it answers "". Ctrl-C ends
+// the wait (the command's context).
+func (s *setupRun) question(ctx context.Context, prompt string) (string, error) {
+	if s.lines == nil {
 		return "", nil
 	}
 	fmt.Fprintf(s.e.Stderr, "%s: ", prompt)
-	line, err := s.ask.ReadString('\n')
-	if err != nil && line == "" {
-		return "", usagef("", "setup: no answer (%v)", err)
+	line, err := s.lines.next(ctx)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
 	}
 	return strings.TrimSpace(line), nil
+}
+
+// plan decides every step and refuses, before anything changes, what
+// setup must not do.
+func (s *setupRun) plan(ctx context.Context, in config.Onboarding) (setupPlan, error) {
+	var plan setupPlan
+	cfg, err := loadConfig(s.e)
+	if err != nil {
+		return plan, err
+	}
+	want := in.AsProfile(in.Profile)
+	if old, ok := cfg.Profiles[in.Profile]; ok {
+		if diff := profileDiff(old, want); diff != "" {
+			return plan, usagef(fmt.Sprintf("to change it: sfmcp-token profile add %s --force (with the flags to change); or set up another name with --profile", in.Profile),
+				"setup: profile %s already exists with other settings (%s); nothing was changed", in.Profile, diff)
+		}
+		plan.profile = old
+	} else {
+		if err := want.Validate(); err != nil {
+			return plan, usagef("", "setup: profile %s: %v", want.Name, err)
+		}
+		plan.profile, plan.newProfile = want, true
+	}
+	if plan.ep, err = plan.profile.Endpoint(); err != nil {
+		return plan, usagef("", "setup: profile %s: %v", plan.profile.Name, err)
+	}
+	// A file from anywhere could send the sign-in to a look-alike site:
+	// a host outside Snowflake's domains is confirmed first.
+	if plan.newProfile && !plan.ep.SnowflakeHost() && !config.IsLoopback(plan.ep.Hostname()) && !s.o.yes {
+		answer, err := s.question(ctx, fmt.Sprintf("The sign-in will go to %s, which is not a Snowflake host (*.snowflakecomputing.com). Continue? [y/N]", plan.ep.Host))
+		if err != nil {
+			return plan, err
+		}
+		if !yes(answer) {
+			return plan, usagef("if your administrator really uses this host (a proxy in front of Snowflake), run setup again with --yes",
+				"setup: %s is not a Snowflake host; nothing was changed", plan.ep.Host)
+		}
+	}
+	if in.MCPServer == "" {
+		return plan, nil
+	}
+	if err := s.planMCP(&plan, in.MCPServer); err != nil {
+		return plan, err
+	}
+	return plan, nil
+}
+
+// planMCP decides the Claude Code entry: new, already there, or ours for
+// the same server with another binary path (rewritten). Any other entry
+// of that name is someone else's and is refused.
+func (s *setupRun) planMCP(plan *setupPlan, server string) error {
+	url, err := config.MCPServerURL(plan.ep, server)
+	if err != nil {
+		return usagef("", "setup: --server: %v", err)
+	}
+	if err := plan.profile.CheckServerURL(url); err != nil {
+		return err
+	}
+	bin, err := clientBinary()
+	if err != nil {
+		return fmt.Errorf("find this program's path: %w", err)
+	}
+	where := mcpFileFlags{file: ".mcp.json", user: !s.o.project}
+	f, err := mcpjson.Load(where.path(s.e))
+	if err != nil {
+		return usagef("", "%v", err)
+	}
+	_, entries, err := f.Entries()
+	if err != nil {
+		return err
+	}
+	plan.server, plan.mcpFile = server, f.Path
+	plan.entry = mcpjson.NewProxyEntry(bin, plan.profile.Name, server)
+	old, exists := entries[s.o.mcpName]
+	switch {
+	case !exists:
+		plan.entryState = "new"
+	case sameJSON(old, plan.entry):
+		plan.entryState = "same"
+	case sameTarget(old, plan.profile, plan.ep, url):
+		plan.entryState = "ours"
+	default:
+		hint := "choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove " + s.o.mcpName
+		if !s.o.project {
+			hint += " --user"
+		}
+		return usagef(hint, "setup: %s already has an MCP server %q for something else; nothing was changed", f.Path, s.o.mcpName)
+	}
+	return nil
+}
+
+// sameTarget reports whether raw is sfmcp's bridge entry for the profile
+// and the same server URL.
+func sameTarget(raw json.RawMessage, p config.Profile, ep config.Endpoint, url string) bool {
+	ours, ok := mcpjson.Parse(raw)
+	if !ok || ours.Mode != "proxy" || ours.Profile != p.Name {
+		return false
+	}
+	oldURL, err := config.MCPServerURL(ep, ours.Server)
+	return err == nil && oldURL == url
+}
+
+// sameJSON reports whether raw holds the same JSON value as v.
+func sameJSON(raw json.RawMessage, v any) bool {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	var a, b any
+	return json.Unmarshal(raw, &a) == nil && json.Unmarshal(data, &b) == nil && reflect.DeepEqual(a, b)
+}
+
+// profileDiff names the settings in which the existing profile differs
+// from what setup was given, by what they mean: the given settings laid
+// over the old ones must make the same profile.
+func profileDiff(old, given config.Profile) string {
+	want := old
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&want.Account, given.Account}, {&want.Host, given.Host}, {&want.ClientID, given.ClientID},
+		{&want.ClientType, given.ClientType}, {&want.RedirectURI, given.RedirectURI}, {&want.Role, given.Role}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if given.Account != "" && given.Host == "" {
+		want.Host = "" // a host override belongs to the account it was set for
+	}
+	var diff []string
+	oldEP, _ := old.Endpoint()
+	if wantEP, err := want.Endpoint(); err != nil || wantEP.Host != oldEP.Host {
+		diff = append(diff, fmt.Sprintf("host %s, not %s", oldEP.Host, wantEP.Host))
+	}
+	if old.EffectiveClientID() != want.EffectiveClientID() {
+		diff = append(diff, fmt.Sprintf("client %s, not %s", old.EffectiveClientID(), want.EffectiveClientID()))
+	}
+	if old.Confidential() != want.Confidential() {
+		diff = append(diff, fmt.Sprintf("client type %s, not %s", clientKind(old), clientKind(want)))
+	}
+	if old.RedirectURI != want.RedirectURI {
+		diff = append(diff, fmt.Sprintf("redirect URI %q, not %q", old.RedirectURI, want.RedirectURI))
+	}
+	// Unquoted role names are case-insensitive in Snowflake.
+	if storedName(old.Role) != storedName(want.Role) {
+		diff = append(diff, fmt.Sprintf("role %q, not %q", old.Role, want.Role))
+	}
+	return strings.Join(diff, "; ")
+}
+
+func clientKind(p config.Profile) string {
+	if p.Confidential() {
+		return config.ClientConfidential
+	}
+	return config.ClientPublic
+}
+
+func yes(answer string) bool {
+	return strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
 }
 
 func (s *setupRun) step(format string, args ...any) {
@@ -183,88 +350,36 @@ func (s *setupRun) step(format string, args ...any) {
 	s.summary = append(s.summary, line)
 }
 
-// profile adds the profile, or finds it as asked for.
-func (s *setupRun) profile(in config.Onboarding) (config.Profile, error) {
+func (s *setupRun) addProfile(ctx context.Context, plan setupPlan) error {
+	p := plan.profile
+	if !plan.newProfile {
+		s.step("profile %s: already set up (%s, client %s)", p.Name, plan.ep.Host, clientLabel(p))
+		return nil
+	}
 	cfg, err := loadConfig(s.e)
 	if err != nil {
-		return config.Profile{}, err
+		return err
 	}
-	want := in.AsProfile(in.Profile)
-	if old, ok := cfg.Profiles[in.Profile]; ok {
-		if diff := profileDiff(old, want); diff != "" {
-			return config.Profile{}, usagef(fmt.Sprintf("to change it: sfmcp-token profile add %s --force (with the flags to change); or set up another name with --profile", in.Profile),
-				"setup: profile %s already exists with other settings (%s); nothing was changed", in.Profile, diff)
-		}
-		ep, _ := old.Endpoint()
-		s.step("profile %s: already set up (%s, client %s)", old.Name, ep.Host, clientLabel(old))
-		return old, nil
-	}
-	if err := cfg.Put(want); err != nil {
-		return config.Profile{}, usagef("", "setup: %v", err)
+	if err := cfg.Put(p); err != nil {
+		return usagef("", "setup: %v", err)
 	}
 	if cfg.DefaultProfile == "" {
-		cfg.DefaultProfile = want.Name
+		cfg.DefaultProfile = p.Name
 	}
 	if err := cfg.Save(); err != nil {
-		return config.Profile{}, err
-	}
-	notifyDaemon(context.Background(), s.e, want.Name)
-	ep, _ := want.Endpoint()
-	s.step("profile %s: added (%s, client %s)", want.Name, ep.Host, clientLabel(want))
-	return want, nil
-}
-
-// profileDiff names the settings in which want (what setup was given)
-// differs from the existing profile; settings setup was not given match.
-func profileDiff(old, want config.Profile) string {
-	var diff []string
-	oldEP, _ := old.Endpoint()
-	if want.Account != "" || want.Host != "" {
-		if wantEP, err := want.Endpoint(); err != nil || wantEP.Host != oldEP.Host {
-			diff = append(diff, "host "+oldEP.Host)
-		}
-	}
-	for _, f := range []struct{ name, old, want string }{
-		{"client_id", old.ClientID, want.ClientID}, {"client_type", old.ClientType, want.ClientType},
-		{"redirect_uri", old.RedirectURI, want.RedirectURI}, {"role", old.Role, want.Role},
-	} {
-		if f.want != "" && !strings.EqualFold(f.old, f.want) {
-			diff = append(diff, fmt.Sprintf("%s %q, not %q", f.name, f.old, f.want))
-		}
-	}
-	return strings.Join(diff, "; ")
-}
-
-// signIn signs in unless the profile's sign-in still works.
-func (s *setupRun) signIn(ctx context.Context, p config.Profile) error {
-	if p.IsPAT() {
-		s.step("profile %s: uses a programmatic access token, no sign-in", p.Name)
-		return nil
-	}
-	if err := s.clientSecret(p); err != nil {
 		return err
 	}
-	_, err := daemonToken(ctx, s.e, client.Request{Profile: p.Name, NoSignIn: true}, "", 0)
-	var ce *client.Error
-	switch {
-	case err == nil:
-		s.step("profile %s: already signed in", p.Name)
-		return nil
-	case errors.As(err, &ce) && ce.Code == apitype.CodeLoginRequired:
-	default:
-		return daemonError(err, client.Request{Profile: p.Name})
-	}
-	if err := runLogin(ctx, s.e, loginOptions{profile: p.Name, noBrowser: s.o.noBrowser, timeout: s.o.timeout}); err != nil {
-		return err
-	}
-	s.summary = append(s.summary, "profile "+p.Name+": signed in")
+	notifyDaemon(ctx, s.e, p.Name)
+	s.step("profile %s: added (%s, client %s)", p.Name, plan.ep.Host, clientLabel(p))
 	return nil
 }
 
-// clientSecret makes sure a confidential client's secret is stored,
-// asking for it (without echo) on a terminal.
-func (s *setupRun) clientSecret(p config.Profile) error {
-	if !p.Confidential() || s.e.Getenv("SFMCP_CLIENT_SECRET") != "" {
+// signIn signs in unless a sign-in for this host and client is stored and
+// has not expired. (Whether Snowflake still takes it, doctor checks.)
+func (s *setupRun) signIn(ctx context.Context, plan setupPlan) error {
+	p := plan.profile
+	if p.IsPAT() {
+		s.step("profile %s: uses a programmatic access token, no sign-in", p.Name)
 		return nil
 	}
 	cfg, err := loadConfig(s.e)
@@ -275,16 +390,40 @@ func (s *setupRun) clientSecret(p config.Profile) error {
 	if err != nil {
 		return err
 	}
+	if err := s.clientSecret(ctx, store, p); err != nil {
+		return err
+	}
+	c, err := store.Credential(p.Name)
+	switch {
+	case err == nil && c.Kind == keychain.CredentialOAuth && c.Host == plan.ep.Host && c.ClientID == p.EffectiveClientID() &&
+		(c.SecretExpiresAt.IsZero() || c.SecretExpiresAt.After(time.Now())):
+		s.step("profile %s: already signed in as %s", p.Name, dash(c.User))
+		return nil
+	case err != nil && !errors.Is(err, keychain.ErrNotFound):
+		return err
+	}
+	if err := runLogin(ctx, s.e, loginOptions{profile: p.Name, noBrowser: s.o.noBrowser, timeout: s.o.timeout, lines: s.lines}); err != nil {
+		return err
+	}
+	s.summary = append(s.summary, "profile "+p.Name+": signed in")
+	return nil
+}
+
+// clientSecret makes sure a confidential client's secret is stored,
+// asking for it (without echo) on a terminal.
+func (s *setupRun) clientSecret(ctx context.Context, store *keychain.Store, p config.Profile) error {
+	if !p.Confidential() || s.e.Getenv("SFMCP_CLIENT_SECRET") != "" {
+		return nil
+	}
 	if _, err := store.ClientSecret(p.Name); !errors.Is(err, keychain.ErrNotFound) {
 		return err
 	}
-	f, ok := terminalStdin(s.e)
-	if !ok || s.ask == nil {
+	if s.tty == nil {
 		return usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile set-secret %s --client-secret-stdin, then setup again`, p.Name),
 			"setup: profile %s is a confidential client and no client secret is stored", p.Name)
 	}
 	fmt.Fprintf(s.e.Stderr, "Client secret for profile %s (from your administrator; not shown): ", p.Name)
-	secret, err := term.ReadPassword(int(f.Fd()))
+	secret, err := readHidden(ctx, s.tty)
 	fmt.Fprintln(s.e.Stderr)
 	if err != nil {
 		return err
@@ -300,64 +439,39 @@ func (s *setupRun) clientSecret(p config.Profile) error {
 	return nil
 }
 
-// mcpServer adds the Claude Code entry (the stdio bridge), unless the same
-// entry is there; it returns the file, "" when no server was given.
-func (s *setupRun) mcpServer(p config.Profile, server string) (string, error) {
-	if server == "" {
+// addMCPServer writes the planned Claude Code entry.
+func (s *setupRun) addMCPServer(plan setupPlan) error {
+	switch plan.entryState {
+	case "":
 		s.summary = append(s.summary, "no MCP server added (give --server DB.SCHEMA.NAME to add one)")
-		return "", nil
+		return nil
+	case "same":
+		s.step("MCP server %s: already in %s", s.o.mcpName, plan.mcpFile)
+		return nil
 	}
-	// The same checks as mcp add: a valid name, on the profile's host.
-	if _, _, err := profileAndServer(s.e, p.Name, server); err != nil {
-		return "", err
-	}
-	where := mcpFileFlags{file: ".mcp.json", user: !s.o.project}
-	bin, err := clientBinary()
+	f, err := mcpjson.Load(plan.mcpFile)
 	if err != nil {
-		return "", fmt.Errorf("find this program's path: %w", err)
+		return usagef("", "%v", err)
 	}
-	entry := mcpjson.NewProxyEntry(bin, p.Name, server)
-	f, err := mcpjson.Load(where.path(s.e))
-	if err != nil {
-		return "", usagef("", "%v", err)
-	}
-	_, entries, err := f.Entries()
-	if err != nil {
-		return "", err
-	}
-	if old, ok := entries[s.o.mcpName]; ok {
-		if sameJSON(old, entry) {
-			s.step("MCP server %s: already in %s", s.o.mcpName, f.Path)
-			return f.Path, nil
-		}
-		return "", usagef("choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove "+s.o.mcpName+map[bool]string{true: "", false: " --user"}[s.o.project],
-			"setup: %s already has an MCP server %q that is not this one; nothing was changed", f.Path, s.o.mcpName)
-	}
-	if err := f.Set(s.o.mcpName, entry); err != nil {
-		return "", err
+	if err := f.Set(s.o.mcpName, plan.entry); err != nil {
+		return err
 	}
 	if err := f.Save(); err != nil {
-		return "", err
+		return err
 	}
-	s.step("MCP server %s: added to %s (the stdio bridge, a fresh token per request)", s.o.mcpName, f.Path)
+	verb := "added to"
+	if plan.entryState == "ours" {
+		verb = "updated (this binary's path) in"
+	}
+	s.step("MCP server %s: %s %s (the stdio bridge: a fresh token per request)", s.o.mcpName, verb, plan.mcpFile)
 	if s.o.project {
-		s.summary = append(s.summary, "Claude Code asks you to approve project servers: run claude and answer the prompt, or /mcp")
+		s.summary = append(s.summary, "Claude Code asks you to approve project servers: start claude and accept, or use /mcp")
 	}
-	return f.Path, nil
-}
-
-// sameJSON reports whether raw holds the same JSON as v.
-func sameJSON(raw json.RawMessage, v any) bool {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return false
-	}
-	var a, b any
-	return json.Unmarshal(raw, &a) == nil && json.Unmarshal(data, &b) == nil && fmt.Sprint(a) == fmt.Sprint(b)
+	return nil
 }
 
 // serviceStep installs the service when asked to (or answered yes).
-func (s *setupRun) serviceStep() error {
+func (s *setupRun) serviceStep(ctx context.Context) error {
 	home := s.e.Getenv("HOME")
 	if home == "" {
 		home, _ = os.UserHomeDir()
@@ -368,47 +482,58 @@ func (s *setupRun) serviceStep() error {
 		return nil
 	}
 	want := s.o.service
-	if !want && s.ask != nil {
-		answer, err := s.question("Start the daemon at login with a per-user service? (it otherwise starts on demand) [y/N]")
+	if !want {
+		answer, err := s.question(ctx, "Start the daemon at login with a per-user service? (it otherwise starts on demand) [y/N]")
 		if err != nil {
 			return err
 		}
-		want = strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes")
+		want = yes(answer)
 	}
 	if !want {
-		s.summary = append(s.summary, "service: not installed; the daemon starts on demand (sfmcp-token service install to start it at login)")
+		s.summary = append(s.summary, "service: not installed; the daemon starts on demand (sfmcp-token service install starts it at login)")
 		return nil
 	}
-	if err := runService(s.e, "install", ""); err != nil {
+	outcome, err := installService(s.e)
+	if err != nil {
 		return err
 	}
-	s.summary = append(s.summary, "service: installed ("+filepath.Base(unit)+")")
+	s.summary = append(s.summary, outcome)
 	return nil
 }
 
 // finish runs doctor and prints the summary.
-func (s *setupRun) finish(ctx context.Context, p config.Profile, mcpFile string) error {
-	var report bytes.Buffer
-	de := *s.e
-	de.Stdout = &report
-	if mcpFile == "" {
-		mcpFile = filepath.Join(os.TempDir(), "sfmcp-no-such-mcp-file.json")
-	}
-	derr := runDoctor(ctx, &de, doctorOptions{profile: p.Name, mcpFile: mcpFile})
+func (s *setupRun) finish(ctx context.Context, plan setupPlan) error {
+	checks := doctorChecks(ctx, s.e, doctorOptions{profile: plan.profile.Name, mcpFile: plan.mcpFile})
 	fmt.Fprintln(s.e.Stdout)
 	fmt.Fprintln(s.e.Stdout, "Summary:")
 	for _, line := range s.summary {
 		fmt.Fprintln(s.e.Stdout, "  "+line)
 	}
-	if derr != nil {
+	if err := checksFailed(checks); err != nil {
 		fmt.Fprintln(s.e.Stdout, "  doctor found problems:")
-		for _, line := range strings.Split(strings.TrimSpace(report.String()), "\n") {
-			if strings.HasPrefix(line, "✗") || strings.HasPrefix(line, "    →") {
-				fmt.Fprintln(s.e.Stdout, "    "+line)
+		for _, c := range checks {
+			if !c.OK {
+				var b strings.Builder
+				printCheck(&b, c)
+				fmt.Fprint(s.e.Stdout, indent(b.String(), "    "))
 			}
 		}
 		return withAdvice(errors.New("setup finished, but doctor found problems"), exitcode.ChecksFailed, "fix what doctor says above, then run setup again (it keeps what is done)")
 	}
-	fmt.Fprintf(s.e.Stdout, "  doctor: every check passed. Ready: start Claude Code and use the %s MCP server.\n", s.o.mcpName)
+	ready := "Ready."
+	if plan.entryState != "" {
+		ready = "Ready: start Claude Code and use the " + s.o.mcpName + " MCP server."
+	}
+	fmt.Fprintf(s.e.Stdout, "  doctor: all %d checks passed. %s\n", len(checks), ready)
 	return nil
+}
+
+func indent(text, prefix string) string {
+	lines := strings.SplitAfter(text, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
 }

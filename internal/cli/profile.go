@@ -110,7 +110,7 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 		cfg.DefaultProfile = p.Name
 	}
 	if o.secretStdin {
-		if err := storeClientSecret(e, cfg, p.Name); err != nil {
+		if err := storeClientSecret(ctx, e, cfg, p.Name); err != nil {
 			return err
 		}
 	}
@@ -152,11 +152,25 @@ func mergeProfile(old, given config.Profile, changed func(string) bool) config.P
 	return p
 }
 
-// storeClientSecret reads the client secret from stdin into the store.
-func storeClientSecret(e *Env, cfg *config.File, profile string) error {
-	secret, err := readSecret(e.Stdin)
-	if err != nil {
-		return err
+// storeClientSecret reads the client secret from stdin into the store:
+// piped, or typed on a terminal without echo.
+func storeClientSecret(ctx context.Context, e *Env, cfg *config.File, profile string) error {
+	var secret string
+	if f, ok := terminalStdin(e); ok {
+		fmt.Fprintf(e.Stderr, "Client secret for profile %s (not shown): ", profile)
+		typed, err := readHidden(ctx, f)
+		fmt.Fprintln(e.Stderr)
+		if err != nil {
+			return err
+		}
+		if secret = strings.TrimSpace(string(typed)); secret == "" {
+			return usagef("", "no client secret given")
+		}
+	} else {
+		var err error
+		if secret, err = readSecret(e.Stdin); err != nil {
+			return err
+		}
 	}
 	store, err := openStore(e, cfg)
 	if err != nil {
@@ -204,7 +218,7 @@ func runProfileSetSecret(ctx context.Context, e *Env, name string) error {
 		return usagef("a public client signs in with PKCE alone; if the integration really is confidential: sfmcp-token profile add "+name+" --force --client-type confidential",
 			"profile %s uses a public client (%s), which has no secret", name, clientLabel(p))
 	}
-	if err := storeClientSecret(e, cfg, name); err != nil {
+	if err := storeClientSecret(ctx, e, cfg, name); err != nil {
 		return err
 	}
 	notifyDaemon(ctx, e, name)

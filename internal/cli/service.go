@@ -45,29 +45,14 @@ daemon starts on demand.`
 }
 
 func runService(e *Env, action, exe string) error {
-	home := e.Getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	if exe == "" {
-		p, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find this program's path (pass --executable): %w", err)
-		}
-		exe = p
-	}
-	abs, err := filepath.Abs(exe)
+	svc, unit, err := userService(e, exe)
 	if err != nil {
 		return err
 	}
-	svc, err := packaging.New(packaging.Options{Executable: abs, Env: packaging.Environment(e.Getenv), Home: home})
-	if err != nil {
-		return withAdvice(err, exitcode.Usage, "")
-	}
-	unit := packaging.UnitPath(home)
 	switch action {
 	case "install":
-		return serviceInstall(e, svc, unit)
+		_, err := serviceInstall(e, svc, unit)
+		return err
 	case "uninstall":
 		return serviceUninstall(e, svc, unit)
 	case "start", "stop", "restart":
@@ -76,6 +61,41 @@ func runService(e *Env, action, exe string) error {
 		return serviceStatus(e, svc, unit)
 	}
 	return fmt.Errorf("service: unknown action %q", action)
+}
+
+// userService is the per-user service running exe (default: this binary)
+// and the file that defines it.
+func userService(e *Env, exe string) (service.Service, string, error) {
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if exe == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return nil, "", fmt.Errorf("find this program's path (pass --executable): %w", err)
+		}
+		exe = p
+	}
+	abs, err := filepath.Abs(exe)
+	if err != nil {
+		return nil, "", err
+	}
+	svc, err := packaging.New(packaging.Options{Executable: abs, Env: packaging.Environment(e.Getenv), Home: home})
+	if err != nil {
+		return nil, "", withAdvice(err, exitcode.Usage, "")
+	}
+	return svc, packaging.UnitPath(home), nil
+}
+
+// installService installs the service for setup and says, in one line,
+// what that achieved.
+func installService(e *Env) (string, error) {
+	svc, unit, err := userService(e, "")
+	if err != nil {
+		return "", err
+	}
+	return serviceInstall(e, svc, unit)
 }
 
 // systemd is whether the service is a systemd user unit, which sfmcp asks
@@ -106,7 +126,11 @@ func serviceStatus(e *Env, svc service.Service, unit string) error {
 	enabled, active := packaging.UnitEnabled(), packaging.UnitActive()
 	fmt.Fprintf(e.Stdout, "  enabled:   %s\n", answerText(enabled))
 	fmt.Fprintf(e.Stdout, "  running:   %s\n", answerText(active))
-	if active.Err != nil && !packaging.UserManagerRunning(e.Getenv) {
+	switch {
+	case active.Err == nil:
+	case !packaging.SystemdRunning():
+		fmt.Fprintf(e.Stdout, "  → %s\n", packaging.NoSystemdAdvice)
+	case !packaging.UserManagerRunning(e.Getenv):
 		fmt.Fprintf(e.Stdout, "  → %s\n", packaging.NoUserManagerAdvice)
 	}
 	return nil
@@ -139,7 +163,9 @@ func serviceControl(e *Env, svc service.Service, unit, action string) error {
 	}
 	if err != nil {
 		advice := "see the service's log: journalctl --user -u " + packaging.Name
-		if systemd() && !packaging.UserManagerRunning(e.Getenv) {
+		if systemd() && !packaging.SystemdRunning() {
+			advice = packaging.NoSystemdAdvice
+		} else if systemd() && !packaging.UserManagerRunning(e.Getenv) {
 			advice = packaging.NoUserManagerAdvice
 		} else if !systemd() {
 			advice = "see ~/Library/Logs/sfmcp/"
@@ -153,8 +179,8 @@ func serviceControl(e *Env, svc service.Service, unit, action string) error {
 // serviceInstall writes the unit (replacing an older one, so an upgrade or
 // a moved binary is picked up) and enables it. Without a reachable service
 // manager the unit is still written, and the user is told what is and is
-// not done.
-func serviceInstall(e *Env, svc service.Service, unit string) error {
+// not done. It returns that in one line, for setup's summary.
+func serviceInstall(e *Env, svc service.Service, unit string) (string, error) {
 	if _, err := os.Stat(unit); err == nil {
 		_ = svc.Uninstall()
 		_ = os.Remove(unit)
@@ -164,26 +190,30 @@ func serviceInstall(e *Env, svc service.Service, unit string) error {
 		if err == nil {
 			err = statErr
 		}
-		return withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
+		return "", withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
 	}
 	if err == nil {
 		fmt.Fprintf(e.Stdout, "Installed and enabled the sfmcp service (%s). It starts at login and restarts on failure.\n", unit)
-		return nil
+		return "service: installed and enabled (" + unit + ")", nil
 	}
 	if systemd() {
+		if rerr := packaging.DaemonReload(); rerr != nil {
+			err = rerr // systemctl's own words beat "exit status 1"
+		}
+		if !packaging.SystemdRunning() {
+			fmt.Fprintf(e.Stdout, "Wrote %s, but %s.\n", unit, packaging.NoSystemdAdvice)
+			return "service: unit written, but this machine does not run systemd; the daemon starts on demand", nil
+		}
 		if en := packaging.UnitEnabled(); en.State == "enabled" {
-			if rerr := packaging.DaemonReload(); rerr != nil {
-				err = rerr // systemctl's own words beat "exit status 1"
-			}
 			fmt.Fprintf(e.Stdout, "Installed and enabled the sfmcp service (%s): it starts at your next login.\nThe service manager could not be told now (%v).\n", unit, err)
 			if !packaging.UserManagerRunning(e.Getenv) {
 				fmt.Fprintf(e.Stdout, "%s\n", packaging.NoUserManagerAdvice)
 			}
-			return nil
+			return "service: installed and enabled; it starts at your next login", nil
 		}
 	}
 	fmt.Fprintf(e.Stdout, "Wrote %s, but the service manager could not enable it here (%v).\nEnable it in your desktop session with:\n  %s\n", unit, err, packaging.EnableHint())
-	return nil
+	return "service: unit written but not enabled (run: " + packaging.EnableHint() + ")", nil
 }
 
 // serviceUninstall disables and removes the unit; without a service manager

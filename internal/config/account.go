@@ -23,6 +23,18 @@ type Endpoint struct {
 // URL returns the base URL, e.g. https://myorg-acct.snowflakecomputing.com.
 func (e Endpoint) URL() string { return e.Scheme + "://" + e.Host }
 
+// SnowflakeHost reports whether the host is under one of Snowflake's
+// public domains (privatelink names included).
+func (e Endpoint) SnowflakeHost() bool {
+	h := strings.ToLower(e.Hostname())
+	for _, d := range snowflakeDomains {
+		if strings.HasSuffix(h, d) {
+			return true
+		}
+	}
+	return false
+}
+
 // Hostname returns the host without a port.
 func (e Endpoint) Hostname() string {
 	if h, _, err := net.SplitHostPort(e.Host); err == nil {

@@ -52,7 +52,11 @@ func LoadOnboarding(path string) (Onboarding, error) {
 	if o.Account == "" && o.Host == "" {
 		return o, fmt.Errorf("onboarding file %s: no account", path)
 	}
-	ep, err := o.AsProfile("x").Endpoint()
+	p := o.AsProfile("x")
+	if err := p.Validate(); err != nil {
+		return o, fmt.Errorf("onboarding file %s: %w", path, err)
+	}
+	ep, err := p.Endpoint()
 	if err != nil {
 		return o, fmt.Errorf("onboarding file %s: %w", path, err)
 	}

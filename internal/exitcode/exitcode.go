@@ -11,11 +11,12 @@ import (
 // Exit codes, documented in the README.
 const (
 	OK            = 0
-	Error         = 1 // unexpected error
-	Usage         = 2 // usage, configuration or installation error
-	LoginRequired = 3 // no or rejected sign-in
-	Unavailable   = 4 // keychain, network, Snowflake or daemon unavailable
-	ChecksFailed  = 5 // doctor: at least one check failed, and each says what to do
+	Error         = 1   // unexpected error
+	Usage         = 2   // usage, configuration or installation error
+	LoginRequired = 3   // no or rejected sign-in
+	Unavailable   = 4   // keychain, network, Snowflake or daemon unavailable
+	ChecksFailed  = 5   // doctor: at least one check failed, and each says what to do
+	Interrupted   = 130 // Ctrl-C (SIGINT) or SIGTERM ended a command, as shells report it
 )
 
 // HostMismatchHint is the next step when a server URL is not on the
@@ -35,7 +36,7 @@ func LoginHint(profile string) string {
 const HeadlessUnlock = `printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets`
 
 // fileStoreOption offers the file store with its risk.
-const fileStoreOption = "Or opt in to the file store: keyring = \"file\" in the config (SFMCP_KEYRING=file for one command); the refresh token then sits in a mode 0600 file that any process of yours, root and your backups can read"
+const fileStoreOption = "Or opt in to the file store: keyring = \"file\" in the config file (SFMCP_KEYRING=file works for one command, but a daemon an MCP client started does not read it); the refresh token then sits in a mode 0600 file that any process of yours, root and your backups can read"
 
 // KeychainAdvice says how to get a usable credential store on this OS.
 func KeychainAdvice() string {

@@ -66,6 +66,9 @@ func parseHot(args []string) (Options, bool) {
 	var o Options
 	for i := 0; i < len(args); i++ {
 		name, value, hasValue := strings.Cut(args[i], "=")
+		if name == "-profile" || name == "-force" {
+			name = "-" + name // as Go's flag package took them before
+		}
 		switch name {
 		case "--profile":
 			if !hasValue {

@@ -83,11 +83,19 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"admin", "setup"}, "usage: sfmcp-token admin setup"},
 		{[]string{"service", "bogus"}, "usage: sfmcp-token service COMMAND"},
 		{[]string{"version", "extra"}, "usage: sfmcp-token version"},
+		{[]string{"help", "bogus"}, "usage: sfmcp-token help"},
 	} {
 		code, out, errOut := p.run(nil, tc.args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.usage) || !strings.HasPrefix(errOut, "sfmcp: ") {
 			t.Errorf("%v: exit %d, want 2 and %q\nstdout: %s\nstderr: %s", tc.args, code, tc.usage, out, errOut)
 		}
+	}
+	// Flags as releases before cobra took them (Go's flag package: one dash).
+	if code, out, errOut := p.run(nil, "profile", "list", "-json"); code != 0 || !strings.HasPrefix(out, "[") {
+		t.Errorf("profile list -json: exit %d %s%s", code, out, errOut)
+	}
+	if code, _, errOut := p.run([]string{"SFMCP_NO_AUTOSTART=1"}, "headers", "-profile", "local"); code != 4 || !strings.Contains(errOut, "daemon is not running") {
+		t.Errorf("headers -profile local: exit %d %s", code, errOut)
 	}
 	// `logout local` signs out of local, not of the default profile.
 	if _, out, errOut := p.run(nil, "logout", "local"); out != "Logged out of profile local.\n" {
@@ -139,8 +147,13 @@ func TestCompletion(t *testing.T) {
 	}
 	project := t.TempDir()
 	p.mustRun("mcp", "add", "snowflake", "--profile", "team", "--server", "DB.PUBLIC.GONG_MCP", "--file", filepath.Join(project, ".mcp.json"))
+	// A cloned project's names are offered only when a shell takes them
+	// literally.
+	data, _ := os.ReadFile(filepath.Join(project, ".mcp.json"))
+	hostile := strings.Replace(string(data), `"mcpServers": {`, `"mcpServers": {"$(touch /tmp/pwned)": {"command": "x"}, "a\tb": {"command": "x"},`, 1)
+	os.WriteFile(filepath.Join(project, ".mcp.json"), []byte(hostile), 0o600)
 	if got := complete(project, "mcp", "remove", ""); strings.Join(got, " ") != "snowflake" {
-		t.Errorf("complete mcp remove: %q", got)
+		t.Errorf("complete mcp remove: %q\n%s", got, hostile)
 	}
 }
 

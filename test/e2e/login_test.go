@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,7 +39,9 @@ func TestLoginPasteTheRedirect(t *testing.T) {
 			io.WriteString(stdin, "oops\n"+back+"\n")
 		}
 	}
-	if err := c.Wait(); err != nil || !strings.Contains(out.String(), "Logged in to") {
+	err := c.Wait()
+	leaks.Record(t.Name(), out.String()+all.String())
+	if err != nil || !strings.Contains(out.String(), "Logged in to") {
 		t.Fatalf("login: %v\n%s%s", err, out.String(), all.String())
 	}
 	for _, want := range []string{"ssh -L ", "paste it here", "that is not the address the browser was sent back to"} {
@@ -47,5 +51,25 @@ func TestLoginPasteTheRedirect(t *testing.T) {
 	}
 	if code, _, errOut := p.run(nil, "token", "--profile", "prod"); code != 0 {
 		t.Fatalf("no token after the pasted sign-in: %s", errOut)
+	}
+}
+
+// Over SSH without a display, login opens no browser on this machine's
+// screen: it offers the URL and the paste, as --no-browser does.
+func TestLoginOverSSHOpensNoBrowser(t *testing.T) {
+	p := newProc(t)
+	p.useFileStore()
+	p.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host())
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "opened")
+	// pkg/browser runs xdg-open on Linux: one on PATH records being run.
+	os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\necho \"$@\" >> "+marker+"\n"), 0o755)
+	p.env = append(p.env, "SSH_CONNECTION=203.0.113.9 50000 192.0.2.1 22", "PATH="+bin+":/usr/bin:/bin")
+	code, _, errOut := p.runSigningIn("login", "prod", "--timeout", "30s")
+	if code != 0 || !strings.Contains(errOut, "SSH session without a display") || !strings.Contains(errOut, "paste it here") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if opened, err := os.ReadFile(marker); err == nil {
+		t.Fatalf("a browser was opened over SSH: %s", opened)
 	}
 }

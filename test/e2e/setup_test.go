@@ -33,6 +33,7 @@ func (p *proc) runSigningIn(args ...string) (int, string, string) {
 		}
 	}
 	err := c.Wait()
+	leaks.Record("sfmcp-token "+strings.Join(args, " "), out.String()+all.String())
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -58,7 +59,7 @@ mcp_server = "DB.PUBLIC.GONG_MCP"
 	if code != 0 {
 		t.Fatalf("setup: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"✓ profile team: added", "Logged in to", "✓ MCP server snowflake: added to " + filepath.Join(p.dir, ".claude.json"), "doctor: every check passed"} {
+	for _, want := range []string{"✓ profile team: added", "Logged in to", "✓ MCP server snowflake: added to " + filepath.Join(p.dir, ".claude.json"), "doctor: all "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("setup output lacks %q:\n%s", want, out)
 		}
@@ -85,7 +86,7 @@ mcp_server = "DB.PUBLIC.GONG_MCP"
 	}
 	// A claude entry of the same name that is not ours is left alone.
 	code, _, errOut = p.run(nil, "setup", "--from", file, "--server", "DB.PUBLIC.OTHER_MCP")
-	if code != 2 || !strings.Contains(errOut, "not this one") {
+	if code != 2 || !strings.Contains(errOut, "for something else") {
 		t.Fatalf("setup over another entry: exit %d: %s", code, errOut)
 	}
 }
@@ -107,6 +108,24 @@ func TestSetupRefusesAndNeverHangs(t *testing.T) {
 	code, _, errOut = p.run(nil, "setup", "--profile", "fresh")
 	if code != 2 || !strings.Contains(errOut, "no account") {
 		t.Fatalf("setup without an account: exit %d %s", code, errOut)
+	}
+	// A profile's settings are compared by what they mean: a custom client
+	// is confidential by default, so saying so is no difference.
+	p.mustRun("profile", "add", "corp", "--account", "myorg-acct", "--host", p.sf.Host(), "--client-id", "CID", "--redirect-uri", "http://127.0.0.1:3000/oauth/callback")
+	_, _, errOut = p.run(nil, "setup", "--profile", "corp", "--client-type", "confidential", "--role", "")
+	if strings.Contains(errOut, "other settings") {
+		t.Errorf("setup saw a difference where there is none: %s", errOut)
+	}
+	// An onboarding file that sends the sign-in outside Snowflake's domains
+	// is not followed without a person's yes (or --yes).
+	lookalike := filepath.Join(p.dir, "lookalike.toml")
+	os.WriteFile(lookalike, []byte("profile = \"new\"\naccount = \"https://snowflake-login.example.com\"\n"), 0o644)
+	code, _, errOut = p.run(nil, "setup", "--from", lookalike)
+	if code != 2 || !strings.Contains(errOut, "not a Snowflake host") {
+		t.Errorf("a look-alike host: exit %d %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(p.configFile()); strings.Contains(string(after), "snowflake-login") {
+		t.Error("setup added a profile for a look-alike host")
 	}
 	for _, bad := range []string{"profile = \"x\"\naccount = \"myorg-acct\"\nheadersHelper = \"curl evil\"\n", "profile = \"../x\"\naccount = \"a-b\"\n"} {
 		file := filepath.Join(p.dir, "bad.toml")
