@@ -32,12 +32,12 @@ func TestServiceInstallUninstall(t *testing.T) {
 	before := listTree(t, home)
 
 	out := h.mustRun("service", "install", "--executable", "/usr/local/bin/sfmcp-token")
-	want := "systemctl --user daemon-reload && systemctl --user enable --now sfmcp.service"
+	wantSays := "systemctl --user daemon-reload && systemctl --user enable --now sfmcp.service"
 	if !packaging.SystemdRunning() {
-		want = "does not run systemd" // nothing to enable it with here
+		wantSays = "does not run systemd" // nothing to enable it with here
 	}
-	if !strings.Contains(out, want) {
-		t.Fatalf("install did not say %q: %s", want, out)
+	if !strings.Contains(out, wantSays) {
+		t.Fatalf("install did not say %q: %s", wantSays, out)
 	}
 	unit := filepath.Join(home, ".config", "systemd", "user", "sfmcp.service")
 	got, err := os.ReadFile(unit)
