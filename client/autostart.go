@@ -60,6 +60,7 @@ func StartDaemon(exe string, env []string, logPath string, wait time.Duration) e
 	cmd.ExtraFiles = []*os.File{w} // fd 3 in the child
 	cmd.SysProcAttr = detached()
 	cmd.Dir = "/"
+	closeInheritedOnExec()
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return fmt.Errorf("start the sfmcp daemon: %w", err)
