@@ -83,3 +83,67 @@ func TestLoadRejectsNonObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// VS Code's and Zed's settings are JSONC: comments, trailing commas and the
+// user's formatting survive an add and a remove, byte for byte outside the
+// entry; the entry sits at the file's own indentation.
+func TestJSONCKeepsCommentsAndFormatting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mcp.json")
+	orig := "{\n    // my servers\n    \"servers\": {\n        \"github\": { \"url\": \"https://x\" }, // work\n    },\n    /* trailing */\n}\n"
+	os.WriteFile(path, []byte(orig), 0o600)
+	f, err := Load(path, "servers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type entry struct {
+		Type    string   `json:"type"`
+		Command string   `json:"command"`
+		Args    []string `json:"args"`
+	}
+	if err := f.Set("snowflake", entry{"stdio", "/usr/bin/sfmcp-token", []string{"mcp-proxy"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.Save()
+	data, _ := os.ReadFile(path)
+	want := "{\n    // my servers\n    \"servers\": {\n        \"github\": { \"url\": \"https://x\" }, // work\n        \"snowflake\": {\n            \"type\": \"stdio\",\n            \"command\": \"/usr/bin/sfmcp-token\",\n            \"args\": [\n                \"mcp-proxy\"\n            ]\n        }\n    },\n    /* trailing */\n}\n"
+	if string(data) != want {
+		t.Fatalf("after add:\n%s\nwant:\n%s", data, want)
+	}
+	names, entries, err := f.Entries()
+	if err != nil || len(names) != 2 || string(entries["github"]) != `{ "url": "https://x" }` && !strings.Contains(string(entries["github"]), `"https://x"`) {
+		t.Fatalf("entries: %v %s %v", names, entries["github"], err)
+	}
+	if again, _ := os.ReadFile(path); !strings.Contains(string(again), "// work") {
+		t.Fatal("listing the entries stripped the file's comments")
+	}
+	g, _ := Load(path, "servers")
+	if ok, _ := g.Remove("snowflake"); !ok {
+		t.Fatal("remove")
+	}
+	g.Save()
+	data, _ = os.ReadFile(path)
+	if !strings.Contains(string(data), "// my servers") || !strings.Contains(string(data), "/* trailing */") || strings.Contains(string(data), "snowflake") {
+		t.Fatalf("after remove:\n%s", data)
+	}
+}
+
+// A file without the servers key gets it, nested where the client wants
+// it; a one-line file stays on one line.
+func TestNestedKeyAndCompactFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "opencode.json")
+	os.WriteFile(path, []byte(`{"theme":"dark"}`), 0o644)
+	f, _ := Load(path, "mcp")
+	f.Set("snowflake", map[string]any{"type": "local"})
+	f.Save()
+	if data, _ := os.ReadFile(path); string(data) != "{\"theme\":\"dark\",\"mcp\": {\"snowflake\":{\"type\":\"local\"}}}\n" {
+		t.Fatalf("compact file:\n%s", data)
+	}
+	var v struct {
+		MCP map[string]map[string]string `json:"mcp"`
+	}
+	data, _ := os.ReadFile(path)
+	if err := json.Unmarshal(data, &v); err != nil || v.MCP["snowflake"]["type"] != "local" {
+		t.Fatalf("not valid JSON: %v %s", err, data)
+	}
+}
