@@ -44,7 +44,8 @@ type Ours struct {
 	URL     string // headers: the server URL
 }
 
-// Parse recognises an entry sfmcp wrote; ok is false for any other.
+// Parse recognises an entry sfmcp wrote in Claude Code's shape; ok is
+// false for any other.
 func Parse(raw json.RawMessage) (o Ours, ok bool) {
 	var v struct {
 		URL, Command, HeadersHelper string
@@ -53,11 +54,17 @@ func Parse(raw json.RawMessage) (o Ours, ok bool) {
 	if json.Unmarshal(raw, &v) != nil {
 		return Ours{}, false
 	}
-	if words, ok := shellWords(v.HeadersHelper); ok && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
-		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: v.URL}, true
+	return Recognise(v.Command, v.Args, v.URL, v.HeadersHelper)
+}
+
+// Recognise tells whether an entry that runs command with args (or sends
+// to url with helper for its headers), in any client's shape, is sfmcp's.
+func Recognise(command string, args []string, url, helper string) (o Ours, ok bool) {
+	if words, ok := shellWords(helper); ok && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
+		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url}, true
 	}
-	if isSfmcp(v.Command) && len(v.Args) > 0 && v.Args[0] == "mcp-proxy" {
-		return Ours{Mode: "proxy", Profile: flagValue(v.Args[1:], "--profile"), Server: flagValue(v.Args[1:], "--server")}, true
+	if isSfmcp(command) && len(args) > 0 && args[0] == "mcp-proxy" {
+		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server")}, true
 	}
 	return Ours{}, false
 }

@@ -1,0 +1,106 @@
+package mcpclients
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var bridgeArgs = []string{"mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"}
+
+// What each client's file looks like with sfmcp's bridge entry, against
+// golden files checked against the client's documented schema (and, for
+// the npm clients, by running the client: test/e2e).
+func TestGoldenEntries(t *testing.T) {
+	for _, c := range All() {
+		for _, s := range []Scope{User, Project} {
+			home, project := t.TempDir(), t.TempDir()
+			e := Env{Home: home, GOOS: "linux"}
+			cfg, err := c.Open(e, s, project)
+			if err != nil {
+				continue // the client has no such scope
+			}
+			if err := cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", bridgeArgs); err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Save(); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(cfg.Path)
+			golden := filepath.Join("testdata", c.ID+"-"+string(s)+".golden")
+			if *update {
+				os.WriteFile(golden, got, 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil || string(got) != string(want) {
+				t.Errorf("%s %s (%s) differs from %s (go test ./internal/mcpclients -update):\n%s", c.ID, s, cfg.Path, golden, got)
+			}
+			// Read back, the entry is recognised as sfmcp's bridge.
+			again, _ := c.OpenFile(cfg.Path)
+			_, entries, _ := again.Entries()
+			ours, ok := ParseEntry(entries["snowflake"]).Ours()
+			if !ok || ours.Mode != "proxy" || ours.Profile != "prod" || ours.Server != "DB.PUBLIC.GONG_MCP" {
+				t.Errorf("%s %s: not recognised: %+v %s", c.ID, s, ours, entries["snowflake"])
+			}
+		}
+	}
+}
+
+// Where each client's user file is on each OS.
+func TestUserPaths(t *testing.T) {
+	for _, tc := range []struct{ client, goos, want string }{
+		{"claude-desktop", "darwin", "/h/Library/Application Support/Claude/claude_desktop_config.json"},
+		{"claude-desktop", "linux", "/h/.config/Claude/claude_desktop_config.json"},
+		{"claude-desktop", "windows", "/appdata/Claude/claude_desktop_config.json"},
+		{"vscode", "darwin", "/h/Library/Application Support/Code/User/mcp.json"},
+		{"vscode", "linux", "/h/.config/Code/User/mcp.json"},
+		{"vscode", "windows", "/appdata/Code/User/mcp.json"},
+		{"zed", "windows", "/appdata/Zed/settings.json"},
+		{"zed", "darwin", "/h/.config/zed/settings.json"},
+		{"codex", "linux", "/h/.codex/config.toml"},
+		{"cursor", "windows", "/h/.cursor/mcp.json"},
+		{"windsurf", "darwin", "/h/.codeium/windsurf/mcp_config.json"},
+		{"opencode", "linux", "/h/.config/opencode/opencode.json"},
+	} {
+		c, _ := Lookup(tc.client)
+		got := filepath.ToSlash(c.Path(Env{Home: "/h", GOOS: tc.goos, AppData: "/appdata"}, User, "/p"))
+		if got != tc.want {
+			t.Errorf("%s on %s: %s, want %s", tc.client, tc.goos, got, tc.want)
+		}
+	}
+	c, _ := Lookup("codex")
+	if got := c.Path(Env{Home: "/h", GOOS: "linux", Getenv: func(k string) string { return map[string]string{"CODEX_HOME": "/ch"}[k] }}, User, ""); got != "/ch/config.toml" {
+		t.Errorf("CODEX_HOME: %s", got)
+	}
+}
+
+// Only Claude Code and Codex run a command for HTTP headers; Codex's is
+// http_headers_helper on an HTTP entry.
+func TestHeaderHelpers(t *testing.T) {
+	var with []string
+	for _, c := range All() {
+		if c.HasHeaderHelper() {
+			with = append(with, c.ID)
+		}
+	}
+	if strings.Join(with, " ") != "claude-code codex" {
+		t.Fatalf("clients with a header helper: %v", with)
+	}
+	c, _ := Lookup("codex")
+	cfg, _ := c.OpenFile(filepath.Join(t.TempDir(), "config.toml"))
+	cfg.SetHeaders("snowflake", "https://a.snowflakecomputing.com/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/GONG_MCP", "/usr/local/bin/sfmcp-token headers --profile prod")
+	cfg.Save()
+	data, _ := os.ReadFile(cfg.Path)
+	if !strings.Contains(string(data), "http_headers_helper = \"/usr/local/bin/sfmcp-token headers --profile prod\"") {
+		t.Fatalf("codex headers entry:\n%s", data)
+	}
+	gemini, _ := Lookup("gemini")
+	g, _ := gemini.OpenFile(filepath.Join(t.TempDir(), "settings.json"))
+	if err := g.SetHeaders("x", "https://a", "sfmcp-token headers"); err == nil {
+		t.Fatal("a header helper written for a client that never runs it")
+	}
+}
