@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -12,72 +15,141 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 func newMCPCommand(e *Env) *cobra.Command {
-	c := group("mcp COMMAND", "Write MCP client configuration (.mcp.json)", newMCPAddCommand(e), newMCPRemoveCommand(e), newMCPListCommand(e))
-	c.Long = `Add, remove and list the MCP servers in Claude Code's configuration: the
-project's .mcp.json, or ~/.claude.json with --user. Other entries, keys and
-their order are kept.`
+	c := group("mcp COMMAND", "Configure MCP clients (Claude Code, Cursor, VS Code, Codex, Gemini, …)", newMCPAddCommand(e), newMCPRemoveCommand(e), newMCPListCommand(e))
+	c.Long = `Add, remove and list Snowflake MCP servers in the configuration of the MCP
+clients you use: ` + strings.Join(mcpclients.IDs(), ", ") + `.
+Each client's file is edited in place: its other entries, keys, order,
+comments and formatting are kept. No token or secret is ever written.`
 	return c
 }
 
-// mcpFileFlags are the flags that choose the file to edit.
-type mcpFileFlags struct {
-	file string
-	user bool
+// mcpTarget are the flags that choose the clients and files.
+type mcpTarget struct {
+	clients []string
+	scope   string
+	user    bool   // --user: Claude Code's user scope, as before --scope
+	file    string // an explicit file (one client)
 }
 
-func (m *mcpFileFlags) register(c *cobra.Command, verb string) {
-	c.Flags().StringVar(&m.file, "file", ".mcp.json", "MCP configuration file to "+verb)
-	c.Flags().BoolVar(&m.user, "user", false, verb+" Claude Code's user configuration (~/.claude.json) instead")
+func (m *mcpTarget) register(c *cobra.Command, verb string) {
+	f := c.Flags()
+	f.StringArrayVar(&m.clients, "client", nil, "the MCP client: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default claude-code)")
+	f.StringVar(&m.scope, "scope", "", "user or project (default: user; Claude Code: project, its .mcp.json)")
+	f.BoolVar(&m.user, "user", false, "user scope (the same as --scope user)")
+	f.StringVar(&m.file, "file", "", "the configuration file to "+verb+" (one client; default: the client's own)")
+	_ = c.RegisterFlagCompletionFunc("client", cobra.FixedCompletions(append(mcpclients.IDs(), "detect"), cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("scope", cobra.FixedCompletions([]cobra.Completion{"user", "project"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-func (m *mcpFileFlags) path(e *Env) string {
-	if m.user {
-		home := e.Getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
-		}
-		return filepath.Join(home, ".claude.json")
+// clientEnv is where this user's client files are.
+func clientEnv(e *Env) mcpclients.Env {
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
 	}
-	return m.file
+	return mcpclients.Env{Home: home, GOOS: runtime.GOOS, AppData: e.Getenv("APPDATA"), Getenv: e.Getenv}
+}
+
+// configs opens the chosen clients' files.
+func (m *mcpTarget) configs(e *Env, ids []string) ([]*mcpclients.Config, error) {
+	if len(ids) == 0 {
+		ids = []string{"claude-code"}
+	}
+	if m.file != "" && len(ids) > 1 {
+		return nil, usagef("", "--file names one file: give one --client with it")
+	}
+	var out []*mcpclients.Config
+	for _, id := range ids {
+		c, ok := mcpclients.Lookup(id)
+		if !ok {
+			return nil, usagef("one of: "+strings.Join(mcpclients.IDs(), ", "), "unknown MCP client %q", id)
+		}
+		var cfg *mcpclients.Config
+		var err error
+		if m.file != "" {
+			cfg, err = c.OpenFile(m.file)
+		} else {
+			cfg, err = c.Open(clientEnv(e), m.scopeFor(c), ".")
+		}
+		if err != nil {
+			return nil, usagef("", "%v", err)
+		}
+		out = append(out, cfg)
+	}
+	return out, nil
+}
+
+// scopeFor: --scope or --user, else user; Claude Code keeps its old
+// default, the project's .mcp.json.
+func (m *mcpTarget) scopeFor(c mcpclients.Client) mcpclients.Scope {
+	switch {
+	case m.user:
+		return mcpclients.User
+	case m.scope != "":
+		return mcpclients.Scope(m.scope)
+	case c.ID == "claude-code":
+		return mcpclients.Project
+	}
+	return mcpclients.User
+}
+
+func (m *mcpTarget) check() error {
+	if m.scope != "" && m.scope != string(mcpclients.User) && m.scope != string(mcpclients.Project) {
+		return usagef("", "--scope %q: use user or project", m.scope)
+	}
+	if m.user && m.scope == string(mcpclients.Project) {
+		return usagef("", "--user and --scope project contradict each other")
+	}
+	return nil
 }
 
 type mcpAddOptions struct {
-	where                          mcpFileFlags
+	where                          mcpTarget
 	profile, server, mode, command string
 }
 
 func newMCPAddCommand(e *Env) *cobra.Command {
 	var o mcpAddOptions
 	c := &cobra.Command{
-		Use:   "add NAME --server DB.SCHEMA.NAME [--profile P]",
-		Short: "Add a Snowflake MCP server for Claude Code",
-		Long: `Add a Snowflake MCP server to .mcp.json (or ~/.claude.json with --user).
+		Use:   "add NAME --server DB.SCHEMA.NAME [--profile P] [--client X]...",
+		Short: "Add a Snowflake MCP server to MCP clients",
+		Long: `Add a Snowflake MCP server to the configuration of one or more MCP clients.
 The default proxy mode runs the stdio bridge (sfmcp-token mcp-proxy), which
-gets a fresh token for every request; headers mode writes an HTTP entry
-whose headersHelper is sfmcp-token headers. No token is ever written.`,
-		Example: `  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP
-  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --mode headers --user`,
+gets a fresh token for every request and works with every client. Headers
+mode writes an HTTP entry whose headers come from sfmcp-token headers; only
+Claude Code (headersHelper) and Codex (http_headers_helper) run such a
+command. --client detect lists the clients installed here and offers them.
+No token is ever written.`,
+		Example: `  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --user
+  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client cursor --client codex
+  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client detect`,
 		Args: exactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error { return runMCPAdd(e, o, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runMCPAdd(cmd.Context(), e, o, args[0]) },
 	}
 	o.where.register(c, "edit")
 	addProfileFlag(c, e, &o.profile, "profile whose token the server gets (default: default_profile)")
 	c.Flags().StringVar(&o.server, "server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL (required)")
-	c.Flags().StringVar(&o.mode, "mode", "proxy", "proxy (stdio bridge; tokens stay fresh all session) or headers (HTTP + headersHelper)")
+	c.Flags().StringVar(&o.mode, "mode", "proxy", "proxy (stdio bridge; tokens stay fresh all session) or headers (HTTP + a header command)")
 	c.Flags().StringVar(&o.command, "command", "", "path of sfmcp-token to write (default: this binary)")
 	_ = c.MarkFlagRequired("server")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]cobra.Completion{"proxy", "headers"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-func runMCPAdd(e *Env, o mcpAddOptions, name string) error {
-	where, server, mode := o.where, &o.server, &o.mode
-	p, serverURL, err := profileAndServer(e, o.profile, *server)
+func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error {
+	if err := o.where.check(); err != nil {
+		return err
+	}
+	if o.mode != "proxy" && o.mode != "headers" {
+		return usagef("", "--mode %q: use proxy or headers", o.mode)
+	}
+	p, serverURL, err := profileAndServer(e, o.profile, o.server)
 	if err != nil {
 		return err
 	}
@@ -87,37 +159,107 @@ func runMCPAdd(e *Env, o mcpAddOptions, name string) error {
 			return fmt.Errorf("find this program's path (pass --command): %w", err)
 		}
 	}
-	var entry any
-	switch *mode {
-	case "proxy":
-		entry = mcpjson.NewProxyEntry(bin, p.Name, *server)
-	case "headers":
-		entry = mcpjson.NewHeadersEntry(bin, serverURL, p.Name)
-	default:
-		return usagef("", "--mode %q: use proxy or headers", *mode)
+	ids := o.where.clients
+	if slices.Contains(ids, "detect") {
+		var lines *lineReader
+		if f, ok := terminalStdin(e); ok {
+			lines = newLineReader(f)
+		}
+		if ids, err = detectClients(ctx, e, lines); err != nil || len(ids) == 0 {
+			return err
+		}
 	}
-	f, err := mcpjson.Load(where.path(e))
+	configs, err := o.where.configs(e, ids)
 	if err != nil {
-		return usagef("", "%v", err)
-	}
-	if err := f.Set(name, entry); err != nil {
 		return err
 	}
-	if err := f.Save(); err != nil {
-		return err
+	// Check every client before writing any: all or nothing.
+	if o.mode == "headers" {
+		for _, cfg := range configs {
+			if !cfg.Client.HasHeaderHelper() {
+				return usagef("use the bridge for "+cfg.Client.Name+": drop --mode headers", "%s runs no command for HTTP headers, so a token it was given once would expire mid-session", cfg.Client.Name)
+			}
+		}
 	}
-	data, _ := json.Marshal(entry)
-	fmt.Fprintf(e.Stdout, "Added MCP server %q (%s mode, profile %s) to %s.\n", name, *mode, p.Name, f.Path)
-	fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", mcpjson.ShellQuote(name), mcpjson.ShellQuote(string(data)))
+	args := []string{"mcp-proxy", "--profile", p.Name, "--server", o.server}
+	helper := mcpjson.ShellQuote(bin) + " headers --profile " + mcpjson.ShellQuote(p.Name)
+	for _, cfg := range configs {
+		if o.mode == "headers" {
+			err = cfg.SetHeaders(name, serverURL, helper)
+		} else {
+			err = cfg.SetStdio(name, bin, args)
+		}
+		if err == nil {
+			err = cfg.Save()
+		}
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
+		}
+		fmt.Fprintf(e.Stdout, "Added MCP server %q (%s mode, profile %s) for %s: %s\n", name, o.mode, p.Name, cfg.Client.Name, cfg.Path)
+		if cfg.Client.ID == "claude-code" {
+			entry := any(mcpjson.NewProxyEntry(bin, p.Name, o.server))
+			if o.mode == "headers" {
+				entry = mcpjson.NewHeadersEntry(bin, serverURL, p.Name)
+			}
+			data, _ := json.Marshal(entry)
+			fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", mcpjson.ShellQuote(name), mcpjson.ShellQuote(string(data)))
+		}
+	}
 	return nil
 }
 
+// installedClients are the MCP clients that look installed here.
+func installedClients(e *Env) []mcpclients.Client {
+	var found []mcpclients.Client
+	for _, c := range mcpclients.All() {
+		if c.Installed(clientEnv(e), exec.LookPath) {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
+// detectClients lists the clients installed here and, on a terminal
+// (lines), asks which to configure; without one it only lists them.
+func detectClients(ctx context.Context, e *Env, lines *lineReader) ([]string, error) {
+	found := installedClients(e)
+	if len(found) == 0 {
+		return nil, usagef("name one with --client: "+strings.Join(mcpclients.IDs(), ", "), "no MCP client found on this machine")
+	}
+	fmt.Fprintln(e.Stderr, "MCP clients found here:")
+	for _, c := range found {
+		fmt.Fprintf(e.Stderr, "  %-15s %s\n", c.ID, c.Name)
+	}
+	if lines == nil {
+		ids := make([]string, len(found))
+		for i, c := range found {
+			ids[i] = "--client " + c.ID
+		}
+		return nil, usagef("choose: "+strings.Join(ids, " "), "--client detect asks which to configure, and there is no terminal to ask on")
+	}
+	var chosen []string
+	for _, c := range found {
+		fmt.Fprintf(e.Stderr, "Add it to %s? [y/N] ", c.Name)
+		answer, err := lines.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if yes(strings.TrimSpace(answer)) {
+			chosen = append(chosen, c.ID)
+		}
+	}
+	if len(chosen) == 0 {
+		fmt.Fprintln(e.Stderr, "Nothing chosen; nothing was changed.")
+	}
+	return chosen, nil
+}
+
 func newMCPRemoveCommand(e *Env) *cobra.Command {
-	var where mcpFileFlags
+	var where mcpTarget
 	c := &cobra.Command{
-		Use:               "remove NAME",
-		Short:             "Remove an MCP server entry",
-		Example:           "  sfmcp-token mcp remove snowflake",
+		Use:               "remove NAME [--client X]...",
+		Short:             "Remove an MCP server entry from MCP clients",
+		Example:           "  sfmcp-token mcp remove snowflake --user\n  sfmcp-token mcp remove snowflake --client cursor --client codex",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeMCPServers(e, &where),
 		RunE:              func(_ *cobra.Command, args []string) error { return runMCPRemove(e, where, args[0]) },
@@ -126,17 +268,21 @@ func newMCPRemoveCommand(e *Env) *cobra.Command {
 	return c
 }
 
-// completeMCPServers offers the server names in the chosen MCP file.
-func completeMCPServers(e *Env, where *mcpFileFlags) cobra.CompletionFunc {
+// completeMCPServers offers the server names in the chosen client's file.
+func completeMCPServers(e *Env, where *mcpTarget) cobra.CompletionFunc {
 	return func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		f, err := mcpjson.Load(where.path(e))
+		configs, err := where.configs(e, where.clients)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		names, _, _ := f.Entries()
+		var names []string
+		for _, cfg := range configs {
+			n, _, _ := cfg.Entries()
+			names = append(names, n...)
+		}
 		// A project's file is anyone's: offer only names a shell takes
 		// literally.
 		names = slices.DeleteFunc(names, func(n string) bool { return !config.ValidProfileName(n) })
@@ -144,32 +290,46 @@ func completeMCPServers(e *Env, where *mcpFileFlags) cobra.CompletionFunc {
 	}
 }
 
-func runMCPRemove(e *Env, where mcpFileFlags, name string) error {
-	f, err := mcpjson.Load(where.path(e))
-	if err != nil {
-		return usagef("", "%v", err)
+func runMCPRemove(e *Env, where mcpTarget, name string) error {
+	if err := where.check(); err != nil {
+		return err
 	}
-	ok, err := f.Remove(name)
+	configs, err := where.configs(e, where.clients)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return usagef("run: sfmcp-token mcp list", "no MCP server %q in %s", name, f.Path)
+	removed := 0
+	for _, cfg := range configs {
+		ok, err := cfg.Remove(name)
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
+		}
+		if !ok {
+			fmt.Fprintf(e.Stderr, "sfmcp: no MCP server %q for %s in %s\n", name, cfg.Client.Name, cfg.Path)
+			continue
+		}
+		if err := cfg.Save(); err != nil {
+			return err
+		}
+		removed++
+		fmt.Fprintf(e.Stdout, "Removed MCP server %q for %s from %s.\n", name, cfg.Client.Name, cfg.Path)
 	}
-	if err := f.Save(); err != nil {
-		return err
+	if removed == 0 {
+		return usagef("run: sfmcp-token mcp list", "no MCP server %q was found", name)
 	}
-	fmt.Fprintf(e.Stdout, "Removed MCP server %q from %s.\n", name, f.Path)
 	return nil
 }
 
 func newMCPListCommand(e *Env) *cobra.Command {
-	var where mcpFileFlags
+	var where mcpTarget
 	var asJSON bool
 	c := &cobra.Command{
-		Use:     "list",
-		Short:   "List the MCP servers and which are sfmcp's",
-		Example: "  sfmcp-token mcp list --user",
+		Use:   "list [--client X]...",
+		Short: "List which clients have which sfmcp servers",
+		Long: `Without --client, list the sfmcp servers of every client, in your user
+configuration and in this directory's project files. With --client (or
+--file), list every entry of those files, sfmcp's or not.`,
+		Example: "  sfmcp-token mcp list\n  sfmcp-token mcp list --client cursor --json",
 		Args:    noArgs,
 		RunE:    func(*cobra.Command, []string) error { return runMCPList(e, where, asJSON) },
 	}
@@ -178,44 +338,90 @@ func newMCPListCommand(e *Env) *cobra.Command {
 	return c
 }
 
-func runMCPList(e *Env, where mcpFileFlags, asJSON bool) error {
-	f, err := mcpjson.Load(where.path(e))
-	if err != nil {
-		return usagef("", "%v", err)
-	}
-	names, entries, err := f.Entries()
-	if err != nil {
+// listedEntry is one line of mcp list.
+type listedEntry struct {
+	Client  string `json:"client"`
+	Scope   string `json:"scope,omitempty"`
+	File    string `json:"file"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // "sfmcp proxy", "sfmcp headers" or "other"
+	Profile string `json:"profile,omitempty"`
+	Target  string `json:"target"`
+}
+
+func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
+	if err := where.check(); err != nil {
 		return err
 	}
+	var listed []listedEntry
+	if len(where.clients) > 0 || where.file != "" || where.user || where.scope != "" {
+		configs, err := where.configs(e, where.clients)
+		if err != nil {
+			return err
+		}
+		for _, cfg := range configs {
+			listed = append(listed, entriesOf(cfg, "", true)...)
+		}
+	} else {
+		for _, c := range mcpclients.All() {
+			for _, s := range c.Scopes(clientEnv(e)) {
+				cfg, err := c.Open(clientEnv(e), s, ".")
+				if err != nil {
+					continue // an unreadable file of a client not in use
+				}
+				listed = append(listed, entriesOf(cfg, string(s), false)...)
+			}
+		}
+	}
 	if asJSON {
-		return writeJSON(e, entries)
+		if listed == nil {
+			listed = []listedEntry{}
+		}
+		return writeJSON(e, listed)
+	}
+	if len(listed) == 0 {
+		fmt.Fprintln(e.Stderr, "No sfmcp MCP servers in any client's configuration. Add one: sfmcp-token mcp add NAME --profile P --server DB.SCHEMA.NAME --client X")
+		return nil
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tTARGET")
-	for _, n := range names {
-		kind, target := "other", ""
-		if ours, ok := mcpjson.Parse(entries[n]); ok {
-			kind, target = "sfmcp "+ours.Mode, "profile "+orNone(ours.Profile)+" → "+ours.URL+ours.Server
-		} else {
-			var v struct{ URL, Command string }
-			_ = json.Unmarshal(entries[n], &v)
-			target = v.URL + v.Command
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, kind, target)
+	fmt.Fprintln(tw, "CLIENT\tNAME\tKIND\tTARGET\tFILE")
+	for _, l := range listed {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Client, l.Name, l.Kind, l.Target, l.File)
 	}
 	return tw.Flush()
+}
+
+// entriesOf lists a file's entries: all of them, or only sfmcp's.
+func entriesOf(cfg *mcpclients.Config, scope string, all bool) []listedEntry {
+	names, entries, err := cfg.Entries()
+	if err != nil {
+		return nil
+	}
+	var out []listedEntry
+	for _, n := range names {
+		entry := mcpclients.ParseEntry(entries[n])
+		l := listedEntry{Client: cfg.Client.ID, Scope: scope, File: cfg.Path, Name: n, Kind: "other", Target: entry.Describe()}
+		if ours, ok := entry.Ours(); ok {
+			l.Kind, l.Profile = "sfmcp "+ours.Mode, ours.Profile
+			l.Target = "profile " + orNone(ours.Profile) + " → " + ours.URL + ours.Server
+		} else if !all {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // orNone names an empty profile for people.
 func orNone(profile string) string {
 	if profile == "" {
-		return "(selected by URL)"
+		return "(default)"
 	}
 	return profile
 }
 
-// clientBinary is the path MCP clients should run: the fast sfmcp-token
-// beside this sfmcp-token-full, else this binary.
+// clientBinary is the sfmcp-token to write into MCP client configs: the
+// fast binary beside this one when this is sfmcp-token-full.
 func clientBinary() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {

@@ -3,12 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/mcpjson"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/packaging"
 )
@@ -33,6 +32,7 @@ type setupOptions struct {
 	in        config.Onboarding // from the flags
 	mcpName   string
 	project   bool
+	clients   []string
 	service   bool
 	noBrowser bool
 	timeout   time.Duration
@@ -73,7 +73,9 @@ done is left as it is, so running setup again changes nothing.`,
 	f.StringVar(&o.in.Role, "role", "", "role for the session")
 	f.StringVar(&o.in.MCPServer, "server", "", "the MCP server: DATABASE.SCHEMA.NAME")
 	f.StringVar(&o.mcpName, "mcp-name", "snowflake", "the name of the MCP server entry")
-	f.BoolVar(&o.project, "project", false, "add the MCP server to this project's .mcp.json instead of your user configuration")
+	f.BoolVar(&o.project, "project", false, "add the MCP server to the clients' project files (Claude Code: .mcp.json) instead of your user configuration")
+	f.StringArrayVar(&o.clients, "client", nil, "the MCP client to configure: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default claude-code; on a terminal setup asks)")
+	_ = c.RegisterFlagCompletionFunc("client", cobra.FixedCompletions(mcpclients.IDs(), cobra.ShellCompDirectiveNoFileComp))
 	f.BoolVar(&o.service, "service", false, "also install the service that starts the daemon at login")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser (SSH)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
@@ -96,9 +98,17 @@ type setupPlan struct {
 	newProfile bool
 	ep         config.Endpoint
 	server     string // "" when no MCP server is added
-	entry      mcpjson.ProxyEntry
-	mcpFile    string
-	entryState string // "new", "same" or "ours" (ours, same target, other binary path)
+	bin        string
+	args       []string
+	entries    []plannedEntry
+	claudeFile string // Claude Code's file, which doctor checks ("" if none)
+}
+
+// plannedEntry is one client's entry: "new", "same" (already there) or
+// "ours" (sfmcp's for the same server, another binary path: rewritten).
+type plannedEntry struct {
+	cfg   *mcpclients.Config
+	state string
 }
 
 func runSetup(ctx context.Context, e *Env, o setupOptions) error {
@@ -224,16 +234,16 @@ func (s *setupRun) plan(ctx context.Context, in config.Onboarding) (setupPlan, e
 	if in.MCPServer == "" {
 		return plan, nil
 	}
-	if err := s.planMCP(&plan, in.MCPServer); err != nil {
+	if err := s.planMCP(ctx, &plan, in.MCPServer); err != nil {
 		return plan, err
 	}
 	return plan, nil
 }
 
-// planMCP decides the Claude Code entry: new, already there, or ours for
+// planMCP decides each client's entry: new, already there, or ours for
 // the same server with another binary path (rewritten). Any other entry
 // of that name is someone else's and is refused.
-func (s *setupRun) planMCP(plan *setupPlan, server string) error {
+func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) error {
 	url, err := config.MCPServerURL(plan.ep, server)
 	if err != nil {
 		return usagef("", "setup: --server: %v", err)
@@ -241,58 +251,59 @@ func (s *setupRun) planMCP(plan *setupPlan, server string) error {
 	if err := plan.profile.CheckServerURL(url); err != nil {
 		return err
 	}
-	bin, err := clientBinary()
-	if err != nil {
+	if plan.bin, err = clientBinary(); err != nil {
 		return fmt.Errorf("find this program's path: %w", err)
 	}
-	where := mcpFileFlags{file: ".mcp.json", user: !s.o.project}
-	f, err := mcpjson.Load(where.path(s.e))
-	if err != nil {
-		return usagef("", "%v", err)
+	ids := s.o.clients
+	if len(ids) == 0 && s.lines != nil && len(installedClients(s.e)) > 0 {
+		if ids, err = detectClients(ctx, s.e, s.lines); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return usagef("run setup again and choose a client, or give --client", "setup: no MCP client chosen; nothing was changed")
+		}
 	}
-	_, entries, err := f.Entries()
+	scope := mcpclients.User
+	if s.o.project {
+		scope = mcpclients.Project
+	}
+	where := mcpTarget{scope: string(scope)}
+	configs, err := where.configs(s.e, ids)
 	if err != nil {
 		return err
 	}
-	plan.server, plan.mcpFile = server, f.Path
-	plan.entry = mcpjson.NewProxyEntry(bin, plan.profile.Name, server)
-	old, exists := entries[s.o.mcpName]
-	switch {
-	case !exists:
-		plan.entryState = "new"
-	case sameJSON(old, plan.entry):
-		plan.entryState = "same"
-	case sameTarget(old, plan.profile, plan.ep, url):
-		plan.entryState = "ours"
-	default:
-		hint := "choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove " + s.o.mcpName
-		if !s.o.project {
-			hint += " --user"
+	plan.server, plan.args = server, []string{"mcp-proxy", "--profile", plan.profile.Name, "--server", server}
+	for _, cfg := range configs {
+		_, entries, err := cfg.Entries()
+		if err != nil {
+			return err
 		}
-		return usagef(hint, "setup: %s already has an MCP server %q for something else; nothing was changed", f.Path, s.o.mcpName)
+		want := plannedEntry{cfg: cfg, state: "new"}
+		if old, exists := entries[s.o.mcpName]; exists {
+			entry := mcpclients.ParseEntry(old)
+			ours, isOurs := entry.Ours()
+			switch {
+			case entry.Command == plan.bin && slices.Equal(entry.Args, plan.args):
+				want.state = "same"
+			case isOurs && ours.Mode == "proxy" && ours.Profile == plan.profile.Name && sameServer(plan.ep, ours.Server, url):
+				want.state = "ours"
+			default:
+				return usagef("choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove "+s.o.mcpName+" --client "+cfg.Client.ID,
+					"setup: %s (%s) already has an MCP server %q for something else; nothing was changed", cfg.Client.Name, cfg.Path, s.o.mcpName)
+			}
+		}
+		if cfg.Client.ID == "claude-code" {
+			plan.claudeFile = cfg.Path
+		}
+		plan.entries = append(plan.entries, want)
 	}
 	return nil
 }
 
-// sameTarget reports whether raw is sfmcp's bridge entry for the profile
-// and the same server URL.
-func sameTarget(raw json.RawMessage, p config.Profile, ep config.Endpoint, url string) bool {
-	ours, ok := mcpjson.Parse(raw)
-	if !ok || ours.Mode != "proxy" || ours.Profile != p.Name {
-		return false
-	}
-	oldURL, err := config.MCPServerURL(ep, ours.Server)
-	return err == nil && oldURL == url
-}
-
-// sameJSON reports whether raw holds the same JSON value as v.
-func sameJSON(raw json.RawMessage, v any) bool {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return false
-	}
-	var a, b any
-	return json.Unmarshal(raw, &a) == nil && json.Unmarshal(data, &b) == nil && reflect.DeepEqual(a, b)
+// sameServer reports whether spec names the MCP server at url.
+func sameServer(ep config.Endpoint, spec, url string) bool {
+	other, err := config.MCPServerURL(ep, spec)
+	return err == nil && other == url
 }
 
 // profileDiff names the settings in which the existing profile differs
@@ -439,33 +450,31 @@ func (s *setupRun) clientSecret(ctx context.Context, store *keychain.Store, p co
 	return nil
 }
 
-// addMCPServer writes the planned Claude Code entry.
+// addMCPServer writes the planned entries.
 func (s *setupRun) addMCPServer(plan setupPlan) error {
-	switch plan.entryState {
-	case "":
+	if plan.server == "" {
 		s.summary = append(s.summary, "no MCP server added (give --server DB.SCHEMA.NAME to add one)")
 		return nil
-	case "same":
-		s.step("MCP server %s: already in %s", s.o.mcpName, plan.mcpFile)
-		return nil
 	}
-	f, err := mcpjson.Load(plan.mcpFile)
-	if err != nil {
-		return usagef("", "%v", err)
+	for _, pe := range plan.entries {
+		if pe.state == "same" {
+			s.step("MCP server %s: already in %s (%s)", s.o.mcpName, pe.cfg.Path, pe.cfg.Client.Name)
+			continue
+		}
+		if err := pe.cfg.SetStdio(s.o.mcpName, plan.bin, plan.args); err != nil {
+			return err
+		}
+		if err := pe.cfg.Save(); err != nil {
+			return err
+		}
+		verb := "added to"
+		if pe.state == "ours" {
+			verb = "updated (this binary's path) in"
+		}
+		s.step("MCP server %s: %s %s (%s; the stdio bridge: a fresh token per request)", s.o.mcpName, verb, pe.cfg.Path, pe.cfg.Client.Name)
 	}
-	if err := f.Set(s.o.mcpName, plan.entry); err != nil {
-		return err
-	}
-	if err := f.Save(); err != nil {
-		return err
-	}
-	verb := "added to"
-	if plan.entryState == "ours" {
-		verb = "updated (this binary's path) in"
-	}
-	s.step("MCP server %s: %s %s (the stdio bridge: a fresh token per request)", s.o.mcpName, verb, plan.mcpFile)
 	if s.o.project {
-		s.summary = append(s.summary, "Claude Code asks you to approve project servers: start claude and accept, or use /mcp")
+		s.summary = append(s.summary, "clients ask you to approve project servers (Claude Code: start claude and accept, or use /mcp)")
 	}
 	return nil
 }
@@ -503,7 +512,7 @@ func (s *setupRun) serviceStep(ctx context.Context) error {
 
 // finish runs doctor and prints the summary.
 func (s *setupRun) finish(ctx context.Context, plan setupPlan) error {
-	checks := doctorChecks(ctx, s.e, doctorOptions{profile: plan.profile.Name, mcpFile: plan.mcpFile})
+	checks := doctorChecks(ctx, s.e, doctorOptions{profile: plan.profile.Name, mcpFile: plan.claudeFile})
 	fmt.Fprintln(s.e.Stdout)
 	fmt.Fprintln(s.e.Stdout, "Summary:")
 	for _, line := range s.summary {
@@ -521,8 +530,8 @@ func (s *setupRun) finish(ctx context.Context, plan setupPlan) error {
 		return withAdvice(errors.New("setup finished, but doctor found problems"), exitcode.ChecksFailed, "fix what doctor says above, then run setup again (it keeps what is done)")
 	}
 	ready := "Ready."
-	if plan.entryState != "" {
-		ready = "Ready: start Claude Code and use the " + s.o.mcpName + " MCP server."
+	if len(plan.entries) > 0 {
+		ready = "Ready: start your MCP client and use the " + s.o.mcpName + " MCP server."
 	}
 	fmt.Fprintf(s.e.Stdout, "  doctor: all %d checks passed. %s\n", len(checks), ready)
 	return nil

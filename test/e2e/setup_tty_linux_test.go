@@ -89,7 +89,7 @@ func TestSetupOnATerminal(t *testing.T) {
 	p.useFileStore()
 	t.Cleanup(p.stopDaemon)
 	master, slave := openPTY(t)
-	c := p.cmd(nil, "setup", "--profile", "team", "--host", p.sf.Host(), "--role", "MCP_USERS", "--no-browser")
+	c := p.cmd(nil, "setup", "--profile", "team", "--host", p.sf.Host(), "--role", "MCP_USERS", "--no-browser", "--client", "claude-code")
 	stderr, _ := c.StderrPipe()
 	var out bytes.Buffer
 	c.Stdin, c.Stdout = slave, &out
