@@ -121,7 +121,9 @@ type stdioEntry struct {
 	Args    []string `json:"args"`
 }
 
-func typedStdio(bin string, args []string) any { return stdioEntry{Type: "stdio", Command: bin, Args: args} }
+func typedStdio(bin string, args []string) any {
+	return stdioEntry{Type: "stdio", Command: bin, Args: args}
+}
 func plainStdio(bin string, args []string) any { return stdioEntry{Command: bin, Args: args} }
 
 // All is every client, in the order they are listed.
@@ -139,7 +141,9 @@ func All() []Client {
 			headers: func(url, helper string) any {
 				return mcpjson.HeadersEntry{Type: "http", URL: url, HeadersHelper: helper}
 			},
-			markers:  func(e Env) []string { return []string{filepath.Join(e.Home, ".claude.json"), filepath.Join(e.Home, ".claude")} },
+			markers: func(e Env) []string {
+				return []string{filepath.Join(e.Home, ".claude.json"), filepath.Join(e.Home, ".claude")}
+			},
 			binaries: []string{"claude"},
 		},
 		{

@@ -22,7 +22,9 @@ type realClient struct {
 
 var realClients = []realClient{
 	{id: "gemini", env: "SFMCP_TEST_GEMINI", list: []string{"mcp", "list"},
-		ok: func(out string) bool { return strings.Contains(out, "✓ snowflake") && strings.Contains(out, "Connected") },
+		ok: func(out string) bool {
+			return strings.Contains(out, "✓ snowflake") && strings.Contains(out, "Connected")
+		},
 		trust: func(t *testing.T, p *proc, project string) {
 			// Gemini disables stdio servers in untrusted folders; its
 			// documented trust store is ~/.gemini/trustedFolders.json.
@@ -30,9 +32,13 @@ var realClients = []realClient{
 			os.WriteFile(filepath.Join(p.dir, ".gemini", "trustedFolders.json"), []byte(`{"`+project+`": "TRUST_FOLDER"}`), 0o600)
 		}},
 	{id: "qwen", env: "SFMCP_TEST_QWEN", list: []string{"mcp", "list"},
-		ok: func(out string) bool { return strings.Contains(out, "snowflake") && strings.Contains(strings.ToLower(out), "connected") && !strings.Contains(strings.ToLower(out), "disconnected") }},
+		ok: func(out string) bool {
+			return strings.Contains(out, "snowflake") && strings.Contains(strings.ToLower(out), "connected") && !strings.Contains(strings.ToLower(out), "disconnected")
+		}},
 	{id: "opencode", env: "SFMCP_TEST_OPENCODE", list: []string{"mcp", "list"},
-		ok: func(out string) bool { return strings.Contains(out, "snowflake") && strings.Contains(strings.ToLower(out), "connected") && !strings.Contains(strings.ToLower(out), "failed") }},
+		ok: func(out string) bool {
+			return strings.Contains(out, "snowflake") && strings.Contains(strings.ToLower(out), "connected") && !strings.Contains(strings.ToLower(out), "failed")
+		}},
 }
 
 // Each real client, configured by `mcp add --client X`, starts the bridge
