@@ -82,3 +82,95 @@ func TestRealClientsConnect(t *testing.T) {
 		})
 	}
 }
+
+// headlessClient runs one prompt against a model API, non-interactively.
+type headlessClient struct {
+	id  string
+	env string
+	// run returns the command for a prompt, given the fake model's base
+	// URL, after any set-up of the client's own model configuration.
+	run func(t *testing.T, p *proc, project, bin, modelURL string) *exec.Cmd
+}
+
+// apiKey is the fake model's key: long and unlike any other output,
+// because Copilot CLI masks the key's text wherever it appears.
+const apiKey = "fake-model-key-7c1d2e9a"
+
+var headlessClients = []headlessClient{
+	{id: "qwen", env: "SFMCP_TEST_QWEN", run: func(t *testing.T, p *proc, project, bin, modelURL string) *exec.Cmd {
+		c := exec.Command(bin, "-p", "Search Gong for revenue with the snowflake tool.", "--yolo", "--auth-type", "openai", "-o", "json")
+		c.Env = append(append([]string{}, p.env...), "OPENAI_API_KEY="+apiKey, "OPENAI_BASE_URL="+modelURL+"/v1", "OPENAI_MODEL=fake-model")
+		return c
+	}},
+	{id: "opencode", env: "SFMCP_TEST_OPENCODE", run: func(t *testing.T, p *proc, project, bin, modelURL string) *exec.Cmd {
+		// The model, as a project file beside the user file mcp add wrote.
+		cfg := `{"model": "fake/fake-model", "provider": {"fake": {"npm": "@ai-sdk/openai-compatible", "name": "Fake",
+  "options": {"baseURL": "` + modelURL + `/v1", "apiKey": "{env:FAKE_API_KEY}"},
+  "models": {"fake-model": {"name": "Fake", "tool_call": true}}}}}`
+		os.WriteFile(filepath.Join(project, "opencode.json"), []byte(cfg), 0o600)
+		c := exec.Command(bin, "run", "Search Gong for revenue with the snowflake tool.", "--format", "json")
+		c.Env = append(append([]string{}, p.env...), "FAKE_API_KEY="+apiKey)
+		return c
+	}},
+	{id: "codex", env: "SFMCP_TEST_CODEX", run: func(t *testing.T, p *proc, project, bin, modelURL string) *exec.Cmd {
+		c := exec.Command(bin, "exec", "--json", "--skip-git-repo-check",
+			"-c", `model="fake-model"`, "-c", `model_provider="fake"`,
+			"-c", `model_providers.fake={name="fake", base_url="`+modelURL+`/v1", env_key="FAKE_API_KEY", wire_api="responses"}`,
+			// Codex asks before an MCP tool runs; headless, nobody answers.
+			"-c", `mcp_servers.snowflake.default_tools_approval_mode="approve"`,
+			"Search Gong for revenue with the snowflake tool.")
+		c.Env = append(append([]string{}, p.env...), "FAKE_API_KEY="+apiKey)
+		return c
+	}},
+	{id: "copilot", env: "SFMCP_TEST_COPILOT", run: func(t *testing.T, p *proc, project, bin, modelURL string) *exec.Cmd {
+		c := exec.Command(bin, "-p", "Search Gong for revenue with the snowflake tool.", "--allow-all-tools", "--output-format", "json")
+		c.Env = append(append([]string{}, p.env...), "COPILOT_OFFLINE=true", "COPILOT_PROVIDER_BASE_URL="+modelURL+"/v1",
+			"COPILOT_PROVIDER_API_KEY="+apiKey, "COPILOT_MODEL=fake-model")
+		return c
+	}},
+}
+
+// A headless session of each real client calls the Snowflake tool through
+// the bridge twice, with Snowflake refusing the first access token in
+// between, as when a session outlives a token: both results arrive.
+func TestRealClientsCallTheTool(t *testing.T) {
+	for _, hc := range headlessClients {
+		t.Run(hc.id, func(t *testing.T) {
+			bin := os.Getenv(hc.env)
+			if bin == "" {
+				if os.Getenv("SFMCP_TEST_CLIENTS") == "require" {
+					t.Fatalf("%s is not set", hc.env)
+				}
+				t.Skipf("%s is not set (npm install the client; SFMCP_TEST_CLIENTS=require makes this fail)", hc.env)
+			}
+			p := signedIn(t)
+			project := t.TempDir()
+			if code, out, errOut := p.run(nil, "mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP",
+				"--client", hc.id, "--command", binary); code != 0 {
+				t.Fatalf("mcp add --client %s: exit %d %s%s", hc.id, code, out, errOut)
+			}
+			refreshes := 0
+			model := newFakeModel(t, func() {
+				refreshes = p.sf.Counters().Refreshes
+				p.sf.RevokeAccessTokens()
+			})
+			c := hc.run(t, p, project, bin, model.URL)
+			c.Dir = project
+			c.Stdin = nil
+			var out strings.Builder
+			c.Stdout, c.Stderr = &out, &out
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitWithin(c, 120*time.Second)
+			leaks.Record(hc.id+" headless", out.String())
+			results := model.Results()
+			if len(results) != 2 || !strings.Contains(results[0], "gong_search ran as ALICE") || !strings.Contains(results[1], "gong_search ran as ALICE") {
+				t.Fatalf("%s: tool results %q\n%s", hc.id, results, out.String())
+			}
+			if p.sf.Counters().Refreshes <= refreshes {
+				t.Errorf("%s: the second call was served without a new access token", hc.id)
+			}
+		})
+	}
+}
