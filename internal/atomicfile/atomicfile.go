@@ -1,5 +1,7 @@
-// Package atomicfile writes files so that readers see either the old or the
-// new content, never a torn write. Config, credentials and manifests use it.
+// Package atomicfile reads and writes users' files safely: writes so that
+// readers see either the old or the new content, never a torn write
+// (config, credentials, manifests, MCP client files), and reads of files a
+// project may have planted (bounded, regular files only).
 package atomicfile
 
 import (

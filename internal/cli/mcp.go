@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +55,11 @@ func clientEnv(e *Env) mcpclients.Env {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	return mcpclients.Env{Home: home, GOOS: runtime.GOOS, AppData: e.Getenv("APPDATA"), Getenv: e.Getenv}
+	appData := e.Getenv("APPDATA")
+	if !filepath.IsAbs(appData) {
+		appData = filepath.Join(home, "AppData", "Roaming")
+	}
+	return mcpclients.Env{Home: home, GOOS: runtime.GOOS, AppData: appData, Getenv: e.Getenv}
 }
 
 // configs opens the chosen clients' files.
@@ -165,8 +171,13 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 		if f, ok := terminalStdin(e); ok {
 			lines = newLineReader(f)
 		}
-		if ids, err = detectClients(ctx, e, lines); err != nil || len(ids) == 0 {
+		chosen, err := detectClients(ctx, e, lines)
+		if err != nil {
 			return err
+		}
+		ids = slices.Compact(slices.Sorted(slices.Values(append(slices.DeleteFunc(ids, func(id string) bool { return id == "detect" }), chosen...))))
+		if len(ids) == 0 {
+			return nil
 		}
 	}
 	configs, err := o.where.configs(e, ids)
@@ -183,16 +194,20 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 	}
 	args := []string{"mcp-proxy", "--profile", p.Name, "--server", o.server}
 	helper := mcpjson.ShellQuote(bin) + " headers --profile " + mcpjson.ShellQuote(p.Name)
+	// Every file is edited in memory first, and written only when all
+	// could be: all or nothing.
 	for _, cfg := range configs {
 		if o.mode == "headers" {
 			err = cfg.SetHeaders(name, serverURL, helper)
 		} else {
 			err = cfg.SetStdio(name, bin, args)
 		}
-		if err == nil {
-			err = cfg.Save()
-		}
 		if err != nil {
+			return usagef("fix the file, or leave that client out; nothing was changed", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
+		}
+	}
+	for _, cfg := range configs {
+		if err := cfg.Save(); err != nil {
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
 		fmt.Fprintf(e.Stdout, "Added MCP server %q (%s mode, profile %s) for %s: %s\n", name, o.mode, p.Name, cfg.Client.Name, cfg.Path)
@@ -302,7 +317,7 @@ func runMCPRemove(e *Env, where mcpTarget, name string) error {
 	for _, cfg := range configs {
 		ok, err := cfg.Remove(name)
 		if err != nil {
-			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
+			return usagef("fix the file by hand", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
 		}
 		if !ok {
 			fmt.Fprintf(e.Stderr, "sfmcp: no MCP server %q for %s in %s\n", name, cfg.Client.Name, cfg.Path)
@@ -354,7 +369,7 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 		return err
 	}
 	var listed []listedEntry
-	if len(where.clients) > 0 || where.file != "" || where.user || where.scope != "" {
+	if len(where.clients) > 0 || where.file != "" {
 		configs, err := where.configs(e, where.clients)
 		if err != nil {
 			return err
@@ -363,11 +378,20 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 			listed = append(listed, entriesOf(cfg, "", true)...)
 		}
 	} else {
+		seen := map[string]bool{}
 		for _, c := range mcpclients.All() {
 			for _, s := range c.Scopes(clientEnv(e)) {
+				if where.user && s != mcpclients.User || where.scope != "" && string(s) != where.scope {
+					continue
+				}
 				cfg, err := c.Open(clientEnv(e), s, ".")
 				if err != nil {
 					continue // an unreadable file of a client not in use
+				}
+				if abs, _ := filepath.Abs(cfg.Path); seen[abs] {
+					continue // a project file that is the user file (in HOME)
+				} else {
+					seen[abs] = true
 				}
 				listed = append(listed, entriesOf(cfg, string(s), false)...)
 			}
@@ -386,7 +410,9 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT\tNAME\tKIND\tTARGET\tFILE")
 	for _, l := range listed {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Client, l.Name, l.Kind, l.Target, l.File)
+		// A project's file is anyone's: nothing in it reaches the
+		// terminal unescaped.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Client, printable(l.Name), l.Kind, printable(l.Target), printable(l.File))
 	}
 	return tw.Flush()
 }
@@ -404,12 +430,37 @@ func entriesOf(cfg *mcpclients.Config, scope string, all bool) []listedEntry {
 		if ours, ok := entry.Ours(); ok {
 			l.Kind, l.Profile = "sfmcp "+ours.Mode, ours.Profile
 			l.Target = "profile " + orNone(ours.Profile) + " → " + ours.URL + ours.Server
+			// The name alone proves nothing: say when the entry runs
+			// another program than this installation's.
+			if bin, err := clientBinary(); ours.Mode == "proxy" && (err != nil || !sameProgram(entry.Command, bin)) {
+				l.Target += " (runs " + entry.Command + ", not " + bin + ")"
+			}
 		} else if !all {
 			continue
 		}
 		out = append(out, l)
 	}
 	return out
+}
+
+// sameProgram reports whether command is bin or its sibling
+// sfmcp-token-full.
+func sameProgram(command, bin string) bool {
+	if !filepath.IsAbs(command) {
+		return false
+	}
+	full := filepath.Join(filepath.Dir(bin), tokencmd.FullName)
+	return filepath.Clean(command) == filepath.Clean(bin) || filepath.Clean(command) == full
+}
+
+// printable quotes s when it holds anything a terminal would act on.
+func printable(s string) string {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // orNone names an empty profile for people.

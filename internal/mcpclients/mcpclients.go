@@ -96,7 +96,7 @@ func (c Client) Installed(e Env, lookPath func(string) (string, error)) bool {
 }
 
 // userConfigDir is the OS's per-user application settings directory, as
-// the Electron and native apps use it.
+// the Electron and native apps use it ($XDG_CONFIG_HOME on Linux).
 func userConfigDir(e Env) string {
 	switch e.GOOS {
 	case "darwin":
@@ -104,7 +104,32 @@ func userConfigDir(e Env) string {
 	case "windows":
 		return e.AppData
 	}
+	return xdgConfigHome(e)
+}
+
+// xdgConfigHome is $XDG_CONFIG_HOME when it is absolute, else ~/.config.
+func xdgConfigHome(e Env) string {
+	if d := e.env("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return d
+	}
 	return filepath.Join(e.Home, ".config")
+}
+
+// env reads an override the client itself honours.
+func (e Env) env(k string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(k)
+}
+
+// dirOverride is the absolute directory a client's variable names, else
+// def.
+func (e Env) dirOverride(k, def string) string {
+	if d := e.env(k); filepath.IsAbs(d) {
+		return d
+	}
+	return def
 }
 
 func inProject(s Scope, project string, rel ...string) string {
@@ -214,12 +239,14 @@ func All() []Client {
 			ID: "gemini", Name: "Gemini CLI", Key: []string{"mcpServers"},
 			path: func(e Env, s Scope, project string) string {
 				if s == User {
-					return filepath.Join(e.Home, ".gemini", "settings.json")
+					return filepath.Join(e.dirOverride("GEMINI_CLI_HOME", e.Home), ".gemini", "settings.json")
 				}
 				return inProject(s, project, ".gemini", "settings.json")
 			},
-			stdio:    plainStdio,
-			markers:  func(e Env) []string { return []string{filepath.Join(e.Home, ".gemini")} },
+			stdio: plainStdio,
+			markers: func(e Env) []string {
+				return []string{filepath.Join(e.dirOverride("GEMINI_CLI_HOME", e.Home), ".gemini")}
+			},
 			binaries: []string{"gemini"},
 		},
 		{
@@ -245,7 +272,7 @@ func All() []Client {
 			ID: "opencode", Name: "opencode", Key: []string{"mcp"},
 			path: func(e Env, s Scope, project string) string {
 				if s == User {
-					return jsoncOrJSON(filepath.Join(e.Home, ".config", "opencode", "opencode"))
+					return jsoncOrJSON(filepath.Join(xdgConfigHome(e), "opencode", "opencode"))
 				}
 				return jsoncOrJSON(filepath.Join(project, "opencode"))
 			},
@@ -256,37 +283,43 @@ func All() []Client {
 					Enabled bool     `json:"enabled"`
 				}{"local", append([]string{bin}, args...), true}
 			},
-			markers:  func(e Env) []string { return []string{filepath.Join(e.Home, ".config", "opencode")} },
+			markers:  func(e Env) []string { return []string{filepath.Join(xdgConfigHome(e), "opencode")} },
 			binaries: []string{"opencode"},
 		},
 		{
 			ID: "qwen", Name: "Qwen Code", Key: []string{"mcpServers"},
 			path: func(e Env, s Scope, project string) string {
 				if s == User {
-					return filepath.Join(e.Home, ".qwen", "settings.json")
+					return filepath.Join(e.dirOverride("QWEN_HOME", filepath.Join(e.Home, ".qwen")), "settings.json")
 				}
 				return inProject(s, project, ".qwen", "settings.json")
 			},
 			stdio:    plainStdio,
-			markers:  func(e Env) []string { return []string{filepath.Join(e.Home, ".qwen")} },
+			markers:  func(e Env) []string { return []string{e.dirOverride("QWEN_HOME", filepath.Join(e.Home, ".qwen"))} },
 			binaries: []string{"qwen"},
 		},
 		{
 			ID: "zed", Name: "Zed", Key: []string{"context_servers"},
 			path: func(e Env, s Scope, project string) string {
 				if s == User {
-					if e.GOOS == "windows" {
-						return filepath.Join(e.AppData, "Zed", "settings.json")
-					}
-					return filepath.Join(e.Home, ".config", "zed", "settings.json")
+					return filepath.Join(zedDir(e), "settings.json")
 				}
 				return inProject(s, project, ".zed", "settings.json")
 			},
 			stdio:    plainStdio,
-			markers:  func(e Env) []string { return []string{filepath.Join(e.Home, ".config", "zed")} },
+			markers:  func(e Env) []string { return []string{zedDir(e)} },
 			binaries: []string{"zed", "zeditor"},
 		},
 	}
+}
+
+// zedDir is Zed's settings directory: %APPDATA%\Zed on Windows, else
+// $XDG_CONFIG_HOME/zed (~/.config/zed, macOS included).
+func zedDir(e Env) string {
+	if e.GOOS == "windows" {
+		return filepath.Join(e.AppData, "Zed")
+	}
+	return filepath.Join(xdgConfigHome(e), "zed")
 }
 
 func codexHome(e Env) string {
@@ -352,17 +385,22 @@ func (c Client) Open(e Env, s Scope, project string) (*Config, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%s: %w (%s)", c.Name, ErrNoScope, s)
 	}
-	return c.OpenFile(path)
+	// A user's own file may be a symlink into their dotfiles; a project's
+	// file is anyone's and is never followed.
+	return c.open(path, s == User)
 }
 
-// OpenFile reads the client's configuration at path.
-func (c Client) OpenFile(path string) (*Config, error) {
+// OpenFile reads the client's configuration at path, which the user named
+// (a symlink there is followed).
+func (c Client) OpenFile(path string) (*Config, error) { return c.open(path, true) }
+
+func (c Client) open(path string, follow bool) (*Config, error) {
 	cfg := &Config{Client: c, Path: path}
 	var err error
 	if c.toml {
-		cfg.toml, err = loadTOML(path, "mcp_servers")
+		cfg.toml, err = loadTOML(path, "mcp_servers", follow)
 	} else {
-		cfg.json, err = mcpjson.Load(path, c.Key...)
+		cfg.json, err = mcpjson.Open(path, mcpjson.Options{Key: c.Key, Follow: follow})
 	}
 	if err != nil {
 		return nil, err

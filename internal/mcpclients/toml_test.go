@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Codex's config.toml: adding, replacing and removing [mcp_servers.NAME]
@@ -25,7 +27,7 @@ GH = "1"
 name = "a"
 `
 	os.WriteFile(path, []byte(orig), 0o640)
-	f, err := loadTOML(path, "mcp_servers")
+	f, err := loadTOML(path, "mcp_servers", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,15 +43,23 @@ name = "a"
 	if string(data) != want {
 		t.Fatalf("after add:\n%s\nwant:\n%s", data, want)
 	}
-	// Replace github's table (and its env sub-table), keep the rest.
-	f, _ = loadTOML(path, "mcp_servers")
-	f.set("github", []tomlKey{{"command", "gh2"}})
+	// Updating github's command keeps its other keys and its env table,
+	// and everything else.
+	f, _ = loadTOML(path, "mcp_servers", false)
+	if err := f.set("github", []tomlKey{{"command", "gh2"}}); err != nil {
+		t.Fatal(err)
+	}
 	f.save()
 	data, _ = os.ReadFile(path)
-	if strings.Contains(string(data), "GH = ") || !strings.Contains(string(data), "[mcp_servers.github]\ncommand = \"gh2\"\n\n[[profiles]]") || !strings.HasPrefix(string(data), "# my codex config\nmodel = \"o3\"  # the good one\n") {
-		t.Fatalf("after replace:\n%s", data)
+	for _, want := range []string{`command = "gh2"`, `args = ["--x"]`, `GH = "1"`, "[[profiles]]\nname = \"a\"\n"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("after update, lost %q:\n%s", want, data)
+		}
 	}
-	f, _ = loadTOML(path, "mcp_servers")
+	if !strings.HasPrefix(string(data), "# my codex config\nmodel = \"o3\"  # the good one\n") || strings.Contains(string(data), `"gh-mcp"`) {
+		t.Fatalf("after update:\n%s", data)
+	}
+	f, _ = loadTOML(path, "mcp_servers", false)
 	names, entries := f.entries()
 	if len(names) != 2 || !strings.Contains(string(entries["snowflake"]), "mcp-proxy") {
 		t.Fatalf("entries: %v %v", names, entries)
@@ -72,7 +82,7 @@ name = "a"
 func TestTOMLRefusesOtherForms(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(path, []byte("mcp_servers.snowflake.command = \"x\"\n"), 0o600)
-	f, err := loadTOML(path, "mcp_servers")
+	f, err := loadTOML(path, "mcp_servers", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +94,48 @@ func TestTOMLRefusesOtherForms(t *testing.T) {
 	}
 	// Quoted names round-trip.
 	os.WriteFile(path, nil, 0o600)
-	f, _ = loadTOML(path, "mcp_servers")
+	f, _ = loadTOML(path, "mcp_servers", false)
 	f.set("snow flake", []tomlKey{{"command", "y"}})
 	f.save()
-	f, _ = loadTOML(path, "mcp_servers")
+	f, _ = loadTOML(path, "mcp_servers", false)
 	if names, _ := f.entries(); len(names) != 1 || names[0] != "snow flake" {
 		t.Fatalf("quoted name: %v", names)
 	}
 	if ok, _ := f.remove("snow flake"); !ok {
 		t.Fatal("quoted name not found")
+	}
+}
+
+// What the review found: a quoted table name with brackets survives; a
+// quoted header of the server is the server; a sub-table elsewhere in the
+// file goes with it; CRLF stays CRLF.
+func TestTOMLHardCases(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	orig := "[mcp_servers.\"snowflake\"] # ours\ncommand = \"old\"\n\n[projects.\"/home/me/[work]/repo\"]\ntrust_level = \"trusted\"\n\n[mcp_servers.snowflake.env]\nA = \"1\"\n\n[notice]\nx = \"\"\"\n[mcp_servers.snowflake]\n\"\"\"\n"
+	os.WriteFile(path, []byte(orig), 0o600)
+	f, err := loadTOML(path, "mcp_servers", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.remove("snowflake"); !ok || err != nil {
+		t.Fatalf("remove: %v %v", ok, err)
+	}
+	f.save()
+	data, _ := os.ReadFile(path)
+	var v map[string]any
+	if _, err := toml.Decode(string(data), &v); err != nil {
+		t.Fatalf("invalid after remove: %v\n%s", err, data)
+	}
+	if _, ok := v["mcp_servers"]; ok || !strings.Contains(string(data), `[projects."/home/me/[work]/repo"]`) || !strings.Contains(string(data), "x = \"\"\"\n[mcp_servers.snowflake]\n\"\"\"") {
+		t.Fatalf("after remove:\n%s", data)
+	}
+	os.WriteFile(path, []byte("model = \"o3\"\r\n\r\n[other]\r\nk = 1\r\n"), 0o600)
+	f, _ = loadTOML(path, "mcp_servers", false)
+	f.set("snowflake", []tomlKey{{"command", "x"}, {"args", []string{"y"}}})
+	f.save()
+	data, _ = os.ReadFile(path)
+	if strings.Count(string(data), "\n") != strings.Count(string(data), "\r\n") {
+		t.Fatalf("mixed line endings: %q", data)
 	}
 }

@@ -10,10 +10,10 @@ package mcpjson
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tailscale/hujson"
@@ -28,34 +28,61 @@ const DefaultKey = "mcpServers"
 // to this.
 const maxFile = 64 << 20
 
+// maxNesting bounds how deeply a file may nest: parsers recurse on it.
+const maxNesting = 256
+
 // File is an MCP configuration file being edited.
 type File struct {
-	Path string
-	key  []string // the path of the servers object, e.g. ["mcpServers"]
-	root hujson.Value
-	mode fs.FileMode
+	Path  string
+	key   []string // the path of the servers object, e.g. ["mcpServers"]
+	root  hujson.Value
+	mode  fs.FileMode
+	write string // where Save writes: Path, or the file a user's symlink names
+	crlf  bool   // the file's lines end in CRLF
+	fresh bool   // the file was missing or empty: written one member per line
 }
 
-// Load reads path; a missing or empty file is an empty configuration. key
-// is the path to the object that holds the servers (default mcpServers;
-// opencode's is "mcp", VS Code's "servers", Zed's "context_servers").
+// Options say how to open a file.
+type Options struct {
+	// Key is the path to the object that holds the servers (default
+	// mcpServers; opencode's is "mcp", VS Code's "servers", Zed's
+	// "context_servers").
+	Key []string
+	// Follow lets Path be a symlink, which is then read and written
+	// through (a user's dotfiles). A project's files are never followed.
+	Follow bool
+}
+
+// Load opens a Claude Code-shaped file that is not followed if a symlink.
 func Load(path string, key ...string) (*File, error) {
+	return Open(path, Options{Key: key})
+}
+
+// Open reads path; a missing or empty file is an empty configuration.
+func Open(path string, o Options) (*File, error) {
+	key := o.Key
 	if len(key) == 0 {
 		key = []string{DefaultKey}
 	}
-	f := &File{Path: path, key: key, mode: 0o644}
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	f := &File{Path: path, key: key, mode: 0o600, write: path}
+	data, err := atomicfile.ReadRegular(path, maxFile, o.Follow)
+	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxFile {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxFile>>20)
+	if o.Follow {
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			f.write = target
+		}
 	}
-	if st, err := os.Stat(path); err == nil {
+	if st, err := os.Stat(f.write); err == nil {
 		f.mode = st.Mode().Perm()
 	}
+	if atomicfile.Nesting(data) > maxNesting {
+		return nil, fmt.Errorf("%s nests deeper than %d levels; fix or move it aside", path, maxNesting)
+	}
+	f.crlf = bytes.Contains(data, []byte("\r\n"))
 	if len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}\n")
+		data, f.fresh = []byte("{}\n"), true
 	}
 	if f.root, err = hujson.Parse(data); err != nil {
 		return nil, fmt.Errorf("%s is not JSON: %w; fix or move it aside", path, err)
@@ -72,17 +99,20 @@ func (f *File) servers(create bool) (*hujson.Object, string, error) {
 	obj := f.root.Value.(*hujson.Object)
 	indent := ""
 	for depth, k := range f.key {
-		m := member(obj, k)
+		m, err := f.member(obj, k)
+		if err != nil {
+			return nil, "", err
+		}
 		if m == nil {
 			if !create {
 				return nil, "", nil
 			}
 			empty, _ := hujson.Parse([]byte("{}"))
-			m = insert(obj, indent, k, empty)
+			m = f.insert(obj, indent, k, empty)
 		}
 		next, ok := m.Value.Value.(*hujson.Object)
 		if !ok {
-			return nil, "", fmt.Errorf("%s: %s is not an object", f.Path, strings.Join(f.key[:depth+1], "."))
+			return nil, "", fmt.Errorf("%s: %s is not an object; fix or move the file aside", f.Path, strings.Join(f.key[:depth+1], "."))
 		}
 		indent = lineIndent(m.Name.BeforeExtra, indent)
 		obj = next
@@ -90,14 +120,19 @@ func (f *File) servers(create bool) (*hujson.Object, string, error) {
 	return obj, indent, nil
 }
 
-// member returns obj's member called name.
-func member(obj *hujson.Object, name string) *hujson.ObjectMember {
+// member returns obj's member called name. A name that appears twice is
+// refused: clients take the last, and editing either would mislead.
+func (f *File) member(obj *hujson.Object, name string) (*hujson.ObjectMember, error) {
+	var found *hujson.ObjectMember
 	for i := range obj.Members {
 		if lit, ok := obj.Members[i].Name.Value.(hujson.Literal); ok && lit.String() == name {
-			return &obj.Members[i]
+			if found != nil {
+				return nil, fmt.Errorf("%s has %q twice; remove one by hand", f.Path, name)
+			}
+			found = &obj.Members[i]
 		}
 	}
-	return nil
+	return found, nil
 }
 
 // lineIndent is the indentation after the last newline of extra, or
@@ -110,44 +145,67 @@ func lineIndent(extra hujson.Extra, fallback string) string {
 	return fallback
 }
 
+// newline is the file's line ending.
+func (f *File) newline() string {
+	if f.crlf {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// multiline reports whether obj's members sit one per line (or, with none
+// yet, whether the file has lines at all).
+func (f *File) multiline(obj *hujson.Object) bool {
+	if len(obj.Members) == 0 {
+		return f.fresh || strings.Contains(strings.TrimSpace(f.root.String()), "\n")
+	}
+	return strings.Contains(string(obj.Members[0].Name.BeforeExtra), "\n")
+}
+
 // insert appends name: value to obj (at indent, the indentation of obj's
 // own key) in the style of its other members: one per line, indented as
 // they are, or all on one line when they are.
-func insert(obj *hujson.Object, indent, name string, value hujson.Value) *hujson.ObjectMember {
-	multiline := len(obj.Members) == 0 || strings.Contains(string(obj.Members[0].Name.BeforeExtra), "\n")
-	nameJSON, _ := json.Marshal(name)
-	m := hujson.ObjectMember{Name: hujson.Value{Value: hujson.Literal(nameJSON)}, Value: value}
+func (f *File) insert(obj *hujson.Object, indent, name string, value hujson.Value) *hujson.ObjectMember {
+	m := hujson.ObjectMember{Name: hujson.Value{Value: hujson.Literal(mustJSON(name))}, Value: value}
 	m.Value.BeforeExtra = hujson.Extra(" ")
-	if !multiline {
+	if !f.multiline(obj) {
 		obj.Members = append(obj.Members, m)
 		return &obj.Members[len(obj.Members)-1]
 	}
+	nl := f.newline()
 	inner := indent + "  "
 	if len(obj.Members) > 0 {
 		inner = lineIndent(obj.Members[0].Name.BeforeExtra, inner)
 	}
-	// A comment after the last member's comma stays with that member.
+	// What follows the last member up to the end of its line (a comment
+	// after its comma) stays with it; the rest stays before the brace.
 	after := string(obj.AfterExtra)
-	lead := ""
+	lead := after
 	if i := strings.Index(after, "\n"); i >= 0 {
+		if i > 0 && after[i-1] == '\r' {
+			i--
+		}
 		lead, after = after[:i], after[i:]
 	} else {
-		after = "\n" + indent
+		after = nl + indent
 	}
-	m.Name.BeforeExtra = hujson.Extra(lead + "\n" + inner)
+	m.Name.BeforeExtra = hujson.Extra(lead + nl + inner)
 	obj.AfterExtra = hujson.Extra(after)
 	obj.Members = append(obj.Members, m)
 	return &obj.Members[len(obj.Members)-1]
 }
 
-// entryValue renders an entry as hujson, indented to sit at indent.
-func entryValue(entry any, indent, unit string, multiline bool) (hujson.Value, error) {
+// entryValue renders v as hujson at indent (one line if not multiline).
+func (f *File) entryValue(v any, indent, unit string, multiline bool) (hujson.Value, error) {
 	var data []byte
 	var err error
 	if multiline {
-		data, err = json.MarshalIndent(entry, indent, unit)
+		data, err = json.MarshalIndent(v, indent, unit)
+		if f.crlf {
+			data = bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))
+		}
 	} else {
-		data, err = json.Marshal(entry)
+		data, err = json.Marshal(v)
 	}
 	if err != nil {
 		return hujson.Value{}, err
@@ -155,14 +213,15 @@ func entryValue(entry any, indent, unit string, multiline bool) (hujson.Value, e
 	return hujson.Parse(data)
 }
 
-// Set adds or replaces the server entry name.
+// Set adds the server entry name, or updates the one there: the keys of
+// entry are set and the user's other keys (env, timeouts, …) are kept, as
+// is an "enabled" the user chose.
 func (f *File) Set(name string, entry any) error {
 	obj, indent, err := f.servers(true)
 	if err != nil {
 		return err
 	}
-	multiline := len(obj.Members) == 0 && strings.Contains(f.root.String(), "\n") ||
-		len(obj.Members) > 0 && strings.Contains(string(obj.Members[0].Name.BeforeExtra), "\n")
+	multiline := f.multiline(obj)
 	inner := indent + "  "
 	if len(obj.Members) > 0 {
 		inner = lineIndent(obj.Members[0].Name.BeforeExtra, inner)
@@ -171,21 +230,66 @@ func (f *File) Set(name string, entry any) error {
 	if unit == "" || unit == inner && indent != "" {
 		unit = "  "
 	}
-	value, err := entryValue(entry, inner, unit, multiline)
+	old, err := f.member(obj, name)
 	if err != nil {
 		return err
 	}
-	if m := member(obj, name); m != nil {
-		value.BeforeExtra, value.AfterExtra = m.Value.BeforeExtra, m.Value.AfterExtra
-		m.Value = value
+	if old == nil {
+		value, err := f.entryValue(entry, inner, unit, multiline)
+		if err != nil {
+			return err
+		}
+		f.insert(obj, indent, name, value)
 		return nil
 	}
-	if !multiline && len(obj.Members) == 0 {
-		obj.Members = append(obj.Members, hujson.ObjectMember{Name: hujson.Value{Value: hujson.Literal(mustJSON(name))}, Value: value})
+	existing, ok := old.Value.Value.(*hujson.Object)
+	if !ok || kind(existing) != kind(entry) {
+		// Another kind of entry (an HTTP server becoming the bridge): its
+		// keys mean nothing to the new one.
+		value, err := f.entryValue(entry, inner, unit, multiline)
+		if err != nil {
+			return err
+		}
+		value.BeforeExtra, value.AfterExtra = old.Value.BeforeExtra, old.Value.AfterExtra
+		old.Value = value
 		return nil
 	}
-	insert(obj, indent, name, value)
+	fresh, err := f.entryValue(entry, inner+unit, unit, multiline && f.multiline(existing))
+	if err != nil {
+		return err
+	}
+	for _, m := range fresh.Value.(*hujson.Object).Members {
+		key := m.Name.Value.(hujson.Literal).String()
+		if cur, err := f.member(existing, key); err != nil {
+			return err
+		} else if cur != nil {
+			if key != "enabled" {
+				m.Value.BeforeExtra, m.Value.AfterExtra = cur.Value.BeforeExtra, cur.Value.AfterExtra
+				cur.Value = m.Value
+			}
+			continue
+		}
+		f.insert(existing, inner, key, m.Value)
+	}
 	return nil
+}
+
+// kind is "url" for an HTTP entry, "command" for a stdio one.
+func kind(v any) string {
+	var keys map[string]json.RawMessage
+	switch v := v.(type) {
+	case *hujson.Object:
+		c := hujson.Value{Value: v}.Clone()
+		c.Standardize()
+		json.Unmarshal(c.Pack(), &keys)
+	default:
+		data, _ := json.Marshal(v)
+		json.Unmarshal(data, &keys)
+	}
+	if _, ok := keys["url"]; ok {
+		return "url"
+	}
+	return "command"
 }
 
 func mustJSON(s string) []byte {
@@ -194,19 +298,42 @@ func mustJSON(s string) []byte {
 }
 
 // Remove deletes the entry name; it reports whether it existed. A comment
-// on the same line as the entry goes with it.
+// after the previous entry's comma stays with that entry; the removed
+// entry's own comments go with it.
 func (f *File) Remove(name string) (bool, error) {
 	obj, _, err := f.servers(false)
 	if err != nil || obj == nil {
 		return false, err
 	}
-	for i := range obj.Members {
-		if lit, ok := obj.Members[i].Name.Value.(hujson.Literal); ok && lit.String() == name {
-			obj.Members = append(obj.Members[:i], obj.Members[i+1:]...)
-			return true, nil
-		}
+	m, err := f.member(obj, name)
+	if err != nil || m == nil {
+		return false, err
 	}
-	return false, nil
+	i := 0
+	for &obj.Members[i] != m {
+		i++
+	}
+	// The first line of this member's leading text ends the previous line.
+	prevTail := string(m.Name.BeforeExtra)
+	if j := strings.Index(prevTail, "\n"); j >= 0 {
+		prevTail = prevTail[:j]
+	} else {
+		prevTail = ""
+	}
+	next := &obj.AfterExtra
+	if i+1 < len(obj.Members) {
+		next = &obj.Members[i+1].Name.BeforeExtra
+	}
+	rest := string(*next)
+	if j := strings.Index(rest, "\n"); j >= 0 {
+		if j > 0 && rest[j-1] == '\r' {
+			j--
+		}
+		rest = rest[j:]
+	}
+	*next = hujson.Extra(strings.TrimRight(prevTail, "\r") + rest)
+	obj.Members = append(obj.Members[:i], obj.Members[i+1:]...)
+	return true, nil
 }
 
 // Entries returns the server entries in file order, as standard JSON.
@@ -236,5 +363,5 @@ func (f *File) Save() error {
 	if !bytes.HasSuffix(out, []byte("\n")) {
 		out = append(out, '\n')
 	}
-	return atomicfile.Write(f.Path, out, f.mode)
+	return atomicfile.Write(f.write, out, f.mode)
 }

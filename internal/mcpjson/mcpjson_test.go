@@ -136,7 +136,7 @@ func TestNestedKeyAndCompactFiles(t *testing.T) {
 	f, _ := Load(path, "mcp")
 	f.Set("snowflake", map[string]any{"type": "local"})
 	f.Save()
-	if data, _ := os.ReadFile(path); string(data) != "{\"theme\":\"dark\",\"mcp\": {\"snowflake\":{\"type\":\"local\"}}}\n" {
+	if data, _ := os.ReadFile(path); string(data) != "{\"theme\":\"dark\",\"mcp\": {\"snowflake\": {\"type\":\"local\"}}}\n" {
 		t.Fatalf("compact file:\n%s", data)
 	}
 	var v struct {
@@ -145,5 +145,97 @@ func TestNestedKeyAndCompactFiles(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	if err := json.Unmarshal(data, &v); err != nil || v.MCP["snowflake"]["type"] != "local" {
 		t.Fatalf("not valid JSON: %v %s", err, data)
+	}
+}
+
+func TestEditsTheReviewFound(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o600)
+		return p
+	}
+	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
+	entry := map[string]any{"command": "/bin/sfmcp-token", "args": []string{"mcp-proxy"}}
+
+	// A comment before the closing brace, on the last member's line, stays.
+	p := write("a.json", "{\"mcpServers\": {\"a\": {} /* legacy */ }, \"theme\": \"dark\" /* keep me */ }")
+	f, _ := Load(p)
+	f.Set("snowflake", entry)
+	f.Save()
+	if got := read(p); !strings.Contains(got, "/* legacy */") || !strings.Contains(got, "/* keep me */") {
+		t.Errorf("comments lost:\n%s", got)
+	}
+	// Removing an entry leaves the previous entry's comment with it.
+	p = write("b.json", "{\n  \"mcpServers\": {\n    \"a\": {}, // about a\n    \"snowflake\": {}, // about snowflake\n    \"z\": {}\n  }\n}\n")
+	f, _ = Load(p)
+	f.Remove("snowflake")
+	f.Save()
+	if got := read(p); !strings.Contains(got, "\"a\": {}, // about a\n") || strings.Contains(got, "about snowflake") {
+		t.Errorf("after remove:\n%s", got)
+	}
+	// A name twice is refused, not half-edited.
+	p = write("c.json", `{"mcpServers": {"snowflake": {"command": "old1"}, "snowflake": {"command": "old2"}}}`)
+	f, _ = Load(p)
+	if err := f.Set("snowflake", entry); err == nil {
+		t.Error("a duplicated name was edited")
+	}
+	if _, err := f.Remove("snowflake"); err == nil {
+		t.Error("a duplicated name was removed")
+	}
+	// An update keeps the user's own keys and their choice to disable it.
+	p = write("d.json", `{"mcp": {"snowflake": {"type": "local", "command": ["/old/sfmcp-token"], "enabled": false, "environment": {"A": "1"}}}}`)
+	f, _ = Open(p, Options{Key: []string{"mcp"}})
+	f.Set("snowflake", map[string]any{"type": "local", "command": []string{"/new/sfmcp-token", "mcp-proxy"}, "enabled": true})
+	f.Save()
+	if got := read(p); !strings.Contains(got, `"enabled": false`) || !strings.Contains(got, `"A": "1"`) || !strings.Contains(got, "/new/sfmcp-token") {
+		t.Errorf("update:\n%s", got)
+	}
+	// CRLF files stay CRLF.
+	p = write("e.json", "{\r\n  \"mcpServers\": {\r\n    \"a\": {}\r\n  }\r\n}\r\n")
+	f, _ = Load(p)
+	f.Set("snowflake", entry)
+	f.Save()
+	if got := read(p); strings.Count(got, "\n") != strings.Count(got, "\r\n") {
+		t.Errorf("mixed line endings:\n%q", got)
+	}
+}
+
+// A project's file may be anything: a FIFO, a symlink to a device, a
+// million-deep nest. Each is refused at once; a user's symlinked dotfile
+// is written through.
+func TestHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscallMkfifo(fifo); err == nil {
+		if _, err := Load(fifo); err == nil {
+			t.Error("a FIFO was read")
+		}
+	}
+	link := filepath.Join(dir, "zero.json")
+	os.Symlink("/dev/zero", link)
+	if _, err := Load(link); err == nil {
+		t.Error("a symlink in a project was followed")
+	}
+	deep := filepath.Join(dir, "deep.json")
+	os.WriteFile(deep, []byte(`{"mcpServers":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`), 0o600)
+	if _, err := Load(deep); err == nil || !strings.Contains(err.Error(), "nests deeper") {
+		t.Errorf("deep nesting: %v", err)
+	}
+	target := filepath.Join(dir, "dotfiles-settings.json")
+	os.WriteFile(target, []byte("{}\n"), 0o600)
+	user := filepath.Join(dir, "settings.json")
+	os.Symlink(target, user)
+	f, err := Open(user, Options{Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Set("snowflake", map[string]string{"command": "x"})
+	f.Save()
+	if st, _ := os.Lstat(user); st.Mode()&os.ModeSymlink == 0 {
+		t.Error("the user's symlink was replaced by a file")
+	}
+	if b, _ := os.ReadFile(target); !strings.Contains(string(b), "snowflake") {
+		t.Errorf("the symlink's target was not written: %s", b)
 	}
 }

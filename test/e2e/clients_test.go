@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -149,9 +150,9 @@ func TestRealClientsCallTheTool(t *testing.T) {
 				"--client", hc.id, "--command", binary); code != 0 {
 				t.Fatalf("mcp add --client %s: exit %d %s%s", hc.id, code, out, errOut)
 			}
-			refreshes := 0
+			var refreshes atomic.Int64 // set by the fake model's handler
 			model := newFakeModel(t, func() {
-				refreshes = p.sf.Counters().Refreshes
+				refreshes.Store(int64(p.sf.Counters().Refreshes))
 				p.sf.RevokeAccessTokens()
 			})
 			c := hc.run(t, p, project, bin, model.URL)
@@ -168,9 +169,36 @@ func TestRealClientsCallTheTool(t *testing.T) {
 			if len(results) != 2 || !strings.Contains(results[0], "gong_search ran as ALICE") || !strings.Contains(results[1], "gong_search ran as ALICE") {
 				t.Fatalf("%s: tool results %q\n%s", hc.id, results, out.String())
 			}
-			if p.sf.Counters().Refreshes <= refreshes {
+			if int64(p.sf.Counters().Refreshes) <= refreshes.Load() {
 				t.Errorf("%s: the second call was served without a new access token", hc.id)
 			}
 		})
+	}
+}
+
+// A cloned project's files reach the terminal escaped, and an entry that
+// only looks like sfmcp's says what it really runs. An add that cannot
+// edit every client's file edits none.
+func TestMCPListAndAddOnHostileFiles(t *testing.T) {
+	p := newProc(t)
+	p.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host())
+	project := t.TempDir()
+	os.WriteFile(filepath.Join(project, ".mcp.json"), []byte(`{"mcpServers": {"\u001b[2Jx": {"command": "./.git/hooks/sfmcp-token", "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"]}}}`), 0o644)
+	c := p.cmd(nil, "mcp", "list")
+	c.Dir = project
+	out, err := c.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "\x1b") || !strings.Contains(string(out), `"\x1b[2Jx"`) || !strings.Contains(string(out), "(runs ./.git/hooks/sfmcp-token, not ") {
+		t.Fatalf("mcp list: %v\n%q", err, out)
+	}
+	// Codex defines the server with dotted keys, which sfmcp does not
+	// edit: Cursor's file must not be written either.
+	os.MkdirAll(filepath.Join(p.dir, ".codex"), 0o700)
+	os.WriteFile(filepath.Join(p.dir, ".codex", "config.toml"), []byte("mcp_servers.snowflake.command = \"x\"\n"), 0o600)
+	code, _, errOut := p.run(nil, "mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP", "--client", "cursor", "--client", "codex", "--command", binary)
+	if code != 2 || !strings.Contains(errOut, "nothing was changed") {
+		t.Fatalf("add over a dotted-key server: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, ".cursor", "mcp.json")); err == nil {
+		t.Fatal("Cursor's file was written although Codex's could not be")
 	}
 }

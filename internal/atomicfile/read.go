@@ -1,0 +1,70 @@
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// ReadRegular reads path, which must be a regular file of at most max
+// bytes: a FIFO, a device or a directory that a project put there is
+// refused without blocking or reading it, and a symlink is followed only
+// when follow is true (the user's own dotfiles; never a project's file).
+// A missing file reads as empty.
+func ReadRegular(path string, max int64, follow bool) ([]byte, error) {
+	f, err := os.OpenFile(path, openFlags(follow), 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w (a symlink is not followed here)", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, max>>20)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, max>>20)
+	}
+	return data, nil
+}
+
+// Nesting reports how deeply brackets and braces nest in data, outside
+// strings: parsers recurse on them, and a file from anywhere may nest a
+// million deep.
+func Nesting(data []byte) int {
+	depth, deepest := 0, 0
+	var quote byte
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && quote == '"' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
+}

@@ -1,0 +1,5 @@
+package mcpjson
+
+import "errors"
+
+func syscallMkfifo(string) error { return errors.New("no FIFOs on Windows") }
