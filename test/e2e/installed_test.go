@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
+)
+
+// The binaries a package installed (SFMCP_TEST_INSTALLED names their
+// directory, e.g. /usr/bin, and SFMCP_TEST_INSTALLED_VERSION the version
+// stamped in): they say their version, sign in against the stand-in and
+// serve headers. CI runs this after dpkg -i (scripts/check-package).
+func TestInstalledBinaries(t *testing.T) {
+	dir := os.Getenv("SFMCP_TEST_INSTALLED")
+	if dir == "" {
+		t.Skip("SFMCP_TEST_INSTALLED is not set (scripts/check-package sets it after installing the .deb)")
+	}
+	fast, full := filepath.Join(dir, "sfmcp-token"), filepath.Join(dir, "sfmcp-token-full")
+	for _, bin := range []string{fast, full} {
+		out, err := exec.Command(bin, "--version").Output()
+		if want := "sfmcp-token " + os.Getenv("SFMCP_TEST_INSTALLED_VERSION") + "\n"; err != nil || string(out) != want {
+			t.Errorf("%s --version: %q, want %q (%v)", bin, out, want, err)
+		}
+	}
+	sf := newStandIn(snowflaketest.Options{AutoApprove: "alice"})
+	defer sf.Close()
+	home := t.TempDir()
+	ca := filepath.Join(home, "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	os.MkdirAll(filepath.Join(home, ".config", "sfmcp"), 0o700)
+	os.WriteFile(filepath.Join(home, ".config", "sfmcp", "config.toml"), []byte("ca_file = "+strconv.Quote(ca)+"\nkeyring = \"file\"\n"), 0o600)
+	env := []string{"HOME=" + home, "PATH=" + dir + ":/usr/bin:/bin"}
+	run := func(args ...string) string {
+		t.Helper()
+		c := exec.Command(fast, args...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		if args[0] != "headers" { // a token by design
+			leaks.Record("installed sfmcp-token "+strings.Join(args, " "), string(out))
+		}
+		if err != nil {
+			t.Fatalf("sfmcp-token %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		c := exec.Command(fast, "status", "--json")
+		c.Env = append(env, "SFMCP_NO_AUTOSTART=1")
+		out, _ := c.Output()
+		var st struct {
+			Daemon *struct{ PID int } `json:"daemon"`
+		}
+		if json.Unmarshal(out, &st) == nil && st.Daemon != nil {
+			if p, err := os.FindProcess(st.Daemon.PID); err == nil {
+				p.Signal(os.Interrupt)
+			}
+		}
+	})
+	run("profile", "add", "prod", "--account", "myorg-acct", "--host", sf.Host())
+	login := exec.Command(fast, "login", "prod", "--no-browser", "--timeout", "30s")
+	login.Env = env
+	stderr, _ := login.StderrPipe()
+	if err := login.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		leaks.Record("installed sfmcp-token login", sc.Text())
+		if line := sc.Text(); strings.HasPrefix(line, "http://127.0.0.1:") {
+			if _, _, err := sf.Visit(line); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if err := login.Wait(); err != nil {
+		t.Fatalf("login with the installed binaries: %v", err)
+	}
+	if out := run("headers", "--profile", "prod"); !strings.Contains(out, `"Authorization":"Bearer `) {
+		t.Fatalf("headers: %s", out)
+	}
+}
