@@ -96,3 +96,19 @@ func SystemdRunning() bool {
 
 // NoSystemdAdvice says what a unit means on a machine without systemd.
 const NoSystemdAdvice = "this machine does not run systemd (no /run/systemd/system, as in most containers), so nothing will start the unit here; the daemon starts on demand instead"
+
+// PackagedUnit is where the .deb and .rpm install the user unit.
+const PackagedUnit = "/usr/lib/systemd/user/" + Name + ".service"
+
+// EnableUnit enables (and starts) the unit, as systemctl --user enable
+// --now does; disable undoes it.
+func EnableUnit(enable bool) error {
+	verb := "enable"
+	if !enable {
+		verb = "disable"
+	}
+	var errOut bytes.Buffer
+	cmd := exec.Command("systemctl", "--user", verb, "--now", Name+".service")
+	cmd.Stderr = &errOut
+	return systemctlError(cmd.Run(), errOut.String())
+}

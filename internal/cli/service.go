@@ -49,6 +49,9 @@ func runService(e *Env, action, exe string) error {
 	if err != nil {
 		return err
 	}
+	if packaged(unit) {
+		return packagedService(e, action)
+	}
 	switch action {
 	case "install":
 		_, err := serviceInstall(e, svc, unit)
@@ -96,6 +99,45 @@ func installService(e *Env) (string, error) {
 		return "", err
 	}
 	return serviceInstall(e, svc, unit)
+}
+
+// packaged: a package installed the unit and the user has none of their
+// own, so install enables that one rather than writing a second.
+func packaged(userUnit string) bool {
+	if !systemd() {
+		return false
+	}
+	if _, err := os.Stat(userUnit); err == nil {
+		return false
+	}
+	_, err := os.Stat(packaging.PackagedUnit)
+	return err == nil
+}
+
+// packagedService manages the unit a package installed.
+func packagedService(e *Env, action string) error {
+	unit := packaging.PackagedUnit
+	switch action {
+	case "install", "uninstall":
+		enable, verb := action == "install", "enable"
+		if !enable {
+			verb = "disable"
+		}
+		if err := packaging.EnableUnit(enable); err != nil {
+			advice := "run in your desktop session: systemctl --user " + verb + " --now sfmcp.service"
+			if !packaging.SystemdRunning() {
+				advice = packaging.NoSystemdAdvice
+			} else if !packaging.UserManagerRunning(e.Getenv) {
+				advice = packaging.NoUserManagerAdvice
+			}
+			return withAdvice(fmt.Errorf("service %s: the packaged unit %s: %w", action, unit, err), exitcode.Unavailable, advice)
+		}
+		fmt.Fprintf(e.Stdout, "sfmcp service: the packaged unit %s is %sd for you.\n", unit, verb)
+		return nil
+	case "start", "stop", "restart":
+		return serviceControl(e, nil, unit, action)
+	}
+	return serviceStatus(e, nil, unit)
 }
 
 // systemd is whether the service is a systemd user unit, which sfmcp asks

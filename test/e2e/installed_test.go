@@ -91,4 +91,18 @@ func TestInstalledBinaries(t *testing.T) {
 	if out := run("headers", "--profile", "prod"); !strings.Contains(out, `"Authorization":"Bearer `) {
 		t.Fatalf("headers: %s", out)
 	}
+	// service uses the unit the package installed; it writes no second one.
+	if out := run("service", "status"); !strings.Contains(out, "/usr/lib/systemd/user/sfmcp.service") || !strings.Contains(out, "installed: yes") {
+		t.Errorf("service status with the packaged unit:\n%s", out)
+	}
+	c := exec.Command(fast, "service", "install")
+	c.Env = env
+	out, err := c.CombinedOutput()
+	leaks.Record("installed service install", string(out))
+	if err != nil && !strings.Contains(string(out), "packaged unit") {
+		t.Errorf("service install with the packaged unit: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".config", "systemd", "user", "sfmcp.service")); err == nil {
+		t.Error("service install wrote a user unit beside the packaged one")
+	}
 }
