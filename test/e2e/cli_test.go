@@ -170,7 +170,7 @@ func TestMissingFullBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := exec.Command(alone, "profile", "list")
-	c.Env = []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+	c.Env = []string{"HOME=" + dir, "PATH=" + t.TempDir()} // a PATH without any sfmcp-token-full (an installed package has one in /usr/bin)
 	var errOut strings.Builder
 	c.Stderr = &errOut
 	err = c.Run()
