@@ -97,7 +97,7 @@ func EnableHint() string {
 // same config, socket and credential store as the user's shell.
 func Environment(getenv func(string) string) map[string]string {
 	env := map[string]string{}
-	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SOCKET", "SFMCP_KEYRING", "SFMCP_KEYCHAIN_TIMEOUT", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
+	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SYSTEM_CONFIG", "SFMCP_SOCKET", "SFMCP_KEYRING", "SFMCP_KEYCHAIN_TIMEOUT", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}

@@ -30,7 +30,7 @@ type adminSetupOptions struct {
 	search, analyst, agent, toRoles, toUsers []string
 	sqlTool, apply                           bool
 	clientType, adminProfile, account        string
-	profileName, onboarding                  string
+	profileName, onboarding, systemConfig    string
 }
 
 func newAdminSetupCommand(e *Env) *cobra.Command {
@@ -69,7 +69,8 @@ to get a profile are printed (or written to --onboarding-file).`,
 	f.StringVar(&o.adminProfile, "admin-profile", "", "profile whose token runs the SQL (default: the default profile)")
 	f.StringVar(&o.account, "account", "", "account users put in their profile (default: the admin profile's)")
 	f.StringVar(&o.profileName, "profile-name", "", "profile name users get (default: the integration name in lower case)")
-	f.StringVar(&o.onboarding, "onboarding-file", "", "also write the user's onboarding commands to this file")
+	f.StringVar(&o.onboarding, "onboarding-file", "", "also write the users' onboarding file (for sfmcp-token setup --from FILE)")
+	f.StringVar(&o.systemConfig, "system-config", "", "also write a system configuration for the whole organisation (ship it as /etc/sfmcp/config.toml)")
 	for _, name := range []string{"integration", "mcp-server", "role"} {
 		_ = c.MarkFlagRequired(name)
 	}
@@ -170,6 +171,16 @@ func runAdminSetup(ctx context.Context, e *Env, o adminSetupOptions) error {
 	}
 	if s.Confidential {
 		fmt.Fprintf(e.Stdout, "%s(setup asks each user for the client secret, which you hand out separately; SFMCP_CLIENT_SECRET also works)\n", comment)
+	}
+	if o.systemConfig != "" {
+		data, err := config.SystemFileFor(handout)
+		if err != nil {
+			return usagef("pass --account ORGNAME-ACCOUNTNAME", "admin setup: --system-config: %v", err)
+		}
+		if err := os.WriteFile(o.systemConfig, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", o.systemConfig, err)
+		}
+		fmt.Fprintf(e.Stderr, "sfmcp: wrote the system configuration to %s (ship it as %s; users then run sfmcp-token setup with no flags)\n", o.systemConfig, config.SystemPathFor("linux"))
 	}
 	return nil
 }

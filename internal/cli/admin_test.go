@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
@@ -47,5 +48,28 @@ func TestAdminSetupPrints(t *testing.T) {
 	// The snowflake package names the field; the CLI names the flag.
 	if code, _, errOut := h.run("", "admin", "setup", "--integration", "x", "--mcp-server", "db.s.m", "--role", "r", "--refresh-days", "91", "--sql"); code != exitcode.Usage || !strings.Contains(errOut, "--refresh-days: 91") {
 		t.Fatalf("bad refresh days: %d %s", code, errOut)
+	}
+}
+
+// admin setup --system-config writes the organisation's system file: the
+// profile as everyone's default, its MCP server, only its host allowed.
+func TestAdminSetupWritesTheSystemFile(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
+	sys := filepath.Join(h.dir, "system.toml")
+	h.mustRun("admin", "setup", "--integration", "sfmcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users", "--sql", "--system-config", sys)
+	cfg, err := config.LoadLayered(sys, filepath.Join(h.dir, "none.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Profile("")
+	if err != nil || p.Name != "sfmcp" || p.Role != "MCP_USERS" || len(p.MCPServers) != 1 || p.MCPServers[0] != "db.public.gong_mcp" {
+		t.Fatalf("system profile: %+v %v", p, err)
+	}
+	if m := cfg.Managed(); len(m.AllowedHosts) != 1 || m.AllowedHosts[0] != "myorg-acct.snowflakecomputing.com" {
+		t.Fatalf("managed: %+v", m)
+	}
+	if data, _ := os.ReadFile(sys); strings.Contains(string(data), "secret") {
+		t.Fatalf("a secret in the system file:\n%s", data)
 	}
 }

@@ -135,11 +135,15 @@ func checksFailed(checks []check) error {
 
 func (d *doctor) run(profileName, mcpFile string) {
 	path, _ := config.Path(d.e.Getenv)
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadLayered(config.SystemPath(d.e.Getenv), path)
 	if err == nil {
 		err = configureHTTP(d.e, cfg)
 	}
-	if !d.add("config readable", err == nil, path, "fix the file or move it aside: "+errString(err)) {
+	detail := path
+	if err == nil && cfg.SystemPath() != "" {
+		detail = configProvenance(cfg)
+	}
+	if !d.add("config readable", err == nil, detail, "fix the file or move it aside: "+errString(err)) {
 		return
 	}
 	p, err := selectProfile(d.e, cfg, profileName)
@@ -158,6 +162,25 @@ func (d *doctor) run(profileName, mcpFile string) {
 		d.checkMCPServers(mcpFile)
 	}
 	d.checkExpiry()
+}
+
+// configProvenance says which files the configuration came from and what
+// the system file locks.
+func configProvenance(cfg *config.File) string {
+	var locked []string
+	for _, key := range []string{"keyring", "ca_file", "https_proxy", "default_profile", "allowed_hosts", "auto_login"} {
+		if cfg.Locked(key) {
+			locked = append(locked, key)
+		}
+	}
+	for _, name := range cfg.Managed().Profiles {
+		locked = append(locked, "profiles."+name)
+	}
+	s := "system " + cfg.SystemPath() + ", user " + cfg.Path
+	if len(locked) > 0 {
+		s += "; locked by the system file: " + strings.Join(locked, ", ")
+	}
+	return s
 }
 
 func errString(err error) string {

@@ -155,15 +155,23 @@ func (s *setupRun) inputs(ctx context.Context) (config.Onboarding, error) {
 			*dst = v // a flag wins over the file
 		}
 	}
+	cfg, err := loadConfig(s.e)
+	if err != nil {
+		return in, err
+	}
+	// With nothing given, the default profile (an organisation's system
+	// file names one) is the one to set up.
 	if in.Profile == "" {
 		in.Profile = "snowflake"
+		if _, ok := cfg.Profiles[cfg.DefaultProfile]; ok && in.Account == "" && in.Host == "" {
+			in.Profile = cfg.DefaultProfile
+		}
 	}
 	if !config.ValidProfileName(in.Profile) {
 		return in, usagef("use letters, digits, '.', '_' or '-'", "setup: %q is not a valid profile name", in.Profile)
 	}
-	cfg, err := loadConfig(s.e)
-	if err != nil {
-		return in, err
+	if p, ok := cfg.Profiles[in.Profile]; ok && in.MCPServer == "" && len(p.MCPServers) > 0 {
+		in.MCPServer = p.MCPServers[0]
 	}
 	if _, exists := cfg.Profiles[in.Profile]; !exists && in.Account == "" && in.Host == "" {
 		if in.Account, err = s.question(ctx, "Snowflake account (orgname-accountname, as in https://ORGNAME-ACCOUNTNAME.snowflakecomputing.com)"); err != nil {

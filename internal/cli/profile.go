@@ -260,14 +260,28 @@ func clientLabel(p config.Profile) string {
 // profileView is the --json shape of a profile.
 type profileView struct {
 	config.Profile
-	Default  bool     `json:"default"`
-	Endpoint string   `json:"endpoint"`
-	Scopes   []string `json:"requested_scopes"`
+	Default  bool              `json:"default"`
+	Endpoint string            `json:"endpoint"`
+	Scopes   []string          `json:"requested_scopes"`
+	Sources  map[string]string `json:"sources,omitempty"` // setting → the file it comes from
+	Locked   bool              `json:"locked,omitempty"`  // the system file locks this profile
 }
 
 func viewOf(cfg *config.File, p config.Profile) profileView {
 	ep, _ := p.Endpoint()
-	return profileView{Profile: p, Default: cfg.DefaultProfile == p.Name, Endpoint: ep.URL(), Scopes: p.OAuthScopes()}
+	v := profileView{Profile: p, Default: cfg.DefaultProfile == p.Name, Endpoint: ep.URL(), Scopes: p.OAuthScopes()}
+	// With a system file, say which file each setting comes from.
+	if cfg.SystemPath() != "" {
+		v.Sources = map[string]string{}
+		set := map[string]bool{"account": p.Account != "", "host": p.Host != "", "client_id": p.ClientID != "", "client_type": p.ClientType != "",
+			"redirect_uri": p.RedirectURI != "", "role": p.Role != "", "mcp_servers": len(p.MCPServers) > 0}
+		for field, ok := range set {
+			if ok {
+				v.Sources[field], v.Locked = cfg.Source("profiles." + p.Name + "." + field)
+			}
+		}
+	}
+	return v
 }
 
 func newProfileListCommand(e *Env) *cobra.Command {
@@ -347,6 +361,18 @@ func runProfileShow(e *Env, name string, asJSON bool) error {
 		fmt.Fprintf(e.Stdout, "redirect_uri: %s\n", p.RedirectURI)
 	}
 	fmt.Fprintf(e.Stdout, "scopes:       %s\n", strings.Join(v.Scopes, " "))
+	if len(v.Sources) > 0 {
+		fmt.Fprintln(e.Stdout, "sources:")
+		for _, field := range []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "mcp_servers"} {
+			if src, ok := v.Sources[field]; ok {
+				lock := ""
+				if v.Locked {
+					lock = " (locked)"
+				}
+				fmt.Fprintf(e.Stdout, "  %-13s %s%s\n", field+":", src, lock)
+			}
+		}
+	}
 	return nil
 }
 
@@ -367,6 +393,10 @@ func runProfileRemove(ctx context.Context, e *Env, name string) error {
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
+	}
+	if cfg.FromSystem(name) {
+		file, _ := cfg.Source("profiles." + name)
+		return usagef("your organisation's profiles stay; sign out instead: sfmcp-token logout "+name, "profile %s comes from %s and cannot be removed here", name, file)
 	}
 	if !cfg.Remove(name) {
 		return fmt.Errorf("%w: %q", config.ErrNoProfile, name)

@@ -17,7 +17,7 @@ func loadConfig(e *Env) (*config.File, error) {
 	if err != nil {
 		return nil, usagef("", "%v", err)
 	}
-	f, err := config.Load(path)
+	f, err := config.LoadLayered(config.SystemPath(e.Getenv), path)
 	if err != nil {
 		return nil, usagef("fix the file or move it aside", "%v", err)
 	}
@@ -33,6 +33,10 @@ func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
 	kind := e.Getenv("SFMCP_KEYRING")
 	if kind == "" && cfg != nil {
 		kind = cfg.Keyring
+	}
+	if cfg != nil && cfg.Locked("keyring") && kind != cfg.Keyring {
+		file, _ := cfg.Source("keyring")
+		return nil, usagef("unset SFMCP_KEYRING; your organisation chose the credential store", "%s sets keyring = %q for everyone; SFMCP_KEYRING=%s is not allowed", file, cfg.Keyring, kind)
 	}
 	timeout := 5 * time.Second
 	if v := e.Getenv("SFMCP_KEYCHAIN_TIMEOUT"); v != "" {

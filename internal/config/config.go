@@ -39,6 +39,7 @@ type File struct {
 	Profiles   map[string]Profile
 
 	raw map[string]any
+	sys *system // the system file under this one (LoadLayered), nil if none
 }
 
 // Path returns the config file location: $SFMCP_CONFIG, else
@@ -124,6 +125,9 @@ func (f *File) Profile(name string) (Profile, error) {
 	if !ok {
 		return Profile{}, fmt.Errorf("%w: %q", ErrNoProfile, name)
 	}
+	if err := f.checkAllowed(p); err != nil {
+		return Profile{}, err
+	}
 	return p, nil
 }
 
@@ -143,6 +147,12 @@ func (f *File) Put(p Profile) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	if file, locked := f.Source("profiles." + p.Name); locked {
+		return fmt.Errorf("profile %s is managed by %s and cannot be changed here", p.Name, file)
+	}
+	if err := f.checkAllowed(p); err != nil {
+		return err
+	}
 	f.Profiles[p.Name] = p
 	if f.DefaultProfile == "" {
 		f.DefaultProfile = p.Name
@@ -152,7 +162,7 @@ func (f *File) Put(p Profile) error {
 
 // Remove deletes a profile; it reports whether it existed.
 func (f *File) Remove(name string) bool {
-	if _, ok := f.Profiles[name]; !ok {
+	if _, ok := f.Profiles[name]; !ok || f.FromSystem(name) {
 		return false
 	}
 	delete(f.Profiles, name)
@@ -179,13 +189,14 @@ func (f *File) encode() ([]byte, error) {
 	for k, v := range f.raw {
 		out[k] = v
 	}
-	setOrDelete(out, "default_profile", f.DefaultProfile)
-	setOrDelete(out, "keyring", f.Keyring)
-	setOrDelete(out, "ca_file", f.CAFile)
-	setOrDelete(out, "https_proxy", f.HTTPSProxy)
+	// Only the user's own settings: nothing the system file holds or locks.
+	top, own := f.userLayer()
+	for _, key := range []string{"default_profile", "keyring", "ca_file", "https_proxy"} {
+		setOrDelete(out, key, top[key])
+	}
 	oldProfiles, _ := f.raw["profiles"].(map[string]any)
 	profiles := map[string]any{}
-	for name, p := range f.Profiles {
+	for name, p := range own {
 		old, _ := oldProfiles[name].(map[string]any)
 		profiles[name] = p.merge(old)
 	}

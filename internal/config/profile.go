@@ -53,6 +53,9 @@ type Profile struct {
 	// AutoLogin, when false, keeps the daemon from opening the browser
 	// sign-in itself when Snowflake needs a new one (default true).
 	AutoLogin *bool `toml:"auto_login,omitempty" json:"auto_login,omitempty"`
+	// MCPServers are the profile's MCP servers (DB.SCHEMA.NAME) that setup
+	// adds to MCP clients; a system file lists them for the organisation.
+	MCPServers []string `toml:"mcp_servers,omitempty" json:"mcp_servers,omitempty"`
 }
 
 // OpensSignIn reports whether the daemon may open a browser sign-in for p
@@ -251,6 +254,11 @@ func (p Profile) merge(old map[string]any) map[string]any {
 		out["extra_hosts"] = p.ExtraHosts
 	} else {
 		delete(out, "extra_hosts")
+	}
+	if len(p.MCPServers) > 0 {
+		out["mcp_servers"] = p.MCPServers
+	} else {
+		delete(out, "mcp_servers")
 	}
 	return out
 }

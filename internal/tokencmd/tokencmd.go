@@ -153,7 +153,7 @@ func Advise(err error, getenv func(string) string, profile string) (int, string)
 // may be explained by them.
 func ignoredByDaemon(getenv func(string) string) string {
 	var set []string
-	for _, k := range []string{"SFMCP_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SFMCP_KEYRING"} {
+	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SYSTEM_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SFMCP_KEYRING"} {
 		if getenv(k) != "" {
 			set = append(set, k)
 		}
