@@ -3,9 +3,11 @@ package packaging
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -111,4 +113,14 @@ func EnableUnit(enable bool) error {
 	cmd := exec.Command("systemctl", "--user", verb, "--now", Name+".service")
 	cmd.Stderr = &errOut
 	return systemctlError(cmd.Run(), errOut.String())
+}
+
+// DropIn is a unit drop-in that sets env for the service.
+func DropIn(env map[string]string) string {
+	var b strings.Builder
+	b.WriteString("# Written by sfmcp-token service install: this user's sfmcp settings for\n# the packaged unit. sfmcp-token service uninstall removes it.\n[Service]\n")
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		b.WriteString("Environment=" + strconv.Quote(k+"="+env[k]) + "\n")
+	}
+	return b.String()
 }

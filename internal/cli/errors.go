@@ -26,6 +26,8 @@ func classify(err error) (int, string) {
 		return exitcode.Usage, use.hint
 	case errors.Is(err, config.ErrHostMismatch):
 		return exitcode.Usage, exitcode.HostMismatchHint()
+	case errors.Is(err, config.ErrHostNotAllowed):
+		return exitcode.Usage, "your organisation's system configuration allows only the hosts it names; ask your administrator if this profile should work"
 	case errors.Is(err, config.ErrNoProfile):
 		return exitcode.Usage, "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME (or sfmcp-token profile list)"
 	case errors.Is(err, keychain.ErrUnavailable):

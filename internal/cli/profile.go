@@ -107,6 +107,9 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 		return usagef("", "%v", err)
 	}
 	if o.makeDefault {
+		if file, locked := cfg.Source("default_profile"); locked {
+			return usagef("drop --default", "the default profile is set by %s and cannot be changed here", file)
+		}
 		cfg.DefaultProfile = p.Name
 	}
 	if o.secretStdin {
@@ -436,6 +439,9 @@ func runProfileDefault(e *Env, name string) error {
 	}
 	if _, err := cfg.Profile(name); err != nil {
 		return err
+	}
+	if file, locked := cfg.Source("default_profile"); locked {
+		return usagef("", "the default profile is set by %s (%s) and cannot be changed here; name a profile with --profile instead", file, cfg.DefaultProfile)
 	}
 	cfg.DefaultProfile = name
 	if err := cfg.Save(); err != nil {

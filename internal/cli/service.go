@@ -10,6 +10,7 @@ import (
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
 
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/packaging"
 )
@@ -98,6 +99,12 @@ func installService(e *Env) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if packaged(unit) {
+		if err := packagedService(e, "install"); err != nil {
+			return "", err
+		}
+		return "service: the packaged unit " + packaging.PackagedUnit + " is enabled", nil
+	}
 	return serviceInstall(e, svc, unit)
 }
 
@@ -123,6 +130,12 @@ func packagedService(e *Env, action string) error {
 		if !enable {
 			verb = "disable"
 		}
+		// The packaged unit carries no environment: the settings a user
+		// unit would carry (SFMCP_CONFIG, SFMCP_SYSTEM_CONFIG, proxies, …)
+		// go into a drop-in beside it, removed again on uninstall.
+		if err := packagedEnvironment(e, enable); err != nil {
+			return err
+		}
 		if err := packaging.EnableUnit(enable); err != nil {
 			advice := "run in your desktop session: systemctl --user " + verb + " --now sfmcp.service"
 			if !packaging.SystemdRunning() {
@@ -138,6 +151,24 @@ func packagedService(e *Env, action string) error {
 		return serviceControl(e, nil, unit, action)
 	}
 	return serviceStatus(e, nil, unit)
+}
+
+// packagedEnvironment writes (or removes) the drop-in that gives the
+// packaged unit this user's sfmcp environment.
+func packagedEnvironment(e *Env, write bool) error {
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	dropIn := filepath.Join(home, ".config", "systemd", "user", packaging.Name+".service.d", "sfmcp-environment.conf")
+	env := packaging.Environment(e.Getenv)
+	if !write || len(env) == 0 {
+		if err := os.Remove(dropIn); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return atomicfile.Write(dropIn, []byte(packaging.DropIn(env)), 0o600)
 }
 
 // systemd is whether the service is a systemd user unit, which sfmcp asks

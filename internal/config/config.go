@@ -116,7 +116,7 @@ func (f *File) Profile(name string) (Profile, error) {
 	if name == "" {
 		if len(f.Profiles) == 1 {
 			for _, p := range f.Profiles {
-				return p, nil
+				return p, f.checkAllowed(p)
 			}
 		}
 		return Profile{}, fmt.Errorf("%w: no profile given and no default_profile set", ErrNoProfile)

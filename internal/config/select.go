@@ -68,7 +68,7 @@ func (f *File) Select(name, serverURL string) (Profile, error) {
 	}
 	var match []Profile
 	for _, n := range f.Names() {
-		if p := f.Profiles[n]; p.CheckServerURL(serverURL) == nil {
+		if p := f.Profiles[n]; p.CheckServerURL(serverURL) == nil && f.checkAllowed(p) == nil {
 			match = append(match, p)
 		}
 	}

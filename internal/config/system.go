@@ -41,9 +41,18 @@ type Managed struct {
 	Profiles       []string `toml:"profiles"`
 }
 
-// SystemPath is where the system file is read: $SFMCP_SYSTEM_CONFIG, else
-// the OS's place for it.
+// SystemPath is where the system file is read: the OS's place for it; only
+// where there is none there, $SFMCP_SYSTEM_CONFIG (for organisations that
+// keep it elsewhere, and tests). A file IT installed in the standard place
+// is not overridden by a variable.
 func SystemPath(getenv func(string) string) string {
+	std := SystemPathFor(runtime.GOOS)
+	if dir := getenv("ProgramData"); runtime.GOOS == "windows" && dir != "" {
+		std = filepath.Join(dir, "sfmcp", "config.toml")
+	}
+	if _, err := os.Stat(std); err == nil {
+		return std
+	}
 	if p := getenv("SFMCP_SYSTEM_CONFIG"); p != "" {
 		return p
 	}
@@ -84,11 +93,21 @@ func LoadLayered(systemPath, userPath string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSystemFile(systemPath); err != nil {
+		return nil, err
+	}
 	var shape struct {
 		Managed Managed `toml:"managed"`
 	}
-	if _, err := toml.Decode(string(data), &shape); err != nil {
+	md, err := toml.Decode(string(data), &shape)
+	if err != nil {
 		return nil, fmt.Errorf("system configuration %s: %w", systemPath, err)
+	}
+	// A misspelt lock must not look like one that holds.
+	for _, key := range md.Undecoded() {
+		if len(key) > 1 && key[0] == "managed" {
+			return nil, fmt.Errorf("system configuration %s: unknown managed setting %q", systemPath, key.String())
+		}
 	}
 	s := &system{path: systemPath, profiles: sys.Profiles, managed: shape.Managed,
 		top: map[string]string{"default_profile": sys.DefaultProfile, "keyring": sys.Keyring, "ca_file": sys.CAFile, "https_proxy": sys.HTTPSProxy}}

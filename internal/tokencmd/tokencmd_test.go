@@ -26,7 +26,7 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 	in := []string{
 		"HOME=/home/u", "USER=u", "LANG=C.UTF-8", "LC_ALL=C", "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus, "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0",
 		"XDG_RUNTIME_DIR=/run/user/1", "SFMCP_SOCKET=/run/user/1/sfmcp/sfmcp.sock",
-		"SFMCP_CLIENT_SECRET=s", "SFMCP_CONFIG=/repo/c.toml", "XDG_CONFIG_HOME=/repo", "XDG_DATA_HOME=/repo", "SFMCP_KEYRING=file",
+		"SFMCP_CLIENT_SECRET=s", "SFMCP_CONFIG=/repo/c.toml", "SFMCP_SYSTEM_CONFIG=/repo/system.toml", "XDG_CONFIG_HOME=/repo", "XDG_DATA_HOME=/repo", "SFMCP_KEYRING=file",
 		"HTTPS_PROXY=http://evil:1", "https_proxy=http://evil:1", "ALL_PROXY=socks5://evil", "SSL_CERT_FILE=/repo/ca.pem", "SSL_CERT_DIR=/repo",
 		"GODEBUG=http2debug=2", "GOTRACEBACK=crash", "LD_PRELOAD=/repo/x.so", "PATH=/repo/bin:/usr/bin", "XDG_STATE_HOME=/repo",
 	}

@@ -95,12 +95,28 @@ func TestInstalledBinaries(t *testing.T) {
 	if out := run("service", "status"); !strings.Contains(out, "/usr/lib/systemd/user/sfmcp.service") || !strings.Contains(out, "installed: yes") {
 		t.Errorf("service status with the packaged unit:\n%s", out)
 	}
+	// Enabling needs a user manager; where none runs (CI), the error must
+	// say so, and nothing else may go wrong.
 	c := exec.Command(fast, "service", "install")
-	c.Env = env
+	c.Env = append(env, "SFMCP_SYSTEM_CONFIG=/etc/elsewhere/sfmcp.toml")
 	out, err := c.CombinedOutput()
 	leaks.Record("installed service install", string(out))
-	if err != nil && !strings.Contains(string(out), "packaged unit") {
+	if err != nil && !strings.Contains(string(out), "does not run systemd") && !strings.Contains(string(out), "no systemd user manager") {
 		t.Errorf("service install with the packaged unit: %v\n%s", err, out)
+	}
+	dropIn := filepath.Join(home, ".config", "systemd", "user", "sfmcp.service.d", "sfmcp-environment.conf")
+	if d, _ := os.ReadFile(dropIn); !strings.Contains(string(d), `Environment="SFMCP_SYSTEM_CONFIG=/etc/elsewhere/sfmcp.toml"`) {
+		t.Errorf("the packaged unit did not get the user's environment:\n%s", d)
+	}
+	c = exec.Command(fast, "service", "uninstall")
+	c.Env = env
+	out, _ = c.CombinedOutput()
+	leaks.Record("installed service uninstall", string(out))
+	if _, err := os.Stat("/usr/lib/systemd/user/sfmcp.service"); err != nil {
+		t.Errorf("service uninstall touched the package's unit: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(dropIn); err == nil {
+		t.Error("service uninstall left the environment drop-in")
 	}
 	if _, err := os.Stat(filepath.Join(home, ".config", "systemd", "user", "sfmcp.service")); err == nil {
 		t.Error("service install wrote a user unit beside the packaged one")

@@ -92,3 +92,54 @@ profiles = ["corp"]
 		t.Errorf("doctor's provenance: %+v", checks)
 	}
 }
+
+// What the system file locks holds on every path: a profile selected by
+// the server URL, a lone profile, a changed default; a misspelt lock or a
+// file others may write is refused.
+func TestSystemLocksHoldEverywhere(t *testing.T) {
+	p := newProc(t)
+	p.useFileStore()
+	p.mustRun("profile", "add", "evil", "--account", "myorg-acct", "--host", p.sf.Host())
+	system := filepath.Join(t.TempDir(), "config.toml")
+	write := func(text string, mode os.FileMode) {
+		os.WriteFile(system, []byte(text), mode)
+		os.Chmod(system, mode)
+	}
+	write("[managed]\nallowed_hosts = [\"myorg-allowed.snowflakecomputing.com\"]\ndefault_profile = \"evil\"\n", 0o644)
+	env := []string{"SFMCP_SYSTEM_CONFIG=" + system, "SFMCP_NO_AUTOSTART=1"}
+	for _, args := range [][]string{{"profile", "show"}, {"login", "--no-browser"}, {"mcp-proxy", "--server", "DB.PUBLIC.GONG_MCP"}} {
+		if code, _, errOut := p.run(env, args...); code == 0 || !strings.Contains(errOut, "allows only myorg-allowed") {
+			t.Errorf("%v with a disallowed lone profile: exit %d %s", args, code, errOut)
+		}
+	}
+	write("[managed]\ndefault_profile = \"evil\"\n", 0o644)
+	p.mustRun("profile", "add", "other", "--account", "myorg-acct", "--host", p.sf.Host())
+	if code, _, errOut := p.run(env, "profile", "default", "other"); code != 2 || !strings.Contains(errOut, "cannot be changed here") {
+		t.Errorf("profile default under a locked default: exit %d %s", code, errOut)
+	}
+	write("[managed]\nallowed_host = [\"x\"]\n", 0o644)
+	if code, _, errOut := p.run(env, "profile", "list"); code != 2 || !strings.Contains(errOut, `unknown managed setting "managed.allowed_host"`) {
+		t.Errorf("a misspelt lock: exit %d %s", code, errOut)
+	}
+	write("default_profile = \"evil\"\n", 0o666)
+	if code, _, errOut := p.run(env, "profile", "list"); code != 2 || !strings.Contains(errOut, "may be written by other users") {
+		t.Errorf("a world-writable system file: exit %d %s", code, errOut)
+	}
+}
+
+// A signed-in profile whose host the system file does not allow gets no
+// token, also when the daemon selects it by the server URL.
+func TestAllowedHostsInTheDaemon(t *testing.T) {
+	p := signedIn(t)
+	p.stopDaemon()
+	system := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(system, []byte("[managed]\nallowed_hosts = [\"myorg-allowed.snowflakecomputing.com\"]\n"), 0o644)
+	p.env = append(p.env, "SFMCP_SYSTEM_CONFIG="+system)
+	d := p.startDaemon(t) // as the service runs it, with the variable
+	defer func() { d.Process.Signal(os.Interrupt); d.Wait() }()
+	url := "CLAUDE_CODE_MCP_SERVER_URL=https://" + p.sf.Host() + "/api/v2/databases/DB/schemas/PUBLIC/mcp-servers/GONG_MCP"
+	code, out, errOut := p.run([]string{url, "SFMCP_NO_AUTOSTART=1"}, "headers")
+	if code != 2 || strings.Contains(out, "Bearer") {
+		t.Fatalf("a profile selected by its server URL escaped allowed_hosts: exit %d (stdout not shown: it may hold a token) %s", code, errOut)
+	}
+}
