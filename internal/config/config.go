@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/BurntSushi/toml"
@@ -199,7 +200,14 @@ func (f *File) encode() ([]byte, error) {
 	for name, p := range own {
 		old, _ := oldProfiles[name].(map[string]any)
 		profiles[name] = p.merge(old)
+	} // A user's own table for a profile the system file locks is kept as
+	// the user wrote it (it applies again if the lock is lifted).
+	for name, old := range oldProfiles {
+		if _, kept := profiles[name]; !kept && f.sys != nil && slices.Contains(f.sys.managed.Profiles, name) {
+			profiles[name] = old
+		}
 	}
+
 	if len(profiles) > 0 {
 		out["profiles"] = profiles
 	} else {
