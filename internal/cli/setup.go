@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,10 @@ func loadConfig(e *Env) (*config.File, error) {
 		return nil, usagef("", "%v", err)
 	}
 	f, err := config.LoadLayered(config.SystemPath(e.Getenv), path)
+	var sysErr *config.SystemFileError
+	if errors.As(err, &sysErr) {
+		return nil, usagef("this is your organisation's file: tell your administrator (or whoever manages "+sysErr.Path+")", "%v", err)
+	}
 	if err != nil {
 		return nil, usagef("fix the file or move it aside", "%v", err)
 	}

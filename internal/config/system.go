@@ -66,6 +66,16 @@ func SystemPath(getenv func(string) string) string {
 // profile's host.
 var ErrHostNotAllowed = errors.New("host not allowed by the system configuration")
 
+// SystemFileError is a system file that cannot be used: the user cannot
+// fix it, an administrator can.
+type SystemFileError struct {
+	Path string
+	Err  error
+}
+
+func (e *SystemFileError) Error() string { return e.Err.Error() }
+func (e *SystemFileError) Unwrap() error { return e.Err }
+
 // system is what the system file said, kept to tell where each setting
 // came from and to write only the user's own settings back.
 type system struct {
@@ -87,26 +97,26 @@ func LoadLayered(systemPath, userPath string) (*File, error) {
 		return f, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the system configuration %s: %w", systemPath, err)
+		return nil, &SystemFileError{systemPath, fmt.Errorf("read the system configuration %s: %w", systemPath, err)}
 	}
 	sys, err := Load(systemPath)
 	if err != nil {
-		return nil, err
+		return nil, &SystemFileError{systemPath, err}
 	}
 	if err := checkSystemFile(systemPath); err != nil {
-		return nil, err
+		return nil, &SystemFileError{systemPath, err}
 	}
 	var shape struct {
 		Managed Managed `toml:"managed"`
 	}
 	md, err := toml.Decode(string(data), &shape)
 	if err != nil {
-		return nil, fmt.Errorf("system configuration %s: %w", systemPath, err)
+		return nil, &SystemFileError{systemPath, fmt.Errorf("system configuration %s: %w", systemPath, err)}
 	}
 	// A misspelt lock must not look like one that holds.
 	for _, key := range md.Undecoded() {
 		if len(key) > 1 && key[0] == "managed" {
-			return nil, fmt.Errorf("system configuration %s: unknown managed setting %q", systemPath, key.String())
+			return nil, &SystemFileError{systemPath, fmt.Errorf("system configuration %s: unknown managed setting %q", systemPath, key.String())}
 		}
 	}
 	s := &system{path: systemPath, profiles: sys.Profiles, managed: shape.Managed,

@@ -118,7 +118,7 @@ func TestSystemLocksHoldEverywhere(t *testing.T) {
 		t.Errorf("profile default under a locked default: exit %d %s", code, errOut)
 	}
 	write("[managed]\nallowed_host = [\"x\"]\n", 0o644)
-	if code, _, errOut := p.run(env, "profile", "list"); code != 2 || !strings.Contains(errOut, `unknown managed setting "managed.allowed_host"`) {
+	if code, _, errOut := p.run(env, "profile", "list"); code != 2 || !strings.Contains(errOut, `unknown managed setting "managed.allowed_host"`) || !strings.Contains(errOut, "tell your administrator") {
 		t.Errorf("a misspelt lock: exit %d %s", code, errOut)
 	}
 	write("default_profile = \"evil\"\n", 0o666)
