@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // ReadRegular reads path, which must be a regular file of at most max
@@ -67,4 +68,34 @@ func Nesting(data []byte) int {
 		}
 	}
 	return deepest
+}
+
+// Editable is a user's file read for an edit that Write will put back.
+type Editable struct {
+	Data  []byte
+	Write string      // where to write: the path, or the target a followed symlink names
+	Mode  os.FileMode // the file's mode, 0600 for a new file
+}
+
+// ReadForEdit reads path as ReadRegular does (nesting at most maxNesting)
+// and says where and with which mode to write it back.
+func ReadForEdit(path string, max int64, follow bool, maxNesting int) (Editable, error) {
+	e := Editable{Write: path, Mode: 0o600}
+	data, err := ReadRegular(path, max, follow)
+	if err != nil {
+		return e, err
+	}
+	if follow {
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			e.Write = target
+		}
+	}
+	if st, err := os.Stat(e.Write); err == nil {
+		e.Mode = st.Mode().Perm()
+	}
+	if Nesting(data) > maxNesting {
+		return e, fmt.Errorf("%s nests deeper than %d levels; fix or move it aside", path, maxNesting)
+	}
+	e.Data = data
+	return e, nil
 }

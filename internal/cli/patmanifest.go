@@ -86,7 +86,7 @@ func (p *patCmd) confirm(cmd string) error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
+	if yes(strings.TrimSpace(line)) {
 		return nil
 	}
 	return withAdvice(fmt.Errorf("pat %s: not confirmed; nothing was changed", cmd), exitcode.Error, "")

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -41,22 +39,12 @@ const (
 )
 
 func loadTOML(path, table string, follow bool) (*tomlFile, error) {
-	f := &tomlFile{path: path, write: path, table: table, mode: 0o600, nl: "\n"}
-	raw, err := atomicfile.ReadRegular(path, maxTOML, follow)
+	in, err := atomicfile.ReadForEdit(path, maxTOML, follow, maxTOMLNesting)
 	if err != nil {
 		return nil, err
 	}
-	if follow {
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			f.write = target
-		}
-	}
-	if st, err := os.Stat(f.write); err == nil {
-		f.mode = st.Mode().Perm()
-	}
-	if atomicfile.Nesting(raw) > maxTOMLNesting {
-		return nil, fmt.Errorf("%s nests deeper than %d levels; fix or move it aside", path, maxTOMLNesting)
-	}
+	raw := in.Data
+	f := &tomlFile{path: path, write: in.Write, table: table, mode: in.Mode, nl: "\n"}
 	if _, err := toml.Decode(string(raw), &f.data); err != nil {
 		return nil, fmt.Errorf("%s is not TOML: %w; fix or move it aside", path, err)
 	}

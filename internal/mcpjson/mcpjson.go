@@ -12,8 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tailscale/hujson"
@@ -64,22 +62,12 @@ func Open(path string, o Options) (*File, error) {
 	if len(key) == 0 {
 		key = []string{DefaultKey}
 	}
-	f := &File{Path: path, key: key, mode: 0o600, write: path}
-	data, err := atomicfile.ReadRegular(path, maxFile, o.Follow)
+	in, err := atomicfile.ReadForEdit(path, maxFile, o.Follow, maxNesting)
 	if err != nil {
 		return nil, err
 	}
-	if o.Follow {
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			f.write = target
-		}
-	}
-	if st, err := os.Stat(f.write); err == nil {
-		f.mode = st.Mode().Perm()
-	}
-	if atomicfile.Nesting(data) > maxNesting {
-		return nil, fmt.Errorf("%s nests deeper than %d levels; fix or move it aside", path, maxNesting)
-	}
+	data := in.Data
+	f := &File{Path: path, key: key, mode: in.Mode, write: in.Write}
 	f.crlf = bytes.Contains(data, []byte("\r\n"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		data, f.fresh = []byte("{}\n"), true

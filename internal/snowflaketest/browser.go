@@ -40,19 +40,7 @@ func (s *Server) SignIn(authURL, user, password string, allow bool) (int, string
 // start page and returns the authorization URL it redirects to (the start
 // page answers once, so continue with Visit or SignIn on the result).
 func (s *Server) AuthorizeURL(startURL string) (string, error) {
-	client := *s.Client()
-	client.Timeout = 10 * time.Second
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Get(startURL)
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || loc == "" {
-		return "", fmt.Errorf("start page %s answered %d, not a redirect", startURL, resp.StatusCode)
-	}
-	return loc, nil
+	return s.redirect(startURL)
 }
 
 // RemoteBrowser is a browser on another machine (the user's laptop, with
@@ -61,17 +49,23 @@ func (s *Server) AuthorizeURL(startURL string) (string, error) {
 // reach. It returns that address, as the user would copy it from the
 // address bar.
 func (s *Server) RemoteBrowser(authURL string) (string, error) {
+	return s.redirect(authURL)
+}
+
+// redirect GETs target, as a browser trusting the stand-in does, and
+// returns where its 302 points without following it.
+func (s *Server) redirect(target string) (string, error) {
 	client := *s.Client()
 	client.Timeout = 10 * time.Second
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Get(authURL)
+	resp, err := client.Get(target)
 	if err != nil {
 		return "", err
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || loc == "" {
-		return "", fmt.Errorf("authorize answered %d, not a redirect (is AutoApprove set?)", resp.StatusCode)
+		return "", fmt.Errorf("%s answered %d, not a redirect (for authorize: is AutoApprove set?)", target, resp.StatusCode)
 	}
 	return loc, nil
 }

@@ -42,27 +42,43 @@ var realClients = []realClient{
 		}},
 }
 
+// clientUnderTest is the real client binary the variable names; without
+// one the test skips, or fails where CI requires the clients.
+func clientUnderTest(t *testing.T, variable string) string {
+	t.Helper()
+	bin := os.Getenv(variable)
+	if bin == "" {
+		if os.Getenv("SFMCP_TEST_CLIENTS") == "require" {
+			t.Fatalf("%s is not set", variable)
+		}
+		t.Skipf("%s is not set (npm install the client; SFMCP_TEST_CLIENTS=require makes this fail)", variable)
+	}
+	return bin
+}
+
+// signedInWithClient signs in profile prod and adds the bridge to the
+// stand-in's MCP server for client id, as a user would; it returns the
+// proc and a project directory to run the client in.
+func signedInWithClient(t *testing.T, id string) (*proc, string) {
+	t.Helper()
+	p := signedIn(t)
+	if code, out, errOut := p.run(nil, "mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP",
+		"--client", id, "--command", binary); code != 0 {
+		t.Fatalf("mcp add --client %s: exit %d %s%s", id, code, out, errOut)
+	}
+	return p, t.TempDir()
+}
+
 // Each real client, configured by `mcp add --client X`, starts the bridge
 // and connects through it to the stand-in; again after Snowflake refused
 // the access token it was using.
 func TestRealClientsConnect(t *testing.T) {
 	for _, rc := range realClients {
 		t.Run(rc.id, func(t *testing.T) {
-			bin := os.Getenv(rc.env)
-			if bin == "" {
-				if os.Getenv("SFMCP_TEST_CLIENTS") == "require" {
-					t.Fatalf("%s is not set", rc.env)
-				}
-				t.Skipf("%s is not set (npm install the client; SFMCP_TEST_CLIENTS=require makes this fail)", rc.env)
-			}
-			p := signedIn(t)
-			project := t.TempDir()
+			bin := clientUnderTest(t, rc.env)
+			p, project := signedInWithClient(t, rc.id)
 			if rc.trust != nil {
 				rc.trust(t, p, project)
-			}
-			if code, out, errOut := p.run(nil, "mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP",
-				"--client", rc.id, "--command", binary); code != 0 {
-				t.Fatalf("mcp add --client %s: exit %d %s%s", rc.id, code, out, errOut)
 			}
 			list := func(when string) {
 				t.Helper()
@@ -137,19 +153,8 @@ var headlessClients = []headlessClient{
 func TestRealClientsCallTheTool(t *testing.T) {
 	for _, hc := range headlessClients {
 		t.Run(hc.id, func(t *testing.T) {
-			bin := os.Getenv(hc.env)
-			if bin == "" {
-				if os.Getenv("SFMCP_TEST_CLIENTS") == "require" {
-					t.Fatalf("%s is not set", hc.env)
-				}
-				t.Skipf("%s is not set (npm install the client; SFMCP_TEST_CLIENTS=require makes this fail)", hc.env)
-			}
-			p := signedIn(t)
-			project := t.TempDir()
-			if code, out, errOut := p.run(nil, "mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP",
-				"--client", hc.id, "--command", binary); code != 0 {
-				t.Fatalf("mcp add --client %s: exit %d %s%s", hc.id, code, out, errOut)
-			}
+			bin := clientUnderTest(t, hc.env)
+			p, project := signedInWithClient(t, hc.id)
 			var refreshes atomic.Int64 // set by the fake model's handler
 			model := newFakeModel(t, func() {
 				refreshes.Store(int64(p.sf.Counters().Refreshes))
