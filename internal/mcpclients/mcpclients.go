@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 )
@@ -489,10 +488,11 @@ func (e Entry) Ours() (mcpjson.Ours, bool) {
 	return mcpjson.Recognise(e.Command, e.Args, e.URL, e.Helper)
 }
 
-// Describe says in a few words what an entry runs.
+// Describe says what an entry runs: its URL or its program. Never its
+// arguments: another server's may carry a key.
 func (e Entry) Describe() string {
 	if e.URL != "" {
 		return e.URL
 	}
-	return strings.TrimSpace(e.Command + " " + strings.Join(e.Args, " "))
+	return e.Command
 }
