@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/sfmcp/sfmcp/internal/paths"
 )
 
 // Service is the keychain service name every sfmcp entry is stored under.
@@ -61,8 +63,8 @@ type Options struct {
 	// its read-back are not interleaved with another writer's.
 	LockDir string
 	// SessionBus, where D-Bus carries the keychain (Linux and BSDs), is
-	// the address of the user's session bus (paths.SessionBus); empty
-	// means there is none. go-keyring finds the bus through the process
+	// the address of the user's session bus (paths.SessionBus); empty, or
+	// an address paths.CheckedBus refuses, means there is none. go-keyring finds the bus through the process
 	// environment and would otherwise autolaunch a private bus, which
 	// outlives the command and holds no keychain.
 	SessionBus *string
@@ -76,10 +78,14 @@ func Open(opts Options) (*Store, error) {
 	switch opts.Kind {
 	case "", KindOS:
 		var b backend = osBackend{}
-		if bus := opts.SessionBus; bus != nil && *bus == "" {
-			b = noBus{}
-		} else if bus != nil && os.Getenv("DBUS_SESSION_BUS_ADDRESS") != *bus {
-			os.Setenv("DBUS_SESSION_BUS_ADDRESS", *bus)
+		if opts.SessionBus != nil {
+			// go-keyring dials whatever the environment names, so it
+			// names only a bus that passes the check, as rebuilt by it.
+			if bus, ok := paths.CheckedBus(*opts.SessionBus); !ok {
+				b = noBus{}
+			} else if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != bus {
+				os.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+			}
 		}
 		return &Store{kind: KindOS, where: "the OS keychain", b: b, timeout: opts.Timeout, lockDir: opts.LockDir}, nil
 	case KindFile:
@@ -206,7 +212,7 @@ type osBackend struct{}
 // the Secret Service on.
 type noBus struct{}
 
-var errNoBus = fmt.Errorf("%w: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no bus socket in /run/user/%d), so the Secret Service cannot be reached", ErrUnavailable, os.Getuid())
+var errNoBus = fmt.Errorf("%w: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset or names no bus socket of yours, and there is none in /run/user/%d), so the Secret Service cannot be reached", ErrUnavailable, os.Getuid())
 
 func (noBus) get(string) (string, error) { return "", errNoBus }
 func (noBus) set(string, string) error   { return errNoBus }

@@ -5,6 +5,7 @@ package paths
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -19,12 +20,26 @@ func privateDir(dir string, uid int) bool {
 	return ok && int(sys.Uid) == uid
 }
 
-// ownSocket reports whether path is a socket owned by uid.
+// ownSocket reports whether path is a socket owned by uid (not a link to
+// one) in a directory where no other user can replace it: one that only
+// uid or root can write to, or a sticky one such as /tmp, where
+// dbus-run-session puts its socket.
 func ownSocket(path string, uid int) bool {
 	st, err := os.Lstat(path)
-	if err != nil || st.Mode()&fs.ModeSocket == 0 {
+	if err != nil || st.Mode()&fs.ModeSocket == 0 || owner(st) != uid {
 		return false
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	return ok && int(sys.Uid) == uid
+	dir, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return false
+	}
+	byOwnerOnly := dir.Mode().Perm()&0o022 == 0
+	return (owner(dir) == uid || owner(dir) == 0) && (byOwnerOnly || dir.Mode()&fs.ModeSticky != 0)
+}
+
+func owner(st fs.FileInfo) int {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return int(sys.Uid)
+	}
+	return -1
 }

@@ -98,9 +98,9 @@ func runtimeDir(getenv func(string) string, uid int, home string) string {
 // RunUserDir is the runtime directory systemd-logind makes for uid.
 func RunUserDir(uid int) string { return "/run/user/" + strconv.Itoa(uid) }
 
-// SessionBus is the D-Bus session bus address to use when
-// DBUS_SESSION_BUS_ADDRESS is unset: the user bus socket in the runtime
-// directory, when it is this user's. Empty means there is none; callers
+// SessionBus is the D-Bus session bus address to use: the checked form of
+// DBUS_SESSION_BUS_ADDRESS (see CheckedBus), else the user bus socket in
+// the runtime directory, when it is this user's. Empty means there is none; callers
 // must then not let D-Bus autolaunch a private bus, which would outlive
 // the command and hold no keychain.
 func SessionBus(getenv func(string) string) string {
@@ -108,7 +108,7 @@ func SessionBus(getenv func(string) string) string {
 }
 
 func sessionBus(getenv func(string) string, uid int) string {
-	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); usableBus(a, uid) {
+	if a, ok := checkedBus(getenv("DBUS_SESSION_BUS_ADDRESS"), uid); ok {
 		return a
 	}
 	dirs := []string{RunUserDir(uid)}
@@ -119,37 +119,58 @@ func sessionBus(getenv func(string) string, uid int) string {
 		if !privateDir(d, uid) {
 			continue
 		}
-		bus := filepath.Join(d, "bus")
-		if ownSocket(bus, uid) {
-			return "unix:path=" + bus
+		if a, ok := checkedBus("unix:path="+filepath.Join(d, "bus"), uid); ok {
+			return a
 		}
 	}
 	return ""
 }
 
-// UsableBus reports whether addr is a session bus sfmcp may hand secrets
-// to: a Unix socket at an absolute path that this user owns. An address
-// from the environment may come from a project's MCP client entry; a TCP
-// bus, an abstract socket or another user's socket could be a fake Secret
-// Service that collects what is stored in it.
-func UsableBus(addr string) bool { return usableBus(addr, os.Getuid()) }
+// CheckedBus returns the address to hand D-Bus for addr, when addr is a
+// session bus sfmcp may send secrets over: exactly one address, a Unix
+// socket at an absolute path that this user owns. An address from the
+// environment may come from a project's MCP client entry; a TCP bus, an
+// abstract socket or another user's socket could be a fake Secret Service
+// that collects what is stored in it. The result is rebuilt from the path
+// that was checked, never the caller's string: D-Bus dials the first of
+// repeated keys, unescapes %XX and falls through to the next
+// ;-separated address, none of which a check of the string would see.
+func CheckedBus(addr string) (string, bool) { return checkedBus(addr, os.Getuid()) }
 
-func usableBus(addr string, uid int) bool {
-	first, _, _ := strings.Cut(addr, ";")
-	rest, ok := strings.CutPrefix(first, "unix:")
-	if !ok {
-		return false
+func checkedBus(addr string, uid int) (string, bool) {
+	rest, ok := strings.CutPrefix(addr, "unix:")
+	if !ok || strings.ContainsAny(rest, ";%") {
+		return "", false
 	}
-	path := ""
+	path, seen := "", map[string]bool{}
 	for _, kv := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(kv, "=")
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || seen[k] {
+			return "", false
+		}
+		seen[k] = true
 		switch k {
 		case "path":
 			path = v
-		case "guid":
+		case "guid": // names the bus's identity; dropped from the rebuilt address
 		default:
-			return false // abstract, tmpdir, dir, runtime: nothing to check
+			return "", false // abstract, tmpdir, dir, runtime: nothing to check
 		}
 	}
-	return filepath.IsAbs(path) && !strings.Contains(path, "%") && ownSocket(path, uid)
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || !plainBusPath(path) || !ownSocket(path, uid) {
+		return "", false
+	}
+	return "unix:path=" + path, true
+}
+
+// plainBusPath reports whether path needs no escaping in a D-Bus address
+// (the spec's optionally-escaped bytes), so the rebuilt address names
+// exactly the file that was checked.
+func plainBusPath(path string) bool {
+	for _, c := range []byte(path) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_/.", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

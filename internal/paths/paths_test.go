@@ -121,8 +121,9 @@ func TestSessionBus(t *testing.T) {
 	}
 }
 
-// Third review of issue #11: a bus address from the environment is used
-// only when it is this user's own Unix socket.
+// Third review of issue #11, and #20: a bus address from the environment
+// is used only when it is exactly one address of this user's own Unix
+// socket, and what is used is rebuilt from the path that was checked.
 func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
 	uid := os.Getuid()
 	rt := privateTemp(t)
@@ -132,29 +133,93 @@ func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for addr, want := range map[string]bool{
-		"unix:path=" + bus:                       true,
-		"unix:path=" + bus + ",guid=0123abcd":    true,
-		"tcp:host=evil.example,port=1":           false,
-		"nonce-tcp:host=127.0.0.1,port=1":        false,
-		"unix:abstract=/tmp/dbus-x":              false,
-		"unix:path=relative/bus":                 false,
-		"unix:path=" + filepath.Join(rt, "nope"): false,
-		"autolaunch:":                            false,
-		"":                                       false,
+	own := "unix:path=" + bus
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	link := filepath.Join(rt, "link")
+	if err := os.Symlink(bus, link); err != nil {
+		t.Fatal(err)
+	}
+	escaped := "unix:path=" + strings.ReplaceAll(bus, "/bus", "/%62us")
+	for addr, want := range map[string]string{
+		own:                                      own,
+		own + ",guid=0123abcd":                   own,
+		"unix:guid=0123abcd,path=" + bus:         own,
+		"tcp:host=evil.example,port=1":           "",
+		"nonce-tcp:host=127.0.0.1,port=1":        "",
+		"unix:abstract=/tmp/dbus-x":              "",
+		"unix:path=relative/bus":                 "",
+		"unix:path=" + filepath.Join(rt, "nope"): "",
+		"autolaunch:":                            "",
+		"":                                       "",
+		// D-Bus dials the first path=; a check of the last one saw ours.
+		"unix:path=/nonexistent/bus,path=" + bus:      "",
+		"unix:path=" + bus + ",path=/nonexistent/bus": "",
+		"unix:path=" + bus + ",guid=1,guid=2":         "",
+		// When the first address fails, D-Bus goes on to the next.
+		own + ";" + tcp.Addr().Network() + ":host=127.0.0.1,port=1": "",
+		"unix:path=/nonexistent/bus;" + own:                         "",
+		own + ";":                                                   "",
+		// %XX is unescaped by D-Bus, so the checked string is not the path.
+		escaped:                           "",
+		"unix:path=" + link:               "",
+		"unix:path=" + rt + "/../run/bus": "",
+		"unix:path=" + bus + ",":          "",
 	} {
-		if got := usableBus(addr, uid); got != want {
-			t.Errorf("%q: usable %v, want %v", addr, got, want)
+		if got, ok := checkedBus(addr, uid); got != want || ok != (want != "") {
+			t.Errorf("%q: checked as %q, %v; want %q", addr, got, ok, want)
 		}
 	}
-	if os.Getuid() == 0 {
-		os.Chown(bus, 65534, 65534)
-		if usableBus("unix:path="+bus, uid) {
-			t.Error("another user's bus socket was accepted")
-		}
+	// A socket of ours in a directory others may write to can be swapped
+	// for theirs between the check and the dial.
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	l2, err := net.Listen("unix", filepath.Join(open, "bus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if got, ok := checkedBus("unix:path="+filepath.Join(open, "bus"), uid); ok {
+		t.Errorf("a socket in a world-writable, non-sticky directory was accepted: %q", got)
 	}
 	env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "tcp:host=evil.example,port=1"}
 	if got := sessionBus(envOf(env), uid); strings.HasPrefix(got, "tcp:") {
 		t.Errorf("a TCP bus from the environment was chosen: %q", got)
+	}
+	env["DBUS_SESSION_BUS_ADDRESS"] = own + ",guid=0123abcd;tcp:host=127.0.0.1,port=1"
+	if got := sessionBus(envOf(env), uid); got == env["DBUS_SESSION_BUS_ADDRESS"] {
+		t.Errorf("the environment's string was handed on: %q", got)
+	}
+}
+
+// Another user's socket, directly or through a link, is refused (needs
+// root to make a socket another uid owns).
+func TestAnotherUsersBusIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("SFMCP_TEST_REQUIRE_ROOT") != "" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root to make a socket another user owns")
+	}
+	rt := privateTemp(t)
+	bus := filepath.Join(rt, "bus")
+	l, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := os.Chown(bus, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(rt, "link")
+	os.Symlink(bus, link)
+	for _, addr := range []string{"unix:path=" + bus, "unix:path=" + link, "unix:path=/nonexistent/bus,path=" + bus} {
+		if got, ok := checkedBus(addr, 0); ok {
+			t.Errorf("%q: another user's socket was accepted as %q", addr, got)
+		}
 	}
 }

@@ -310,10 +310,16 @@ func daemonEnviron(env []string) []string {
 		}
 		// The daemon stores secrets on this bus and opens the browser on
 		// this display: only the user's own, never a remote one a
-		// project's client entry names.
-		if name == "DBUS_SESSION_BUS_ADDRESS" && !paths.UsableBus(value) ||
-			name == "DISPLAY" && !localDisplay(value) ||
-			name == "WAYLAND_DISPLAY" && !waylandName(value) {
+		// project's client entry names. The bus is passed on as checked
+		// (rebuilt from its path), never as the entry wrote it.
+		if name == "DBUS_SESSION_BUS_ADDRESS" {
+			bus, ok := paths.CheckedBus(value)
+			if !ok {
+				continue
+			}
+			kv = name + "=" + bus
+		}
+		if name == "DISPLAY" && !localDisplay(value) || name == "WAYLAND_DISPLAY" && !waylandName(value) {
 			continue
 		}
 		out = append(out, kv)
@@ -344,9 +350,12 @@ var daemonEnvAllowed = map[string]bool{
 	"HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "LANG": true, "LANGUAGE": true, "TZ": true,
 	// The session: its keychain and its desktop notifications.
 	"DBUS_SESSION_BUS_ADDRESS": true, "XDG_RUNTIME_DIR": true, "DISPLAY": true, "WAYLAND_DISPLAY": true,
-	// Where the daemon listens must be where its clients look.
-	"SFMCP_SOCKET":    true,
-	"SFMCP_NO_NOTIFY": true, "SFMCP_NO_AUTO_LOGIN": true, "SFMCP_KEYCHAIN_TIMEOUT": true,
+	// Where the daemon listens must be where its clients look. Nothing
+	// that changes what the daemon does for every later session (its
+	// keychain timeout, auto-login, notifications): a bridge passes its
+	// own no-sign-in wish per request, and the rest is the user's config
+	// or the service's environment.
+	"SFMCP_SOCKET": true,
 }
 
 var pathEnv = map[string]bool{"HOME": true, "XDG_RUNTIME_DIR": true, "SFMCP_SOCKET": true}

@@ -42,6 +42,23 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 	if len(out) != 1 || !strings.HasPrefix(out[0], "PATH=") {
 		t.Fatalf("a remote bus or display passed: %q", out)
 	}
+	// #20: the bus is handed on rebuilt from the path that was checked;
+	// an address D-Bus would read differently is dropped whole.
+	out = daemonEnviron([]string{"DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus + ",guid=0123abcd"})
+	if !slices.Contains(out, "DBUS_SESSION_BUS_ADDRESS=unix:path="+bus) {
+		t.Fatalf("the checked bus was not rebuilt: %q", out)
+	}
+	for _, addr := range []string{"unix:path=/nonexistent/bus,path=" + bus + ";tcp:host=127.0.0.1,port=1", "unix:path=" + bus + ";tcp:host=127.0.0.1,port=1"} {
+		if out := daemonEnviron([]string{"DBUS_SESSION_BUS_ADDRESS=" + addr}); len(out) != 1 {
+			t.Fatalf("%q passed as %q", addr, out)
+		}
+	}
+	// #20: settings that would change what the daemon does for every
+	// later session are not a project's to choose.
+	out = daemonEnviron([]string{"SFMCP_KEYCHAIN_TIMEOUT=1ns", "SFMCP_NO_AUTO_LOGIN=1", "SFMCP_NO_NOTIFY=1"})
+	if len(out) != 1 {
+		t.Fatalf("daemon-wide settings passed: %q", out)
+	}
 	for d, want := range map[string]bool{":0": true, ":12.1": true, ":": false, ":0.": false, "host:0": false, ":0x": false} {
 		if localDisplay(d) != want {
 			t.Errorf("localDisplay(%q) = %v", d, !want)
