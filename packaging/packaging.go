@@ -49,7 +49,6 @@ func New(o Options) (service.Service, error) {
 		Description: "sfmcp: Snowflake OAuth tokens for MCP clients",
 		Executable:  o.Executable,
 		Arguments:   args,
-		EnvVars:     o.Env,
 		Option: service.KeyValue{
 			"UserService":   true,
 			"SystemdScript": systemdUnit,
@@ -63,6 +62,8 @@ func New(o Options) (service.Service, error) {
 	case "linux":
 		// Choose systemd even when it is not running here (containers,
 		// CI): install then writes the unit and says how to enable it.
+		// The environment goes into a drop-in (DropIn), quoted as systemd
+		// reads it; kardianos would write Environment= lines unquoted.
 		for _, sys := range service.AvailableSystems() {
 			if sys.String() == "linux-systemd" {
 				return sys.New(noop{}, cfg)
@@ -70,6 +71,7 @@ func New(o Options) (service.Service, error) {
 		}
 		return nil, ErrUnsupported
 	case "darwin":
+		cfg.EnvVars = o.Env // the plist escapes them
 		return service.New(noop{}, cfg)
 	default:
 		return nil, fmt.Errorf("%w (%s): run `sfmcp-token daemon` from your session's startup instead, or let `sfmcp-token headers` start it on demand", ErrUnsupported, runtime.GOOS)
@@ -97,7 +99,7 @@ func EnableHint() string {
 // same config, socket and credential store as the user's shell.
 func Environment(getenv func(string) string) map[string]string {
 	env := map[string]string{}
-	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SYSTEM_CONFIG", "SFMCP_SOCKET", "SFMCP_KEYRING", "SFMCP_KEYCHAIN_TIMEOUT", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
+	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SYSTEM_CONFIG", "SFMCP_SOCKET", "SFMCP_KEYRING", "SFMCP_KEYCHAIN_TIMEOUT", "SFMCP_NO_AUTO_LOGIN", "SFMCP_NO_NOTIFY", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}

@@ -3,6 +3,7 @@ package packaging
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -120,7 +121,30 @@ func DropIn(env map[string]string) string {
 	var b strings.Builder
 	b.WriteString("# Written by sfmcp-token service install: this user's sfmcp settings for\n# the packaged unit. sfmcp-token service uninstall removes it.\n[Service]\n")
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		b.WriteString("Environment=" + strconv.Quote(k+"="+env[k]) + "\n")
+		b.WriteString(EnvironmentLine(k, env[k]) + "\n")
 	}
+	return b.String()
+}
+
+// EnvironmentLine is a unit's Environment= line setting k to v, quoted as
+// systemd unquotes it: a newline cannot start another directive, and %
+// is doubled so systemd expands no specifier (%h, %u) in the value.
+func EnvironmentLine(k, v string) string {
+	var b strings.Builder
+	b.WriteString(`Environment="`)
+	for _, c := range []byte(k + "=" + v) {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '%':
+			b.WriteString("%%")
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }

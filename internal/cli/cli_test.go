@@ -258,3 +258,21 @@ func TestProfileFromSnowflakeCLIConnection(t *testing.T) {
 		t.Fatalf("profile from connection = %v", show)
 	}
 }
+
+// #20: a keychain timeout too short to read anything, or long enough to
+// hang a helper, is refused rather than used.
+func TestKeychainTimeoutIsBounded(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-myaccount")
+	for _, v := range []string{"1ns", "999ms", "31s", "never"} {
+		h.env["SFMCP_KEYCHAIN_TIMEOUT"] = v
+		code, _, errOut := h.run("", "status", "prod")
+		if code != exitcode.Usage || !strings.Contains(errOut, "from 1s to 30s") {
+			t.Errorf("SFMCP_KEYCHAIN_TIMEOUT=%s: exit %d\n%s", v, code, errOut)
+		}
+	}
+	h.env["SFMCP_KEYCHAIN_TIMEOUT"] = "2s"
+	if code, _, errOut := h.run("", "status", "prod"); strings.Contains(errOut, "SFMCP_KEYCHAIN_TIMEOUT") {
+		t.Errorf("2s refused: exit %d\n%s", code, errOut)
+	}
+}

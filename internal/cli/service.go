@@ -133,7 +133,7 @@ func packagedService(e *Env, action string) error {
 		// The packaged unit carries no environment: the settings a user
 		// unit would carry (SFMCP_CONFIG, SFMCP_SYSTEM_CONFIG, proxies, …)
 		// go into a drop-in beside it, removed again on uninstall.
-		if err := packagedEnvironment(e, enable); err != nil {
+		if err := environmentDropIn(e, enable); err != nil {
 			return err
 		}
 		if err := packaging.EnableUnit(enable); err != nil {
@@ -153,9 +153,9 @@ func packagedService(e *Env, action string) error {
 	return serviceStatus(e, nil, unit)
 }
 
-// packagedEnvironment writes (or removes) the drop-in that gives the
-// packaged unit this user's sfmcp environment.
-func packagedEnvironment(e *Env, write bool) error {
+// environmentDropIn writes (or removes) the drop-in that gives the unit,
+// the packaged one or the user's own, this user's sfmcp environment.
+func environmentDropIn(e *Env, write bool) error {
 	home := e.Getenv("HOME")
 	if home == "" {
 		home, _ = os.UserHomeDir()
@@ -258,6 +258,11 @@ func serviceInstall(e *Env, svc service.Service, unit string) (string, error) {
 		_ = svc.Uninstall()
 		_ = os.Remove(unit)
 	}
+	if systemd() {
+		if err := environmentDropIn(e, true); err != nil {
+			return "", withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
+		}
+	}
 	err := svc.Install()
 	if _, statErr := os.Stat(unit); statErr != nil {
 		if err == nil {
@@ -293,6 +298,11 @@ func serviceInstall(e *Env, svc service.Service, unit string) (string, error) {
 // it still removes the file, so nothing is left behind.
 func serviceUninstall(e *Env, svc service.Service, unit string) error {
 	err := svc.Uninstall()
+	if systemd() {
+		if rmErr := environmentDropIn(e, false); rmErr != nil {
+			return withAdvice(fmt.Errorf("remove the sfmcp service's environment: %w", rmErr), exitcode.Error, "")
+		}
+	}
 	if rmErr := os.Remove(unit); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
 		return withAdvice(fmt.Errorf("remove %s: %w", unit, rmErr), exitcode.Error, "")
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,4 +92,48 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// #20: a value with a newline or a % specifier in the user's environment
+// stays one quoted Environment= value for the unit: it adds no directive
+// and systemd expands nothing in it. The values go into the drop-in that
+// the packaged unit uses too, written by one function.
+func TestServiceUnitQuotesEnvironment(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the unit is the Linux systemd one")
+	}
+	h := newHarness(t, snowflaketest.Options{})
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("PATH", t.TempDir()) // no systemctl
+	h.env["HOME"] = home
+	h.env["XDG_DATA_HOME"] = ""
+	h.env["SFMCP_CONFIG"] = "/x/c.toml\nExecStartPre=/bin/sh -c 'touch /tmp/owned' %h \"{{.}}\" \\"
+	h.mustRun("service", "install", "--executable", "/usr/local/bin/sfmcp-token")
+	dir := filepath.Join(home, ".config", "systemd", "user")
+	unit, err := os.ReadFile(filepath.Join(dir, "sfmcp.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(dir, "sfmcp.service.d", "sfmcp-environment.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, line := range strings.Split(string(unit)+string(dropIn), "\n") {
+		if strings.HasPrefix(line, "ExecStartPre") {
+			t.Errorf("the value added a directive: %q", line)
+		}
+		if strings.HasPrefix(line, "Environment=") {
+			env = append(env, line)
+		}
+	}
+	want := `Environment="SFMCP_CONFIG=/x/c.toml\x0aExecStartPre=/bin/sh -c 'touch /tmp/owned' %%h \"{{.}}\" \\"`
+	if !slices.Equal(env, []string{want, `Environment="SFMCP_KEYRING=file"`}) {
+		t.Fatalf("Environment= lines:\n%s\nwant:\n%s", strings.Join(env, "\n"), want)
+	}
+	h.mustRun("service", "uninstall")
+	if _, err := os.Stat(filepath.Join(dir, "sfmcp.service.d", "sfmcp-environment.conf")); !os.IsNotExist(err) {
+		t.Fatal("uninstall left the drop-in behind")
+	}
 }

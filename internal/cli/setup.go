@@ -45,9 +45,11 @@ func openStore(e *Env, cfg *config.File) (*keychain.Store, error) {
 	}
 	timeout := 5 * time.Second
 	if v := e.Getenv("SFMCP_KEYCHAIN_TIMEOUT"); v != "" {
+		// Bounded both ways: too short fails every read, too long hangs
+		// a helper that MCP clients give 10 s.
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, usagef("e.g. SFMCP_KEYCHAIN_TIMEOUT=10s", "SFMCP_KEYCHAIN_TIMEOUT=%q is not a duration", v)
+		if err != nil || d < time.Second || d > 30*time.Second {
+			return nil, usagef("e.g. SFMCP_KEYCHAIN_TIMEOUT=10s", "SFMCP_KEYCHAIN_TIMEOUT=%q is not a duration from 1s to 30s", v)
 		}
 		timeout = d
 	}
