@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -70,10 +71,13 @@ func (f *fileBackend) update(change func(map[string]string) error) error {
 	})
 }
 
+// maxFileStore bounds the file store: a few profiles' tokens.
+const maxFileStore = 4 << 20
+
 func (f *fileBackend) read() (map[string]string, error) {
 	m := map[string]string{}
-	data, err := os.ReadFile(f.path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := atomicfile.ReadFile(f.path, maxFileStore, true)
+	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/net/http/httpproxy"
 
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -121,6 +122,9 @@ func signInHTTP(cred keychain.Credential, envProxy bool) (*http.Client, error) {
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}, nil
 }
 
+// maxCAFile bounds a CA bundle (a system bundle is about 200 KiB).
+const maxCAFile = 8 << 20
+
 // readCAFile reads a CA bundle, which must be an absolute path (a relative
 // one would resolve in a project's directory) and, when sum is given, still
 // hold what it held at sign-in.
@@ -128,7 +132,7 @@ func readCAFile(path, sum string) ([]byte, error) {
 	if !filepath.IsAbs(path) {
 		return nil, fmt.Errorf("ca_file %q must be an absolute path", path)
 	}
-	pem, err := os.ReadFile(path)
+	pem, err := atomicfile.ReadFile(path, maxCAFile, true)
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,16 +64,27 @@ func Path(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".config", "sfmcp", "config.toml"), nil
 }
 
+// maxConfig bounds a config file: SFMCP_CONFIG may come from an MCP
+// client entry a project wrote, and a link to /dev/zero must not fill
+// memory.
+const maxConfig = 1 << 20
+
 // Load reads the config file at path. A missing file is an empty config.
+// The user's own file may be a symlink (dotfile managers make them).
 func Load(path string) (*File, error) {
-	f := &File{Path: path, Profiles: map[string]Profile{}, raw: map[string]any{}}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return f, nil
+	data, err := atomicfile.ReadFile(path, maxConfig, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return parse(path, nil)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
+		return nil, fmt.Errorf("read config: %w", err)
 	}
+	return parse(path, data)
+}
+
+// parse makes the File at path from its contents.
+func parse(path string, data []byte) (*File, error) {
+	f := &File{Path: path, Profiles: map[string]Profile{}, raw: map[string]any{}}
 	if err := f.parse(data); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}

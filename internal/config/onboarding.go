@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 )
 
 // Onboarding is what an administrator hands users: the profile to create
@@ -32,12 +33,11 @@ const maxOnboarding = 64 << 10
 // LoadOnboarding reads and checks an onboarding file.
 func LoadOnboarding(path string) (Onboarding, error) {
 	var o Onboarding
-	data, err := os.ReadFile(path)
+	// It comes with a project or a message: a bounded read of a regular
+	// file, never through a link (a FIFO would hang, /dev/zero fill memory).
+	data, err := atomicfile.ReadFile(path, maxOnboarding, false)
 	if err != nil {
 		return o, fmt.Errorf("read onboarding file: %w", err)
-	}
-	if len(data) > maxOnboarding {
-		return o, fmt.Errorf("onboarding file %s: larger than %d KiB", path, maxOnboarding>>10)
 	}
 	md, err := toml.Decode(string(data), &o)
 	if err != nil {

@@ -3,10 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 )
 
 // Connection is what sfmcp takes from a Snowflake CLI connection.
@@ -93,12 +96,12 @@ func snowflakeHome(getenv func(string) string) string {
 }
 
 func decodeIfExists(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := atomicfile.ReadFile(path, maxConfig, true)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read the Snowflake CLI's connections: %w", err)
 	}
 	if _, err := toml.Decode(string(data), v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)

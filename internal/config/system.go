@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 )
 
 // The organisation's system-wide configuration: profiles and defaults IT
@@ -85,6 +88,31 @@ type system struct {
 	managed  Managed
 }
 
+// maxSystemFile bounds the system file, like a user's.
+const maxSystemFile = maxConfig
+
+// readSystemFile reads the system file once, through one descriptor that
+// the write check is made on, so no link or other file can be swapped in
+// between the check and the read.
+func readSystemFile(path string) ([]byte, error) {
+	f, st, err := atomicfile.OpenRegular(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("read the system configuration: %w", err)
+	}
+	defer f.Close()
+	if err := checkSystemFile(path, st); err != nil {
+		return nil, err
+	}
+	if st.Size() > maxSystemFile {
+		return nil, fmt.Errorf("system configuration %s is larger than %d MiB", path, maxSystemFile>>20)
+	}
+	data, err := atomicfile.ReadOpened(f, maxSystemFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the system configuration: %w", err)
+	}
+	return data, nil
+}
+
 // LoadLayered reads the system file (if there is one) and the user's file
 // over it: the user's settings win, except those the system file manages.
 func LoadLayered(systemPath, userPath string) (*File, error) {
@@ -92,18 +120,18 @@ func LoadLayered(systemPath, userPath string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(systemPath)
-	if errors.Is(err, os.ErrNotExist) || systemPath == "" {
+	if systemPath == "" {
+		return f, nil
+	}
+	data, err := readSystemFile(systemPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil
 	}
 	if err != nil {
-		return nil, &SystemFileError{systemPath, fmt.Errorf("read the system configuration %s: %w", systemPath, err)}
-	}
-	sys, err := Load(systemPath)
-	if err != nil {
 		return nil, &SystemFileError{systemPath, err}
 	}
-	if err := checkSystemFile(systemPath); err != nil {
+	sys, err := parse(systemPath, data)
+	if err != nil {
 		return nil, &SystemFileError{systemPath, err}
 	}
 	var shape struct {

@@ -9,12 +9,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sfmcp/sfmcp/internal/atomicfile"
 )
 
 // KeyPair authenticates as a user with an RSA key registered on it
@@ -35,7 +36,7 @@ type KeyPair struct {
 
 // LoadPrivateKey reads an unencrypted PKCS#8 or PKCS#1 RSA key in PEM.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadFile(path, 64<<10, true)
 	if err != nil {
 		return nil, fmt.Errorf("read the private key: %w", err)
 	}

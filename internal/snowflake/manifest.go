@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -72,11 +71,16 @@ func NewManifest(path, host, profile string, a ServiceAccount) *Manifest {
 	return m
 }
 
+// maxManifest bounds a manifest: a few resources of short fields.
+const maxManifest = 1 << 20
+
 // LoadManifest reads a manifest and validates it as strictly as pat create
 // validates its flags. SQL stored by older versions ("sql", "undo_sql") is
 // never read.
 func LoadManifest(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
+	// A manifest may sit in a cloned project: a bounded read of a regular
+	// file, never through a link.
+	data, err := atomicfile.ReadFile(path, maxManifest, false)
 	if err != nil {
 		return nil, fmt.Errorf("read the manifest: %w", err)
 	}
