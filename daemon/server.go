@@ -147,8 +147,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, helper bool) (Tok
 
 // helperClient names the MCP client a headersHelper run belongs to: the
 // first process above the helper that is not a shell (clients run helpers
-// through a fresh `sh -c` each time), with its start time so a recycled
-// pid is another client, and the server entry the helper is for.
+// through a fresh `sh -c` each time, and the helper may be inside the
+// user's own scripts, which run as fresh shells too), with its start time
+// so a recycled pid is another client, and the server entry the helper is
+// for.
 func helperClient(pid int, serverURL, serverName string) string {
 	p, ok := proctree.FirstAbove(pid, proctree.IsShell, 8)
 	if !ok {

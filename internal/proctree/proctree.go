@@ -13,6 +13,10 @@ import (
 type Process struct {
 	PID, PPID int
 	Name      string // the executable's short name (comm), e.g. "sh", "node"
+	// Exe is the program the process runs; for a script started by its
+	// #! line, the interpreter. "" when it cannot be read (another
+	// user's process).
+	Exe string
 	// Start distinguishes this process from a later one with a recycled
 	// pid (boot-relative ticks on Linux, microseconds on macOS).
 	Start uint64
@@ -62,12 +66,21 @@ func sshEnvironment(pid int) bool {
 	return false
 }
 
-// shells are the command interpreters MCP clients run helpers through.
-var shells = map[string]bool{"sh": true, "dash": true, "bash": true, "zsh": true, "ksh": true, "mksh": true, "fish": true, "busybox": true}
+// shells are the command interpreters MCP clients and wrapper scripts
+// run helpers through. Only shells: other interpreters (node, python) are
+// what MCP clients themselves run on, so skipping them would skip the
+// client.
+var shells = map[string]bool{"sh": true, "ash": true, "dash": true, "bash": true, "zsh": true, "ksh": true, "mksh": true, "oksh": true, "yash": true, "fish": true, "busybox": true}
 
 // IsShell reports whether p is a command interpreter rather than the
-// program that ran it.
-func IsShell(p Process) bool { return shells[strings.TrimPrefix(p.Name, "-")] }
+// program that ran it. It goes by the executable, not the name: a script
+// started by its #! line is named after itself but runs a shell. A
+// process whose executable cannot be read is not taken for a shell: a
+// name is no proof, any program may call itself "sh".
+func IsShell(p Process) bool {
+	name := p.Exe[strings.LastIndexByte(p.Exe, '/')+1:]
+	return shells[strings.TrimRight(name, "0123456789.-")] // ksh93, zsh-5.9
+}
 
 // OverSSH reports whether any of ancestors is an SSH server process:
 // whatever ran there has no one at this machine's screen.

@@ -7,13 +7,22 @@ import (
 	"strings"
 )
 
-// Lookup reads /proc/PID/stat.
+// Lookup reads /proc/PID/stat and /proc/PID/exe.
 func Lookup(pid int) (Process, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	dir := "/proc/" + strconv.Itoa(pid)
+	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
 		return Process{}, err
 	}
-	return parseStat(pid, string(b))
+	p, err := parseStat(pid, string(b))
+	if err != nil {
+		return p, err
+	}
+	// Another user's process refuses this (EACCES) and leaves Exe "". A
+	// program replaced since it started (an upgrade) reads "… (deleted)".
+	exe, _ := os.Readlink(dir + "/exe")
+	p.Exe = strings.TrimSuffix(exe, " (deleted)")
+	return p, nil
 }
 
 // parseStat reads "pid (comm) state ppid … starttime …"; comm may itself

@@ -1,25 +1,126 @@
 package proctree
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// A helper run through `sh -c` sees the shell as its parent and the
-// program that ran the shell above it.
-func TestAncestorsThroughAShell(t *testing.T) {
-	// The inner sh prints its own ancestry's start: its parent is the
-	// outer sh, whose parent is this test.
-	out, err := exec.Command("sh", "-c", `sh -c 'cat /proc/$PPID/stat; echo; cat /proc/$$/stat'`).Output()
+// Issue #20: a headersHelper that is the user's own script, itself run
+// by another script, still belongs to the client that started the chain.
+// The scripts are named after themselves (comm), not after their shells,
+// so only their executables tell them apart from the client. This test
+// process is the client: it runs `sh -c outer`, outer (#!/bin/sh) runs
+// inner (#!/bin/bash), and inner runs this binary again as the helper,
+// which reports its pid and waits for its stdin to close.
+func TestClientFoundThroughWrapperScripts(t *testing.T) {
+	if os.Getenv("PROCTREE_TEST_HELPER") == "1" {
+		fmt.Println(os.Getpid())
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}
+	outer := writeWrappers(t, os.Args[0]+" -test.run=^TestClientFoundThroughWrapperScripts$")
+	cmd := exec.Command("sh", "-c", outer)
+	cmd.Env = append(os.Environ(), "PROCTREE_TEST_HELPER=1")
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	outer, err := parseStat(0, lines[0])
-	if err != nil || !IsShell(outer) || outer.PPID != os.Getpid() {
-		t.Fatalf("outer shell: %+v %v", outer, err)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close() // the helper, then both scripts, end
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the helper did not report its pid: %v", err)
+	}
+	helper, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The chain is what this test means it to be: both scripts sit
+	// between the helper and this process, under their own names.
+	inner, err := Lookup(helper)
+	if err == nil {
+		inner, err = Lookup(inner.PPID)
+	}
+	var outerP Process
+	if err == nil {
+		outerP, err = Lookup(inner.PPID)
+	}
+	if err != nil || inner.Name != "inner-wrap" || outerP.Name != "outer-wrap" {
+		t.Fatalf("the helper's parents are %+v and %+v (%v), not the two scripts", inner, outerP, err)
+	}
+	me, err := Lookup(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := FirstAbove(helper, IsShell, 8)
+	if !ok || got.PID != me.PID || got.Start != me.Start {
+		t.Fatalf("the client of the helper is %+v (found %v); want this test process %+v", got, ok, me)
+	}
+}
+
+// writeWrappers writes the two scripts into a temp dir and returns the
+// outer one's path; the inner one runs helper. Neither execs what it runs
+// (each does something after it), so each stays a process of its own.
+// The inner one names bash itself, as `#!/usr/bin/env bash` would not:
+// env execs bash by that name, so the name alone would give it away.
+func writeWrappers(t *testing.T, helper string) string {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		bash = "/bin/sh"
+	}
+	dir := t.TempDir()
+	write := func(name, script string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	inner := write("inner-wrap", "#!"+bash+"\n"+helper+"\nexit $?\n")
+	return write("outer-wrap", "#!/bin/sh\n"+inner+"\nexit $?\n")
+}
+
+// A shell whose binary was replaced while it ran (an upgrade) is still a
+// shell: /proc/PID/exe then reads "… (deleted)".
+func TestShellWithItsBinaryReplaced(t *testing.T) {
+	src, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := filepath.Join(t.TempDir(), "sh")
+	if err := os.WriteFile(sh, src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", "read x")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	if err := os.Remove(sh); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Lookup(cmd.Process.Pid)
+	if err != nil || p.Exe != sh || !IsShell(p) {
+		t.Fatalf("%+v %v: want a shell running %s", p, err, sh)
 	}
 }
 

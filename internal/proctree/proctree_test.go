@@ -44,3 +44,23 @@ func TestOverSSH(t *testing.T) {
 		}
 	}
 }
+
+func TestIsShellByExecutable(t *testing.T) {
+	for _, c := range []struct {
+		p    Process
+		want bool
+	}{
+		{Process{Name: "outer-wrap", Exe: "/usr/bin/dash"}, true}, // a #!/bin/sh script on Debian
+		{Process{Name: "sfmcp-wrap", Exe: "/bin/bash"}, true},
+		{Process{Name: "-zsh", Exe: "/bin/zsh"}, true},
+		{Process{Name: "ksh", Exe: "/usr/bin/ksh93"}, true},
+		{Process{Name: "sh", Exe: "/bin/busybox"}, true},
+		{Process{Name: "claude", Exe: "/usr/bin/node"}, false}, // Claude Code is node
+		{Process{Name: "agent", Exe: "/usr/bin/python3"}, false},
+		{Process{Name: "sh"}, false}, // executable unreadable: judged not a shell
+	} {
+		if IsShell(c.p) != c.want {
+			t.Errorf("%+v: want %v", c.p, c.want)
+		}
+	}
+}
