@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -444,4 +445,55 @@ func bridgeInitialize(p *proc, env []string, args ...string) (string, string, er
 	stdin.Close()
 	c.Wait()
 	return answer, stderr.String(), err
+}
+
+// #20, item 1: a client entry's bus address that a check of one path=
+// would pass, but that D-Bus reads as another socket or a TCP listener,
+// reaches an auto-started daemon only as the path that was checked.
+func TestAutostartedDaemonGetsOnlyTheCheckedBus(t *testing.T) {
+	p := signedIn(t)
+	busDir := filepath.Join(p.dir, "bus")
+	os.Mkdir(busDir, 0o700)
+	bus := filepath.Join(busDir, "bus")
+	l, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	port := strconv.Itoa(tcp.Addr().(*net.TCPAddr).Port)
+	for _, c := range []struct{ addr, want string }{
+		{"unix:path=" + bus + ",guid=0123abcd", "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus + "\x00"},
+		{"unix:path=/nonexistent/bus,path=" + bus + ";tcp:host=127.0.0.1,port=" + port, ""},
+	} {
+		p.stopDaemon()
+		code, out, errOut := p.run([]string{"DBUS_SESSION_BUS_ADDRESS=" + c.addr}, "headers", "--profile", "prod")
+		if code != 0 || !strings.Contains(out, "Bearer") {
+			t.Fatalf("headers: exit %d %s", code, errOut)
+		}
+		_, status, _ := p.run(nil, "status", "--json")
+		var st struct {
+			Daemon struct{ PID int } `json:"daemon"`
+		}
+		if err := json.Unmarshal([]byte(status), &st); err != nil || st.Daemon.PID == 0 {
+			t.Fatalf("status: %s", status)
+		}
+		environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), "environ"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, kv := range strings.SplitAfter(string(environ), "\x00") {
+			if strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") {
+				got = kv
+			}
+		}
+		if got != c.want {
+			t.Errorf("%q: the daemon got %q, want %q", c.addr, got, c.want)
+		}
+	}
 }
