@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -118,6 +120,7 @@ func (m *mcpTarget) check() error {
 type mcpAddOptions struct {
 	where                          mcpTarget
 	profile, server, mode, command string
+	force                          bool
 }
 
 func newMCPAddCommand(e *Env) *cobra.Command {
@@ -131,10 +134,15 @@ gets a fresh token for every request and works with every client. Headers
 mode writes an HTTP entry whose headers come from sfmcp-token headers; only
 Claude Code (headersHelper) and Codex (http_headers_helper) run such a
 command. --client detect lists the clients installed here and offers them.
-No token is ever written.`,
+No token is ever written.
+
+An entry of that name that sfmcp wrote is updated (keys you added to it,
+and an "enabled" you set, stay); one that is another program's is left
+alone unless you give --force, which replaces it whole.`,
 		Example: `  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --user
   sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client cursor --client codex
-  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client detect`,
+  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client detect
+  sfmcp-token mcp add github --profile prod --server DB.PUBLIC.GONG_MCP --force   # replace another program's "github"`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runMCPAdd(cmd.Context(), e, o, args[0]) },
 	}
@@ -143,6 +151,7 @@ No token is ever written.`,
 	c.Flags().StringVar(&o.server, "server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL (required)")
 	c.Flags().StringVar(&o.mode, "mode", "proxy", "proxy (stdio bridge; tokens stay fresh all session) or headers (HTTP + a header command)")
 	c.Flags().StringVar(&o.command, "command", "", "path of sfmcp-token to write (default: this binary)")
+	c.Flags().BoolVar(&o.force, "force", false, "replace an entry of that name that is not sfmcp's (another program's server) whole")
 	_ = c.MarkFlagRequired("server")
 	_ = c.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]cobra.Completion{"proxy", "headers"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -196,21 +205,41 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 	helper := mcpjson.ShellQuote(bin) + " headers --profile " + mcpjson.ShellQuote(p.Name)
 	// Every file is edited in memory first, and written only when all
 	// could be: all or nothing.
-	for _, cfg := range configs {
+	verbs := make([]string, len(configs))
+	for i, cfg := range configs {
+		cfg.Force = o.force
+		before := entryOf(cfg, name)
 		if o.mode == "headers" {
 			err = cfg.SetHeaders(name, serverURL, helper)
 		} else {
 			err = cfg.SetStdio(name, bin, args)
 		}
-		if err != nil {
+		if errors.As(err, new(*mcpclients.NotOursError)) {
+			return usagef("to replace it whole, run: "+commandWith(e, "--force")+"; or choose another name", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
+		} else if err != nil {
 			return usagef("fix the file, or leave that client out; nothing was changed", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
 		}
+		_, ours := mcpclients.ParseEntry(before).Ours()
+		switch {
+		case before == nil:
+			verbs[i] = "Added"
+		case sameJSON(before, entryOf(cfg, name)):
+			verbs[i] = "" // nothing to write
+		case !ours:
+			verbs[i] = "Replaced another program's"
+		default:
+			verbs[i] = "Updated"
+		}
 	}
-	for _, cfg := range configs {
+	for i, cfg := range configs {
+		if verbs[i] == "" {
+			fmt.Fprintf(e.Stdout, "MCP server %q is already configured for %s in %s.\n", name, cfg.Client.Name, cfg.Path)
+			continue
+		}
 		if err := cfg.Save(); err != nil {
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
-		fmt.Fprintf(e.Stdout, "Added MCP server %q (%s mode, profile %s) for %s: %s\n", name, o.mode, p.Name, cfg.Client.Name, cfg.Path)
+		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", verbs[i], name, o.mode, p.Name, cfg.Client.Name, cfg.Path)
 		if cfg.Client.ID == "claude-code" {
 			entry := any(mcpjson.NewProxyEntry(bin, p.Name, o.server))
 			if o.mode == "headers" {
@@ -221,6 +250,28 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 		}
 	}
 	return nil
+}
+
+// entryOf is name's entry in cfg, as JSON (nil when there is none).
+func entryOf(cfg *mcpclients.Config, name string) json.RawMessage {
+	_, entries, _ := cfg.Entries()
+	return entries[name]
+}
+
+// sameJSON reports whether a and b are the same JSON value: an entry that
+// reads the same is left as it is, whatever its formatting.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// commandWith is this command line with flag added, for a hint.
+func commandWith(e *Env, flag string) string {
+	words := []string{"sfmcp-token"}
+	for _, a := range e.Args {
+		words = append(words, mcpjson.ShellQuote(a))
+	}
+	return strings.Join(append(words, flag), " ")
 }
 
 // installedClients are the MCP clients that look installed here.
@@ -271,15 +322,20 @@ func detectClients(ctx context.Context, e *Env, lines *lineReader) ([]string, er
 
 func newMCPRemoveCommand(e *Env) *cobra.Command {
 	var where mcpTarget
+	var force bool
 	c := &cobra.Command{
-		Use:               "remove NAME [--client X]...",
-		Short:             "Remove an MCP server entry from MCP clients",
-		Example:           "  sfmcp-token mcp remove snowflake --user\n  sfmcp-token mcp remove snowflake --client cursor --client codex",
+		Use:   "remove NAME [--client X]...",
+		Short: "Remove an MCP server entry from MCP clients",
+		Long: `Remove an MCP server entry from the configuration of one or more MCP
+clients. An entry that is not sfmcp's (another program's server) is
+removed only with --force.`,
+		Example:           "  sfmcp-token mcp remove snowflake --user\n  sfmcp-token mcp remove snowflake --client cursor --client codex\n  sfmcp-token mcp remove github --force   # another program's entry",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeMCPServers(e, &where),
-		RunE:              func(_ *cobra.Command, args []string) error { return runMCPRemove(e, where, args[0]) },
+		RunE:              func(_ *cobra.Command, args []string) error { return runMCPRemove(e, where, args[0], force) },
 	}
 	where.register(c, "edit")
+	c.Flags().BoolVar(&force, "force", false, "remove the entry also when it is not sfmcp's (another program's server)")
 	return c
 }
 
@@ -305,7 +361,7 @@ func completeMCPServers(e *Env, where *mcpTarget) cobra.CompletionFunc {
 	}
 }
 
-func runMCPRemove(e *Env, where mcpTarget, name string) error {
+func runMCPRemove(e *Env, where mcpTarget, name string, force bool) error {
 	if err := where.check(); err != nil {
 		return err
 	}
@@ -313,13 +369,21 @@ func runMCPRemove(e *Env, where mcpTarget, name string) error {
 	if err != nil {
 		return err
 	}
-	removed := 0
-	for _, cfg := range configs {
+	// As for add: every file is edited in memory first, then written.
+	found := make([]bool, len(configs))
+	for i, cfg := range configs {
+		cfg.Force = force
 		ok, err := cfg.Remove(name)
-		if err != nil {
+		if errors.As(err, new(*mcpclients.NotOursError)) {
+			return usagef("to remove it anyway, run: "+commandWith(e, "--force"), "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
+		} else if err != nil {
 			return usagef("fix the file by hand", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
 		}
-		if !ok {
+		found[i] = ok
+	}
+	removed := 0
+	for i, cfg := range configs {
+		if !found[i] {
 			fmt.Fprintf(e.Stderr, "sfmcp: no MCP server %q for %s in %s\n", name, cfg.Client.Name, cfg.Path)
 			continue
 		}

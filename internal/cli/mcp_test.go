@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,128 @@ func TestHostileProfileNameNeverWrittenAsShell(t *testing.T) {
 	}
 	if _, err := os.Stat(file); err == nil {
 		t.Fatal(".mcp.json was written")
+	}
+}
+
+// Issue #20, item 9: another program's entry, its secret in env, is
+// neither replaced nor removed without --force (exit 2, the file as it
+// was); with --force it goes whole, so its secret never reaches sfmcp's
+// bridge. The same for Claude Code's JSON and Codex's TOML.
+func TestMCPAnotherProgramsEntry(t *testing.T) {
+	const secret = "ghp_000000000000000000000000000000000000"
+	for _, tc := range []struct{ client, file, content string }{
+		{"claude-code", ".mcp.json", `{"mcpServers": {"github": {"command": "npx", "args": ["-y", "server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}}}}` + "\n"},
+		{"codex", "codex.toml", "[mcp_servers.github]\ncommand = \"npx\"\nargs = [\"-y\", \"server-github\"]\n\n[mcp_servers.github.env]\nGITHUB_TOKEN = \"" + secret + "\"\n\n[mcp_servers.github.tools.search]\napproval = \"never\"\n"},
+	} {
+		t.Run(tc.client, func(t *testing.T) {
+			h := newHarness(t, snowflaketest.Options{})
+			h.leaks.Secret(secret)
+			h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
+			file := filepath.Join(h.dir, tc.file)
+			os.WriteFile(file, []byte(tc.content), 0o600)
+			add := []string{"mcp", "add", "github", "--client", tc.client, "--file", file, "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP", "--command", "/usr/local/bin/sfmcp-token"}
+			remove := []string{"mcp", "remove", "github", "--client", tc.client, "--file", file}
+			for _, args := range [][]string{add, remove} {
+				code, _, errOut := h.run("", args...)
+				lines := strings.Split(strings.TrimSpace(errOut), "\n")
+				if code != exitcode.Usage || len(lines) != 2 || !strings.Contains(lines[0], `MCP server "github" is not sfmcp's; nothing was changed`) ||
+					!strings.Contains(lines[1], "run: sfmcp-token "+strings.Join(args, " ")+" --force") {
+					t.Errorf("mcp %s without --force: exit %d\n%s", args[1], code, errOut)
+				}
+				if data, _ := os.ReadFile(file); string(data) != tc.content {
+					t.Errorf("mcp %s without --force changed the file", args[1])
+				}
+			}
+			if out := h.mustRun(append(remove, "--force")...); !strings.Contains(out, `Removed MCP server "github"`) {
+				t.Errorf("remove --force: %s", out)
+			}
+			if data, _ := os.ReadFile(file); strings.Contains(string(data), "github") {
+				t.Errorf("remove --force left the entry")
+			}
+			os.WriteFile(file, []byte(tc.content), 0o600)
+			if out := h.mustRun(append(add, "--force")...); !strings.Contains(out, `Replaced another program's MCP server "github"`) {
+				t.Errorf("add --force: %s", out)
+			}
+			data, _ := os.ReadFile(file)
+			h.leaks.Record(tc.file+" after mcp add --force", string(data))
+			for _, old := range []string{"GITHUB_TOKEN", "ghp_", "server-github", "env", "approval"} {
+				if strings.Contains(string(data), old) {
+					t.Errorf("%q of the other program's entry stayed after add --force", old)
+				}
+			}
+			if list := h.mustRun("mcp", "list", "--client", tc.client, "--file", file); !strings.Contains(list, "sfmcp proxy") {
+				t.Errorf("the forced entry is not sfmcp's:\n%s", list)
+			}
+		})
+	}
+}
+
+// mcp add says what it did: added, updated (sfmcp's entry, the user's own
+// keys kept), or nothing when the entry already reads as it would write it,
+// however it is formatted; then the file is not written at all.
+func TestMCPAddSaysWhatItDid(t *testing.T) {
+	for _, tc := range []struct{ client, file, userKey string }{
+		{"claude-code", ".mcp.json", `"HTTPS_PROXY"`},
+		{"codex", "codex.toml", "HTTPS_PROXY ="},
+	} {
+		t.Run(tc.client, func(t *testing.T) {
+			h := newHarness(t, snowflaketest.Options{})
+			h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
+			file := filepath.Join(h.dir, tc.file)
+			add := []string{"mcp", "add", "snowflake", "--client", tc.client, "--file", file, "--profile", "prod", "--command", "/usr/local/bin/sfmcp-token", "--server"}
+			if out := h.mustRun(append(add, "DB.PUBLIC.GONG_MCP")...); !strings.HasPrefix(out, `Added MCP server "snowflake"`) {
+				t.Fatalf("first add: %s", out)
+			}
+			// The user reformats the file and gives the entry a key of
+			// their own.
+			data, _ := os.ReadFile(file)
+			if tc.client == "codex" {
+				data = []byte(strings.ReplaceAll(string(data), "\n", "\n\n") + "[mcp_servers.snowflake.env]\nHTTPS_PROXY = \"http://proxy.corp:8080\"\n")
+			} else {
+				var doc map[string]map[string]map[string]any
+				json.Unmarshal(data, &doc)
+				doc["mcpServers"]["snowflake"]["env"] = map[string]string{"HTTPS_PROXY": "http://proxy.corp:8080"}
+				data, _ = json.Marshal(doc)
+			}
+			os.WriteFile(file, data, 0o600)
+			before, _ := os.Stat(file)
+			out := h.mustRun(append(add, "DB.PUBLIC.GONG_MCP")...)
+			if want := fmt.Sprintf("MCP server %q is already configured for %s in %s.\n", "snowflake", map[string]string{"claude-code": "Claude Code", "codex": "Codex CLI"}[tc.client], file); out != want {
+				t.Errorf("identical add said %q, want %q", out, want)
+			}
+			if again, _ := os.ReadFile(file); string(again) != string(data) {
+				t.Errorf("an identical add changed the file:\n%s", again)
+			}
+			if after, _ := os.Stat(file); !os.SameFile(before, after) {
+				t.Error("an identical add rewrote the file")
+			}
+			if out := h.mustRun(append(add, "DB.PUBLIC.OTHER_MCP")...); !strings.HasPrefix(out, `Updated MCP server "snowflake"`) {
+				t.Errorf("changed add: %s", out)
+			}
+			data, _ = os.ReadFile(file)
+			if !strings.Contains(string(data), "OTHER_MCP") || !strings.Contains(string(data), tc.userKey) {
+				t.Errorf("after the update:\n%s", data)
+			}
+		})
+	}
+}
+
+// setup refuses another program's entry as mcp add does, with the same
+// words, before it changes anything.
+func TestSetupRefusesAnotherProgramsEntry(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	file := filepath.Join(h.dir, ".claude.json")
+	content := `{"mcpServers": {"github": {"command": "npx", "env": {"GITHUB_TOKEN": "ghp_000000000000000000000000000000000000"}}}}`
+	h.leaks.Secret("ghp_000000000000000000000000000000000000")
+	os.WriteFile(file, []byte(content), 0o600)
+	code, _, errOut := h.run("", "setup", "--yes", "--profile", "prod", "--account", "myorg-acct", "--server", "DB.PUBLIC.GONG_MCP", "--mcp-name", "github", "--client", "claude-code")
+	if code != exitcode.Usage || !strings.Contains(errOut, `MCP server "github" is not sfmcp's; nothing was changed`) || !strings.Contains(errOut, "sfmcp-token mcp remove github --client claude-code --scope user --force") {
+		t.Fatalf("setup over another program's entry: exit %d\n%s", code, errOut)
+	}
+	if data, _ := os.ReadFile(file); string(data) != content {
+		t.Error("setup changed the file")
+	}
+	if _, err := os.Stat(h.env["SFMCP_CONFIG"]); err == nil {
+		t.Error("setup added the profile although it refused")
 	}
 }

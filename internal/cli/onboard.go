@@ -289,15 +289,20 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 		want := plannedEntry{cfg: cfg, state: "new"}
 		if old, exists := entries[s.o.mcpName]; exists {
 			entry := mcpclients.ParseEntry(old)
-			ours, isOurs := entry.Ours()
-			switch {
+			ours, _ := entry.Ours()
+			remove := fmt.Sprintf("choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove %s --client %s --scope %s", s.o.mcpName, cfg.Client.ID, scope)
+			switch err := cfg.MayEdit(s.o.mcpName); {
 			case entry.Command == plan.bin && slices.Equal(entry.Args, plan.args):
 				want.state = "same"
-			case isOurs && ours.Mode == "proxy" && ours.Profile == plan.profile.Name && sameServer(plan.ep, ours.Server, url):
+			case errors.As(err, new(*mcpclients.NotOursError)):
+				// Another program's: setup refuses it as mcp add does.
+				return usagef(remove+" --force", "setup: %s (%s): %v", cfg.Client.Name, cfg.Path, err)
+			case err != nil:
+				return err
+			case ours.Mode == "proxy" && ours.Profile == plan.profile.Name && sameServer(plan.ep, ours.Server, url):
 				want.state = "ours"
 			default:
-				return usagef("choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove "+s.o.mcpName+" --client "+cfg.Client.ID,
-					"setup: %s (%s) already has an MCP server %q for something else; nothing was changed", cfg.Client.Name, cfg.Path, s.o.mcpName)
+				return usagef(remove, "setup: %s (%s) already has an MCP server %q for something else; nothing was changed", cfg.Client.Name, cfg.Path, s.o.mcpName)
 			}
 		}
 		if cfg.Client.ID == "claude-code" {

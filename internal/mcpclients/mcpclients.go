@@ -374,8 +374,19 @@ var ErrNoScope = errors.New("this client has no configuration file for that scop
 type Config struct {
 	Client Client
 	Path   string
-	json   *mcpjson.File
-	toml   *tomlFile
+	// Force lets an edit replace or remove an entry that is not sfmcp's;
+	// without it such an edit is a *NotOursError and changes nothing.
+	Force bool
+	json  *mcpjson.File
+	toml  *tomlFile
+}
+
+// NotOursError: the entry is another program's MCP server, which sfmcp
+// changes only when forced.
+type NotOursError struct{ Name string }
+
+func (e *NotOursError) Error() string {
+	return fmt.Sprintf("MCP server %q is not sfmcp's; nothing was changed", e.Name)
 }
 
 // Open reads the client's file for scope (missing is empty).
@@ -407,13 +418,14 @@ func (c Client) open(path string, follow bool) (*Config, error) {
 	return cfg, nil
 }
 
-// SetStdio adds or replaces the entry name that runs bin with args.
+// SetStdio adds the entry name that runs bin with args, or updates
+// sfmcp's entry of that name (another program's only with Force).
 func (cfg *Config) SetStdio(name, bin string, args []string) error {
 	return cfg.set(name, cfg.Client.stdio(bin, args))
 }
 
-// SetHeaders adds or replaces an HTTP entry whose headers come from the
-// command helper.
+// SetHeaders adds or updates, as SetStdio does, an HTTP entry whose
+// headers come from the command helper.
 func (cfg *Config) SetHeaders(name, url, helper string) error {
 	if cfg.Client.headers == nil {
 		return fmt.Errorf("%s runs no command for HTTP headers; use the stdio bridge (--mode proxy)", cfg.Client.Name)
@@ -422,14 +434,58 @@ func (cfg *Config) SetHeaders(name, url, helper string) error {
 }
 
 func (cfg *Config) set(name string, entry any) error {
+	foreign, err := cfg.foreign(name)
+	if err != nil {
+		return err
+	}
+	if foreign {
+		// Forced: another program's entry is replaced whole, so nothing of
+		// it (an env holding its secret, headers, a sub-table) goes to
+		// sfmcp's. sfmcp's own entry keeps the user's other keys.
+		if _, err := cfg.remove(name); err != nil {
+			return err
+		}
+	}
 	if cfg.toml != nil {
 		return cfg.toml.set(name, entry.([]tomlKey))
 	}
 	return cfg.json.Set(name, entry)
 }
 
+// foreign reports whether name is an entry that is not sfmcp's, which
+// only Force lets an edit touch (else a *NotOursError). Entry.Ours
+// decides, as it does for mcp list.
+func (cfg *Config) foreign(name string) (bool, error) {
+	_, entries, err := cfg.Entries()
+	if err != nil {
+		return false, err
+	}
+	raw, exists := entries[name]
+	if _, ours := ParseEntry(raw).Ours(); !exists || ours {
+		return false, nil
+	}
+	if !cfg.Force {
+		return true, &NotOursError{Name: name}
+	}
+	return true, nil
+}
+
+// MayEdit returns a *NotOursError when name is another program's entry
+// and Force is not set: what SetStdio, SetHeaders and Remove would refuse.
+func (cfg *Config) MayEdit(name string) error {
+	_, err := cfg.foreign(name)
+	return err
+}
+
 // Remove deletes the entry name; it reports whether there was one.
 func (cfg *Config) Remove(name string) (bool, error) {
+	if err := cfg.MayEdit(name); err != nil {
+		return false, err
+	}
+	return cfg.remove(name)
+}
+
+func (cfg *Config) remove(name string) (bool, error) {
 	if cfg.toml != nil {
 		return cfg.toml.remove(name)
 	}

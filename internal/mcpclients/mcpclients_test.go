@@ -1,6 +1,7 @@
 package mcpclients
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -102,5 +103,53 @@ func TestHeaderHelpers(t *testing.T) {
 	g, _ := gemini.OpenFile(filepath.Join(t.TempDir(), "settings.json"))
 	if err := g.SetHeaders("x", "https://a", "sfmcp-token headers"); err == nil {
 		t.Fatal("a header helper written for a client that never runs it")
+	}
+}
+
+// Another program's entry (its secret in env, a TOML sub-table) is
+// neither changed nor removed, in any client's file, without Force; with
+// it, the entry is replaced whole and nothing of it stays.
+func TestAnotherProgramsEntry(t *testing.T) {
+	const secret = "ghp_000000000000000000000000000000000000"
+	for _, c := range All() {
+		path := filepath.Join(t.TempDir(), "config.json")
+		content := `{"` + strings.Join(c.Key, `": {"`) + `": {"github": {"command": "npx", "args": ["-y", "server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}}}` + strings.Repeat("}", len(c.Key)) + "\n"
+		if c.toml {
+			path = filepath.Join(t.TempDir(), "config.toml")
+			content = "[mcp_servers.github]\ncommand = \"npx\"\nargs = [\"-y\", \"server-github\"]\n\n[mcp_servers.github.env]\nGITHUB_TOKEN = \"" + secret + "\"\n\n[mcp_servers.github.tools.search]\napproval = \"never\"\n"
+		}
+		os.WriteFile(path, []byte(content), 0o600)
+		cfg, err := c.OpenFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.ID, err)
+		}
+		var notOurs *NotOursError
+		if err := cfg.SetStdio("github", "/usr/local/bin/sfmcp-token", bridgeArgs); !errors.As(err, &notOurs) {
+			t.Errorf("%s: set over another program's entry: %v", c.ID, err)
+		}
+		if ok, err := cfg.Remove("github"); ok || !errors.As(err, &notOurs) {
+			t.Errorf("%s: remove of another program's entry: %v %v", c.ID, ok, err)
+		}
+		if _, entries, _ := cfg.Entries(); !strings.Contains(string(entries["github"]), secret) {
+			t.Errorf("%s: the refused edits changed the entry", c.ID)
+		}
+		cfg.Force = true
+		if err := cfg.SetStdio("github", "/usr/local/bin/sfmcp-token", bridgeArgs); err != nil {
+			t.Fatalf("%s: forced set: %v", c.ID, err)
+		}
+		if err := cfg.Save(); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(path)
+		for _, old := range []string{"GITHUB_TOKEN", "ghp_", "server-github", "env", "approval"} {
+			if strings.Contains(string(data), old) {
+				t.Errorf("%s: %q of the other program's entry stayed", c.ID, old)
+			}
+		}
+		again, _ := c.OpenFile(path)
+		_, entries, _ := again.Entries()
+		if _, ok := ParseEntry(entries["github"]).Ours(); !ok {
+			t.Errorf("%s: the forced entry is not sfmcp's", c.ID)
+		}
 	}
 }
