@@ -39,7 +39,7 @@ const (
 )
 
 func loadTOML(path, table string, follow bool) (*tomlFile, error) {
-	in, err := atomicfile.ReadForEdit(path, maxTOML, follow, maxTOMLNesting)
+	in, err := atomicfile.ReadForEdit(path, maxTOML, follow, atomicfile.NestingTOML, maxTOMLNesting)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func Open(path string, o Options) (*File, error) {
 	if len(key) == 0 {
 		key = []string{DefaultKey}
 	}
-	in, err := atomicfile.ReadForEdit(path, maxFile, o.Follow, maxNesting)
+	in, err := atomicfile.ReadForEdit(path, maxFile, o.Follow, atomicfile.NestingJSONC, maxNesting)
 	if err != nil {
 		return nil, err
 	}
