@@ -108,8 +108,17 @@ type Options struct {
 	// SignIn runs the browser sign-in of p (the flow `sfmcp-token login`
 	// runs) and stores it. The daemon calls it when Snowflake needs a new
 	// sign-in and the caller is at this machine's desktop; nil means it
-	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1).
-	SignIn func(ctx context.Context, p config.Profile) error
+	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1). SignIn tells
+	// opened how opening the browser went: nil once it did, else the
+	// opener's error, which ends the sign-in (nobody can see it).
+	SignIn func(ctx context.Context, p config.Profile, opened func(error)) error
+	// OpenGrace is how long a sign-in may go without word from its opener
+	// before it counts as shown (default 2 s). An opener that cannot open
+	// fails at once (xdg-open with no browser or display exits 3 within a
+	// fraction of a second), while one that works may block until the
+	// browser exits (some xdg-open setups). A caller waits this long at
+	// most before it is told a window was opened.
+	OpenGrace time.Duration
 	// MayOpenSignIn says why the daemon must not open a sign-in for p
 	// ("" if it may): it renews only a sign-in the user made, to the same
 	// host over the same network.
@@ -220,6 +229,9 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	if opts.IdleAfter <= 0 {
 		opts.IdleAfter = time.Hour
+	}
+	if opts.OpenGrace <= 0 {
+		opts.OpenGrace = 2 * time.Second
 	}
 	m := &Manager{opts: opts, ctx: ctx, entries: map[string]*entry{}, generation: map[string]uint64{}, pending: map[string]*rotation{},
 		signIns: map[string]*signIn{}, notified: map[string]time.Time{}}
@@ -351,16 +363,47 @@ type Request struct {
 }
 
 // signInEvery is how often the daemon opens a browser sign-in for one
-// profile at most.
-const signInEvery = 10 * time.Minute
+// profile at most. One whose browser failed to open showed nothing, so
+// another may be tried after openRetry (the display or browser may be
+// back), but not on every request.
+const (
+	signInEvery = 10 * time.Minute
+	openRetry   = time.Minute
+)
 
 // signIn is a browser sign-in the daemon opened.
 type signIn struct {
 	started time.Time
 	ctx     context.Context
 	cancel  context.CancelFunc // a login or logout of the profile ends it
+	shown   chan struct{}      // closed once a browser shows it (see Options.OpenGrace)
 	done    chan struct{}      // closed when it ends
+	openErr error              // the opener failed, which ended it
 	err     error
+}
+
+// failed reports whether no browser showed s: its opener failed, or it
+// ended before one opened. Called with m.mu held.
+func (s *signIn) failed() bool {
+	return s.openErr != nil || closed(s.done) && !closed(s.shown)
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// failure says why no browser showed s (see failed). Called with m.mu held.
+func (s *signIn) failure() string {
+	err := s.openErr
+	if err == nil {
+		err = s.err
+	}
+	return "opening one at " + s.started.Local().Format("15:04") + " failed: " + err.Error()
 }
 
 // Token returns a valid access token for the requested profile.
@@ -448,6 +491,11 @@ func (m *Manager) token(p config.Profile, now time.Time, r Request) (Token, erro
 // sign-in and tries again, so the user's call succeeds after one click.
 func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Request, loginErr error) (Token, error) {
 	s, note := m.offerSignIn(p, r)
+	if s != nil {
+		if why := m.openFailure(ctx, s); why != "" {
+			s, note = nil, m.notOpening(p, why)
+		}
+	}
 	if s == nil {
 		return Token{}, fmt.Errorf("%w; %s", loginErr, note)
 	}
@@ -471,10 +519,45 @@ func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Reques
 	return Token{}, opened()
 }
 
+// openFailure waits until it is known whether a browser shows s, and
+// says why none does ("" if one does). A caller that stops waiting first
+// is told one does.
+func (m *Manager) openFailure(ctx context.Context, s *signIn) string {
+	select {
+	case <-s.shown:
+	case <-s.done:
+	case <-ctx.Done():
+	case <-m.ctx.Done():
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !s.failed() {
+		return ""
+	}
+	return s.failure()
+}
+
+// browserOpened records how opening the browser for s went (see
+// Options.SignIn); the outcome of a sign-in that ended is settled. A
+// failure ends the sign-in: nobody can see it.
+func (m *Manager) browserOpened(s *signIn, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case closed(s.done):
+	case err != nil:
+		if s.openErr == nil {
+			s.openErr = err
+			s.cancel()
+		}
+	case !closed(s.shown):
+		close(s.shown)
+	}
+}
+
 // offerSignIn returns the browser sign-in under way for p, opening one if
 // allowed, with a note for the user; nil if none is open.
 func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
-	command := "sfmcp-token login --profile " + p.Name
 	if p.IsPAT() {
 		return nil, "rotate the PAT (sfmcp-token pat rotate)"
 	}
@@ -506,35 +589,58 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 		why = "the request came over SSH"
 	case refusal != "":
 		why = refusal
-	case s != nil && now.Sub(s.started) < signInEvery:
+	case s != nil && s.failed() && now.Sub(s.started) < openRetry:
+		why = s.failure()
+	case s != nil && !s.failed() && now.Sub(s.started) < signInEvery:
 		why = "one was opened at " + s.started.Local().Format("15:04") + " and sfmcp opens at most one per profile every 10 minutes"
 	}
 	if why != "" {
-		if m.opts.NeedsSignIn != nil && now.Sub(m.notified[p.Name]) >= signInEvery {
-			m.notified[p.Name] = now
-			go m.opts.NeedsSignIn(p.Name, command)
-		}
-		m.opts.Log.Warn("a new sign-in is needed; not opening a browser", "profile", p.Name, "why", why, "run", command)
-		return nil, "no browser was opened (" + why + "); run: " + command
+		return nil, m.notOpeningLocked(p, why, now)
 	}
 	// Two minutes: the bridge waits that long, and the loopback port is
 	// held until it ends (a login of the profile cancels it at once).
 	ctx, cancel := context.WithTimeout(m.ctx, 2*time.Minute)
-	s = &signIn{started: now, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	s = &signIn{started: now, ctx: ctx, cancel: cancel, shown: make(chan struct{}), done: make(chan struct{})}
 	m.signIns[p.Name] = s
 	m.opts.Log.Info("opening a browser sign-in", "profile", p.Name)
 	go m.runSignIn(p, s)
+	time.AfterFunc(m.opts.OpenGrace, func() { m.browserOpened(s, nil) })
 	return s, "a browser window was opened to sign in to Snowflake (profile " + p.Name + "): finish it there"
+}
+
+// notOpening tells the user (daemon log, desktop notification) that p
+// needs a sign-in the daemon does not open, and why; it returns the note
+// for the caller.
+func (m *Manager) notOpening(p config.Profile, why string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.notOpeningLocked(p, why, m.now())
+}
+
+func (m *Manager) notOpeningLocked(p config.Profile, why string, now time.Time) string {
+	command := "sfmcp-token login --profile " + p.Name
+	if m.opts.NeedsSignIn != nil && now.Sub(m.notified[p.Name]) >= signInEvery {
+		m.notified[p.Name] = now
+		go m.opts.NeedsSignIn(p.Name, command)
+	}
+	m.opts.Log.Warn("a new sign-in is needed; not opening a browser", "profile", p.Name, "why", why, "run", command)
+	return "no browser was opened (" + why + "); run: " + command
 }
 
 // runSignIn runs one browser sign-in and, once it is stored, makes the
 // profile use it.
 func (m *Manager) runSignIn(p config.Profile, s *signIn) {
 	defer s.cancel()
-	err := m.opts.SignIn(s.ctx, p)
+	err := m.opts.SignIn(s.ctx, p, func(err error) { m.browserOpened(s, err) })
 	if err == nil {
+		m.browserOpened(s, nil) // it completed, so a browser showed it
 		err = m.Reload(p.Name)
 	}
+	m.mu.Lock()
+	if s.openErr != nil {
+		err = s.openErr // what ended it, rather than the cancellation
+	}
+	m.mu.Unlock()
 	if err != nil {
 		m.opts.Log.Warn("the browser sign-in sfmcp opened did not complete", "profile", p.Name, "error", err.Error())
 	} else {

@@ -206,7 +206,8 @@ func TestCallersFailFastWhileARetryHangs(t *testing.T) {
 func TestLoginEndsTheDaemonsOpenSignIn(t *testing.T) {
 	started := make(chan struct{})
 	f := newFixture(t, nil, func(o *Options) {
-		o.SignIn = func(ctx context.Context, p config.Profile) error {
+		o.SignIn = func(ctx context.Context, p config.Profile, opened func(error)) error {
+			opened(nil)
 			close(started)
 			<-ctx.Done() // a user who never finishes
 			return ctx.Err()

@@ -23,10 +23,11 @@ func signInFixture(t *testing.T, opts func(*Options)) (*fixture, *atomic.Int32, 
 	var f *fixture
 	f = newFixture(t, nil, func(o *Options) {
 		o.BackoffBase, o.BackoffMax = time.Hour, time.Hour
-		o.SignIn = func(ctx context.Context, p config.Profile) error {
+		o.SignIn = func(ctx context.Context, p config.Profile, shown func(error)) error {
 			opened.Add(1)
 			c := &oauth.Client{BaseURL: f.sf.URL, ClientID: config.LocalApplication, Scopes: []string{"refresh_token", "session:role:MCP_USERS"}, HTTPClient: f.sf.Client()}
-			tok, err := (&oauth.Login{Client: c, Timeout: 10 * time.Second, Open: func(u string) error { _, _, err := f.sf.Visit(u); return err }}).Run(ctx)
+			open := func(u string) error { _, _, err := f.sf.Visit(u); shown(err); return err }
+			tok, err := (&oauth.Login{Client: c, Timeout: 10 * time.Second, Open: open}).Run(ctx)
 			if err != nil {
 				return err
 			}
@@ -89,6 +90,81 @@ func TestHeadersFailsFastWhileTheSignInOpens(t *testing.T) {
 	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); err != nil {
 		t.Fatalf("after the sign-in: %v", err)
 	}
+}
+
+// Issue #20: a window is claimed only when the opener succeeded, or still
+// runs after the grace (xdg-open may block until the browser exits); an
+// opener that failed gets the caller the login advice at once.
+func TestSignInCountsAsOpenedOnlyWhenTheBrowserOpened(t *testing.T) {
+	for name, c := range map[string]struct {
+		open   func(opened func(error))
+		grace  time.Duration
+		opened bool
+	}{
+		"the opener exited 0":   {open: func(opened func(error)) { opened(nil) }, grace: time.Hour, opened: true},
+		"the opener still runs": {open: func(func(error)) {}, grace: time.Millisecond, opened: true},
+		"the opener failed":     {open: func(opened func(error)) { opened(errors.New("exit status 3")) }, grace: time.Hour},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil, func(o *Options) {
+				o.OpenGrace = c.grace
+				o.SignIn = func(ctx context.Context, p config.Profile, opened func(error)) error {
+					c.open(opened)
+					<-ctx.Done() // nobody signs in
+					return ctx.Err()
+				}
+			})
+			f.token()
+			f.revoke()
+			_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
+			_, body := errorFor(err)
+			if !errors.Is(err, ErrLoginRequired) || body.SignInOpened != c.opened || errors.Is(err, ErrSignInOpened) != c.opened {
+				t.Fatalf("SignInOpened %v, want %v: %v", body.SignInOpened, c.opened, err)
+			}
+			if !c.opened && (!strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "run: sfmcp-token login --profile prod")) {
+				t.Fatalf("the advice should say what failed and what to run: %v", err)
+			}
+		})
+	}
+}
+
+// Issue #20: a failed open does not hold the bridge's request (which would
+// wait for a window nobody sees), is not taken for a sign-in under way, is
+// not tried again on every request, and does not count against the 10
+// minutes between windows.
+func TestFailedOpenAnswersAtOnceAndIsTriedAgainLater(t *testing.T) {
+	var tries atomic.Int32
+	f := newFixture(t, nil, func(o *Options) {
+		o.OpenGrace = time.Hour // the outcome comes from the opener alone
+		o.SignIn = func(ctx context.Context, p config.Profile, opened func(error)) error {
+			tries.Add(1)
+			opened(errors.New("exit status 3"))
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	})
+	f.token()
+	f.revoke()
+	bridge := func(want string, tried int32) {
+		t.Helper()
+		// Far shorter than the wait asked for: a request held for the
+		// window ends with this deadline, and says one was opened.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := f.m.Token(ctx, Request{Profile: "prod", WaitSignIn: time.Hour})
+		if !errors.Is(err, ErrLoginRequired) || errors.Is(err, ErrSignInOpened) || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "run: sfmcp-token login --profile prod") || tries.Load() != tried {
+			t.Fatalf("tried %d times (want %d): %v", tries.Load(), tried, err)
+		}
+	}
+	bridge("failed: exit status 3", 1)
+	f.m.mu.Lock()
+	s := f.m.signIns["prod"]
+	f.m.mu.Unlock()
+	<-s.done // the failed open ended the sign-in
+	bridge("failed: exit status 3", 1)
+	f.clock.Advance(openRetry)
+	bridge("failed: exit status 3", 2)
 }
 
 // Nothing opens over SSH, for a profile that turned it off, or for a

@@ -157,12 +157,13 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 // daemonSignIn is the browser sign-in the daemon opens itself when
 // Snowflake needs a new one, the same flow as `login`; nil (never) without
 // a desktop to open it on, or with SFMCP_NO_AUTO_LOGIN=1. It renews the
-// stored sign-in as it was made (see renewal), checked again right before.
-func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile) error {
+// stored sign-in as it was made (see renewal), checked again right before,
+// and tells the daemon whether the browser opened (see daemon.Options).
+func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile, func(error)) error {
 	if e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1" || !atDesktop(e.Getenv) {
 		return nil
 	}
-	return func(ctx context.Context, p config.Profile) error {
+	return func(ctx context.Context, p config.Profile, opened func(error)) error {
 		bound, cred, why := renewal(e, store, p)
 		if why != "" {
 			return errors.New(why)
@@ -182,7 +183,12 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 		announce := func(startURL, _ string) { // the authorization URL carries the state: never logged
 			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
 		}
-		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, true, nil)
+		open := func(url string) error {
+			err := e.opener()(url)
+			opened(err)
+			return err
+		}
+		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, open, nil)
 		return err
 	}
 }
@@ -251,7 +257,10 @@ func homeIsAccounts(getenv func(string) string) bool {
 }
 
 // atDesktop reports whether the daemon runs in a session with a screen to
-// open a browser on: a macOS login, or on Linux a display or a session bus.
+// open a browser on: a macOS login, or elsewhere an X or Wayland display.
+// A session bus alone is no screen: containers, lingering user sessions,
+// CI runners and dbus-run-session have one, and a browser opened there
+// shows nowhere.
 func atDesktop(getenv func(string) string) bool {
 	switch runtime.GOOS {
 	case "darwin":
@@ -259,7 +268,7 @@ func atDesktop(getenv func(string) string) bool {
 	case "windows":
 		return false
 	}
-	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != "" || paths.SessionBus(getenv) != ""
+	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != ""
 }
 
 // probeClients asks MCP servers whether they take a token, over the

@@ -94,9 +94,13 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 		}
 		paste = lines.next
 	}
+	open := e.opener()
+	if o.noBrowser {
+		open = nil
+	}
 	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL, authURL string) {
 		announce(e, startURL, authURL, o.noBrowser)
-	}, !o.noBrowser, paste)
+	}, open, paste)
 	if err != nil {
 		return err
 	}
@@ -125,8 +129,8 @@ type signInNetwork struct {
 // browserSignIn runs the authorization code + PKCE sign-in of profile p
 // through the browser and stores the sign-in: `login` and the daemon's
 // self-opened sign-in share it. announce gets the loopback start URL; open
-// says whether to open a browser on it. It returns the signed-in user.
-func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open bool, paste func(context.Context) (string, error)) (string, error) {
+// opens a browser on it (nil: none). It returns the signed-in user.
+func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open func(url string) error, paste func(context.Context) (string, error)) (string, error) {
 	client, err := oauthClient(e, store, p, ep, network.http)
 	if err != nil {
 		return "", err
@@ -140,12 +144,7 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 		PasteRefused: func(err error) {
 			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
 		},
-	}
-	if open {
-		login.Open = e.OpenBrowser
-		if login.Open == nil {
-			login.Open = browser.OpenURL
-		}
+		Open: open,
 	}
 	tokens, err := login.Run(ctx)
 	if err != nil {
@@ -188,6 +187,14 @@ func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.
 		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
 	}
 	return tokens.Username, nil
+}
+
+// opener is how this process opens a browser.
+func (e *Env) opener() func(url string) error {
+	if e.OpenBrowser != nil {
+		return e.OpenBrowser
+	}
+	return browser.OpenURL
 }
 
 // announce prints the sign-in URL (the loopback start page, which sends

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -93,4 +96,30 @@ func TestMayOpenSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(account, "host")
+}
+
+// Issue #20: on Linux only a display is a desktop. A session bus alone
+// (containers, lingering sessions, CI, dbus-run-session) shows no browser.
+// macOS always has one; callers over SSH are refused per request.
+func TestAtDesktop(t *testing.T) {
+	bus := filepath.Join(t.TempDir(), "bus")
+	ln, err := net.Listen("unix", bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, c := range []struct {
+		display, wayland string
+		want             bool
+	}{{"", "", false}, {":0", "", true}, {"", "wayland-0", true}} {
+		env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + bus, "DISPLAY": c.display, "WAYLAND_DISPLAY": c.wayland}
+		getenv := func(k string) string { return env[k] }
+		if paths.SessionBus(getenv) == "" {
+			t.Fatal("the test's bus is not taken for a session bus")
+		}
+		want := c.want || runtime.GOOS == "darwin"
+		if got := atDesktop(getenv); got != want {
+			t.Errorf("a session bus, DISPLAY %q, WAYLAND_DISPLAY %q: atDesktop %v, want %v", c.display, c.wayland, got, want)
+		}
+	}
 }
