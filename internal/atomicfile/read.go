@@ -4,44 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// ReadRegular reads path, which must be a regular file of at most max
-// bytes: a FIFO, a device or a directory that a project put there is
-// refused without blocking or reading it, and a symlink is followed only
-// when follow is true (the user's own dotfiles; never a project's file).
-// A missing file reads as empty.
+// ReadRegular reads path as ReadFile does, except that a missing file
+// reads as empty (an MCP client file that is not there yet).
 func ReadRegular(path string, max int64, follow bool) ([]byte, error) {
-	f, err := os.OpenFile(path, openFlags(follow), 0)
+	data, err := ReadFile(path, max, follow)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w (a symlink is not followed here)", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, max>>20)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, max>>20)
-	}
-	return data, nil
+	return data, err
 }
 
 // Parsers recurse as a file nests, and a file from anywhere may nest a
