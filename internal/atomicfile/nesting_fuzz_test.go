@@ -64,6 +64,9 @@ func FuzzNestingTOML(f *testing.F) {
 		"a = \"\"\"x \\\"\"\" '[[[\"\"\"\"\"\nb = [[[1]]]\n",
 		"a = \"it's # not a comment\"\nb = [[[1]]]\n",
 		"a.b.c = [{d.e = [1.5, {f = 1979-05-27T07:32:00.999Z}]}]\n[x.'y.z'.\"w\"]\nv = 1\n[[x.y]]\n[[x.y.z]]\nq.r = {s.t = []}\n",
+		"0='''''''\n1=[]", // seven quotes: ''' and the text's last two
+		// A dotted key reaches into arrays of tables: each part may be two deep.
+		"[[a.x]]\n[[a.x.y]]\n[a]\nx.y.z = [[[1]]]\n",
 		"[mcp_servers.s]\ncommand = \"x\"\nargs = ['-y', \"a\"] # it's\n\n[mcp_servers.s.env]\nA = '1'\n",
 	} {
 		f.Add([]byte(s))
