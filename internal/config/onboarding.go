@@ -30,6 +30,9 @@ type Onboarding struct {
 // maxOnboarding bounds what is read: the file has a handful of short keys.
 const maxOnboarding = 64 << 10
 
+// maxOnboardingNesting allows a [table] of a few parts, no more.
+const maxOnboardingNesting = 16
+
 // LoadOnboarding reads and checks an onboarding file.
 func LoadOnboarding(path string) (Onboarding, error) {
 	var o Onboarding
@@ -38,6 +41,11 @@ func LoadOnboarding(path string) (Onboarding, error) {
 	data, err := atomicfile.ReadFile(path, maxOnboarding, false)
 	if err != nil {
 		return o, fmt.Errorf("read onboarding file: %w", err)
+	}
+	// The file is flat; a deep nest or a long dotted key only slows the
+	// TOML parser down (its time grows with the square of a key's length).
+	if atomicfile.NestingTOML(data) > maxOnboardingNesting {
+		return o, fmt.Errorf("onboarding file %s nests deeper than %d levels", path, maxOnboardingNesting)
 	}
 	md, err := toml.Decode(string(data), &o)
 	if err != nil {
