@@ -12,8 +12,8 @@ import (
 func TestOnboardingNestIsRefusedBeforeParsing(t *testing.T) {
 	dir := t.TempDir()
 	for name, data := range map[string]string{
-		"dotted": "profile = \"t\"\n" + strings.Repeat("a.", 30000) + "a = 1\n",
-		"nested": "profile = \"t\"\nx = " + strings.Repeat("[", 30000) + "\n",
+		"dotted":              "profile = \"t\"\n" + strings.Repeat("a.", 30000) + "a = 1\n",
+		"nested":              "profile = \"t\"\nx = " + strings.Repeat("[", 30000) + "\n",
 		"after an apostrophe": "# it's\nx = " + strings.Repeat("[", 30000) + "\n",
 	} {
 		path := filepath.Join(dir, "o.toml")
