@@ -153,3 +153,41 @@ func TestAnotherProgramsEntry(t *testing.T) {
 		}
 	}
 }
+
+// An entry that runs another sfmcp-token (a project's own ./sfmcp-token)
+// is updated whole: an env chosen for that program does not go to this
+// one. An entry running this sfmcp-token keeps the user's keys.
+func TestEntryOfAnotherSfmcpTokenIsReplacedWhole(t *testing.T) {
+	for _, c := range All() {
+		path := filepath.Join(t.TempDir(), "config.json")
+		entry := func(bin string) string {
+			return `{"` + strings.Join(c.Key, `": {"`) + `": {"snowflake": {"command": "` + bin + `", "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"], "env": {"SSL_CERT_FILE": "/repo/ca.pem"}}}` + strings.Repeat("}", len(c.Key)) + "\n"
+		}
+		content := entry("./tools/sfmcp-token")
+		if c.toml {
+			path = filepath.Join(t.TempDir(), "config.toml")
+			content = "[mcp_servers.snowflake]\ncommand = \"./tools/sfmcp-token\"\nargs = [\"mcp-proxy\", \"--profile\", \"prod\", \"--server\", \"DB.PUBLIC.GONG_MCP\"]\n\n[mcp_servers.snowflake.env]\nSSL_CERT_FILE = \"/repo/ca.pem\"\n"
+		}
+		for _, bin := range []string{"./tools/sfmcp-token", "/usr/local/bin/sfmcp-token"} {
+			if c.toml {
+				content = strings.Replace(content, "./tools/sfmcp-token", bin, 1)
+			} else {
+				content = entry(bin)
+			}
+			os.WriteFile(path, []byte(content), 0o600)
+			cfg, err := c.OpenFile(path)
+			if err != nil {
+				t.Fatalf("%s: %v", c.ID, err)
+			}
+			if err := cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", []string{"mcp-proxy", "--profile", "team", "--server", "DB.PUBLIC.GONG_MCP"}); err != nil {
+				t.Fatalf("%s: %v", c.ID, err)
+			}
+			cfg.Save()
+			data, _ := os.ReadFile(path)
+			kept := strings.Contains(string(data), "/repo/ca.pem")
+			if want := bin == "/usr/local/bin/sfmcp-token"; kept != want {
+				t.Errorf("%s: updating an entry that ran %s kept its env: %v, want %v\n%s", c.ID, bin, kept, want, data)
+			}
+		}
+	}
+}

@@ -42,6 +42,9 @@ type Ours struct {
 	Profile string // "" when the entry names none
 	Server  string // proxy: the --server value
 	URL     string // headers: the server URL
+	// Program is the sfmcp-token the entry runs, as written: a project's
+	// entry may name one of its own.
+	Program string
 }
 
 // Parse recognises an entry sfmcp wrote in Claude Code's shape; ok is
@@ -61,10 +64,10 @@ func Parse(raw json.RawMessage) (o Ours, ok bool) {
 // to url with helper for its headers), in any client's shape, is sfmcp's.
 func Recognise(command string, args []string, url, helper string) (o Ours, ok bool) {
 	if words, ok := shellWords(helper); ok && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
-		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url}, true
+		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url, Program: words[0]}, true
 	}
 	if isSfmcp(command) && len(args) > 0 && args[0] == "mcp-proxy" {
-		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server")}, true
+		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server"), Program: command}, true
 	}
 	return Ours{}, false
 }
