@@ -118,6 +118,11 @@ func ParseLockRecord(b []byte) (pid int, socket string, err error) {
 		if !filepath.IsAbs(socket) {
 			return 0, "", fmt.Errorf("the lock file names a relative socket path")
 		}
+		// The daemon records no path with a CR or a NUL (the kernel would
+		// dial the path up to the NUL).
+		if strings.ContainsAny(socket, "\r\x00") {
+			return 0, "", fmt.Errorf("the lock file names a socket path with a control character")
+		}
 	}
 	return pid, socket, nil
 }
