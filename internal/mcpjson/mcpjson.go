@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tailscale/hujson"
 
@@ -205,6 +206,11 @@ func (f *File) entryValue(v any, indent, unit string, multiline bool) (hujson.Va
 // entry are set and the user's other keys (env, timeouts, …) are kept, as
 // is an "enabled" the user chose.
 func (f *File) Set(name string, entry any) error {
+	// JSON would write another name (U+FFFD for each bad byte), which a
+	// second such name would then duplicate.
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("the server name %q is not valid UTF-8", name)
+	}
 	obj, indent, err := f.servers(true)
 	if err != nil {
 		return err
