@@ -20,11 +20,16 @@ func privateDir(dir string, uid int) bool {
 	return ok && int(sys.Uid) == uid
 }
 
-// ownSocket reports whether path is a socket owned by uid (not a link to
-// one) in a directory where no other user can replace it: one that only
+// ownSocket reports whether path is a socket owned by uid, reached through
+// no link, in a directory where no other user can replace it: one that only
 // uid or root can write to, or a sticky one such as /tmp, where
 // dbus-run-session puts its socket.
 func ownSocket(path string, uid int) bool {
+	// No link anywhere on the path: one in a directory others may write
+	// to (/tmp/m -> /run/user/UID) could be re-pointed after the check.
+	if real, err := filepath.EvalSymlinks(path); err != nil || real != path {
+		return false
+	}
 	st, err := os.Lstat(path)
 	if err != nil || st.Mode()&fs.ModeSocket == 0 || owner(st) != uid {
 		return false

@@ -12,7 +12,11 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 
 // privateTemp is a 0700 directory of this user, as a runtime dir must be.
 func privateTemp(t *testing.T) string {
-	d := filepath.Join(t.TempDir(), "run")
+	tmp, err := filepath.EvalSymlinks(t.TempDir()) // a bus is never reached through a link
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := filepath.Join(tmp, "run")
 	if err := os.Mkdir(d, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +176,20 @@ func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
 		if got, ok := checkedBus(addr, uid); got != want || ok != (want != "") {
 			t.Errorf("%q: checked as %q, %v; want %q", addr, got, ok, want)
 		}
+	}
+	// A link earlier in the path, in a directory others may write to,
+	// could be re-pointed at another user's directory after the check.
+	sticky := filepath.Join(t.TempDir(), "sticky")
+	os.Mkdir(sticky, 0o700)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	if err := os.Symlink(rt, filepath.Join(sticky, "m")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := checkedBus("unix:path="+filepath.Join(sticky, "m", "bus"), uid); ok {
+		t.Errorf("a bus reached through a linked directory was accepted: %q", got)
+	}
+	if got := sessionBus(envOf(map[string]string{"XDG_RUNTIME_DIR": filepath.Join(sticky, "m")}), uid); strings.Contains(got, sticky) {
+		t.Errorf("a linked runtime directory's bus was chosen: %q", got)
 	}
 	// A socket of ours in a directory others may write to can be swapped
 	// for theirs between the check and the dial.
