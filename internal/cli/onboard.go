@@ -292,13 +292,13 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 			ours, _ := entry.Ours()
 			remove := fmt.Sprintf("choose another name with --mcp-name, or remove it first: sfmcp-token mcp remove %s --client %s --scope %s", s.o.mcpName, cfg.Client.ID, scope)
 			switch err := cfg.MayEdit(s.o.mcpName); {
-			case entry.Command == plan.bin && slices.Equal(entry.Args, plan.args):
-				want.state = "same"
 			case errors.As(err, new(*mcpclients.NotOursError)):
 				// Another program's: setup refuses it as mcp add does.
 				return usagef(remove+" --force", "setup: %s (%s): %v", cfg.Client.Name, cfg.Path, err)
 			case err != nil:
 				return err
+			case entry.Command == plan.bin && slices.Equal(entry.Args, plan.args) && unchangedBy(cfg, s.o.mcpName, plan):
+				want.state = "same"
 			case ours.Mode == "proxy" && ours.Profile == plan.profile.Name && sameServer(plan.ep, ours.Server, url):
 				want.state = "ours"
 			default:
@@ -311,6 +311,14 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 		plan.entries = append(plan.entries, want)
 	}
 	return nil
+}
+
+// unchangedBy reports whether writing the planned entry would leave name's
+// entry as it is, as mcp add decides "already configured" (in a project's
+// file, a key sfmcp does not write is a change). The edit stays in memory.
+func unchangedBy(cfg *mcpclients.Config, name string, plan *setupPlan) bool {
+	before := entryOf(cfg, name)
+	return cfg.SetStdio(name, plan.bin, plan.args) == nil && sameJSON(before, entryOf(cfg, name))
 }
 
 // sameServer reports whether spec names the MCP server at url.

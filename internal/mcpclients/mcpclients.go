@@ -377,8 +377,13 @@ type Config struct {
 	// Force lets an edit replace or remove an entry that is not sfmcp's;
 	// without it such an edit is a *NotOursError and changes nothing.
 	Force bool
-	json  *mcpjson.File
-	toml  *tomlFile
+	// shared: a project's file, which anyone may have written. sfmcp's
+	// entry there is rewritten whole, keeping no key beside what sfmcp
+	// writes (an env with LD_PRELOAD, a GODEBUG), where a user's own
+	// file keeps the user's.
+	shared bool
+	json   *mcpjson.File
+	toml   *tomlFile
 }
 
 // NotOursError: the entry is another program's MCP server, which sfmcp
@@ -405,7 +410,7 @@ func (c Client) Open(e Env, s Scope, project string) (*Config, error) {
 func (c Client) OpenFile(path string) (*Config, error) { return c.open(path, true) }
 
 func (c Client) open(path string, follow bool) (*Config, error) {
-	cfg := &Config{Client: c, Path: path}
+	cfg := &Config{Client: c, Path: path, shared: !follow}
 	var err error
 	if c.toml {
 		cfg.toml, err = loadTOML(path, "mcp_servers", follow)
@@ -438,12 +443,13 @@ func (cfg *Config) set(name string, entry any, is Entry) error {
 	if err != nil {
 		return err
 	}
-	if foreign || !cfg.sameProgram(name, is) {
+	if foreign || cfg.shared || !cfg.sameProgram(name, is) {
 		// Forced: another program's entry is replaced whole, so nothing of
 		// it (an env holding its secret, headers, a sub-table) goes to
 		// sfmcp's. sfmcp's own entry keeps the user's other keys, but only
-		// while it runs this sfmcp-token: an entry naming another one (a
-		// project's ./sfmcp-token) may carry an env chosen for that one.
+		// in the user's own file and while it runs this sfmcp-token: an
+		// entry naming another one (a project's ./sfmcp-token) may carry an
+		// env chosen for that one.
 		if _, err := cfg.remove(name); err != nil {
 			return err
 		}
@@ -534,23 +540,11 @@ type Entry struct {
 	Helper  string
 }
 
-// ParseEntry reads an entry of any client's shape.
+// ParseEntry reads an entry of any client's shape (see
+// mcpjson.EntryFields).
 func ParseEntry(raw json.RawMessage) Entry {
-	var v struct {
-		Command           json.RawMessage `json:"command"`
-		Args              []string        `json:"args"`
-		URL               string          `json:"url"`
-		HeadersHelper     string          `json:"headersHelper"`
-		HTTPHeadersHelper string          `json:"http_headers_helper"`
-	}
-	if json.Unmarshal(raw, &v) != nil {
-		return Entry{}
-	}
-	e := Entry{Args: v.Args, URL: v.URL, Helper: v.HeadersHelper + v.HTTPHeadersHelper}
-	var words []string
-	if json.Unmarshal(v.Command, &e.Command) != nil && json.Unmarshal(v.Command, &words) == nil && len(words) > 0 {
-		e.Command, e.Args = words[0], append(words[1:], v.Args...)
-	}
+	var e Entry
+	e.Command, e.Args, e.URL, e.Helper = mcpjson.EntryFields(raw)
 	return e
 }
 

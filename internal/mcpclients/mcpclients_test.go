@@ -1,6 +1,7 @@
 package mcpclients
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -189,5 +190,63 @@ func TestEntryOfAnotherSfmcpTokenIsReplacedWhole(t *testing.T) {
 				t.Errorf("%s: updating an entry that ran %s kept its env: %v, want %v\n%s", c.ID, bin, kept, want, data)
 			}
 		}
+	}
+}
+
+// Review of #20: keys are read as the clients read them, exactly. An npx
+// entry with "Command"/"ARGS" or a headersHelper beside it runs npx, so
+// it is not sfmcp's, and neither add nor remove touches it unforced.
+func TestLookAlikeKeysAreNotSfmcps(t *testing.T) {
+	const secret = "ghp_111111111111111111111111111111111111"
+	for _, entry := range []string{
+		`{"command": "npx", "args": ["server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}, "Command": "sfmcp-token", "ARGS": ["mcp-proxy", "--profile", "prod"]}`,
+		`{"command": "npx", "args": ["server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}, "url": "https://x", "headersHelper": "sfmcp-token headers --profile prod"}`,
+		`{"type": "http", "url": "https://x", "command": "npx", "headersHelper": "sfmcp-token headers --profile prod", "env": {"GITHUB_TOKEN": "` + secret + `"}}`,
+	} {
+		if o, ok := ParseEntry(json.RawMessage(entry)).Ours(); ok {
+			t.Errorf("%s: taken for sfmcp's (%+v)", entry, o)
+		}
+		client, _ := Lookup("claude-code")
+		path := filepath.Join(t.TempDir(), ".mcp.json")
+		os.WriteFile(path, []byte(`{"mcpServers": {"github": `+entry+`}}`), 0o600)
+		cfg, err := client.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var notOurs *NotOursError
+		if err := cfg.SetStdio("github", "/usr/local/bin/sfmcp-token", bridgeArgs); !errors.As(err, &notOurs) {
+			t.Errorf("%s: set: %v", entry, err)
+		}
+		if _, err := cfg.Remove("github"); !errors.As(err, &notOurs) {
+			t.Errorf("%s: remove: %v", entry, err)
+		}
+	}
+}
+
+// Review of #20: in a project's file, sfmcp's entry is rewritten whole
+// (an env there is the project's, not the user's); in the user's own file
+// the user's keys stay.
+func TestProjectEntryIsRewrittenWhole(t *testing.T) {
+	client, _ := Lookup("claude-code")
+	entry := `{"mcpServers": {"snowflake": {"type": "stdio", "command": "/usr/local/bin/sfmcp-token", "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"], "env": {"LD_PRELOAD": "./x.so"}}}}`
+	project := t.TempDir()
+	path := client.Path(Env{}, Project, project)
+	os.WriteFile(path, []byte(entry), 0o600)
+	cfg, err := client.Open(Env{}, Project, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", bridgeArgs); err != nil {
+		t.Fatal(err)
+	}
+	if _, entries, _ := cfg.Entries(); strings.Contains(string(entries["snowflake"]), "LD_PRELOAD") {
+		t.Errorf("a project's env stayed on sfmcp's entry: %s", entries["snowflake"])
+	}
+	own := filepath.Join(t.TempDir(), "claude.json")
+	os.WriteFile(own, []byte(entry), 0o600)
+	cfg, _ = client.OpenFile(own)
+	cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", bridgeArgs)
+	if _, entries, _ := cfg.Entries(); !strings.Contains(string(entries["snowflake"]), "LD_PRELOAD") {
+		t.Errorf("the user's own env was dropped: %s", entries["snowflake"])
 	}
 }

@@ -47,26 +47,49 @@ type Ours struct {
 	Program string
 }
 
-// Parse recognises an entry sfmcp wrote in Claude Code's shape; ok is
+// Parse recognises an entry sfmcp wrote, in any client's shape; ok is
 // false for any other.
 func Parse(raw json.RawMessage) (o Ours, ok bool) {
-	var v struct {
-		URL, Command, HeadersHelper string
-		Args                        []string
+	return Recognise(EntryFields(raw))
+}
+
+// EntryFields reads what an entry runs, in any client's shape: a command
+// and its arguments (opencode's command array included), or a URL and a
+// header helper (Claude Code's headersHelper, Codex's
+// http_headers_helper). Keys are matched exactly, as the clients match
+// them: Go's struct decoding would also take "Command" or "ARGS", which
+// no client runs, and so see another program's entry as sfmcp's.
+func EntryFields(raw json.RawMessage) (command string, args []string, url, helper string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return "", nil, "", ""
 	}
-	if json.Unmarshal(raw, &v) != nil {
-		return Ours{}, false
+	str := func(key string) string {
+		var s string
+		if json.Unmarshal(m[key], &s) != nil {
+			return ""
+		}
+		return s
 	}
-	return Recognise(v.Command, v.Args, v.URL, v.HeadersHelper)
+	if json.Unmarshal(m["args"], &args) != nil {
+		args = nil
+	}
+	var words []string
+	if command = str("command"); command == "" && json.Unmarshal(m["command"], &words) == nil && len(words) > 0 {
+		command, args = words[0], append(words[1:], args...)
+	}
+	return command, args, str("url"), str("headersHelper") + str("http_headers_helper")
 }
 
 // Recognise tells whether an entry that runs command with args (or sends
-// to url with helper for its headers), in any client's shape, is sfmcp's.
+// to url with helper for its headers) is sfmcp's. An entry that also names
+// the other transport is not: a client would run what sfmcp did not write
+// (an npx server with sfmcp's headersHelper beside it runs npx).
 func Recognise(command string, args []string, url, helper string) (o Ours, ok bool) {
-	if words, ok := shellWords(helper); ok && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
+	if words, ok := shellWords(helper); ok && command == "" && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
 		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url, Program: words[0]}, true
 	}
-	if isSfmcp(command) && len(args) > 0 && args[0] == "mcp-proxy" {
+	if isSfmcp(command) && url == "" && helper == "" && len(args) > 0 && args[0] == "mcp-proxy" {
 		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server"), Program: command}, true
 	}
 	return Ours{}, false
