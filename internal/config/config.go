@@ -99,7 +99,24 @@ type fileShape struct {
 	Profiles       map[string]Profile `toml:"profiles"`
 }
 
+// maxConfigNesting bounds how deeply a config may nest (a [profiles.x]
+// table is four levels): the TOML parser's time grows with the square of
+// a dotted key's length, and SFMCP_CONFIG or HOME may come from a
+// project's client entry.
+const maxConfigNesting = 32
+
+// checkNesting refuses TOML nested deeper than a config ever is.
+func checkNesting(data []byte) error {
+	if atomicfile.NestingTOML(data) > maxConfigNesting {
+		return fmt.Errorf("it nests deeper than %d levels", maxConfigNesting)
+	}
+	return nil
+}
+
 func (f *File) parse(data []byte) error {
+	if err := checkNesting(data); err != nil {
+		return err
+	}
 	if _, err := toml.Decode(string(data), &f.raw); err != nil {
 		return err
 	}

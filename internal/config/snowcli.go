@@ -103,6 +103,9 @@ func decodeIfExists(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("read the Snowflake CLI's connections: %w", err)
 	}
+	if err := checkNesting(data); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if _, err := toml.Decode(string(data), v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

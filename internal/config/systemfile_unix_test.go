@@ -77,6 +77,12 @@ func TestUserConfigIsReadBounded(t *testing.T) {
 	os.Symlink("/dev/zero", zero)
 	fifo := filepath.Join(dir, "fifo.toml")
 	syscall.Mkfifo(fifo, 0o600)
+	// A dotted key 30,000 parts long took BurntSushi/toml about a minute.
+	long := filepath.Join(dir, "long.toml")
+	os.WriteFile(long, []byte(strings.Repeat("a.", 30000)+"a = 1\n"), 0o600)
+	if _, err := Load(long); err == nil || !strings.Contains(err.Error(), "nests deeper") {
+		t.Errorf("a 30,000-part dotted key: %v", err)
+	}
 	for _, p := range []string{zero, fifo} {
 		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 			t.Errorf("%s: %v", filepath.Base(p), err)
