@@ -108,12 +108,12 @@ type Options struct {
 	// SignIn runs the browser sign-in of p (the flow `sfmcp-token login`
 	// runs) and stores it. The daemon calls it when Snowflake needs a new
 	// sign-in and the caller is at this machine's desktop; nil means it
-	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1). SignIn tells
-	// opened how opening the browser went: nil once it did, else the
-	// opener's error, which ends the sign-in (nobody can see it).
-	SignIn func(ctx context.Context, p config.Profile, opened func(error)) error
-	// OpenGrace is how long a sign-in may go without word from its opener
-	// before it counts as shown (default 2 s). An opener that cannot open
+	// never opens one (no desktop, or SFMCP_NO_AUTO_LOGIN=1). SignIn opens
+	// the browser through show, which runs open and tells the daemon how
+	// that went: an opener's error ends the sign-in (nobody can see it).
+	SignIn func(ctx context.Context, p config.Profile, show func(open func() error) error) error
+	// OpenGrace is how long an opener may run without an answer before
+	// its window counts as shown (default 2 s). An opener that cannot open
 	// fails at once (xdg-open with no browser or display exits 3 within a
 	// fraction of a second), while one that works may block until the
 	// browser exits (some xdg-open setups). A caller waits this long at
@@ -537,6 +537,16 @@ func (m *Manager) openFailure(ctx context.Context, s *signIn) string {
 	return s.failure()
 }
 
+// show runs the opener of s, timing the grace from its start (what comes
+// before it, a keychain read, may take a while), and records the outcome.
+func (m *Manager) show(s *signIn, open func() error) error {
+	grace := time.AfterFunc(m.opts.OpenGrace, func() { m.browserOpened(s, nil) })
+	err := open()
+	grace.Stop()
+	m.browserOpened(s, err)
+	return err
+}
+
 // browserOpened records how opening the browser for s went (see
 // Options.SignIn); the outcome of a sign-in that ended is settled. A
 // failure ends the sign-in: nobody can see it.
@@ -604,7 +614,6 @@ func (m *Manager) offerSignIn(p config.Profile, r Request) (*signIn, string) {
 	m.signIns[p.Name] = s
 	m.opts.Log.Info("opening a browser sign-in", "profile", p.Name)
 	go m.runSignIn(p, s)
-	time.AfterFunc(m.opts.OpenGrace, func() { m.browserOpened(s, nil) })
 	return s, "a browser window was opened to sign in to Snowflake (profile " + p.Name + "): finish it there"
 }
 
@@ -631,7 +640,7 @@ func (m *Manager) notOpeningLocked(p config.Profile, why string, now time.Time) 
 // profile use it.
 func (m *Manager) runSignIn(p config.Profile, s *signIn) {
 	defer s.cancel()
-	err := m.opts.SignIn(s.ctx, p, func(err error) { m.browserOpened(s, err) })
+	err := m.opts.SignIn(s.ctx, p, func(open func() error) error { return m.show(s, open) })
 	if err == nil {
 		m.browserOpened(s, nil) // it completed, so a browser showed it
 		err = m.Reload(p.Name)

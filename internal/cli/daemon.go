@@ -159,11 +159,11 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 // a desktop to open it on, or with SFMCP_NO_AUTO_LOGIN=1. It renews the
 // stored sign-in as it was made (see renewal), checked again right before,
 // and tells the daemon whether the browser opened (see daemon.Options).
-func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile, func(error)) error {
+func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.Context, config.Profile, func(func() error) error) error {
 	if e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1" || !atDesktop(e.Getenv) {
 		return nil
 	}
-	return func(ctx context.Context, p config.Profile, opened func(error)) error {
+	return func(ctx context.Context, p config.Profile, show func(open func() error) error) error {
 		bound, cred, why := renewal(e, store, p)
 		if why != "" {
 			return errors.New(why)
@@ -184,9 +184,7 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
 		}
 		open := func(url string) error {
-			err := e.opener()(url)
-			opened(err)
-			return err
+			return show(func() error { return e.opener()(url) })
 		}
 		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, open, nil)
 		return err
