@@ -16,19 +16,20 @@ import (
 // error that wraps fs.ErrNotExist.
 func OpenRegular(path string, follow bool) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, openFlags(follow), 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s does not exist: %w", path, fs.ErrNotExist)
-	}
-	if err != nil {
-		if !follow && isSymlink(path) {
-			return nil, nil, fmt.Errorf("%s is a symlink, which is not followed here", path)
-		}
-		return nil, nil, fmt.Errorf("cannot open %s: %w", path, err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, &missingError{path}
+	case err != nil && !follow && isSymlink(path):
+		return nil, nil, fmt.Errorf("%s is a symlink, which is not followed here", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, nil, fmt.Errorf("you may not read %s", path)
+	case err != nil:
+		return nil, nil, fmt.Errorf("cannot open %s (%s)", path, reason(err))
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("cannot read %s (%s)", path, reason(err))
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
@@ -42,7 +43,7 @@ func OpenRegular(path string, follow bool) (*os.File, fs.FileInfo, error) {
 func ReadOpened(f *os.File, max int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("cannot read %s (%s)", f.Name(), reason(err))
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%s is larger than %s", f.Name(), sizeText(max))
@@ -64,6 +65,23 @@ func ReadFile(path string, max int64, follow bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %s", path, sizeText(max))
 	}
 	return ReadOpened(f, max)
+}
+
+// missingError says a file is not there; it is fs.ErrNotExist to callers
+// that read a missing file as empty.
+type missingError struct{ path string }
+
+func (e *missingError) Error() string { return e.path + " does not exist" }
+func (e *missingError) Unwrap() error { return fs.ErrNotExist }
+
+// reason is the OS's word for what went wrong ("is a directory"), without
+// Go's "open PATH:" prefix, which the message already names.
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func isSymlink(path string) bool {

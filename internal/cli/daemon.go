@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"runtime"
@@ -184,11 +185,21 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 			log.Info("sign-in page (if no browser opened, visit it)", "profile", p.Name, "url", startURL)
 		}
 		open := func(url string) error {
-			return show(func() error { return e.opener()(url) })
+			return show(func() error { return openerFailure(e.opener()(url)) })
 		}
 		_, err = browserSignIn(ctx, e, store, bound, ep, network, 2*time.Minute, announce, open, nil)
 		return err
 	}
+}
+
+// openerFailure says how opening the browser failed, in words for the
+// advice the daemon gives ("exit status 3" is xdg-open's "no method").
+func openerFailure(err error) error {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("the browser opener exited with status %d", exit.ExitCode())
+	}
+	return err
 }
 
 // mayOpenSignIn says why the daemon must not open a sign-in for p ("" if

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"unicode/utf8"
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
@@ -164,11 +165,21 @@ func environmentDropIn(e *Env, write bool) error {
 	env := packaging.Environment(e.Getenv)
 	if !write || len(env) == 0 {
 		if err := os.Remove(dropIn); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+			return withAdvice(fmt.Errorf("remove %s: %w", dropIn, err), exitcode.Error, "remove it by hand")
 		}
 		return nil
 	}
-	return atomicfile.Write(dropIn, []byte(packaging.DropIn(env)), 0o600)
+	for k, v := range env {
+		// systemd drops an assignment that is not UTF-8, with only a
+		// journal line: the service would run without it.
+		if !utf8.ValidString(v) {
+			return usagef("set "+k+" to a UTF-8 value, then run this again", "%s is not UTF-8 text, which systemd would drop from the service", k)
+		}
+	}
+	if err := atomicfile.Write(dropIn, []byte(packaging.DropIn(env)), 0o600); err != nil {
+		return withAdvice(fmt.Errorf("write %s: %w", dropIn, err), exitcode.Error, "check that you can write "+filepath.Dir(dropIn))
+	}
+	return nil
 }
 
 // systemd is whether the service is a systemd user unit, which sfmcp asks
@@ -260,7 +271,7 @@ func serviceInstall(e *Env, svc service.Service, unit string) (string, error) {
 	}
 	if systemd() {
 		if err := environmentDropIn(e, true); err != nil {
-			return "", withAdvice(fmt.Errorf("install the sfmcp service: %w", err), exitcode.Error, "")
+			return "", err
 		}
 	}
 	err := svc.Install()
@@ -300,7 +311,7 @@ func serviceUninstall(e *Env, svc service.Service, unit string) error {
 	err := svc.Uninstall()
 	if systemd() {
 		if rmErr := environmentDropIn(e, false); rmErr != nil {
-			return withAdvice(fmt.Errorf("remove the sfmcp service's environment: %w", rmErr), exitcode.Error, "")
+			return rmErr
 		}
 	}
 	if rmErr := os.Remove(unit); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/packaging"
 )
@@ -135,5 +136,10 @@ func TestServiceUnitQuotesEnvironment(t *testing.T) {
 	h.mustRun("service", "uninstall")
 	if _, err := os.Stat(filepath.Join(dir, "sfmcp.service.d", "sfmcp-environment.conf")); !os.IsNotExist(err) {
 		t.Fatal("uninstall left the drop-in behind")
+	}
+	// systemd would silently drop a value that is not UTF-8.
+	h.env["SFMCP_CONFIG"] = "/x/\xff.toml"
+	if code, _, errOut := h.run("", "service", "install", "--executable", "/usr/local/bin/sfmcp-token"); code != exitcode.Usage || !strings.Contains(errOut, "not UTF-8") {
+		t.Fatalf("a value that is not UTF-8: exit %d\n%s", code, errOut)
 	}
 }

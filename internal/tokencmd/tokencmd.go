@@ -322,6 +322,11 @@ func daemonEnviron(env []string) []string {
 		if name == "DISPLAY" && !localDisplay(value) || name == "WAYLAND_DISPLAY" && !waylandName(value) {
 			continue
 		}
+		// A zone or locale by name only: a path (TZ=/repo/fifo) would make
+		// the daemon, or the helpers it runs, read a file a project chose.
+		if (name == "TZ" || localeEnv(name)) && !namedSetting(value) || localeEnv(name) && strings.Contains(value, "/") {
+			continue
+		}
 		out = append(out, kv)
 	}
 	// Helpers the daemon runs (notify-send) are looked up on the system
@@ -340,6 +345,18 @@ func localDisplay(d string) bool {
 // runtime directory ("wayland-0"), not a path elsewhere.
 func waylandName(w string) bool {
 	return w != "" && w != "." && w != ".." && !strings.ContainsAny(w, "/\x00")
+}
+
+func localeEnv(name string) bool {
+	return name == "LANG" || name == "LANGUAGE" || strings.HasPrefix(name, "LC_")
+}
+
+// namedSetting reports whether a TZ or locale value names a zone or locale
+// ("Europe/Paris", ":UTC", "en_US.UTF-8") rather than a file: not absolute
+// and no "..".
+func namedSetting(v string) bool {
+	v = strings.TrimPrefix(v, ":")
+	return !strings.HasPrefix(v, "/") && !strings.Contains(v, "..") && !strings.ContainsRune(v, 0)
 }
 
 func digits(s string) bool {

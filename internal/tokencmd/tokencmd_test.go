@@ -59,6 +59,15 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 	if len(out) != 1 {
 		t.Fatalf("daemon-wide settings passed: %q", out)
 	}
+	// A zone or locale by name only, never a file a project chose.
+	out = daemonEnviron([]string{"TZ=/repo/fifo", "TZ=:/repo/fifo", "TZ=../../repo/z", "LC_ALL=/repo/loc", "LANG=repo/loc"})
+	if len(out) != 1 {
+		t.Fatalf("a zone or locale file passed: %q", out)
+	}
+	out = daemonEnviron([]string{"TZ=Europe/Paris", "LC_ALL=en_US.UTF-8", "LANGUAGE=en_US:en"})
+	if len(out) != 4 {
+		t.Fatalf("zone and locale names were dropped: %q", out)
+	}
 	for d, want := range map[string]bool{":0": true, ":12.1": true, ":": false, ":0.": false, "host:0": false, ":0x": false} {
 		if localDisplay(d) != want {
 			t.Errorf("localDisplay(%q) = %v", d, !want)

@@ -199,7 +199,7 @@ func TestAutoSignInWhereNoBrowserCanShow(t *testing.T) {
 		"a session bus but no display": {why: "no desktop"},
 		"a display but no browser": {
 			env: []string{"DISPLAY=:99", "BROWSER=sfmcp-test-no-browser", "XDG_DATA_DIRS=" + t.TempDir()},
-			why: "failed: exit status 3", opens: 1},
+			why: "failed: the browser opener exited with status 3", opens: 1},
 	} {
 		t.Run(what, func(t *testing.T) {
 			p, name := formSignedIn(t, inOSKeychain)
