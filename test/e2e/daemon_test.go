@@ -245,19 +245,8 @@ func TestAutostartedDaemonGetsNoSecrets(t *testing.T) {
 	if code, _, errOut := p.run([]string{"SFMCP_CLIENT_SECRET=" + secret}, "headers"); code != 0 {
 		t.Fatal(errOut)
 	}
-	_, out, _ := p.run(nil, "status", "--json")
-	var st struct {
-		Daemon struct{ PID int } `json:"daemon"`
-	}
-	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Daemon.PID == 0 {
-		t.Fatalf("status: %s", out)
-	}
 	for _, f := range []string{"environ", "cmdline"} {
-		data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bytes.Contains(data, []byte(secret)) || bytes.Contains(data, []byte("SFMCP_CLIENT_SECRET")) {
+		if data := p.daemonProcFile(t, f); bytes.Contains(data, []byte(secret)) || bytes.Contains(data, []byte("SFMCP_CLIENT_SECRET")) {
 			t.Fatalf("the daemon's %s carries the client secret", f)
 		}
 	}
@@ -294,4 +283,21 @@ func TestTwoLoginsAtOnce(t *testing.T) {
 	if st := p.callMCP(t, h); st != 200 {
 		t.Fatalf("token refused: %d", st)
 	}
+}
+
+// daemonProcFile is /proc/PID/name of the running daemon (status names it).
+func (p *proc) daemonProcFile(t *testing.T, name string) []byte {
+	t.Helper()
+	_, out, _ := p.run(nil, "status", "--json")
+	var st struct {
+		Daemon struct{ PID int } `json:"daemon"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Daemon.PID == 0 {
+		t.Fatalf("status: %s", out)
+	}
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -203,17 +202,7 @@ func TestAutostartedDaemonIgnoresTheCallersConfig(t *testing.T) {
 	if n := evil.Counters().Refreshes; n != 0 {
 		t.Fatalf("the project's host received %d token requests", n)
 	}
-	_, status, _ := p.run(nil, "status", "--json")
-	var st struct {
-		Daemon struct{ PID int } `json:"daemon"`
-	}
-	if err := json.Unmarshal([]byte(status), &st); err != nil || st.Daemon.PID == 0 {
-		t.Fatalf("status: %s", status)
-	}
-	environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), "environ"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	environ := p.daemonProcFile(t, "environ")
 	for _, v := range []string{"SFMCP_CONFIG=", "XDG_CONFIG_HOME=", "XDG_DATA_HOME=", "SFMCP_KEYRING="} {
 		if bytes.Contains(environ, []byte(v)) {
 			t.Errorf("the auto-started daemon inherited %s", v)
@@ -475,19 +464,8 @@ func TestAutostartedDaemonGetsOnlyTheCheckedBus(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Bearer") {
 			t.Fatalf("headers: exit %d %s", code, errOut)
 		}
-		_, status, _ := p.run(nil, "status", "--json")
-		var st struct {
-			Daemon struct{ PID int } `json:"daemon"`
-		}
-		if err := json.Unmarshal([]byte(status), &st); err != nil || st.Daemon.PID == 0 {
-			t.Fatalf("status: %s", status)
-		}
-		environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(st.Daemon.PID), "environ"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		got := ""
-		for _, kv := range strings.SplitAfter(string(environ), "\x00") {
+		for _, kv := range strings.SplitAfter(string(p.daemonProcFile(t, "environ")), "\x00") {
 			if strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") {
 				got = kv
 			}
