@@ -113,11 +113,11 @@ type Options struct {
 	// that went: an opener's error ends the sign-in (nobody can see it).
 	SignIn func(ctx context.Context, p config.Profile, show func(open func() error) error) error
 	// OpenGrace is how long an opener may run without an answer before
-	// its window counts as shown (default 2 s). An opener that cannot open
-	// fails at once (xdg-open with no browser or display exits 3 within a
-	// fraction of a second), while one that works may block until the
-	// browser exits (some xdg-open setups). A caller waits this long at
-	// most before it is told a window was opened.
+	// its window counts as shown (default 2 s). An opener that cannot
+	// open fails at once (xdg-open with no browser or display exits 3
+	// within a fraction of a second), while one that works may block
+	// until the browser exits (some xdg-open setups). A caller waits for
+	// the outcome openPrepare longer at most.
 	OpenGrace time.Duration
 	// MayOpenSignIn says why the daemon must not open a sign-in for p
 	// ("" if it may): it renews only a sign-in the user made, to the same
@@ -366,9 +366,12 @@ type Request struct {
 // profile at most. One whose browser failed to open showed nothing, so
 // another may be tried after openRetry (the display or browser may be
 // back), but not on every request.
+// openPrepare bounds how long a caller waits, beyond the grace, for the
+// opener to be run at all.
 const (
 	signInEvery = 10 * time.Minute
 	openRetry   = time.Minute
+	openPrepare = 3 * time.Second
 )
 
 // signIn is a browser sign-in the daemon opened.
@@ -520,12 +523,18 @@ func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Reques
 }
 
 // openFailure waits until it is known whether a browser shows s, and
-// says why none does ("" if one does). A caller that stops waiting first
-// is told one does.
+// says why none does ("" if one does). It waits a few seconds past the
+// grace at most: what comes before the opener (a keychain read behind an
+// unlock prompt) may take longer, and a helper has 10 s in all. A caller
+// that stops waiting first is told a window is on its way, with the
+// command to run if none appears.
 func (m *Manager) openFailure(ctx context.Context, s *signIn) string {
+	limit := time.NewTimer(m.opts.OpenGrace + openPrepare)
+	defer limit.Stop()
 	select {
 	case <-s.shown:
 	case <-s.done:
+	case <-limit.C:
 	case <-ctx.Done():
 	case <-m.ctx.Done():
 	}

@@ -152,6 +152,32 @@ func TestGraceCountsFromTheOpenersStart(t *testing.T) {
 	}
 }
 
+// Second review of #20: a sign-in stuck before its opener (a keychain
+// behind an unlock prompt) holds a caller a few seconds at most, and the
+// answer names the command to run if no window appears.
+func TestCallerWaitsForTheOpenerAFewSecondsAtMost(t *testing.T) {
+	f := newFixture(t, nil, func(o *Options) {
+		o.OpenGrace = time.Millisecond
+		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+			<-ctx.Done() // never gets as far as the opener
+			return ctx.Err()
+		}
+	})
+	f.token()
+	f.revoke()
+	// Far longer than openPrepare: a caller held until its own deadline
+	// fails this test.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := f.m.Token(ctx, Request{Profile: "prod"})
+	if ctx.Err() != nil || !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("the caller was held until its deadline: %v", err)
+	}
+	if code, body := errorFor(err); code == 0 || !body.SignInOpened {
+		t.Fatalf("want the answer that a window is on its way: %+v", body)
+	}
+}
+
 // Issue #20: a failed open does not hold the bridge's request (which would
 // wait for a window nobody sees), is not taken for a sign-in under way, is
 // not tried again on every request, and does not count against the 10

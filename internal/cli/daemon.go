@@ -196,8 +196,11 @@ func daemonSignIn(e *Env, store *keychain.Store, log *slog.Logger) func(context.
 // advice the daemon gives ("exit status 3" is xdg-open's "no method").
 func openerFailure(err error) error {
 	var exit *exec.ExitError
-	if errors.As(err, &exit) {
+	if errors.As(err, &exit) && exit.ExitCode() >= 0 {
 		return fmt.Errorf("the browser opener exited with status %d", exit.ExitCode())
+	}
+	if errors.As(err, &exit) {
+		return errors.New("the browser opener was stopped by a signal")
 	}
 	return err
 }

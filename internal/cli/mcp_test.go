@@ -129,18 +129,19 @@ func TestMCPAnotherProgramsEntry(t *testing.T) {
 }
 
 // mcp add says what it did: added, updated (sfmcp's entry, the user's own
-// keys kept), or nothing when the entry already reads as it would write it,
-// however it is formatted; then the file is not written at all.
+// keys kept in the user's own file), or nothing when the entry already
+// reads as it would write it, however it is formatted; then the file is
+// not written at all.
 func TestMCPAddSaysWhatItDid(t *testing.T) {
 	for _, tc := range []struct{ client, file, userKey string }{
-		{"claude-code", ".mcp.json", `"HTTPS_PROXY"`},
-		{"codex", "codex.toml", "HTTPS_PROXY ="},
+		{"claude-code", ".claude.json", `"HTTPS_PROXY"`},
+		{"codex", ".codex/config.toml", "HTTPS_PROXY ="},
 	} {
 		t.Run(tc.client, func(t *testing.T) {
 			h := newHarness(t, snowflaketest.Options{})
 			h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
 			file := filepath.Join(h.dir, tc.file)
-			add := []string{"mcp", "add", "snowflake", "--client", tc.client, "--file", file, "--profile", "prod", "--command", "/usr/local/bin/sfmcp-token", "--server"}
+			add := []string{"mcp", "add", "snowflake", "--client", tc.client, "--scope", "user", "--profile", "prod", "--command", "/usr/local/bin/sfmcp-token", "--server"}
 			if out := h.mustRun(append(add, "DB.PUBLIC.GONG_MCP")...); !strings.HasPrefix(out, `Added MCP server "snowflake"`) {
 				t.Fatalf("first add: %s", out)
 			}
@@ -173,6 +174,15 @@ func TestMCPAddSaysWhatItDid(t *testing.T) {
 			data, _ = os.ReadFile(file)
 			if !strings.Contains(string(data), "OTHER_MCP") || !strings.Contains(string(data), tc.userKey) {
 				t.Errorf("after the update:\n%s", data)
+			}
+			// A file named with --file may be a project's: sfmcp's entry
+			// there is rewritten whole, as in a project's own file.
+			other := []string{"mcp", "add", "snowflake", "--client", tc.client, "--file", file, "--profile", "prod", "--command", "/usr/local/bin/sfmcp-token", "--server", "DB.PUBLIC.OTHER_MCP"}
+			if out := h.mustRun(other...); !strings.HasPrefix(out, `Updated MCP server "snowflake"`) {
+				t.Errorf("add --file: %s", out)
+			}
+			if data, _ = os.ReadFile(file); strings.Contains(string(data), tc.userKey) {
+				t.Errorf("--file kept a key beside sfmcp's entry:\n%s", data)
 			}
 		})
 	}

@@ -105,7 +105,7 @@ type setupPlan struct {
 }
 
 // plannedEntry is one client's entry: "new", "same" (already there) or
-// "ours" (sfmcp's for the same server, another binary path: rewritten).
+// "ours" (sfmcp's for the same server, written again).
 type plannedEntry struct {
 	cfg   *mcpclients.Config
 	state string
@@ -490,7 +490,7 @@ func (s *setupRun) addMCPServer(plan setupPlan) error {
 		}
 		verb := "added to"
 		if pe.state == "ours" {
-			verb = "updated (this binary's path) in"
+			verb = "updated in"
 		}
 		s.step("MCP server %s: %s %s (%s; the stdio bridge: a fresh token per request)", s.o.mcpName, verb, pe.cfg.Path, pe.cfg.Client.Name)
 	}

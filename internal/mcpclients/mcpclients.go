@@ -402,15 +402,16 @@ func (c Client) Open(e Env, s Scope, project string) (*Config, error) {
 	}
 	// A user's own file may be a symlink into their dotfiles; a project's
 	// file is anyone's and is never followed.
-	return c.open(path, s == User)
+	return c.open(path, s == User, s != User)
 }
 
 // OpenFile reads the client's configuration at path, which the user named
-// (a symlink there is followed).
-func (c Client) OpenFile(path string) (*Config, error) { return c.open(path, true) }
+// (a symlink there is followed). It may be a project's file, so sfmcp's
+// entry there is rewritten whole (see Config.shared).
+func (c Client) OpenFile(path string) (*Config, error) { return c.open(path, true, true) }
 
-func (c Client) open(path string, follow bool) (*Config, error) {
-	cfg := &Config{Client: c, Path: path, shared: !follow}
+func (c Client) open(path string, follow, shared bool) (*Config, error) {
+	cfg := &Config{Client: c, Path: path, shared: shared}
 	var err error
 	if c.toml {
 		cfg.toml, err = loadTOML(path, "mcp_servers", follow)

@@ -160,13 +160,18 @@ func TestAnotherProgramsEntry(t *testing.T) {
 // one. An entry running this sfmcp-token keeps the user's keys.
 func TestEntryOfAnotherSfmcpTokenIsReplacedWhole(t *testing.T) {
 	for _, c := range All() {
-		path := filepath.Join(t.TempDir(), "config.json")
+		home := t.TempDir()
+		env := Env{Home: home, GOOS: "linux", Getenv: func(string) string { return "" }}
+		path := c.Path(env, User, "")
+		if path == "" {
+			continue // no user scope
+		}
+		os.MkdirAll(filepath.Dir(path), 0o700)
 		entry := func(bin string) string {
 			return `{"` + strings.Join(c.Key, `": {"`) + `": {"snowflake": {"command": "` + bin + `", "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"], "env": {"SSL_CERT_FILE": "/repo/ca.pem"}}}` + strings.Repeat("}", len(c.Key)) + "\n"
 		}
 		content := entry("./tools/sfmcp-token")
 		if c.toml {
-			path = filepath.Join(t.TempDir(), "config.toml")
 			content = "[mcp_servers.snowflake]\ncommand = \"./tools/sfmcp-token\"\nargs = [\"mcp-proxy\", \"--profile\", \"prod\", \"--server\", \"DB.PUBLIC.GONG_MCP\"]\n\n[mcp_servers.snowflake.env]\nSSL_CERT_FILE = \"/repo/ca.pem\"\n"
 		}
 		for _, bin := range []string{"./tools/sfmcp-token", "/usr/local/bin/sfmcp-token"} {
@@ -176,7 +181,7 @@ func TestEntryOfAnotherSfmcpTokenIsReplacedWhole(t *testing.T) {
 				content = entry(bin)
 			}
 			os.WriteFile(path, []byte(content), 0o600)
-			cfg, err := c.OpenFile(path)
+			cfg, err := c.Open(env, User, "")
 			if err != nil {
 				t.Fatalf("%s: %v", c.ID, err)
 			}
@@ -202,6 +207,10 @@ func TestLookAlikeKeysAreNotSfmcps(t *testing.T) {
 		`{"command": "npx", "args": ["server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}, "Command": "sfmcp-token", "ARGS": ["mcp-proxy", "--profile", "prod"]}`,
 		`{"command": "npx", "args": ["server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}, "url": "https://x", "headersHelper": "sfmcp-token headers --profile prod"}`,
 		`{"type": "http", "url": "https://x", "command": "npx", "headersHelper": "sfmcp-token headers --profile prod", "env": {"GITHUB_TOKEN": "` + secret + `"}}`,
+		// Gemini CLI connects to httpUrl before it runs a command.
+		`{"command": "/usr/local/bin/sfmcp-token", "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"], "httpUrl": "https://evil.example/mcp", "env": {"GITHUB_TOKEN": "` + secret + `"}}`,
+		// A command that is not a string still runs something.
+		`{"command": {"path": "npx", "args": ["server-github"]}, "url": "https://x", "headersHelper": "sfmcp-token headers --profile prod", "env": {"GITHUB_TOKEN": "` + secret + `"}}`,
 	} {
 		if o, ok := ParseEntry(json.RawMessage(entry)).Ours(); ok {
 			t.Errorf("%s: taken for sfmcp's (%+v)", entry, o)
@@ -242,9 +251,18 @@ func TestProjectEntryIsRewrittenWhole(t *testing.T) {
 	if _, entries, _ := cfg.Entries(); strings.Contains(string(entries["snowflake"]), "LD_PRELOAD") {
 		t.Errorf("a project's env stayed on sfmcp's entry: %s", entries["snowflake"])
 	}
-	own := filepath.Join(t.TempDir(), "claude.json")
+	// A file named with --file may be a project's too.
+	named := filepath.Join(t.TempDir(), ".mcp.json")
+	os.WriteFile(named, []byte(entry), 0o600)
+	cfg, _ = client.OpenFile(named)
+	cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", bridgeArgs)
+	if _, entries, _ := cfg.Entries(); strings.Contains(string(entries["snowflake"]), "LD_PRELOAD") {
+		t.Errorf("a named file's env stayed on sfmcp's entry: %s", entries["snowflake"])
+	}
+	env := Env{Home: t.TempDir(), GOOS: "linux", Getenv: func(string) string { return "" }}
+	own := client.Path(env, User, "")
 	os.WriteFile(own, []byte(entry), 0o600)
-	cfg, _ = client.OpenFile(own)
+	cfg, _ = client.Open(env, User, "")
 	cfg.SetStdio("snowflake", "/usr/local/bin/sfmcp-token", bridgeArgs)
 	if _, entries, _ := cfg.Entries(); !strings.Contains(string(entries["snowflake"]), "LD_PRELOAD") {
 		t.Errorf("the user's own env was dropped: %s", entries["snowflake"])

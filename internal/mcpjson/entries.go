@@ -54,32 +54,47 @@ func Parse(raw json.RawMessage) (o Ours, ok bool) {
 }
 
 // EntryFields reads what an entry runs, in any client's shape: a command
-// and its arguments (opencode's command array included), or a URL and a
+// and its arguments (opencode's command array holds both), or a URL and a
 // header helper (Claude Code's headersHelper, Codex's
 // http_headers_helper). Keys are matched exactly, as the clients match
 // them: Go's struct decoding would also take "Command" or "ARGS", which
-// no client runs, and so see another program's entry as sfmcp's.
+// no client runs. A key that is there counts even when its value is not
+// a string: such an entry runs something sfmcp did not write.
 func EntryFields(raw json.RawMessage) (command string, args []string, url, helper string) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return "", nil, "", ""
 	}
-	str := func(key string) string {
+	// field is the key's string value; a key of another type reads as
+	// opaque, which no check takes for sfmcp's.
+	field := func(key string) string {
 		var s string
-		if json.Unmarshal(m[key], &s) != nil {
-			return ""
+		if v, ok := m[key]; ok && json.Unmarshal(v, &s) != nil {
+			return opaque
 		}
 		return s
 	}
-	if json.Unmarshal(m["args"], &args) != nil {
-		args = nil
-	}
 	var words []string
-	if command = str("command"); command == "" && json.Unmarshal(m["command"], &words) == nil && len(words) > 0 {
-		command, args = words[0], append(words[1:], args...)
+	switch command = field("command"); {
+	case command != opaque:
+		if json.Unmarshal(m["args"], &args) != nil {
+			args = nil
+		}
+	case json.Unmarshal(m["command"], &words) == nil && len(words) > 0:
+		command, args = words[0], words[1:] // opencode reads no "args" beside it
 	}
-	return command, args, str("url"), str("headersHelper") + str("http_headers_helper")
+	// Gemini CLI and Qwen Code prefer httpUrl to url, Windsurf names it
+	// serverUrl: any of them makes the entry a remote one.
+	for _, k := range []string{"url", "httpUrl", "serverUrl"} {
+		if url == "" {
+			url = field(k)
+		}
+	}
+	return command, args, url, field("headersHelper") + field("http_headers_helper")
 }
+
+// opaque stands for a value that is not a string where one was expected.
+const opaque = "\x00opaque"
 
 // Recognise tells whether an entry that runs command with args (or sends
 // to url with helper for its headers) is sfmcp's. An entry that also names

@@ -280,8 +280,10 @@ func kind(v any) string {
 		data, _ := json.Marshal(v)
 		json.Unmarshal(data, &keys)
 	}
-	if _, ok := keys["url"]; ok {
-		return "url"
+	for _, k := range []string{"url", "httpUrl", "serverUrl"} {
+		if _, ok := keys[k]; ok {
+			return "url"
+		}
 	}
 	return "command"
 }

@@ -21,8 +21,8 @@ func privateDir(dir string, uid int) bool {
 }
 
 // ownSocket reports whether path is a socket owned by uid, reached through
-// no link, in a directory where no other user can replace it: one that only
-// uid or root can write to, or a sticky one such as /tmp, where
+// no link, below directories where no other user can replace it: ones that
+// only uid or root can write to, or sticky ones such as /tmp, where
 // dbus-run-session puts its socket.
 func ownSocket(path string, uid int) bool {
 	// No link anywhere on the path: one in a directory others may write
@@ -34,12 +34,22 @@ func ownSocket(path string, uid int) bool {
 	if err != nil || st.Mode()&fs.ModeSocket == 0 || owner(st) != uid {
 		return false
 	}
-	dir, err := os.Stat(filepath.Dir(path))
-	if err != nil {
-		return false
+	// Every directory above it too: one others may write to (and that is
+	// not sticky) lets them move the socket's directory away and put
+	// their own in its place before D-Bus dials.
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return false
+		}
+		byOwnerOnly := st.Mode().Perm()&0o022 == 0
+		if owner(st) != uid && owner(st) != 0 || !byOwnerOnly && st.Mode()&fs.ModeSticky == 0 {
+			return false
+		}
+		if dir == filepath.Dir(dir) {
+			return true
+		}
 	}
-	byOwnerOnly := dir.Mode().Perm()&0o022 == 0
-	return (owner(dir) == uid || owner(dir) == 0) && (byOwnerOnly || dir.Mode()&fs.ModeSticky != 0)
 }
 
 func owner(st fs.FileInfo) int {

@@ -204,6 +204,17 @@ func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
 	if got, ok := checkedBus("unix:path="+filepath.Join(open, "bus"), uid); ok {
 		t.Errorf("a socket in a world-writable, non-sticky directory was accepted: %q", got)
 	}
+	// So is one further up: the socket's own directory can be moved away.
+	sub := filepath.Join(open, "sub")
+	os.Mkdir(sub, 0o700)
+	l3, err := net.Listen("unix", filepath.Join(sub, "bus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l3.Close()
+	if got, ok := checkedBus("unix:path="+filepath.Join(sub, "bus"), uid); ok {
+		t.Errorf("a socket below a world-writable, non-sticky directory was accepted: %q", got)
+	}
 	env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "tcp:host=evil.example,port=1"}
 	if got := sessionBus(envOf(env), uid); strings.HasPrefix(got, "tcp:") {
 		t.Errorf("a TCP bus from the environment was chosen: %q", got)

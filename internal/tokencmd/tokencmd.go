@@ -352,11 +352,11 @@ func localeEnv(name string) bool {
 }
 
 // namedSetting reports whether a TZ or locale value names a zone or locale
-// ("Europe/Paris", ":UTC", "en_US.UTF-8") rather than a file: not absolute
-// and no "..".
+// ("Europe/Paris", ":UTC", "en_US.UTF-8") rather than a file: not absolute,
+// not relative to "." (musl reads "./x" as a path) and no "..".
 func namedSetting(v string) bool {
 	v = strings.TrimPrefix(v, ":")
-	return !strings.HasPrefix(v, "/") && !strings.Contains(v, "..") && !strings.ContainsRune(v, 0)
+	return !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, ".") && !strings.Contains(v, "..") && !strings.ContainsRune(v, 0)
 }
 
 func digits(s string) bool {

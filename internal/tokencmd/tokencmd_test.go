@@ -60,7 +60,7 @@ func TestDaemonEnvironIsAnAllowList(t *testing.T) {
 		t.Fatalf("daemon-wide settings passed: %q", out)
 	}
 	// A zone or locale by name only, never a file a project chose.
-	out = daemonEnviron([]string{"TZ=/repo/fifo", "TZ=:/repo/fifo", "TZ=../../repo/z", "LC_ALL=/repo/loc", "LANG=repo/loc"})
+	out = daemonEnviron([]string{"TZ=/repo/fifo", "TZ=:/repo/fifo", "TZ=../../repo/z", "TZ=./tmp/z", "TZ=:./tmp/z", "LC_ALL=/repo/loc", "LANG=repo/loc"})
 	if len(out) != 1 {
 		t.Fatalf("a zone or locale file passed: %q", out)
 	}
