@@ -30,7 +30,16 @@ import (
 // 401, re-runs the helper and reconnects to retry once; the call must succeed
 // with no user action, so the helper's re-run has to bring a token the
 // server accepts.
+//
+// Issue #20, item 8: the same with the helper inside the user's own shell
+// scripts, two levels deep (#!/bin/sh running #!/bin/bash running
+// sfmcp-token): the daemon must still find Claude Code above them.
 func TestClaudeCodeToolCall(t *testing.T) {
+	t.Run("helper as mcp add writes it", func(t *testing.T) { claudeCodeToolCall(t, false) })
+	t.Run("helper inside two scripts", func(t *testing.T) { claudeCodeToolCall(t, true) })
+}
+
+func claudeCodeToolCall(t *testing.T, wrapped bool) {
 	claude := claudeBinary(t)
 	p := signedIn(t)
 	project := filepath.Join(p.dir, "project")
@@ -39,6 +48,9 @@ func TestClaudeCodeToolCall(t *testing.T) {
 	if code, _, errOut := p.run(nil, "mcp", "add", "snowflake", "--file", mcpFile, "--profile", "prod",
 		"--server", "DB.PUBLIC.GONG_MCP", "--mode", "headers", "--command", binary); code != 0 {
 		t.Fatalf("mcp add: %s", errOut)
+	}
+	if wrapped {
+		wrapHelper(t, p.dir, mcpFile)
 	}
 	ca := trustClaudeProject(t, p, project, p.sf)
 
@@ -115,6 +127,9 @@ func TestClaudeCodeToolCall(t *testing.T) {
 			r2.isError, r2.text, refused, refreshes, c2.MCPToolCalls, why)
 	}
 
+	if ran, _ := os.ReadFile(filepath.Join(p.dir, "wrap.log")); wrapped && strings.Count(string(ran), "helper ran") < 2 {
+		t.Errorf("Claude Code ran the wrapped helper %d times, want at least 2 (a connection, and the re-run after the 401)", strings.Count(string(ran), "helper ran"))
+	}
 	stdout, stderr := s.close()
 	debug, _ := os.ReadFile(debugLog)
 	t.Logf("Messages API requests:\n%s", api.requests())
@@ -126,6 +141,35 @@ func TestClaudeCodeToolCall(t *testing.T) {
 		"Messages API requests": api.bodies(), "test log": api.requests(),
 	} {
 		leaks.Record(where, text)
+	}
+}
+
+// wrapHelper points the entry's headersHelper at a script of the user's
+// own that runs another, which runs the helper sfmcp wrote: neither is
+// exec'd, so both stay between Claude Code and sfmcp-token, each under its
+// own name.
+func wrapHelper(t *testing.T, dir, mcpFile string) {
+	t.Helper()
+	var doc map[string]map[string]map[string]any
+	data, _ := os.ReadFile(mcpFile)
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	entry := doc["mcpServers"]["snowflake"]
+	inner, outer := filepath.Join(dir, "inner-wrap"), filepath.Join(dir, "outer-wrap")
+	scripts := map[string]string{
+		inner: "#!/bin/bash\necho \"helper ran\" >>" + filepath.Join(dir, "wrap.log") + "\n" + entry["headersHelper"].(string) + "\n",
+		outer: "#!/bin/sh\n" + inner + "\n",
+	}
+	for path, text := range scripts {
+		if err := os.WriteFile(path, []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entry["headersHelper"] = outer
+	data, _ = json.Marshal(doc)
+	if err := os.WriteFile(mcpFile, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
