@@ -402,11 +402,13 @@ func closed(c chan struct{}) bool {
 
 // failure says why no browser showed s (see failed). Called with m.mu held.
 func (s *signIn) failure() string {
-	err := s.openErr
-	if err == nil {
-		err = s.err
+	why := "it ended before a browser was opened" // cancelled, timed out
+	if s.openErr != nil {
+		why = s.openErr.Error()
+	} else if s.err != nil && !errors.Is(s.err, context.Canceled) && !errors.Is(s.err, context.DeadlineExceeded) {
+		why = s.err.Error()
 	}
-	return "opening one at " + s.started.Local().Format("15:04") + " failed: " + err.Error()
+	return "opening one at " + s.started.Local().Format("15:04") + " failed: " + why
 }
 
 // Token returns a valid access token for the requested profile.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/zalando/go-keyring"
@@ -64,7 +65,8 @@ type Options struct {
 	LockDir string
 	// SessionBus, where D-Bus carries the keychain (Linux and BSDs), is
 	// the address of the user's session bus (paths.SessionBus); empty, or
-	// an address paths.CheckedBus refuses, means there is none. go-keyring finds the bus through the process
+	// an address paths.CheckedBus refuses, means there is none. Nil means
+	// the environment's, checked the same way. go-keyring finds the bus through the process
 	// environment and would otherwise autolaunch a private bus, which
 	// outlives the command and holds no keychain.
 	SessionBus *string
@@ -78,13 +80,18 @@ func Open(opts Options) (*Store, error) {
 	switch opts.Kind {
 	case "", KindOS:
 		var b backend = osBackend{}
-		if opts.SessionBus != nil {
+		bus := opts.SessionBus
+		if bus == nil && runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
+			env := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+			bus = &env
+		}
+		if bus != nil {
 			// go-keyring dials whatever the environment names, so it
 			// names only a bus that passes the check, as rebuilt by it.
-			if bus, ok := paths.CheckedBus(*opts.SessionBus); !ok {
+			if addr, ok := paths.CheckedBus(*bus); !ok {
 				b = noBus{}
-			} else if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != bus {
-				os.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+			} else if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != addr {
+				os.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 			}
 		}
 		return &Store{kind: KindOS, where: "the OS keychain", b: b, timeout: opts.Timeout, lockDir: opts.LockDir}, nil

@@ -119,17 +119,17 @@ func EnableUnit(enable bool) error {
 // DropIn is a unit drop-in that sets env for the service.
 func DropIn(env map[string]string) string {
 	var b strings.Builder
-	b.WriteString("# Written by sfmcp-token service install: this user's sfmcp settings for\n# the packaged unit. sfmcp-token service uninstall removes it.\n[Service]\n")
+	b.WriteString("# Written by sfmcp-token service install: this user's sfmcp settings for\n# the sfmcp unit. sfmcp-token service uninstall removes it.\n[Service]\n")
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		b.WriteString(EnvironmentLine(k, env[k]) + "\n")
+		b.WriteString(environmentLine(k, env[k]) + "\n")
 	}
 	return b.String()
 }
 
-// EnvironmentLine is a unit's Environment= line setting k to v, quoted as
+// environmentLine is a unit's Environment= line setting k to v, quoted as
 // systemd unquotes it: a newline cannot start another directive, and %
 // is doubled so systemd expands no specifier (%h, %u) in the value.
-func EnvironmentLine(k, v string) string {
+func environmentLine(k, v string) string {
 	var b strings.Builder
 	b.WriteString(`Environment="`)
 	for _, c := range []byte(k + "=" + v) {

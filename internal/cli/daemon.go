@@ -202,6 +202,9 @@ func openerFailure(err error) error {
 	if errors.As(err, &exit) {
 		return errors.New("the browser opener was stopped by a signal")
 	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return errors.New("no browser opener (xdg-open) is installed")
+	}
 	return err
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -163,6 +164,9 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 	}
 	if o.mode != "proxy" && o.mode != "headers" {
 		return usagef("", "--mode %q: use proxy or headers", o.mode)
+	}
+	if !utf8.ValidString(name) {
+		return usagef("choose a name that is UTF-8 text", "the MCP server name %q is not UTF-8 text", name)
 	}
 	p, serverURL, err := profileAndServer(e, o.profile, o.server)
 	if err != nil {

@@ -427,7 +427,7 @@ func (c Client) open(path string, follow, shared bool) (*Config, error) {
 // SetStdio adds the entry name that runs bin with args, or updates
 // sfmcp's entry of that name (another program's only with Force).
 func (cfg *Config) SetStdio(name, bin string, args []string) error {
-	return cfg.set(name, cfg.Client.stdio(bin, args), Entry{Command: bin, Args: args})
+	return cfg.set(name, cfg.Client.stdio(bin, args))
 }
 
 // SetHeaders adds or updates, as SetStdio does, an HTTP entry whose
@@ -436,21 +436,20 @@ func (cfg *Config) SetHeaders(name, url, helper string) error {
 	if cfg.Client.headers == nil {
 		return fmt.Errorf("%s runs no command for HTTP headers; use the stdio bridge (--mode proxy)", cfg.Client.Name)
 	}
-	return cfg.set(name, cfg.Client.headers(url, helper), Entry{URL: url, Helper: helper})
+	return cfg.set(name, cfg.Client.headers(url, helper))
 }
 
-func (cfg *Config) set(name string, entry any, is Entry) error {
+func (cfg *Config) set(name string, entry any) error {
 	foreign, err := cfg.foreign(name)
 	if err != nil {
 		return err
 	}
-	if foreign || cfg.shared || !cfg.sameProgram(name, is) {
+	if foreign || cfg.shared {
 		// Forced: another program's entry is replaced whole, so nothing of
 		// it (an env holding its secret, headers, a sub-table) goes to
 		// sfmcp's. sfmcp's own entry keeps the user's other keys, but only
-		// in the user's own file and while it runs this sfmcp-token: an
-		// entry naming another one (a project's ./sfmcp-token) may carry an
-		// env chosen for that one.
+		// in the user's own file: in a project's, they are the project's
+		// (an env with LD_PRELOAD beside a ./sfmcp-token of its own).
 		if _, err := cfg.remove(name); err != nil {
 			return err
 		}
@@ -477,19 +476,6 @@ func (cfg *Config) foreign(name string) (bool, error) {
 		return true, &NotOursError{Name: name}
 	}
 	return true, nil
-}
-
-// sameProgram reports whether the entry name, when there is one, runs the
-// same sfmcp-token as the entry is would.
-func (cfg *Config) sameProgram(name string, is Entry) bool {
-	_, entries, err := cfg.Entries()
-	raw, exists := entries[name]
-	if err != nil || !exists {
-		return true
-	}
-	was, _ := ParseEntry(raw).Ours()
-	will, _ := is.Ours()
-	return was.Program == will.Program
 }
 
 // MayEdit returns a *NotOursError when name is another program's entry

@@ -42,9 +42,6 @@ type Ours struct {
 	Profile string // "" when the entry names none
 	Server  string // proxy: the --server value
 	URL     string // headers: the server URL
-	// Program is the sfmcp-token the entry runs, as written: a project's
-	// entry may name one of its own.
-	Program string
 }
 
 // Parse recognises an entry sfmcp wrote, in any client's shape; ok is
@@ -102,10 +99,10 @@ const opaque = "\x00opaque"
 // (an npx server with sfmcp's headersHelper beside it runs npx).
 func Recognise(command string, args []string, url, helper string) (o Ours, ok bool) {
 	if words, ok := shellWords(helper); ok && command == "" && len(words) >= 2 && isSfmcp(words[0]) && words[1] == "headers" {
-		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url, Program: words[0]}, true
+		return Ours{Mode: "headers", Profile: flagValue(words[2:], "--profile"), URL: url}, true
 	}
 	if isSfmcp(command) && url == "" && helper == "" && len(args) > 0 && args[0] == "mcp-proxy" {
-		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server"), Program: command}, true
+		return Ours{Mode: "proxy", Profile: flagValue(args[1:], "--profile"), Server: flagValue(args[1:], "--server")}, true
 	}
 	return Ours{}, false
 }

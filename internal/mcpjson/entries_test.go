@@ -12,8 +12,8 @@ func TestEntriesRoundTrip(t *testing.T) {
 		entry any
 		want  Ours
 	}{
-		{NewProxyEntry("/usr/local/bin/sfmcp-token", "prod", "DB.PUBLIC.GONG_MCP"), Ours{Mode: "proxy", Profile: "prod", Server: "DB.PUBLIC.GONG_MCP", Program: "/usr/local/bin/sfmcp-token"}},
-		{NewHeadersEntry("/opt/my tools/sfmcp-token", "https://a.snowflakecomputing.com/x", "it's"), Ours{Mode: "headers", Profile: "it's", URL: "https://a.snowflakecomputing.com/x", Program: "/opt/my tools/sfmcp-token"}},
+		{NewProxyEntry("/usr/local/bin/sfmcp-token", "prod", "DB.PUBLIC.GONG_MCP"), Ours{Mode: "proxy", Profile: "prod", Server: "DB.PUBLIC.GONG_MCP"}},
+		{NewHeadersEntry("/opt/my tools/sfmcp-token", "https://a.snowflakecomputing.com/x", "it's"), Ours{Mode: "headers", Profile: "it's", URL: "https://a.snowflakecomputing.com/x"}},
 	} {
 		raw, _ := json.Marshal(c.entry)
 		got, ok := Parse(raw)
@@ -22,8 +22,8 @@ func TestEntriesRoundTrip(t *testing.T) {
 		}
 	}
 	for raw, want := range map[string]Ours{
-		`{"type":"stdio","command":"/home/me/go/bin/sfmcp-token-full","args":["mcp-proxy","--profile=prod","-server","D.S.M"]}`: {Mode: "proxy", Profile: "prod", Server: "D.S.M", Program: "/home/me/go/bin/sfmcp-token-full"},
-		`{"type":"http","url":"https://u","headersHelper":"sfmcp-token headers --profile a --profile b"}`:                       {Mode: "headers", Profile: "b", URL: "https://u", Program: "sfmcp-token"},
+		`{"type":"stdio","command":"/home/me/go/bin/sfmcp-token-full","args":["mcp-proxy","--profile=prod","-server","D.S.M"]}`: {Mode: "proxy", Profile: "prod", Server: "D.S.M"},
+		`{"type":"http","url":"https://u","headersHelper":"sfmcp-token headers --profile a --profile b"}`:                       {Mode: "headers", Profile: "b", URL: "https://u"},
 	} {
 		if got, ok := Parse(json.RawMessage(raw)); !ok || got != want {
 			t.Errorf("%s: %+v %v, want %+v", raw, got, ok, want)

@@ -219,9 +219,8 @@ func TestFuzzSeedsAreEdited(t *testing.T) {
 	}
 }
 
-// FuzzShellWords: a headersHelper read from a client's file is split as
-// /bin/sh would split it, or refused. Whatever the line, the splitter does
-// not panic; words it accepts, quoted again with ShellQuote, split back
+// FuzzShellWords: a headersHelper read from a client's file is split into
+// words or refused. Whatever the line, the splitter does not panic; words it accepts, quoted again with ShellQuote, split back
 // into the same words; any string ShellQuote quotes splits back into just
 // that string; and an entry NewHeadersEntry writes is recognised with the
 // profile it was written with.

@@ -101,7 +101,11 @@ func TestShellWithItsBinaryReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh := filepath.Join(t.TempDir(), "sh")
+	tmp, err := filepath.EvalSymlinks(t.TempDir()) // /proc/PID/exe names the resolved path
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := filepath.Join(tmp, "sh")
 	if err := os.WriteFile(sh, src, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +152,19 @@ func TestInSSHSessionByEnvironment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		out, err := c.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// cat echoing a line is cat running, with its own environment.
+		echo := make([]byte, 2)
+		if _, err := in.Write([]byte("x\n")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(out, echo); err != nil {
 			t.Fatal(err)
 		}
 		return c, func() { in.Close(); c.Wait() }

@@ -324,7 +324,7 @@ func daemonEnviron(env []string) []string {
 		}
 		// A zone or locale by name only: a path (TZ=/repo/fifo) would make
 		// the daemon, or the helpers it runs, read a file a project chose.
-		if (name == "TZ" || localeEnv(name)) && !namedSetting(value) || localeEnv(name) && strings.Contains(value, "/") {
+		if !namedSetting(name, value) {
 			continue
 		}
 		out = append(out, kv)
@@ -347,16 +347,18 @@ func waylandName(w string) bool {
 	return w != "" && w != "." && w != ".." && !strings.ContainsAny(w, "/\x00")
 }
 
-func localeEnv(name string) bool {
-	return name == "LANG" || name == "LANGUAGE" || strings.HasPrefix(name, "LC_")
-}
-
-// namedSetting reports whether a TZ or locale value names a zone or locale
-// ("Europe/Paris", ":UTC", "en_US.UTF-8") rather than a file: not absolute,
-// not relative to "." (musl reads "./x" as a path) and no "..".
-func namedSetting(v string) bool {
+// namedSetting reports whether a TZ or locale variable names a zone or
+// locale ("Europe/Paris", ":UTC", "en_US.UTF-8") rather than a file: not
+// absolute, not relative to "." (musl reads "./x" as a path), no "..",
+// and for a locale no "/" at all. Other variables pass.
+func namedSetting(name, v string) bool {
+	locale := name == "LANG" || name == "LANGUAGE" || strings.HasPrefix(name, "LC_")
+	if name != "TZ" && !locale {
+		return true
+	}
 	v = strings.TrimPrefix(v, ":")
-	return !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, ".") && !strings.Contains(v, "..") && !strings.ContainsRune(v, 0)
+	return !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, ".") && !strings.Contains(v, "..") && !strings.ContainsRune(v, 0) &&
+		!(locale && strings.Contains(v, "/"))
 }
 
 func digits(s string) bool {
