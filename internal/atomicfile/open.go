@@ -38,9 +38,9 @@ func OpenRegular(path string, follow bool) (*os.File, fs.FileInfo, error) {
 	return f, st, nil
 }
 
-// ReadOpened reads f, opened by OpenRegular, refusing more than max bytes
+// readOpened reads f, opened by OpenRegular, refusing more than max bytes
 // whatever its size said when it was opened.
-func ReadOpened(f *os.File, max int64) ([]byte, error) {
+func readOpened(f *os.File, max int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s (%s)", f.Name(), reason(err))
@@ -56,15 +56,27 @@ func ReadOpened(f *os.File, max int64) ([]byte, error) {
 // project can plant (onboarding files, manifests) and for files whose
 // path comes from the environment.
 func ReadFile(path string, max int64, follow bool) ([]byte, error) {
+	return ReadChecked(path, max, follow, nil)
+}
+
+// ReadChecked reads path as ReadFile does, after check (when given) has
+// accepted the status of the very file that is then read: nothing can be
+// swapped in between the check and the read.
+func ReadChecked(path string, max int64, follow bool, check func(fs.FileInfo) error) ([]byte, error) {
 	f, st, err := OpenRegular(path, follow)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, err
+		}
+	}
 	if st.Size() > max {
 		return nil, fmt.Errorf("%s is larger than %s", path, sizeText(max))
 	}
-	return ReadOpened(f, max)
+	return readOpened(f, max)
 }
 
 // missingError says a file is not there; it is fs.ErrNotExist to callers

@@ -95,22 +95,7 @@ const maxSystemFile = maxConfig
 // the write check is made on, so no link or other file can be swapped in
 // between the check and the read.
 func readSystemFile(path string) ([]byte, error) {
-	f, st, err := atomicfile.OpenRegular(path, false)
-	if err != nil {
-		return nil, fmt.Errorf("read the system configuration: %w", err)
-	}
-	defer f.Close()
-	if err := checkSystemFile(path, st); err != nil {
-		return nil, err
-	}
-	if st.Size() > maxSystemFile {
-		return nil, fmt.Errorf("system configuration %s is larger than %d MiB", path, maxSystemFile>>20)
-	}
-	data, err := atomicfile.ReadOpened(f, maxSystemFile)
-	if err != nil {
-		return nil, fmt.Errorf("read the system configuration: %w", err)
-	}
-	return data, nil
+	return atomicfile.ReadChecked(path, maxSystemFile, false, func(st fs.FileInfo) error { return checkSystemFile(path, st) })
 }
 
 // LoadLayered reads the system file (if there is one) and the user's file
