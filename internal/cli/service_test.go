@@ -23,11 +23,7 @@ func TestServiceInstallUninstall(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the golden unit is the Linux systemd one")
 	}
-	h := newHarness(t, snowflaketest.Options{})
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("PATH", t.TempDir()) // no systemctl
-	h.env["HOME"] = home
+	h, home := serviceHarness(t)
 	h.env["SFMCP_CONFIG"] = "/home/u/.config/sfmcp/config.toml"
 	h.env["SFMCP_KEYRING"] = "file"
 	h.env["XDG_DATA_HOME"] = ""
@@ -103,11 +99,7 @@ func TestServiceUnitQuotesEnvironment(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the unit is the Linux systemd one")
 	}
-	h := newHarness(t, snowflaketest.Options{})
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("PATH", t.TempDir()) // no systemctl
-	h.env["HOME"] = home
+	h, home := serviceHarness(t)
 	h.env["XDG_DATA_HOME"] = ""
 	h.env["SFMCP_CONFIG"] = "/x/c.toml\nExecStartPre=/bin/sh -c 'touch /tmp/owned' %h \"{{.}}\" \\"
 	h.mustRun("service", "install", "--executable", "/usr/local/bin/sfmcp-token")
@@ -142,4 +134,15 @@ func TestServiceUnitQuotesEnvironment(t *testing.T) {
 	if code, _, errOut := h.run("", "service", "install", "--executable", "/usr/local/bin/sfmcp-token"); code != exitcode.Usage || !strings.Contains(errOut, "not UTF-8") {
 		t.Fatalf("a value that is not UTF-8: exit %d\n%s", code, errOut)
 	}
+}
+
+// serviceHarness is a harness whose HOME is a fresh directory (returned)
+// and whose PATH has no systemctl.
+func serviceHarness(t *testing.T) (*harness, string) {
+	h := newHarness(t, snowflaketest.Options{})
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("PATH", t.TempDir()) // no systemctl
+	h.env["HOME"] = home
+	return h, home
 }

@@ -196,22 +196,14 @@ func TestOnlyTheUsersOwnBusIsUsed(t *testing.T) {
 	open := filepath.Join(t.TempDir(), "open")
 	os.Mkdir(open, 0o777)
 	os.Chmod(open, 0o777)
-	l2, err := net.Listen("unix", filepath.Join(open, "bus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l2.Close()
+	listenUnix(t, filepath.Join(open, "bus"))
 	if got, ok := checkedBus("unix:path="+filepath.Join(open, "bus"), uid); ok {
 		t.Errorf("a socket in a world-writable, non-sticky directory was accepted: %q", got)
 	}
 	// So is one further up: the socket's own directory can be moved away.
 	sub := filepath.Join(open, "sub")
 	os.Mkdir(sub, 0o700)
-	l3, err := net.Listen("unix", filepath.Join(sub, "bus"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l3.Close()
+	listenUnix(t, filepath.Join(sub, "bus"))
 	if got, ok := checkedBus("unix:path="+filepath.Join(sub, "bus"), uid); ok {
 		t.Errorf("a socket below a world-writable, non-sticky directory was accepted: %q", got)
 	}
@@ -251,4 +243,14 @@ func TestAnotherUsersBusIsRefused(t *testing.T) {
 			t.Errorf("%q: another user's socket was accepted as %q", addr, got)
 		}
 	}
+}
+
+// listenUnix listens on a Unix socket at path until the test ends.
+func listenUnix(t *testing.T, path string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
 }
