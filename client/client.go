@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
@@ -46,6 +47,8 @@ func (e *Error) Error() string { return e.Message }
 type Client struct {
 	Socket  string
 	Timeout time.Duration // whole request; default 40 s (a refresh may be slow)
+	// first is a connection Connect made, which the next request uses.
+	first atomic.Pointer[conn]
 }
 
 // Request selects a profile: by name, or by the MCP server URL the daemon
@@ -174,21 +177,14 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 40 * time.Second
 	}
-	// The socket's directory decides who can put a socket there; another
-	// user's "daemon" would get our server URL and hand us its token.
-	if err := safesocket.CheckDir(filepath.Dir(c.Socket)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
-	} else if err != nil {
-		return nil, err
-	}
-	conn, err := dialDaemon(ctx, c.Socket)
-	if err != nil {
-		return nil, err
+	conn := c.first.Swap(nil)
+	if conn == nil {
+		var err error
+		if conn, err = c.dial(ctx); err != nil {
+			return nil, err
+		}
 	}
 	defer conn.Close()
-	if err := checkPeer(conn, c.Socket); err != nil {
-		return nil, err
-	}
 	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
@@ -226,6 +222,27 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 			OAuthError: eb.OAuthError, SnowflakeCode: eb.SnowflakeCode, Advice: eb.Advice, SignInOpened: eb.SignInOpened}
 	}
 	return body, nil
+}
+
+// dial connects to the daemon at c.Socket, checking who may have put the
+// socket there and who serves it before a byte is sent.
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	// The socket's directory decides who can put a socket there; another
+	// user's "daemon" would get our server URL and hand us its token.
+	if err := safesocket.CheckDir(filepath.Dir(c.Socket)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
+	} else if err != nil {
+		return nil, err
+	}
+	conn, err := dialDaemon(ctx, c.Socket)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPeer(conn, c.Socket); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // Bounds on the daemon's answer.
@@ -305,3 +322,25 @@ func checkPeer(c *conn, socket string) error {
 
 // errEOF: the daemon closed the connection.
 var errEOF = io.EOF
+
+// CodeOf is the apitype code of an error from this package: the code of
+// the daemon's answer, or the one the client derives for failing to reach
+// it. It is "" for any other error, including a failed exchange, which
+// the caller names (apitype.CodeDaemonFailed on the hot path).
+func CodeOf(err error) string {
+	var ce *Error
+	switch {
+	case errors.As(err, &ce):
+		if ce.Code == apitype.CodeLoginRequired && ce.SignInOpened {
+			return apitype.CodeSignInOpened
+		}
+		return ce.Code
+	case errors.Is(err, ErrBusy):
+		return apitype.CodeDaemonBusy
+	case errors.Is(err, safesocket.ErrUnsafe):
+		return apitype.CodeUnsafeSocket
+	case errors.Is(err, ErrNoDaemon):
+		return apitype.CodeNoDaemon
+	}
+	return ""
+}

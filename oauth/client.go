@@ -326,3 +326,37 @@ func sanitize(s string) string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// LoginRequiredError is ErrLoginRequired for a profile, with why (for
+// people and the log), and whether the daemon already opened a browser
+// sign-in for it, which the user should finish rather than start another.
+type LoginRequiredError struct {
+	Profile string
+	Reason  string // why, in words; the cause's message when empty
+	Cause   error  // what made it so, if an error did
+	// SignInOpened: a browser sign-in for the profile is under way.
+	SignInOpened bool
+}
+
+func (e *LoginRequiredError) Error() string {
+	why := e.Reason
+	if why == "" && e.Cause != nil {
+		why = e.Cause.Error()
+	}
+	msg := ErrLoginRequired.Error()
+	if why != "" {
+		msg += " (" + why + ")"
+	}
+	if e.Profile != "" {
+		msg = "profile " + e.Profile + ": " + msg
+	}
+	if e.SignInOpened {
+		msg += "; a browser window was opened to sign in to Snowflake: finish it there"
+	}
+	return msg
+}
+
+// Is makes every LoginRequiredError an ErrLoginRequired.
+func (e *LoginRequiredError) Is(target error) bool { return target == ErrLoginRequired }
+
+func (e *LoginRequiredError) Unwrap() error { return e.Cause }

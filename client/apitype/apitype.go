@@ -11,18 +11,39 @@ import (
 	"time"
 )
 
-// Error codes in the daemon's JSON error answers; clients map them to exit
-// codes.
+// Error codes: sfmcp's one vocabulary for what went wrong. The daemon
+// sends them in its JSON error answers; every command maps an error to one
+// of them and one of them to its exit code and next step
+// (exitcode.ForCode), so the hot path and the full CLI advise alike.
 const (
 	CodeLoginRequired       = "login_required"
 	CodeUnknownProfile      = "unknown_profile"
 	CodeKeychainUnavailable = "keychain_unavailable"
 	CodeUnavailable         = "unavailable"
 	CodeClientConfig        = "client_config"
-	CodeHostMismatch        = "host_mismatch" // the server URL is not on the profile's host
+	CodeHostMismatch        = "host_mismatch"    // the server URL is not on the profile's host
+	CodeHostNotAllowed      = "host_not_allowed" // the system file allows other hosts only
 	CodeBadRequest          = "bad_request"
 	CodeInternal            = "internal"
 )
+
+// Codes a client derives itself; the daemon never sends them.
+const (
+	// CodeSignInOpened: login_required, and the daemon opened a browser
+	// sign-in (ErrorBody.SignInOpened).
+	CodeSignInOpened = "signin_opened"
+	CodeNoDaemon     = "no_daemon"     // nothing answers on the socket
+	CodeDaemonBusy   = "daemon_busy"   // the daemon's connection queue stayed full
+	CodeUnsafeSocket = "unsafe_socket" // the socket is not this user's alone
+	CodeDaemonFailed = "daemon_failed" // the exchange with the daemon failed
+)
+
+// Codes is every code, for tests that walk the vocabulary.
+var Codes = []string{
+	CodeLoginRequired, CodeUnknownProfile, CodeKeychainUnavailable, CodeUnavailable, CodeClientConfig,
+	CodeHostMismatch, CodeHostNotAllowed, CodeBadRequest, CodeInternal,
+	CodeSignInOpened, CodeNoDaemon, CodeDaemonBusy, CodeUnsafeSocket, CodeDaemonFailed,
+}
 
 // ErrorBody is the JSON of every error answer.
 type ErrorBody struct {

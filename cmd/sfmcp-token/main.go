@@ -8,12 +8,13 @@ import (
 	"context"
 	"os"
 
+	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 func main() {
 	os.Exit(tokencmd.Main(context.Background(), tokencmd.Env{
 		Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr,
-		FindDaemonExe: tokencmd.FullBinary, // runs `daemon` if one must be started
+		FindDaemonExe: client.FullBinary, // runs `daemon` if one must be started
 	}, os.Args[1:]))
 }

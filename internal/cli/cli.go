@@ -20,17 +20,23 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/internal/version"
 )
 
 // Env is everything a command may touch outside the process. Tests and the
-// demo build their own; Main's caller passes the real one. The hot path's
-// Env is part of it: headers and token run the same code in both binaries.
+// demo build their own; Main's caller passes the real one.
 type Env struct {
-	tokencmd.Env
-	Args  []string // without the program name
-	Stdin io.Reader
+	Getenv func(string) string
+	// Environ is what an auto-started daemon inherits, before its
+	// allow-list; nil means os.Environ.
+	Environ func() []string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// DaemonExe runs `daemon` when one must be started; "" means this
+	// very binary.
+	DaemonExe string
+	Args      []string // without the program name
+	Stdin     io.Reader
 	// OpenBrowser opens a URL; nil means github.com/pkg/browser.
 	OpenBrowser func(url string) error
 	// HTTPClient talks to Snowflake; nil means system TLS roots and sane timeouts.
@@ -54,7 +60,7 @@ func OSEnv() Env {
 		}
 		return os.Getenv(k)
 	}
-	return Env{Env: tokencmd.Env{Getenv: getenv, Stdout: os.Stdout, Stderr: os.Stderr}, Args: os.Args[1:], Stdin: os.Stdin}
+	return Env{Getenv: getenv, Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:], Stdin: os.Stdin}
 }
 
 // Main runs one command line and returns its exit code.

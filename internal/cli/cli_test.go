@@ -11,7 +11,6 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -51,7 +50,7 @@ func (h *harness) run(stdin string, args ...string) (int, string, string) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
 	e := Env{
-		Env:         tokencmd.Env{Getenv: func(k string) string { return h.env[k] }, Stdout: &out, Stderr: &errOut},
+		Getenv: func(k string) string { return h.env[k] }, Stdout: &out, Stderr: &errOut,
 		Args:        args,
 		Stdin:       strings.NewReader(stdin),
 		HTTPClient:  h.sf.Client(),
@@ -205,7 +204,7 @@ func TestLoginDeniedExitsThree(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{})
 	h.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", h.sf.Host())
 	var out, errOut bytes.Buffer
-	e := Env{Args: []string{"login", "--profile", "prod"}, Env: tokencmd.Env{Getenv: func(k string) string { return h.env[k] }, Stdout: &out, Stderr: &errOut},
+	e := Env{Args: []string{"login", "--profile", "prod"}, Getenv: func(k string) string { return h.env[k] }, Stdout: &out, Stderr: &errOut,
 		HTTPClient: h.sf.Client(), OpenBrowser: func(u string) error {
 			_, _, err := h.sf.SignIn(u, "alice", snowflaketest.DefaultPassword, false)
 			return err

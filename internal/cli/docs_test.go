@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "rewrite docs/cli and docs/man from the command tree")
@@ -77,7 +75,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			t.Errorf("%q has no example", c.CommandPath())
 		}
 		var out, errOut bytes.Buffer
-		code := Main(context.Background(), Env{Env: tokencmd.Env{Stdout: &out, Stderr: &errOut}, Args: append(path, "--help")})
+		code := Main(context.Background(), Env{Stdout: &out, Stderr: &errOut, Args: append(path, "--help")})
 		if code != 0 || errOut.Len() > 0 || !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), c.CommandPath()) {
 			t.Errorf("%q --help: exit %d\nstdout: %s\nstderr: %s", c.CommandPath(), code, out.String(), errOut.String())
 		}

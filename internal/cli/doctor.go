@@ -20,11 +20,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -212,12 +212,16 @@ func storeLabel(s *keychain.Store) string {
 }
 
 func (d *doctor) checkDaemon() {
-	socket, err := tokencmd.DaemonSocket(d.e.Getenv)
-	if err != nil {
+	c, err := findDaemon(d.ctx, d.e, 3*time.Second)
+	if c == nil {
 		d.add("daemon running", false, err.Error(), "set HOME to your home directory")
 		return
 	}
-	h, err := (&client.Client{Socket: socket, Timeout: 3 * time.Second}).Health(d.ctx)
+	socket := c.Socket
+	var h apitype.Health
+	if err == nil {
+		h, err = c.Health(d.ctx)
+	}
 	if errors.Is(err, client.ErrNoDaemon) && d.e.Getenv("SFMCP_NO_AUTOSTART") != "1" {
 		// Healthy: every client starts it on demand (the token check
 		// below does).
@@ -302,10 +306,7 @@ func (d *doctor) checkClock() {
 
 // checkToken asks the daemon for a token, which refreshes if needed.
 func (d *doctor) checkToken() bool {
-	err := withDaemon(d.ctx, d.e, func(c *client.Client) error {
-		_, err := c.Token(d.ctx, client.Request{Profile: d.profile.Name})
-		return err
-	})
+	_, err := daemonToken(d.ctx, d.e, client.Request{Profile: d.profile.Name}, "", 0)
 	if err != nil {
 		return d.add("access token (refresh works)", false, errString(err), explainTokenError(daemonError(err, client.Request{Profile: d.profile.Name})))
 	}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 
-	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
 
-// classify maps an error to its exit code and the next step to suggest.
+// classify maps an error to its exit code and the next step to suggest:
+// the CLI's own usage errors and advice first, then the error's code in
+// the one vocabulary (errcode.Of, exitcode.ForCode).
 func classify(err error) (int, string) {
 	var (
 		adv  *adviceError
@@ -24,20 +25,8 @@ func classify(err error) (int, string) {
 		return adv.code, adv.hint
 	case errors.As(err, &use):
 		return exitcode.Usage, use.hint
-	case errors.Is(err, config.ErrHostMismatch):
-		return exitcode.Usage, exitcode.HostMismatchHint()
-	case errors.Is(err, config.ErrHostNotAllowed):
-		return exitcode.Usage, "your organisation's system configuration allows only the hosts it names; ask your administrator if this profile should work"
-	case errors.Is(err, config.ErrNoProfile):
-		return exitcode.Usage, "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME (or sfmcp-token profile list)"
-	case errors.Is(err, keychain.ErrUnavailable):
-		return exitcode.Unavailable, exitcode.KeychainAdvice()
-	case errors.Is(err, oauth.ErrUnavailable):
-		return exitcode.Unavailable, "check the network connection and the account host, then try again"
-	case errors.Is(err, oauth.ErrClientConfig):
-		return exitcode.Usage, "fix the profile (sfmcp-token profile show) or ask your Snowflake administrator to check the integration"
 	case errors.As(err, &port):
 		return exitcode.Usage, ""
 	}
-	return exitcode.Error, ""
+	return exitcode.ForCode(errcode.Of(err), errcode.ProfileOf(err))
 }

@@ -10,17 +10,36 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/daemon"
+	"github.com/sfmcp/sfmcp/internal/errcode"
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
-// hotEnv is the hot path's view of the environment; a daemon it starts is
-// this very binary.
+// hotEnv is the hot path's view of the environment: headers and token run
+// the same code in both binaries. A daemon it starts is this very binary.
 func hotEnv(e *Env) tokencmd.Env {
-	h := e.Env
-	if h.DaemonExe == "" && h.FindDaemonExe == nil {
+	h := tokencmd.Env{Getenv: e.Getenv, Environ: e.Environ, Stdout: e.Stdout, Stderr: e.Stderr, DaemonExe: e.DaemonExe}
+	if h.DaemonExe == "" {
 		h.FindDaemonExe = os.Executable
 	}
 	return h
+}
+
+// connect finds the user's daemon, starting one if needed (this binary);
+// timeout bounds each request (0: the client's default).
+func connect(ctx context.Context, e *Env, timeout time.Duration) (*client.Client, error) {
+	o := client.Options{Getenv: e.Getenv, Environ: e.Environ, DaemonExe: e.DaemonExe, Timeout: timeout}
+	if o.DaemonExe == "" {
+		o.FindDaemonExe = os.Executable
+	}
+	return client.Connect(ctx, o)
+}
+
+// findDaemon connects to a running daemon without starting one; with none
+// running, the client names the socket one would listen on and the error
+// wraps client.ErrNoDaemon.
+func findDaemon(ctx context.Context, e *Env, timeout time.Duration) (*client.Client, error) {
+	return client.Connect(ctx, client.Options{Getenv: e.Getenv, Timeout: timeout})
 }
 
 // newHotCommand is headers or token: the same code sfmcp-token runs.
@@ -67,23 +86,24 @@ func daemonToken(ctx context.Context, e *Env, req client.Request, refused string
 	if refused != "" {
 		req.Refused = daemon.Fingerprint(refused)
 	}
-	var tok apitype.TokenBody
-	err := withDaemon(ctx, e, func(c *client.Client) error {
-		c.Timeout = timeout
-		var err error
-		tok, err = c.Token(ctx, req)
-		return err
-	})
-	return tok, err
+	c, err := connect(ctx, e, timeout)
+	if err != nil {
+		return apitype.TokenBody{}, err
+	}
+	return c.Token(ctx, req)
 }
 
-// withDaemon runs call against the daemon, starting one if needed.
-func withDaemon(ctx context.Context, e *Env, call func(*client.Client) error) error {
-	return tokencmd.WithDaemon(ctx, hotEnv(e), call)
-}
-
-// daemonError turns a daemon answer into advice and an exit code.
+// daemonError turns a failure to get a token from the daemon into advice
+// and an exit code.
 func daemonError(err error, req client.Request) error {
-	code, hint := tokencmd.Explain(err, req.Profile)
-	return withAdvice(err, code, hint)
+	code := errcode.Of(err)
+	if code == "" {
+		code = apitype.CodeDaemonFailed
+	}
+	profile := errcode.ProfileOf(err)
+	if profile == "" {
+		profile = req.Profile
+	}
+	exit, hint := exitcode.ForCode(code, profile)
+	return withAdvice(err, exit, hint)
 }

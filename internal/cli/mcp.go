@@ -19,10 +19,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 func newMCPCommand(e *Env) *cobra.Command {
@@ -517,7 +517,7 @@ func sameProgram(command, bin string) bool {
 	if !filepath.IsAbs(command) {
 		return false
 	}
-	full := filepath.Join(filepath.Dir(bin), tokencmd.FullName)
+	full := filepath.Join(filepath.Dir(bin), client.FullName)
 	return filepath.Clean(command) == filepath.Clean(bin) || filepath.Clean(command) == full
 }
 
@@ -546,8 +546,8 @@ func clientBinary() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if strings.TrimSuffix(filepath.Base(exe), ".exe") == tokencmd.FullName {
-		light := filepath.Join(filepath.Dir(exe), strings.Replace(filepath.Base(exe), tokencmd.FullName, "sfmcp-token", 1))
+	if strings.TrimSuffix(filepath.Base(exe), ".exe") == client.FullName {
+		light := filepath.Join(filepath.Dir(exe), strings.Replace(filepath.Base(exe), client.FullName, "sfmcp-token", 1))
 		if _, err := os.Stat(light); err == nil {
 			return light, nil
 		}

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 // silentDaemon listens where the bridge looks for the daemon, reads each
@@ -60,7 +58,7 @@ func silentDaemon(t *testing.T) (env *Env, requests <-chan struct{}) {
 		}
 	}()
 	vars := map[string]string{"HOME": filepath.Dir(dir), "SFMCP_SOCKET": sock, "SFMCP_NO_AUTOSTART": "1"}
-	return &Env{Env: tokencmd.Env{Getenv: func(k string) string { return vars[k] }}, HTTPClient: &http.Client{}}, got
+	return &Env{Getenv: func(k string) string { return vars[k] }, HTTPClient: &http.Client{}}, got
 }
 
 // The bridge's wait for a token is bounded: a daemon that takes the request

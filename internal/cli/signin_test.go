@@ -12,7 +12,6 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/paths"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
@@ -38,7 +37,7 @@ func TestMayOpenSignIn(t *testing.T) {
 	}
 	envWith := func(home string) *Env {
 		vars := map[string]string{"HOME": home, "SFMCP_CONFIG": cfgPath}
-		return &Env{Env: tokencmd.Env{Getenv: func(k string) string { return vars[k] }}}
+		return &Env{Getenv: func(k string) string { return vars[k] }}
 	}
 	p := config.Profile{Name: "prod", Account: "myorg-acct"}
 	ep, _ := p.Endpoint()

@@ -17,7 +17,6 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/tokencmd"
 )
 
 // statusView is the --json shape of status.
@@ -47,9 +46,9 @@ how long its access token and its sign-in (or PAT) stay valid.`,
 }
 
 func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
-	socket, err := tokencmd.DaemonSocket(e.Getenv)
-	if err != nil {
-		return err
+	c, found := findDaemon(ctx, e, 5*time.Second)
+	if c == nil {
+		return found
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
@@ -60,8 +59,11 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 		return err
 	}
 	warnFileStore(e, store)
-	view := statusView{Socket: socket}
-	st, err := (&client.Client{Socket: socket, Timeout: 5 * time.Second}).Status(ctx)
+	view := statusView{Socket: c.Socket}
+	st, err := apitype.Status{}, found
+	if err == nil {
+		st, err = c.Status(ctx)
+	}
 	switch {
 	case err == nil:
 		view.Daemon, view.Profiles = &st, st.Profiles
@@ -88,7 +90,7 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 		d := view.Daemon
 		fmt.Fprintf(e.Stdout, "daemon: running, pid %d, up %s, version %s, socket %s\n", d.PID, d.Uptime, d.Version, d.Socket)
 	} else {
-		fmt.Fprintf(e.Stdout, "daemon: not running (socket %s); it starts on the first sfmcp-token headers, or run: sfmcp-token daemon\n", socket)
+		fmt.Fprintf(e.Stdout, "daemon: not running (socket %s); it starts on the first sfmcp-token headers, or run: sfmcp-token daemon\n", c.Socket)
 	}
 	if len(view.Profiles) == 0 {
 		fmt.Fprintln(e.Stdout, "no profiles: run sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME")
@@ -175,9 +177,9 @@ func inWords(d time.Duration) string {
 // or configuration changed. No daemon, no problem: it reads fresh state
 // when it starts.
 func notifyDaemon(ctx context.Context, e *Env, profile string) {
-	socket, err := tokencmd.DaemonSocket(e.Getenv)
+	c, err := findDaemon(ctx, e, 2*time.Second)
 	if err != nil {
 		return
 	}
-	_ = (&client.Client{Socket: socket, Timeout: 2 * time.Second}).Reload(ctx, profile)
+	_ = c.Reload(ctx, profile)
 }

@@ -6,6 +6,9 @@ package exitcode
 import (
 	"io"
 	"runtime"
+	"strings"
+
+	"github.com/sfmcp/sfmcp/client/apitype"
 )
 
 // Exit codes, documented in the README.
@@ -18,6 +21,67 @@ const (
 	ChecksFailed  = 5   // doctor: at least one check failed, and each says what to do
 	Interrupted   = 130 // Ctrl-C (SIGINT) or SIGTERM ended a command, as shells report it
 )
+
+// ForCode is the exit code and next step of an error with code (an
+// apitype code) for profile ("" when not known). It is the one place a
+// code becomes advice: the hot path, the full CLI, the bridge and doctor
+// all use it.
+func ForCode(code, profile string) (int, string) {
+	named := profile
+	if named == "" {
+		named = "NAME"
+	}
+	switch code {
+	case apitype.CodeLoginRequired:
+		return LoginRequired, LoginHint(named)
+	case apitype.CodeSignInOpened:
+		// The daemon opened the sign-in; a second one would race it.
+		return LoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + named + ")"
+	case apitype.CodeUnknownProfile:
+		return Usage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
+	case apitype.CodeKeychainUnavailable:
+		return Unavailable, KeychainAdvice()
+	case apitype.CodeUnavailable:
+		return Unavailable, "check the network connection and the account host, then try again shortly; behind a proxy, set https_proxy in the config and sign in again (details: sfmcp-token status)"
+	case apitype.CodeHostMismatch:
+		return Usage, HostMismatchHint()
+	case apitype.CodeHostNotAllowed:
+		return Usage, "your organisation's system configuration allows only the hosts it names; ask your administrator if this profile should work"
+	case apitype.CodeClientConfig:
+		show := "sfmcp-token profile show"
+		if profile != "" {
+			show += " " + profile
+		}
+		return Usage, "fix the profile (" + show + ") or ask your Snowflake administrator to check the integration"
+	case apitype.CodeBadRequest, apitype.CodeInternal:
+		return Error, "see the daemon log for details"
+	case apitype.CodeNoDaemon:
+		return Unavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
+	case apitype.CodeDaemonBusy:
+		return Unavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
+	case apitype.CodeUnsafeSocket:
+		return Usage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
+	case apitype.CodeDaemonFailed:
+		return Unavailable, "check the daemon: sfmcp-token status"
+	}
+	return Error, ""
+}
+
+// DaemonEnvNote names the variables set in this environment that a daemon
+// an MCP client started did not take from its caller, when they may explain
+// a missing profile or sign-in ("" when none is set).
+func DaemonEnvNote(getenv func(string) string) string {
+	var set []string
+	for _, k := range []string{"SFMCP_CONFIG", "SFMCP_SYSTEM_CONFIG", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "SFMCP_KEYRING"} {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	if len(set) == 0 {
+		return ""
+	}
+	return "note: the daemon does not read " + strings.Join(set, ", ") + " from your environment (it may have been started by an MCP client); keep the config at ~/.config/sfmcp/config.toml (with keyring = \"file\" there for the file store), or run the daemon with your environment: sfmcp-token service install"
+}
 
 // HostMismatchHint is the next step when a server URL is not on the
 // profile's host.

@@ -1,0 +1,123 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sfmcp/sfmcp/internal/paths"
+)
+
+// Options say where to find the user's daemon and how to start one when
+// none answers.
+type Options struct {
+	Getenv func(string) string
+	// Environ is what a daemon started here inherits, before the
+	// allow-list (daemonEnviron); nil means os.Environ.
+	Environ func() []string
+	// DaemonExe is the binary that runs `daemon` when one must be started;
+	// FindDaemonExe finds it only then (it costs a few system calls). With
+	// neither, Connect never starts a daemon.
+	DaemonExe     string
+	FindDaemonExe func() (string, error)
+	// Timeout bounds each request of the returned Client (see Client).
+	Timeout time.Duration
+}
+
+// startWait is how long Connect waits for a daemon it started.
+const startWait = 2 * time.Second
+
+// Connect finds the user's daemon and connects to it: at the socket this
+// environment names, else at the one the running daemon recorded in the
+// user's lock (a client started with another environment looks elsewhere,
+// but there is one daemon per user). With none running it starts one
+// (unless SFMCP_NO_AUTOSTART=1) and waits up to 2 s for it. The connection
+// carries the Client's first request, so finding the daemon costs no extra
+// round trip.
+//
+// When no daemon answers, the error wraps ErrNoDaemon and the Client is
+// still returned: its Socket is where a daemon would listen.
+func Connect(ctx context.Context, o Options) (*Client, error) {
+	where, err := paths.Resolve(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{Socket: where.Socket, Timeout: o.Timeout}
+	if err = c.open(ctx); !errors.Is(err, ErrNoDaemon) {
+		return c, err
+	}
+	if c.openRecorded(ctx, where.Lock) {
+		return c, nil
+	}
+	if o.Getenv("SFMCP_NO_AUTOSTART") == "1" {
+		return c, err
+	}
+	exe := o.DaemonExe
+	if exe == "" && o.FindDaemonExe != nil {
+		found, ferr := o.FindDaemonExe()
+		if ferr != nil {
+			return c, fmt.Errorf("%w (and it cannot be started: %v)", err, ferr)
+		}
+		exe = found
+	}
+	if exe == "" {
+		return c, err
+	}
+	environ := o.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	deadline := time.Now().Add(startWait)
+	if serr := StartDaemon(exe, daemonEnviron(environ()), where.Log, startWait); serr != nil {
+		return c, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
+	}
+	for {
+		if err = c.open(ctx); !errors.Is(err, ErrNoDaemon) || time.Now().After(deadline) {
+			return c, err
+		}
+		// The daemon we started lost a race with another one, which may
+		// listen elsewhere, or is still binding: look again briefly.
+		if c.openRecorded(ctx, where.Lock) {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// openRecorded connects c to the socket the running daemon recorded in the
+// lock at lockPath, if that is elsewhere and a daemon of this user accepts
+// there (a busy one counts: it runs). A record a crashed daemon left may
+// name a socket that is gone or no longer safe to use; that must not keep
+// a daemon from starting here, so c is left as it was.
+func (c *Client) openRecorded(ctx context.Context, lockPath string) bool {
+	socket, _, ok := RunningDaemon(lockPath)
+	if !ok || socket == c.Socket {
+		return false
+	}
+	recorded := &Client{Socket: socket, Timeout: c.Timeout}
+	if err := recorded.open(ctx); err != nil && !errors.Is(err, ErrBusy) {
+		return false
+	}
+	c.Socket = socket
+	c.first.Store(recorded.first.Swap(nil))
+	return true
+}
+
+// open connects to c.Socket and keeps the connection for the next
+// request.
+func (c *Client) open(ctx context.Context) error {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	if old := c.first.Swap(conn); old != nil {
+		old.Close()
+	}
+	return nil
+}
