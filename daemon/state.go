@@ -5,8 +5,9 @@ package daemon
 // methods; none sets the fields they own.
 //
 // A profile refreshes
-//   - in a caller's request (single-flight), when it holds no valid token
-//     or the caller reports the cached one refused or forces a new one;
+//   - in a caller's request (single-flight), when it holds no valid token,
+//     or the caller reports the cached one refused, or forces a new one
+//     (not within forceSpacing of the last);
 //   - in the background, once its token is inside the refresh margin (a
 //     fifth of its lifetime, at most 2 min): kicked by a request, by its
 //     timer, or by the wall-clock watch, whichever sees it first;
