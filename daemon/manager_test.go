@@ -489,3 +489,35 @@ func TestExpiryWarningOncePerDay(t *testing.T) {
 		t.Fatalf("%d warnings in the log, want 2 (first refresh, then a day later)", n)
 	}
 }
+
+// Options.SignIn: nil, or one with nothing to run, never opens a sign-in;
+// the grace defaults to 2 s without changing the caller's struct.
+func TestSignInOptions(t *testing.T) {
+	run := func(context.Context, config.Profile, func(func() error) error) error { return nil }
+	for name, c := range map[string]struct {
+		in    *SignIn
+		grace time.Duration // 0: no SignIn
+	}{
+		"none":           {},
+		"without Run":    {in: &SignIn{May: func(config.Profile) string { return "" }}},
+		"the grace left": {in: &SignIn{Run: run}, grace: 2 * time.Second},
+		"a grace given":  {in: &SignIn{Run: run, OpenGrace: time.Millisecond}, grace: time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var given SignIn
+			if c.in != nil {
+				given = *c.in
+			}
+			m, err := NewManager(context.Background(), Options{SignIn: c.in, LoadConfig: func() (*config.File, error) { return &config.File{}, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.opts.SignIn; c.grace == 0 && got != nil || c.grace != 0 && (got == nil || got.OpenGrace != c.grace) {
+				t.Fatalf("SignIn %+v, want grace %s", got, c.grace)
+			}
+			if c.in != nil && c.in.OpenGrace != given.OpenGrace {
+				t.Fatal("the caller's SignIn was changed")
+			}
+		})
+	}
+}

@@ -206,12 +206,12 @@ func TestCallersFailFastWhileARetryHangs(t *testing.T) {
 func TestLoginEndsTheDaemonsOpenSignIn(t *testing.T) {
 	started := make(chan struct{})
 	f := newFixture(t, nil, func(o *Options) {
-		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+		o.SignIn = &SignIn{Run: func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 			show(func() error { return nil })
 			close(started)
 			<-ctx.Done() // a user who never finishes
 			return ctx.Err()
-		}
+		}}
 	})
 	f.token()
 	f.sf.RevokeUser("ALICE")

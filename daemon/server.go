@@ -1,7 +1,3 @@
-// Package daemon is sfmcp's per-user token daemon: it keeps each profile's
-// access token fresh in memory and hands it out over a Unix socket that only
-// its own user can use (HTTP/1.1, JSON, versioned paths). It never logs a
-// token; each hand-out is audited with the peer's pid, uid and executable.
 package daemon
 
 import (

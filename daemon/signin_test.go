@@ -23,7 +23,7 @@ func signInFixture(t *testing.T, opts func(*Options)) (*fixture, *atomic.Int32, 
 	var f *fixture
 	f = newFixture(t, nil, func(o *Options) {
 		o.BackoffBase, o.BackoffMax = time.Hour, time.Hour
-		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+		o.SignIn = &SignIn{Run: func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 			opened.Add(1)
 			c := &oauth.Client{BaseURL: f.sf.URL, ClientID: config.LocalApplication, Scopes: []string{"refresh_token", "session:role:MCP_USERS"}, HTTPClient: f.sf.Client()}
 			open := func(u string) error { return show(func() error { _, _, err := f.sf.Visit(u); return err }) }
@@ -32,7 +32,7 @@ func signInFixture(t *testing.T, opts func(*Options)) (*fixture, *atomic.Int32, 
 				return err
 			}
 			return f.store.SaveCredential(p.Name, keychain.Credential{Secret: tok.RefreshToken, Kind: keychain.CredentialOAuth, Host: f.sf.Host(), User: "ALICE"})
-		}
+		}}
 		o.NeedsSignIn = func(profile, command string) { notified <- command }
 		if opts != nil {
 			opts(o)
@@ -107,8 +107,8 @@ func TestSignInCountsAsOpenedOnlyWhenTheBrowserOpened(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, nil, func(o *Options) {
-				o.OpenGrace = c.grace
-				o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+				o.SignIn = &SignIn{OpenGrace: c.grace}
+				o.SignIn.Run = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 					go show(func() error { return c.open(ctx) }) // as oauth.Login runs its opener
 					<-ctx.Done()                                 // nobody signs in
 					return ctx.Err()
@@ -134,8 +134,8 @@ func TestSignInCountsAsOpenedOnlyWhenTheBrowserOpened(t *testing.T) {
 func TestGraceCountsFromTheOpenersStart(t *testing.T) {
 	const grace = 200 * time.Millisecond
 	f := newFixture(t, nil, func(o *Options) {
-		o.OpenGrace = grace
-		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+		o.SignIn = &SignIn{OpenGrace: grace}
+		o.SignIn.Run = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 			// A keychain read before the browser opens that takes longer
 			// than the grace: the case under test, not a synchronisation.
 			<-time.After(3 * grace)
@@ -157,8 +157,8 @@ func TestGraceCountsFromTheOpenersStart(t *testing.T) {
 // answer names the command to run if no window appears.
 func TestCallerWaitsForTheOpenerAFewSecondsAtMost(t *testing.T) {
 	f := newFixture(t, nil, func(o *Options) {
-		o.OpenGrace = time.Millisecond
-		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+		o.SignIn = &SignIn{OpenGrace: time.Millisecond}
+		o.SignIn.Run = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 			<-ctx.Done() // never gets as far as the opener
 			return ctx.Err()
 		}
@@ -185,8 +185,8 @@ func TestCallerWaitsForTheOpenerAFewSecondsAtMost(t *testing.T) {
 func TestFailedOpenAnswersAtOnceAndIsTriedAgainLater(t *testing.T) {
 	var tries atomic.Int32
 	f := newFixture(t, nil, func(o *Options) {
-		o.OpenGrace = time.Hour // the outcome comes from the opener alone
-		o.SignIn = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
+		o.SignIn = &SignIn{OpenGrace: time.Hour} // the outcome comes from the opener alone
+		o.SignIn.Run = func(ctx context.Context, p config.Profile, show func(func() error) error) error {
 			tries.Add(1)
 			show(func() error { return errors.New("exit status 3") })
 			<-ctx.Done()

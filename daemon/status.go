@@ -33,13 +33,8 @@ func (m *Manager) Status() []apitype.ProfileStatus {
 		if ok {
 			ps.Refreshes = e.refreshes
 			cred, known = e.cred, e.credKnown
-			switch {
-			case e.loginErr != nil:
-				ps.State, ps.LastError = apitype.CodeLoginRequired, e.loginErr.Error()
-			case e.lastErr != nil:
-				ps.State, ps.LastError = "error", e.lastErr.Error()
-			case e.access != "" && now.Before(e.expiry):
-				ps.State = "ok"
+			if state, lastErr := e.status(now); state != "" {
+				ps.State, ps.LastError = state, lastErr
 			}
 			if e.access != "" {
 				ps.AccessExpiresAt = e.expiry.UTC()

@@ -110,6 +110,10 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	var signIn *daemon.SignIn // none without a desktop, or with SFMCP_NO_AUTO_LOGIN=1
+	if run := daemonSignIn(e, store, log); run != nil {
+		signIn = &daemon.SignIn{Run: run, May: mayOpenSignIn(e, store)}
+	}
 	return daemon.NewManager(ctx, daemon.Options{
 		Store:      store,
 		LoadConfig: func() (*config.File, error) { return loadConfig(e) },
@@ -147,8 +151,7 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 			return caDigest(pem)
 		},
 		Probe:         (&probeClients{e: e}).refused,
-		SignIn:        daemonSignIn(e, store, log),
-		MayOpenSignIn: mayOpenSignIn(e, store),
+		SignIn:        signIn,
 		NeedsSignIn:   notifySignIn(e),
 		Log:           log,
 		ExpiryWarning: notifyExpiry(e),
