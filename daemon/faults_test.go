@@ -10,6 +10,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // TestLogoutDuringRefresh: a sign-in removed (logout → reload) while a
@@ -40,7 +41,7 @@ func TestLogoutDuringRefresh(t *testing.T) {
 	if _, err := f.store.Credential("prod"); !errors.Is(err, keychain.ErrNotFound) {
 		t.Fatal("the refresh wrote the sign-in back after logout")
 	}
-	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatalf("after logout: %v, want login required", err)
 	}
 }

@@ -11,7 +11,9 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -29,19 +31,11 @@ type Refresher interface {
 	Refresh(ctx context.Context, refreshToken string) (oauth.Tokens, error)
 }
 
-// Errors callers branch on.
-var (
-	// ErrLoginRequired: no sign-in, or Snowflake rejected it; only
-	// `sfmcp-token login` (which then reloads the daemon) helps.
-	ErrLoginRequired = errors.New("a new sign-in is required")
-	// ErrSignInOpened: a browser sign-in the daemon opened for the
-	// profile is under way (always with ErrLoginRequired).
-	ErrSignInOpened = errors.New("a browser window was opened to sign in to Snowflake: finish it there")
-	// ErrReloaded: the profile was reloaded (login, logout) while a refresh
-	// was under way; its result was dropped. Asking again gives the answer
-	// for the new state.
-	ErrReloaded = errors.New("the profile changed during the refresh; try again")
-)
+// ErrReloaded: the profile was reloaded (login, logout) while a refresh
+// was under way; its result was dropped. Asking again gives the answer for
+// the new state. (A profile that needs a new sign-in fails with an
+// *oauth.LoginRequiredError, which says whether the daemon opened one.)
+var ErrReloaded = errcode.New(apitype.CodeUnavailable, "the profile changed during the refresh; try again")
 
 // Options configure a Manager.
 type Options struct {

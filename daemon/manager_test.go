@@ -385,11 +385,11 @@ func TestInvalidGrantIsStickyUntilReload(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	f.sf.RevokeUser("alice")
 	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
-	if !errors.Is(err, ErrLoginRequired) {
-		t.Fatalf("err = %v, want ErrLoginRequired", err)
+	if !errors.Is(err, oauth.ErrLoginRequired) {
+		t.Fatalf("err = %v, want oauth.ErrLoginRequired", err)
 	}
 	before := f.sf.Counters().TokenRequests
-	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatal(err)
 	}
 	if f.sf.Counters().TokenRequests != before {
@@ -405,7 +405,7 @@ func TestInvalidGrantIsStickyUntilReload(t *testing.T) {
 func TestNoSignIn(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	delete(f.store.creds, "prod")
-	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := f.m.Token(context.Background(), Request{Profile: "nope"}); !errors.Is(err, config.ErrNoProfile) {

@@ -88,8 +88,8 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 		return m.publish(p, gen, cred, cred.Secret, config.TokenPAT, patLifetime(cred, m.now()), false)
 	}
 	r, err := m.refresherFor(p, gen, cred)
-	if errors.Is(err, ErrLoginRequired) {
-		return Token{}, m.loginRequired(p, strings.TrimPrefix(err.Error(), ErrLoginRequired.Error()+": "))
+	if errors.Is(err, oauth.ErrLoginRequired) {
+		return Token{}, m.loginRequiredBy(p, err)
 	}
 	if err != nil {
 		return Token{}, m.failed(p, err)
@@ -230,13 +230,18 @@ func (m *Manager) publish(p config.Profile, gen uint64, cred keychain.Credential
 }
 
 func (m *Manager) loginRequired(p config.Profile, why string) error {
-	return m.markLoginRequired(p, why, fmt.Errorf("profile %s: %w (%s)", p.Name, ErrLoginRequired, why))
+	return m.markLoginRequired(p, why, &oauth.LoginRequiredError{Profile: p.Name, Reason: why})
 }
 
-// loginRequiredBy is loginRequired for Snowflake's refusal cause, which
-// stays in the error chain (its code and advice reach the client).
+// loginRequiredBy is loginRequired for a cause that says why: Snowflake's
+// refusal, which stays in the error chain (its code and advice reach the
+// client), or a refresher's own LoginRequiredError (the CA file changed).
 func (m *Manager) loginRequiredBy(p config.Profile, cause error) error {
-	return m.markLoginRequired(p, cause.Error(), fmt.Errorf("profile %s: %w (%w)", p.Name, ErrLoginRequired, cause))
+	var own *oauth.LoginRequiredError
+	if errors.As(cause, &own) && own.Profile == "" {
+		return m.loginRequired(p, own.Why())
+	}
+	return m.markLoginRequired(p, cause.Error(), &oauth.LoginRequiredError{Profile: p.Name, Cause: cause})
 }
 
 func (m *Manager) markLoginRequired(p config.Profile, why string, err error) error {

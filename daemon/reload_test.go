@@ -61,7 +61,7 @@ func TestCredentialBoundToItsHost(t *testing.T) {
 	f.store.creds["ci"] = keychain.Credential{Secret: "pat-secret", Kind: keychain.CredentialPAT, Host: "myorg-acct.snowflakecomputing.com"}
 	for _, name := range []string{"prod", "ci"} {
 		tok, err := f.m.Token(context.Background(), Request{Profile: name, Force: true})
-		if !errors.Is(err, ErrLoginRequired) || tok.AccessToken != "" {
+		if !errors.Is(err, oauth.ErrLoginRequired) || tok.AccessToken != "" {
 			t.Fatalf("profile %s moved to %s: %q, %v; want login required", name, evil.Host(), tok.AccessToken, err)
 		}
 		if !strings.Contains(err.Error(), evil.Host()) || !strings.Contains(err.Error(), "issued by") {
@@ -75,7 +75,7 @@ func TestCredentialBoundToItsHost(t *testing.T) {
 	f.store.creds["ci"] = keychain.Credential{Secret: "pat-secret", Kind: keychain.CredentialPAT}
 	cfgs.set(config.Profile{Name: "ci", Account: "myorg-acct", Auth: config.AuthPAT})
 	f.m.Reload("ci")
-	if _, err := f.m.Token(context.Background(), Request{Profile: "ci"}); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "ci"}); !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatalf("a credential without a host was served: %v", err)
 	}
 }

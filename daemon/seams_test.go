@@ -12,6 +12,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // Issue #11 §2: after a night's sleep (wall clock +8 h, monotonic +1 s)
@@ -216,7 +217,7 @@ func TestLoginEndsTheDaemonsOpenSignIn(t *testing.T) {
 	f.token()
 	f.sf.RevokeUser("ALICE")
 	f.clock.Advance(11 * time.Minute)
-	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, ErrLoginRequired) {
+	if _, err := f.m.Token(context.Background(), Request{Profile: "prod"}); !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatalf("err %v", err)
 	}
 	<-started

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,10 +14,9 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/proctree"
 	"github.com/sfmcp/sfmcp/internal/safesocket"
-	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
 
@@ -194,40 +192,37 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// errorFor maps an error to an HTTP status and a JSON body for clients.
+// errorFor maps an error to an HTTP status and a JSON body for clients:
+// its code (errcode.Of), and what Snowflake's token endpoint said.
 func errorFor(err error) (int, apitype.ErrorBody) {
-	b := apitype.ErrorBody{Message: err.Error(), SignInOpened: errors.Is(err, ErrSignInOpened)}
+	code := errcode.Of(err)
+	b := apitype.ErrorBody{Error: code, Message: err.Error()}
+	if code == apitype.CodeSignInOpened {
+		// On the wire it is login_required with the flag, as clients of
+		// every version read it.
+		b.Error, b.SignInOpened = apitype.CodeLoginRequired, true
+	}
 	var te *oauth.TokenError
 	if errors.As(err, &te) {
 		b.OAuthError, b.SnowflakeCode, b.Advice = te.Code, te.SnowflakeCode, te.Advice()
 	}
-	switch {
-	case errors.Is(err, ErrLoginRequired):
-		b.Error = apitype.CodeLoginRequired
-		return http.StatusUnauthorized, b
-	case errors.Is(err, config.ErrHostMismatch):
-		b.Error = apitype.CodeHostMismatch
-		return http.StatusForbidden, b
-	case errors.Is(err, config.ErrNoProfile):
-		b.Error = apitype.CodeUnknownProfile
-		return http.StatusNotFound, b
-	case errors.Is(err, keychain.ErrUnavailable):
-		b.Error = apitype.CodeKeychainUnavailable
-		return http.StatusServiceUnavailable, b
-	case errors.Is(err, oauth.ErrClientConfig):
-		b.Error = apitype.CodeClientConfig
-		return http.StatusConflict, b
-	case errors.Is(err, oauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrReloaded):
-		b.Error = apitype.CodeUnavailable
-		return http.StatusServiceUnavailable, b
+	status, ok := statusFor[b.Error]
+	if !ok {
+		b.Error, status = apitype.CodeInternal, http.StatusInternalServerError
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		b.Error = apitype.CodeUnavailable
-		return http.StatusServiceUnavailable, b
-	}
-	b.Error = apitype.CodeInternal
-	return http.StatusInternalServerError, b
+	return status, b
+}
+
+// statusFor is the HTTP status of each code the daemon sends.
+var statusFor = map[string]int{
+	apitype.CodeLoginRequired:       http.StatusUnauthorized,
+	apitype.CodeHostMismatch:        http.StatusForbidden,
+	apitype.CodeHostNotAllowed:      http.StatusForbidden,
+	apitype.CodeUnknownProfile:      http.StatusNotFound,
+	apitype.CodeKeychainUnavailable: http.StatusServiceUnavailable,
+	apitype.CodeClientConfig:        http.StatusConflict,
+	apitype.CodeUnavailable:         http.StatusServiceUnavailable,
+	apitype.CodeBadRequest:          http.StatusBadRequest,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

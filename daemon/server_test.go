@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
@@ -412,5 +413,20 @@ func TestMalformedRequests(t *testing.T) {
 	var h apitype.Health
 	if getJSON(t, unixClient(socket), "/v1/health", &h); !h.OK {
 		t.Fatal("the daemon stopped answering")
+	}
+}
+
+// Every code the daemon sends has its HTTP status, and an error no code
+// fits is an internal one.
+func TestErrorForEveryWireCode(t *testing.T) {
+	for _, code := range []string{apitype.CodeLoginRequired, apitype.CodeUnknownProfile, apitype.CodeKeychainUnavailable, apitype.CodeUnavailable,
+		apitype.CodeClientConfig, apitype.CodeHostMismatch, apitype.CodeHostNotAllowed, apitype.CodeBadRequest} {
+		status, body := errorFor(fmt.Errorf("wrapped: %w", errcode.New(code, "m")))
+		if body.Error != code || status < 400 || status >= 500 && code != apitype.CodeUnavailable && code != apitype.CodeKeychainUnavailable {
+			t.Errorf("%s: %d %+v", code, status, body)
+		}
+	}
+	if status, body := errorFor(errors.New("surprise")); status != http.StatusInternalServerError || body.Error != apitype.CodeInternal {
+		t.Errorf("unknown error: %d %+v", status, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // openPrepare bounds how long a caller waits, beyond the grace, for the
@@ -67,7 +68,7 @@ func (m *Manager) signInAndRetry(ctx context.Context, p config.Profile, r Reques
 	}
 	// Whether the caller waited or not, the sign-in is still open when
 	// this error goes out.
-	opened := func() error { return fmt.Errorf("%w; %w (profile %s)", loginErr, ErrSignInOpened, p.Name) }
+	opened := func() error { return signInOpened(p, loginErr) }
 	if r.WaitSignIn > 0 {
 		wait := time.NewTimer(r.WaitSignIn)
 		defer wait.Stop()
@@ -209,4 +210,15 @@ func (m *Manager) runSignIn(p config.Profile, s *signIn) {
 	s.err = err
 	close(s.done)
 	m.mu.Unlock()
+}
+
+// signInOpened is loginErr, saying that a browser sign-in for p is open.
+func signInOpened(p config.Profile, loginErr error) error {
+	var lr *oauth.LoginRequiredError
+	if errors.As(loginErr, &lr) {
+		opened := *lr
+		opened.SignInOpened = true
+		return &opened
+	}
+	return &oauth.LoginRequiredError{Profile: p.Name, Cause: loginErr, SignInOpened: true}
 }

@@ -65,7 +65,7 @@ func TestWaitingRequestSucceedsAfterTheOpenedSignIn(t *testing.T) {
 	f.sf.RevokeUser("ALICE")
 	f.clock.Advance(time.Minute)
 	_, err = f.m.Token(context.Background(), Request{Profile: "prod", Force: true, WaitSignIn: 10 * time.Second})
-	if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "sfmcp-token login --profile prod") || opened.Load() != 1 {
+	if !errors.Is(err, oauth.ErrLoginRequired) || !strings.Contains(err.Error(), "sfmcp-token login --profile prod") || opened.Load() != 1 {
 		t.Fatalf("second failure: opened %d, err %v", opened.Load(), err)
 	}
 }
@@ -77,7 +77,7 @@ func TestHeadersFailsFastWhileTheSignInOpens(t *testing.T) {
 	f.token()
 	f.revoke()
 	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
-	if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "browser window was opened") {
+	if !errors.Is(err, oauth.ErrLoginRequired) || !strings.Contains(err.Error(), "browser window was opened") {
 		t.Fatalf("headers: %v", err)
 	}
 	f.m.mu.Lock()
@@ -118,7 +118,7 @@ func TestSignInCountsAsOpenedOnlyWhenTheBrowserOpened(t *testing.T) {
 			f.revoke()
 			_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
 			_, body := errorFor(err)
-			if !errors.Is(err, ErrLoginRequired) || body.SignInOpened != c.opened || errors.Is(err, ErrSignInOpened) != c.opened {
+			if !errors.Is(err, oauth.ErrLoginRequired) || body.SignInOpened != c.opened || isSignInOpened(err) != c.opened {
 				t.Fatalf("SignInOpened %v, want %v: %v", body.SignInOpened, c.opened, err)
 			}
 			if !c.opened && (!strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "run: sfmcp-token login --profile prod")) {
@@ -147,7 +147,7 @@ func TestGraceCountsFromTheOpenersStart(t *testing.T) {
 	f.token()
 	f.revoke()
 	_, err := f.m.Token(context.Background(), Request{Profile: "prod"})
-	if !errors.Is(err, ErrLoginRequired) || errors.Is(err, ErrSignInOpened) || !strings.Contains(err.Error(), "exit status 3") {
+	if !errors.Is(err, oauth.ErrLoginRequired) || isSignInOpened(err) || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("a window whose opener had not run yet was claimed: %v", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestCallerWaitsForTheOpenerAFewSecondsAtMost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := f.m.Token(ctx, Request{Profile: "prod"})
-	if ctx.Err() != nil || !errors.Is(err, ErrLoginRequired) {
+	if ctx.Err() != nil || !errors.Is(err, oauth.ErrLoginRequired) {
 		t.Fatalf("the caller was held until its deadline: %v", err)
 	}
 	if code, body := errorFor(err); code == 0 || !body.SignInOpened {
@@ -202,7 +202,7 @@ func TestFailedOpenAnswersAtOnceAndIsTriedAgainLater(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, err := f.m.Token(ctx, Request{Profile: "prod", WaitSignIn: time.Hour})
-		if !errors.Is(err, ErrLoginRequired) || errors.Is(err, ErrSignInOpened) || !strings.Contains(err.Error(), want) ||
+		if !errors.Is(err, oauth.ErrLoginRequired) || isSignInOpened(err) || !strings.Contains(err.Error(), want) ||
 			!strings.Contains(err.Error(), "run: sfmcp-token login --profile prod") || tries.Load() != tried {
 			t.Fatalf("tried %d times (want %d): %v", tries.Load(), tried, err)
 		}
@@ -242,7 +242,7 @@ func TestNoSignInOpensWhereNoOneSeesIt(t *testing.T) {
 			f.revoke()
 			c.req.WaitSignIn = 10 * time.Second
 			_, err := f.m.Token(context.Background(), c.req)
-			if !errors.Is(err, ErrLoginRequired) || !strings.Contains(err.Error(), "run: sfmcp-token login --profile prod") {
+			if !errors.Is(err, oauth.ErrLoginRequired) || !strings.Contains(err.Error(), "run: sfmcp-token login --profile prod") {
 				t.Fatalf("err %v", err)
 			}
 			if opened.Load() != 0 {
@@ -266,11 +266,11 @@ func TestErrorBodyCarriesTypes(t *testing.T) {
 	if body.OAuthError != "invalid_client" || body.SnowflakeCode != "390307" || body.Advice != te.Advice() || body.SignInOpened {
 		t.Errorf("token error body: %+v", body)
 	}
-	status, body := errorFor(fmt.Errorf("profile prod: %w; %w", ErrLoginRequired, ErrSignInOpened))
+	status, body := errorFor(fmt.Errorf("wait: %w", &oauth.LoginRequiredError{Profile: "prod", SignInOpened: true}))
 	if status != 401 || body.Error != apitype.CodeLoginRequired || !body.SignInOpened {
 		t.Errorf("opened sign-in: %d %+v", status, body)
 	}
-	if _, body := errorFor(fmt.Errorf("%w: a browser window was opened (only the words)", ErrLoginRequired)); body.SignInOpened {
+	if _, body := errorFor(fmt.Errorf("%w: a browser window was opened (only the words)", oauth.ErrLoginRequired)); body.SignInOpened {
 		t.Error("the sign-in flag came from the message's text")
 	}
 }
@@ -287,4 +287,10 @@ func TestRevokedSignInKeepsSnowflakesError(t *testing.T) {
 	if status != 401 || body.Error != apitype.CodeLoginRequired || body.OAuthError != "invalid_grant" || body.Advice == "" {
 		t.Fatalf("%d %+v", status, body)
 	}
+}
+
+// isSignInOpened reports whether err says the daemon opened a sign-in.
+func isSignInOpened(err error) bool {
+	var lr *oauth.LoginRequiredError
+	return errors.As(err, &lr) && lr.SignInOpened
 }

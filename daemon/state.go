@@ -38,6 +38,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 const (
@@ -204,7 +205,7 @@ func (e *entry) refreshFailed(err error, now time.Time, base, ceiling time.Durat
 // while the cached token still serves, so it is renewed before it expires
 // if Snowflake comes back. A needed sign-in is not retried.
 func (e *entry) retryInBackground(err error, now time.Time) bool {
-	return err != nil && !errors.Is(err, ErrLoginRequired) && e.valid(now)
+	return err != nil && !errors.Is(err, oauth.ErrLoginRequired) && e.valid(now)
 }
 
 // needLogin makes every request for the profile fail with err until a

@@ -11,6 +11,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 var stateNow = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
@@ -56,7 +57,7 @@ func TestRefreshDue(t *testing.T) {
 		"inside the margin":      {p: oauthProfile, at: 481 * time.Second, due: true},
 		"expired":                {p: oauthProfile, at: time.Hour - time.Minute, due: true},
 		"a PAT":                  {p: pat, at: 481 * time.Second},
-		"needs a sign-in":        {p: oauthProfile, at: 481 * time.Second, setup: func(e *entry) { e.needLogin(ErrLoginRequired) }},
+		"needs a sign-in":        {p: oauthProfile, at: 481 * time.Second, setup: func(e *entry) { e.needLogin(oauth.ErrLoginRequired) }},
 		"idle":                   {p: oauthProfile, at: time.Hour + time.Second},
 		"within the backoff":     {p: oauthProfile, at: 481 * time.Second, setup: func(e *entry) { e.nextAttempt = stateNow.Add(482 * time.Second) }},
 		"the backoff just ended": {p: oauthProfile, at: 481 * time.Second, setup: func(e *entry) { e.nextAttempt = stateNow.Add(481 * time.Second) }, due: true},
@@ -84,7 +85,7 @@ func TestRefreshAfterSleep(t *testing.T) {
 		"in use":          {p: config.Profile{Name: "prod"}, within: 2 * time.Hour, want: true},
 		"unused too long": {p: config.Profile{Name: "prod"}, within: 30 * time.Minute},
 		"a PAT":           {p: config.Profile{Name: "runner", Auth: config.AuthPAT}, within: 2 * time.Hour},
-		"needs a sign-in": {p: config.Profile{Name: "prod"}, within: 2 * time.Hour, setup: func(e *entry) { e.needLogin(ErrLoginRequired) }},
+		"needs a sign-in": {p: config.Profile{Name: "prod"}, within: 2 * time.Hour, setup: func(e *entry) { e.needLogin(oauth.ErrLoginRequired) }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := cachedEntry()
@@ -156,7 +157,7 @@ func TestRenews(t *testing.T) {
 func TestRefreshedForgetsFailuresAndTheSecret(t *testing.T) {
 	e := cachedEntry()
 	e.refreshFailed(errors.New("503"), stateNow, time.Second, time.Second)
-	e.needLogin(fmt.Errorf("profile prod: %w", ErrLoginRequired))
+	e.needLogin(fmt.Errorf("profile prod: %w", oauth.ErrLoginRequired))
 	later := stateNow.Add(time.Minute)
 	e.refreshed(later, keychain.Credential{Secret: "refresh-secret-2", User: "ALICE", ExtraHosts: []string{"x.example"}}, "access-2", config.TokenOAuth, 600*time.Second)
 	if e.loginErr != nil || e.lastErr != nil || e.failures != 0 {
@@ -205,7 +206,7 @@ func TestRetryInBackground(t *testing.T) {
 		"success":                      {after: time.Minute},
 		"transient, the token serves":  {err: errors.New("503"), after: time.Minute, want: true},
 		"transient, the token expired": {err: errors.New("503"), after: 600 * time.Second},
-		"a sign-in is needed":          {err: fmt.Errorf("profile prod: %w (revoked)", ErrLoginRequired), after: time.Minute},
+		"a sign-in is needed":          {err: fmt.Errorf("profile prod: %w (revoked)", oauth.ErrLoginRequired), after: time.Minute},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := cachedEntry().retryInBackground(c.err, stateNow.Add(c.after)); got != c.want {
@@ -219,7 +220,7 @@ func TestRetryInBackground(t *testing.T) {
 // in the background, and says so in its status.
 func TestNeedLoginDropsTheToken(t *testing.T) {
 	e := cachedEntry()
-	err := fmt.Errorf("profile prod: %w (revoked)", ErrLoginRequired)
+	err := fmt.Errorf("profile prod: %w (revoked)", oauth.ErrLoginRequired)
 	e.needLogin(err)
 	now := stateNow.Add(481 * time.Second)
 	if e.valid(now) || e.refreshDue(config.Profile{Name: "prod"}, now, time.Hour) || e.refreshAfterSleep(config.Profile{Name: "prod"}, now, time.Hour) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // Token is an access token handed to a client.
@@ -76,7 +77,7 @@ func (m *Manager) Token(ctx context.Context, r Request) (Token, error) {
 		r.Refused = m.refusedOnRerun(ctx, p, r)
 	}
 	t, err := m.token(p, m.now(), r)
-	if errors.Is(err, ErrLoginRequired) {
+	if errors.Is(err, oauth.ErrLoginRequired) {
 		t, err = m.signInAndRetry(ctx, p, r, err)
 	}
 	t.Profile = p.Name // also on errors: callers name the profile in advice

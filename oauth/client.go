@@ -338,11 +338,16 @@ type LoginRequiredError struct {
 	SignInOpened bool
 }
 
-func (e *LoginRequiredError) Error() string {
-	why := e.Reason
-	if why == "" && e.Cause != nil {
-		why = e.Cause.Error()
+// Why says why a new sign-in is required ("" if nothing says).
+func (e *LoginRequiredError) Why() string {
+	if e.Reason == "" && e.Cause != nil {
+		return e.Cause.Error()
 	}
+	return e.Reason
+}
+
+func (e *LoginRequiredError) Error() string {
+	why := e.Why()
 	msg := ErrLoginRequired.Error()
 	if why != "" {
 		msg += " (" + why + ")"

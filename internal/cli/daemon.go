@@ -29,6 +29,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 func newDaemonCommand(e *Env) *cobra.Command {
@@ -128,7 +129,7 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 				// proxy only for a daemon the user started (an auto-started
 				// one has none in its allow-listed environment).
 				if hc, err = signInHTTP(cred, true); errors.Is(err, errCAChanged) {
-					return nil, fmt.Errorf("%w: %v", daemon.ErrLoginRequired, err)
+					return nil, &oauth.LoginRequiredError{Cause: err}
 				} else if err != nil {
 					return nil, err
 				}
