@@ -1,0 +1,73 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+// Server is an authorization server: where a profile signs in (the
+// authorization URL and the code exchange) and its tokens are refreshed.
+// Snowflake's own OAuth (*oauth.Client) is the one kind today; another
+// kind (an OpenID issuer found by discovery) is another implementation
+// that Servers.For returns, not a branch in its callers.
+type Server interface {
+	oauth.Authorizer
+	Refresh(ctx context.Context, refreshToken string) (oauth.Tokens, error)
+}
+
+// Servers builds each profile's authorization server.
+type Servers struct {
+	// Secrets holds confidential clients' secrets, by profile.
+	Secrets interface {
+		ClientSecret(profile string) (string, error)
+	}
+	// Secret, when set, is the secret of any confidential client
+	// ($SFMCP_CLIENT_SECRET); it wins over Secrets.
+	Secret string
+}
+
+// NoClientSecretError: the profile is a confidential client and no secret
+// is given or stored for it.
+type NoClientSecretError struct{ Profile string }
+
+func (e *NoClientSecretError) Error() string {
+	return fmt.Sprintf("profile %s is a confidential client but no client secret is stored", e.Profile)
+}
+
+// For returns p's authorization server, reached through hc: Snowflake's
+// OAuth at the profile's host, with the profile's client and scopes.
+func (s Servers) For(p config.Profile, hc *http.Client) (Server, error) {
+	ep, err := p.Endpoint()
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	c := &oauth.Client{
+		BaseURL:      ep.URL(),
+		ClientID:     p.EffectiveClientID(),
+		Confidential: p.Confidential(),
+		Scopes:       p.OAuthScopes(),
+		HTTPClient:   hc,
+	}
+	if !c.Confidential {
+		return c, nil
+	}
+	if s.Secret != "" {
+		c.ClientSecret = s.Secret
+		return c, nil
+	}
+	secret, err := s.Secrets.ClientSecret(p.Name)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return nil, &NoClientSecretError{Profile: p.Name}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
+	return c, nil
+}
