@@ -123,28 +123,22 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 	})
 }
 
-// refresherFor builds the token-endpoint client of a stored sign-in: its
-// authorization server, over the network the sign-in was made with; the
-// environment's proxy only for a daemon the user started (an auto-started
-// one has none in its allow-listed environment).
+// refresherFor builds the token-endpoint client of a stored sign-in
+// (signin.Servers.Refresher): over the network it was made with.
 func refresherFor(e *Env, store *keychain.Store) func(config.Profile, keychain.Credential) (daemon.Refresher, error) {
 	return func(p config.Profile, cred keychain.Credential) (daemon.Refresher, error) {
 		if _, err := p.Endpoint(); err != nil {
 			return nil, usagef("", "profile %s: %v", p.Name, err)
 		}
-		hc := e.HTTPClient // tests
-		if hc == nil {
-			var err error
-			if hc, err = netconf.Of(cred).Client(netconf.WithEnvProxy); errors.Is(err, netconf.ErrCAChanged) {
-				return nil, fmt.Errorf("%w: %v", daemon.ErrLoginRequired, err)
-			} else if err != nil {
-				return nil, err
-			}
-			if !cred.NetworkRecorded {
-				hc.Transport = netconf.Legacy(hc.Transport, exitcode.LoginHint(p.Name))
-			}
+		servers := signin.Servers{Secrets: store, Secret: e.Getenv("SFMCP_CLIENT_SECRET")}
+		if e.HTTPClient != nil { // tests
+			return servers.For(p, e.HTTPClient)
 		}
-		return signin.Servers{Secrets: store, Secret: e.Getenv("SFMCP_CLIENT_SECRET")}.For(p, hc)
+		r, err := servers.Refresher(p, cred, exitcode.LoginHint(p.Name))
+		if errors.Is(err, netconf.ErrCAChanged) {
+			return nil, fmt.Errorf("%w: %v", daemon.ErrLoginRequired, err)
+		}
+		return r, err
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,5 +244,44 @@ func TestRenewSignsInAsMade(t *testing.T) {
 	err := r.Renew(context.Background(), f, s.p)
 	if err == nil || err.Error() != r.Why(s.p) || opened.Load() != 1 {
 		t.Errorf("a config with another network: %v (opened %d)", err, opened.Load())
+	}
+}
+
+// The daemon refreshes a sign-in over the network recorded with it: the
+// pinned ca_file while it holds the same certificates; a sign-in from
+// before sfmcp recorded networks is told that a new sign-in is the cure.
+func TestRefresherUsesTheRecordedNetwork(t *testing.T) {
+	s := newStandIn(t, snowflaketest.Options{AutoApprove: "ALICE"})
+	if _, err := s.run(context.Background(), s.flow(t, s.browser), s.p); err != nil {
+		t.Fatal(err)
+	}
+	cred, _ := s.store.Credential("prod")
+	servers := Servers{Secrets: s.store}
+	const advice = "run: sfmcp-token login --profile prod"
+	refresh := func(c keychain.Credential) error {
+		r, err := servers.Refresher(s.p, c, advice)
+		if err == nil {
+			_, err = r.Refresh(context.Background(), c.Secret)
+		}
+		if err != nil {
+			s.leaks.Record("refresh error", err.Error())
+		}
+		return err
+	}
+	if err := refresh(cred); err != nil || s.sf.Counters().Refreshes != 1 {
+		t.Fatalf("refresh over the recorded network: %v", err)
+	}
+	changed := cred
+	changed.CAFileSHA256 = "the digest of other certificates"
+	if err := refresh(changed); !errors.Is(err, netconf.ErrCAChanged) {
+		t.Errorf("a changed ca_file: %v", err)
+	}
+	legacy := cred
+	legacy.NetworkRecorded, legacy.CAFile, legacy.CAFileSHA256 = false, "", ""
+	if err := refresh(legacy); err == nil || !strings.Contains(err.Error(), "before sfmcp recorded ca_file") || !strings.Contains(err.Error(), advice) {
+		t.Errorf("a sign-in from before recorded networks: %v", err)
+	}
+	if s.sf.Counters().Refreshes != 1 {
+		t.Errorf("%d refreshes reached the stand-in, want 1", s.sf.Counters().Refreshes)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/netconf"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -70,4 +71,22 @@ func (s Servers) For(p config.Profile, hc *http.Client) (Server, error) {
 	}
 	c.ClientSecret = secret
 	return c, nil
+}
+
+// Refresher is p's server for refreshing the stored sign-in cred, reached
+// over the network recorded with it; the environment's proxy applies where
+// that names none (a daemon the user started: an auto-started one has
+// none in its allow-listed environment). A ca_file whose certificates
+// changed since the sign-in is netconf.ErrCAChanged: only a new sign-in
+// trusts them. A sign-in made before sfmcp recorded networks has its
+// certificate failures explained with advice (netconf.LegacyError).
+func (s Servers) Refresher(p config.Profile, cred keychain.Credential, advice string) (Server, error) {
+	hc, err := netconf.Of(cred).Client(netconf.WithEnvProxy)
+	if err != nil {
+		return nil, err
+	}
+	if !cred.NetworkRecorded {
+		hc.Transport = netconf.Legacy(hc.Transport, advice)
+	}
+	return s.For(p, hc)
 }
