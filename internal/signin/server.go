@@ -33,6 +33,12 @@ type Servers struct {
 	Secret string
 }
 
+// String never shows the secret.
+func (s Servers) String() string { return fmt.Sprintf("servers (client secret given: %v)", s.Secret != "") }
+
+// GoString keeps %#v from printing the secret too.
+func (s Servers) GoString() string { return s.String() }
+
 // NoClientSecretError: the profile is a confidential client and no secret
 // is given or stored for it.
 type NoClientSecretError struct{ Profile string }

@@ -2,7 +2,9 @@ package signin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/sfmcp/sfmcp/internal/config"
@@ -95,5 +97,19 @@ func TestGrantedRole(t *testing.T) {
 	}
 	if _, ok := scopeRoleName("session:role-encoded:%zz"); ok {
 		t.Error("a badly encoded role scope was read")
+	}
+}
+
+// A Flow or Servers printed by mistake does not show the client secret.
+func TestPrintingHidesTheSecret(t *testing.T) {
+	const secret = "the-client-secret"
+	f := Flow{ClientSecret: secret}
+	s := Servers{Secret: secret}
+	for _, v := range []any{f, &f, s, &s} {
+		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+			if strings.Contains(fmt.Sprintf(format, v), secret) {
+				t.Errorf("%s of a %T shows the client secret", format, v)
+			}
+		}
 	}
 }

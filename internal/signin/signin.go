@@ -58,6 +58,15 @@ type Flow struct {
 	Now func() time.Time
 }
 
+// String never shows the client secret, so a Flow printed by mistake
+// leaks nothing.
+func (f Flow) String() string {
+	return fmt.Sprintf("sign-in flow over %+v (client secret given: %v)", f.Network, f.ClientSecret != "")
+}
+
+// GoString keeps %#v from printing the secret too.
+func (f Flow) GoString() string { return f.String() }
+
 // Errors callers branch on.
 var (
 	// ErrNoRefreshToken: the server signed the user in but issued no
