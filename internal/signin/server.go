@@ -34,7 +34,9 @@ type Servers struct {
 }
 
 // String never shows the secret.
-func (s Servers) String() string { return fmt.Sprintf("servers (client secret given: %v)", s.Secret != "") }
+func (s Servers) String() string {
+	return fmt.Sprintf("servers (client secret given: %v)", s.Secret != "")
+}
 
 // GoString keeps %#v from printing the secret too.
 func (s Servers) GoString() string { return s.String() }
