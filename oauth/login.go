@@ -43,9 +43,16 @@ func (e *PortInUseError) Error() string {
 	return fmt.Sprintf("port %s on 127.0.0.1 is in use, so the sign-in callback cannot be received; stop what listens there, or register another loopback redirect URI on the integration (OAUTH_REDIRECT_URI, now expected to be %s) and set it with --redirect-uri", e.Port, e.RedirectURI)
 }
 
+// Authorizer is the authorization server a Login sends the browser to
+// and exchanges the code at: a Client (Snowflake's own OAuth) is one.
+type Authorizer interface {
+	AuthCodeURL(redirectURI, state, verifier string) string
+	Exchange(ctx context.Context, code, verifier, redirectURI string) (Tokens, error)
+}
+
 // Login runs one authorization-code + PKCE sign-in.
 type Login struct {
-	Client *Client
+	Client Authorizer
 	// RedirectURI is the integration's registered loopback URI. Empty means
 	// http://127.0.0.1:<free port> (SNOWFLAKE$LOCAL_APPLICATION accepts any port).
 	RedirectURI string

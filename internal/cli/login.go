@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/pkg/browser"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/netconf"
+	"github.com/sfmcp/sfmcp/internal/signin"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -49,7 +49,7 @@ type loginOptions struct {
 }
 
 func runLogin(ctx context.Context, e *Env, o loginOptions) error {
-	if !o.noBrowser && overSSHWithoutDisplay(e.Getenv) {
+	if !o.noBrowser && signin.OverSSHWithoutDisplay(e.Getenv) {
 		// A browser opened here would be on this machine's screen, not in
 		// front of the user: offer the URL and the paste instead.
 		o.noBrowser = true
@@ -80,29 +80,16 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	if err := store.Probe(); err != nil {
 		return err
 	}
+	flow, err := loginFlow(e, cfg, store, o)
+	if err != nil {
+		return err
+	}
 	// A sign-in the daemon opened for this profile would hold the loopback
 	// port (and race this one): the reload ends it.
 	notifyDaemon(ctx, e, p.Name)
-	network := signInNetwork{http: e.snowflakeHTTP(), record: func(c *keychain.Credential) error { return recordNetwork(cfg, c) }}
-	var paste func(context.Context) (string, error)
-	if o.noBrowser {
-		// A browser on another machine cannot reach this machine's
-		// loopback: its user pastes the address it was sent back to.
-		lines := o.lines
-		if lines == nil {
-			lines = newLineReader(e.Stdin)
-		}
-		paste = lines.next
-	}
-	open := e.opener()
-	if o.noBrowser {
-		open = nil
-	}
-	user, err := browserSignIn(ctx, e, store, p, ep, network, o.timeout, func(startURL, authURL string) {
-		announce(e, startURL, authURL, o.noBrowser)
-	}, open, paste)
+	user, err := flow.Run(ctx, p)
 	if err != nil {
-		return err
+		return signInError(p.Name, err)
 	}
 	if user == "" {
 		user = "(user not reported)"
@@ -112,81 +99,36 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	return nil
 }
 
-// overSSHWithoutDisplay: the environment says SSH and names no display
-// (X11 forwarding would bring the browser to the user's screen).
-func overSSHWithoutDisplay(getenv func(string) string) bool {
-	return (getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "") && getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == ""
-}
-
-// signInNetwork is how a sign-in reaches Snowflake and what it records:
-// `login` uses and records the config's network; a renewal the daemon
-// opens uses and keeps the one recorded with the sign-in it renews.
-type signInNetwork struct {
-	http   *http.Client
-	record func(*keychain.Credential) error
-}
-
-// browserSignIn runs the authorization code + PKCE sign-in of profile p
-// through the browser and stores the sign-in: `login` and the daemon's
-// self-opened sign-in share it. announce gets the loopback start URL; open
-// opens a browser on it (nil: none). It returns the signed-in user.
-func browserSignIn(ctx context.Context, e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, network signInNetwork, timeout time.Duration, announce func(startURL, authURL string), open func(url string) error, paste func(context.Context) (string, error)) (string, error) {
-	client, err := oauthClient(e, store, p, ep, network.http)
+// loginFlow is the sign-in `login` (and setup) runs: over the config's
+// network, which it records, announced on stderr; without a browser here,
+// the user pastes the address a browser elsewhere was sent back to.
+func loginFlow(e *Env, cfg *config.File, store *keychain.Store, o loginOptions) (*signin.Flow, error) {
+	network, err := netconf.FromConfig(cfg)
 	if err != nil {
-		return "", err
+		return nil, networkError(cfg, err)
 	}
-	login := &oauth.Login{
-		Client:      client,
-		RedirectURI: p.RedirectURI,
-		Timeout:     timeout,
-		Announce:    announce,
-		Paste:       paste,
+	f := &signin.Flow{
+		Store:        store,
+		ClientSecret: e.Getenv("SFMCP_CLIENT_SECRET"),
+		Network:      network,
+		HTTPClient:   e.snowflakeHTTP(),
+		Timeout:      o.timeout,
+		Announce:     func(startURL, authURL string) { announce(e, startURL, authURL, o.noBrowser) },
+		Open:         e.opener(),
 		PasteRefused: func(err error) {
 			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
 		},
-		Open: open,
 	}
-	tokens, err := login.Run(ctx)
-	if err != nil {
-		return "", loginError(p.Name, err)
-	}
-	// The profile may name who must sign in. A code delivered by someone
-	// else (another user of this machine, a stale tab signed in as another
-	// account) is refused before anything is stored.
-	if p.User != "" && !strings.EqualFold(strings.Trim(p.User, `"`), tokens.Username) {
-		got := tokens.Username
-		if got == "" {
-			got = "a user Snowflake did not name"
+	if o.noBrowser {
+		// A browser on another machine cannot reach this machine's
+		// loopback: its user pastes the address it was sent back to.
+		lines := o.lines
+		if lines == nil {
+			lines = newLineReader(e.Stdin)
 		}
-		return "", withAdvice(fmt.Errorf("signed in as %s, but profile %s is for %s; nothing was saved", got, p.Name, p.User),
-			exitcode.LoginRequired, "sign in as "+p.User+" ("+exitcode.LoginHint(p.Name)+"); if another user of this machine opened the sign-in page, tell your administrator")
+		f.Open, f.Paste = nil, lines.next
 	}
-	if tokens.RefreshToken == "" {
-		return "", withAdvice(fmt.Errorf("the sign-in worked, but Snowflake issued no refresh token, so sfmcp cannot keep you signed in"),
-			exitcode.Usage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
-	}
-	cred := keychain.Credential{
-		Secret:          tokens.RefreshToken,
-		Kind:            keychain.CredentialOAuth,
-		Host:            ep.Host,
-		ExtraHosts:      p.ExtraHosts,
-		ClientID:        client.ClientID,
-		User:            tokens.Username,
-		Role:            grantedRole(tokens.Scope, p),
-		Scopes:          client.Scopes,
-		ObtainedAt:      time.Now().UTC(),
-		SecretExpiresAt: tokens.RefreshExpiry.UTC(),
-	}
-	if tokens.RefreshExpiry.IsZero() {
-		cred.SecretExpiresAt = time.Time{}
-	}
-	if err := network.record(&cred); err != nil {
-		return "", err
-	}
-	if err := store.SaveCredential(p.Name, cred); err != nil {
-		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
-	}
-	return tokens.Username, nil
+	return f, nil
 }
 
 // opener is how this process opens a browser.
@@ -219,55 +161,26 @@ func announce(e *Env, startURL, authURL string, noBrowser bool) {
 	fmt.Fprintf(e.Stderr, "then copy the address your browser shows when it cannot load %s after the sign-in, and paste it here:\n", u.Host)
 }
 
-// oauthClient builds the OAuth client for a profile, finding a confidential
-// client's secret in $SFMCP_CLIENT_SECRET or the keychain.
-func oauthClient(e *Env, store *keychain.Store, p config.Profile, ep config.Endpoint, hc *http.Client) (*oauth.Client, error) {
-	c := &oauth.Client{
-		BaseURL:      ep.URL(),
-		ClientID:     p.EffectiveClientID(),
-		Confidential: p.Confidential(),
-		Scopes:       p.OAuthScopes(),
-		HTTPClient:   hc,
+// signInError words a failed sign-in of profile: its exit code and the
+// next step.
+func signInError(profile string, err error) error {
+	var (
+		authz    *signin.AuthorizeError
+		wrong    *signin.WrongUserError
+		noSecret *signin.NoClientSecretError
+	)
+	switch {
+	case errors.As(err, &authz):
+		return loginError(profile, authz.Err)
+	case errors.As(err, &wrong):
+		return withAdvice(err, exitcode.LoginRequired,
+			"sign in as "+wrong.Want+" ("+exitcode.LoginHint(profile)+"); if another user of this machine opened the sign-in page, tell your administrator")
+	case errors.Is(err, signin.ErrNoRefreshToken):
+		return withAdvice(err, exitcode.Usage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
+	case errors.As(err, &noSecret):
+		return usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile set-secret %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, noSecret.Profile), "%v", err)
 	}
-	if !c.Confidential {
-		return c, nil
-	}
-	if s := e.Getenv("SFMCP_CLIENT_SECRET"); s != "" {
-		c.ClientSecret = s
-		return c, nil
-	}
-	secret, err := store.ClientSecret(p.Name)
-	if errors.Is(err, keychain.ErrNotFound) {
-		return nil, usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile set-secret %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, p.Name),
-			"profile %s is a confidential client but no client secret is stored", p.Name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.ClientSecret = secret
-	return c, nil
-}
-
-// grantedRole is the role Snowflake reports in scope, else the requested one.
-func grantedRole(scope string, p config.Profile) string {
-	for _, s := range strings.Fields(scope) {
-		if r, ok := scopeRoleName(s); ok {
-			return r
-		}
-	}
-	r, _ := scopeRoleName(config.RoleScope(p.Role))
-	return r
-}
-
-func scopeRoleName(scope string) (string, bool) {
-	if r, ok := strings.CutPrefix(scope, "session:role:"); ok {
-		return r, true
-	}
-	if r, ok := strings.CutPrefix(scope, "session:role-encoded:"); ok {
-		d, err := url.PathUnescape(r)
-		return d, err == nil
-	}
-	return "", false
+	return err
 }
 
 func loginError(profile string, err error) error {

@@ -17,7 +17,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
-	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/internal/netconf"
 )
 
 // runMCPProxy bridges the MCP client on stdin/stdout to a Snowflake MCP
@@ -52,7 +52,7 @@ func runMCPProxy(ctx context.Context, e *Env, profileName, server string, quiet 
 	// TLS roots come from the config only.
 	e.networkFromConfigOnly = true
 	if e.HTTPClient == nil { // a real process, not an in-process test
-		if err := dropNetworkEnv(); err != nil {
+		if err := netconf.DropEnv(); err != nil {
 			return err
 		}
 	}
@@ -142,7 +142,7 @@ func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Toke
 			return mcpproxy.Token{}, withAdvice(err, exitcode.LoginRequired, again)
 		}
 		if !tok.NetworkRecorded {
-			out.Via = legacyNetwork{rt: out.Via, advice: again}
+			out.Via = netconf.Legacy(out.Via, again)
 		}
 	}
 	return out, nil
@@ -157,7 +157,7 @@ func (d *daemonTokens) transportFor(tok apitype.TokenBody) (http.RoundTripper, e
 	if d.via != nil && d.netKey == key {
 		return d.via, nil
 	}
-	hc, err := signInHTTP(keychain.Credential{CAFile: tok.CAFile, CAFileSHA256: tok.CAFileSHA256, HTTPSProxy: tok.HTTPSProxy}, false)
+	hc, err := netconf.Network{CAFile: tok.CAFile, CAFileSHA256: tok.CAFileSHA256, HTTPSProxy: tok.HTTPSProxy}.Client(netconf.NoEnvProxy)
 	if err != nil {
 		return nil, err
 	}

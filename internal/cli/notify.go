@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"runtime"
 	"time"
+
+	"github.com/sfmcp/sfmcp/internal/signin"
 )
 
 // notifyExpiry shows a desktop notification that a sign-in expires soon,
@@ -24,7 +26,7 @@ func notifyExpiry(e *Env) func(profile string, left time.Duration) {
 // sign-in the daemon did not open (over SSH, or turned off), naming the
 // command; nil without a desktop.
 func notifySignIn(e *Env) func(profile, command string) {
-	if e.Getenv("SFMCP_NO_NOTIFY") == "1" || !atDesktop(e.Getenv) {
+	if e.Getenv("SFMCP_NO_NOTIFY") == "1" || !signin.AtDesktop(e.Getenv) {
 		return nil
 	}
 	return func(profile, command string) {

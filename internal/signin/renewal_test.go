@@ -1,27 +1,21 @@
-package cli
+package signin
 
 import (
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sfmcp/sfmcp/internal/config"
-	"github.com/sfmcp/sfmcp/internal/paths"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
 // The daemon renews only a sign-in the user made, over the network it was
 // made with; with the file store, only under the account's own home.
 func TestMayOpenSignIn(t *testing.T) {
-	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
-	if err != nil || u.HomeDir == "" {
-		t.Skip("no account home directory to compare with")
-	}
+	home := accountHome(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.toml")
 	write := func(extra string) {
@@ -35,20 +29,19 @@ func TestMayOpenSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	envWith := func(home string) *Env {
-		vars := map[string]string{"HOME": home, "SFMCP_CONFIG": cfgPath}
-		return &Env{Getenv: func(k string) string { return vars[k] }}
+	renewalAt := func(home string) *Renewal {
+		return &Renewal{Store: store, Home: home, Config: func() (*config.File, error) { return config.Load(cfgPath) }}
 	}
 	p := config.Profile{Name: "prod", Account: "myorg-acct"}
 	ep, _ := p.Endpoint()
-	check := func(e *Env, want string) {
+	check := func(r *Renewal, want string) {
 		t.Helper()
-		got := mayOpenSignIn(e, store)(p)
+		got := r.Why(p)
 		if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}
-	account := envWith(u.HomeDir)
+	account := renewalAt(home)
 	check(account, "sign in with login") // nothing stored yet
 	made := keychain.Credential{Secret: "rt", Kind: keychain.CredentialOAuth, Host: ep.Host, NetworkRecorded: true,
 		ClientID: p.EffectiveClientID(), Scopes: p.OAuthScopes(), User: "ALICE", ExtraHosts: []string{"myorg-acct.privatelink.snowflakecomputing.com"}}
@@ -69,7 +62,7 @@ func TestMayOpenSignIn(t *testing.T) {
 	}
 	// The renewal signs in as the sign-in was made: the same user and
 	// extra hosts, whatever the config says.
-	bound, _, _ := renewal(account, store, p)
+	bound, _, _ := account.check(p)
 	if bound.User != "ALICE" || len(bound.ExtraHosts) != 1 {
 		t.Errorf("renewal profile %+v", bound)
 	}
@@ -82,11 +75,11 @@ func TestMayOpenSignIn(t *testing.T) {
 	} {
 		q := p
 		widen(&q)
-		if why := mayOpenSignIn(account, store)(q); why == "" {
+		if why := account.Why(q); why == "" {
 			t.Errorf("a config with other %s may open a sign-in", name)
 		}
 	}
-	check(envWith(filepath.Join(dir, "project-home")), "home directory")
+	check(renewalAt(filepath.Join(dir, "project-home")), "home directory")
 	write(`https_proxy = "http://127.0.0.1:9"`)
 	check(account, "network")
 	write("")
@@ -97,32 +90,12 @@ func TestMayOpenSignIn(t *testing.T) {
 	check(account, "host")
 }
 
-// Issue #20: on Linux only a display is a desktop. A session bus alone
-// (containers, lingering sessions, CI, dbus-run-session) shows no browser.
-// macOS always has one; callers over SSH are refused per request.
-func TestAtDesktop(t *testing.T) {
-	tmp, err := filepath.EvalSymlinks(t.TempDir()) // a bus is never reached through a link
-	if err != nil {
-		t.Fatal(err)
+// accountHome is the account's home directory, as the user database says.
+func accountHome(t *testing.T) string {
+	t.Helper()
+	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
+	if err != nil || u.HomeDir == "" {
+		t.Skip("no account home directory to compare with")
 	}
-	bus := filepath.Join(tmp, "bus")
-	ln, err := net.Listen("unix", bus)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	for _, c := range []struct {
-		display, wayland string
-		want             bool
-	}{{"", "", false}, {":0", "", true}, {"", "wayland-0", true}} {
-		env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + bus, "DISPLAY": c.display, "WAYLAND_DISPLAY": c.wayland}
-		getenv := func(k string) string { return env[k] }
-		if paths.SessionBus(getenv) == "" {
-			t.Fatal("the test's bus is not taken for a session bus")
-		}
-		want := c.want || runtime.GOOS == "darwin"
-		if got := atDesktop(getenv); got != want {
-			t.Errorf("a session bus, DISPLAY %q, WAYLAND_DISPLAY %q: atDesktop %v, want %v", c.display, c.wayland, got, want)
-		}
-	}
+	return u.HomeDir
 }

@@ -1,0 +1,176 @@
+// Package signin owns signing a profile in: the browser flow (Flow) that
+// login, setup and the daemon's self-opened sign-in share, what it stores
+// with a sign-in, the authorization server a profile signs in at (Server),
+// and the daemon's rule for when it may open a sign-in itself (Renewal).
+//
+// It never prints and never speaks in flags: what the user sees comes
+// through a Flow's hooks, and its errors are typed for the caller to word.
+// No token, code or secret appears in its errors.
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/netconf"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
+)
+
+// Store is where a sign-in is saved, and where a confidential client's
+// secret is found.
+type Store interface {
+	SaveCredential(profile string, c keychain.Credential) error
+	ClientSecret(profile string) (string, error)
+}
+
+// Flow is one browser sign-in: authorization code + PKCE with a loopback
+// redirect, at the profile's authorization server (Servers.For). A sign-in
+// is stored only when the server named the profile's user (if the profile
+// names one) and issued a refresh token.
+type Flow struct {
+	Store Store
+	// ClientSecret, when set, is a confidential client's secret given
+	// outside the store ($SFMCP_CLIENT_SECRET); it wins over the store's.
+	ClientSecret string
+	// Network is the network the sign-in is made over, recorded with it:
+	// its tokens are refreshed over exactly this one.
+	Network netconf.Network
+	// HTTPClient reaches the authorization server; nil builds one from
+	// Network, the environment's proxy allowed where it names none.
+	HTTPClient *http.Client
+	// Timeout bounds the wait for the browser (default 5 minutes).
+	Timeout time.Duration
+	// Announce, Open, Paste and PasteRefused are oauth.Login's: they show
+	// the sign-in URL, open a browser on it (nil: none), read the address
+	// a browser on another machine was sent back to (nil: none), and
+	// refuse a pasted line that is not one.
+	Announce     func(startURL, authURL string)
+	Open         func(url string) error
+	Paste        func(context.Context) (string, error)
+	PasteRefused func(error)
+	// Now stamps the sign-in (default time.Now).
+	Now func() time.Time
+}
+
+// String never shows the client secret, so a Flow printed by mistake
+// leaks nothing.
+func (f Flow) String() string {
+	return fmt.Sprintf("sign-in flow over %+v (client secret given: %v)", f.Network, f.ClientSecret != "")
+}
+
+// GoString keeps %#v from printing the secret too.
+func (f Flow) GoString() string { return f.String() }
+
+// Errors callers branch on.
+var (
+	// ErrNoRefreshToken: the server signed the user in but issued no
+	// refresh token, so sfmcp cannot keep the user signed in.
+	ErrNoRefreshToken = errors.New("the sign-in worked, but Snowflake issued no refresh token, so sfmcp cannot keep you signed in")
+)
+
+// AuthorizeError is a sign-in the authorization server did not complete:
+// denied, timed out, interrupted, or the code was not exchanged. Err is
+// oauth's error.
+type AuthorizeError struct{ Err error }
+
+func (e *AuthorizeError) Error() string { return "sign-in failed: " + e.Err.Error() }
+func (e *AuthorizeError) Unwrap() error { return e.Err }
+
+// WrongUserError is a sign-in by another user than the profile names
+// (another user of this machine, a stale tab signed in as another
+// account); nothing was stored.
+type WrongUserError struct {
+	Profile string
+	Want    string // the profile's user
+	Got     string // who signed in; "" when the server did not say
+}
+
+func (e *WrongUserError) Error() string {
+	got := e.Got
+	if got == "" {
+		got = "a user Snowflake did not name"
+	}
+	return fmt.Sprintf("signed in as %s, but profile %s is for %s; nothing was saved", got, e.Profile, e.Want)
+}
+
+// Run signs p in through the browser and stores the sign-in. It returns
+// the user the server signed in ("" when it did not say).
+func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
+	ep, err := p.Endpoint()
+	if err != nil {
+		return "", err
+	}
+	hc := f.HTTPClient
+	if hc == nil {
+		if hc, err = f.Network.Client(netconf.WithEnvProxy); err != nil {
+			return "", err
+		}
+	}
+	server, err := Servers{Secrets: f.Store, Secret: f.ClientSecret}.For(p, hc)
+	if err != nil {
+		return "", err
+	}
+	login := &oauth.Login{
+		Client:       server,
+		RedirectURI:  p.RedirectURI,
+		Timeout:      f.Timeout,
+		Announce:     f.Announce,
+		Paste:        f.Paste,
+		PasteRefused: f.PasteRefused,
+		Open:         f.Open,
+	}
+	tokens, err := login.Run(ctx)
+	if err != nil {
+		return "", &AuthorizeError{Err: err}
+	}
+	if err := acceptable(p, tokens); err != nil {
+		return "", err
+	}
+	if err := f.Store.SaveCredential(p.Name, f.credential(p, ep.Host, tokens)); err != nil {
+		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
+	}
+	return tokens.Username, nil
+}
+
+// acceptable refuses, before anything is stored, a sign-in by someone
+// other than the profile's user, and one sfmcp could not keep.
+func acceptable(p config.Profile, t oauth.Tokens) error {
+	if p.User != "" && !strings.EqualFold(strings.Trim(p.User, `"`), t.Username) {
+		return &WrongUserError{Profile: p.Name, Want: p.User, Got: t.Username}
+	}
+	if t.RefreshToken == "" {
+		return ErrNoRefreshToken
+	}
+	return nil
+}
+
+// credential is what is stored of a sign-in: the refresh token, and what
+// it was made for (host, extra hosts, client, scopes, user, network).
+func (f *Flow) credential(p config.Profile, host string, t oauth.Tokens) keychain.Credential {
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	cred := keychain.Credential{
+		Secret:     t.RefreshToken,
+		Kind:       keychain.CredentialOAuth,
+		Host:       host,
+		ExtraHosts: p.ExtraHosts,
+		ClientID:   p.EffectiveClientID(),
+		User:       t.Username,
+		Role:       grantedRole(t.Scope, p),
+		Scopes:     p.OAuthScopes(),
+		ObtainedAt: now().UTC(),
+	}
+	if !t.RefreshExpiry.IsZero() {
+		cred.SecretExpiresAt = t.RefreshExpiry.UTC()
+	}
+	f.Network.Record(&cred)
+	return cred
+}
