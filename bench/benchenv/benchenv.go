@@ -6,7 +6,6 @@ package benchenv
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -38,7 +37,7 @@ func Setup() (*Env, error) {
 	}
 	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: snowflaketest.DefaultUser})
 	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600); err != nil {
+	if err := sf.WriteCA(ca); err != nil {
 		return nil, err
 	}
 	run := filepath.Join(dir, "run")

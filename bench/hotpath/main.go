@@ -57,13 +57,37 @@ func run(bin, floor, gohello string, runs, coldRuns, conns, total, rate int) err
 		return err
 	}
 	defer env.Close()
-	socket, environ := env.Socket, env.Environ
 	fmt.Printf("machine: %s\n\n", benchenv.Machine())
+	if err := measureCold(bin, env, coldRuns); err != nil {
+		return err
+	}
 
-	// Cold: no daemon; the client starts one.
+	daemon, err := env.StartDaemon(bin)
+	if err != nil {
+		return err
+	}
+	defer func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() }()
+	if _, err := timed(bin, env.Environ, "headers"); err != nil { // first refresh
+		return err
+	}
+	if err := measureWarm(bin, floor, env, runs); err != nil {
+		return err
+	}
+	// Through /bin/sh -c, as Claude Code runs a helper, against git's
+	// credential helper with its cache daemon up: the yardstick of a
+	// well-made per-user credential helper.
+	if err := versusGit(bin, gohello, env.Environ, env.Dir, runs); err != nil {
+		return err
+	}
+	return measureLoad(env.Socket, daemon.Process.Pid, conns, total, rate)
+}
+
+// measureCold times `sfmcp-token headers` with no daemon: the client
+// starts one, which is stopped after each run.
+func measureCold(bin string, env *benchenv.Env, coldRuns int) error {
 	var cold []time.Duration
 	for range coldRuns {
-		d, err := timed(bin, environ, "headers")
+		d, err := timed(bin, env.Environ, "headers")
 		if err != nil {
 			return fmt.Errorf("cold headers: %w", err)
 		}
@@ -71,29 +95,23 @@ func run(bin, floor, gohello string, runs, coldRuns, conns, total, rate int) err
 		stopDaemon(filepath.Join(env.Dir, ".local", "state", "sfmcp", "daemon.lock"))
 	}
 	report("cold: sfmcp-token headers, no daemon (autostart + first refresh)", cold, nil)
+	return nil
+}
 
-	daemon, err := env.StartDaemon(bin)
-	if err != nil {
-		return err
-	}
-	defer func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() }()
-	if _, err := timed(bin, environ, "headers"); err != nil { // first refresh
-		return err
-	}
-
+// measureWarm times the floor client, `sfmcp-token headers`, and headers
+// as Claude Code re-runs it, interleaved so that machine noise hits all.
+func measureWarm(bin, floor string, env *benchenv.Env, runs int) error {
 	// As Claude Code runs it: with the server's URL. Every run here comes
 	// from the same parent, so after the first each is a client's re-run,
 	// which the daemon checks with the MCP server (one round trip).
-	withURL := append(slices.Clone(environ), "CLAUDE_CODE_MCP_SERVER_URL="+env.SF.URL+snowflaketest.DefaultMCPServer().MCPPath(), "CLAUDE_CODE_MCP_SERVER_NAME=bench")
-
-	// Warm: interleave so machine noise hits all.
+	withURL := append(slices.Clone(env.Environ), "CLAUDE_CODE_MCP_SERVER_URL="+env.SF.URL+snowflaketest.DefaultMCPServer().MCPPath(), "CLAUDE_CODE_MCP_SERVER_NAME=bench")
 	var ours, base, rerun []time.Duration
 	for range runs {
-		d1, err := timed(floor, environ)
+		d1, err := timed(floor, env.Environ)
 		if err != nil {
 			return fmt.Errorf("floor client: %w", err)
 		}
-		d2, err := timed(bin, environ, "headers")
+		d2, err := timed(bin, env.Environ, "headers")
 		if err != nil {
 			return fmt.Errorf("headers: %w", err)
 		}
@@ -106,19 +124,16 @@ func run(bin, floor, gohello string, runs, coldRuns, conns, total, rate int) err
 	report("warm: floor client (dial, one request, print)", base, nil)
 	report("warm: sfmcp-token headers", ours, base)
 	report("warm: headers re-run by the same client (server URL; checked with the server)", rerun, base)
+	return nil
+}
 
-	// Through /bin/sh -c, as Claude Code runs a helper, against git's
-	// credential helper with its cache daemon up: the yardstick of a
-	// well-made per-user credential helper.
-	if err := versusGit(bin, gohello, environ, env.Dir, runs); err != nil {
-		return err
-	}
-
-	// Load: N connections, each sending requests one after another as fast
-	// as it can (closed loop: the machine's ceiling), then paced at a fixed
-	// offered rate (open loop: latency at that rate, measured from each
-	// request's scheduled time so a stall is not hidden).
-	rss0, g0 := benchenv.RSS(daemon.Process.Pid), goroutines(socket)
+// measureLoad: N connections, each sending requests one after another as
+// fast as it can (closed loop: the machine's ceiling), then paced at a
+// fixed offered rate (open loop: latency at that rate, measured from each
+// request's scheduled time so a stall is not hidden); with the daemon's
+// RSS and goroutines before and after.
+func measureLoad(socket string, daemonPID, conns, total, rate int) error {
+	rss0, g0 := benchenv.RSS(daemonPID), goroutines(socket)
 	closed := total
 	if loadFor > 0 {
 		closed = 1 << 40
@@ -138,7 +153,7 @@ func run(bin, floor, gohello string, runs, coldRuns, conns, total, rate int) err
 		fmt.Printf("load, paced at %d req/s: %d requests over %d connections in %s: %.0f req/s, p50 %s, p99 %s, errors %d\n",
 			rate, n, conns, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pct(lat, 50), pct(lat, 99), errs)
 	}
-	rss1, g1 := benchenv.RSS(daemon.Process.Pid), goroutines(socket)
+	rss1, g1 := benchenv.RSS(daemonPID), goroutines(socket)
 	fmt.Printf("daemon RSS %s before, %s after; goroutines %d before, %d after\n", rss0, rss1, g0, g1)
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,11 +41,51 @@ func run() error {
 
 	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: snowflaketest.DefaultUser, ExtraTokenFields: true})
 	defer sf.Close()
+	if err := trustStandIn(dir, sf); err != nil {
+		return err
+	}
+	fmt.Printf("Snowflake stand-in at %s (user %s, MCP server DB.PUBLIC.GONG_MCP)\n\n", sf.URL, snowflaketest.DefaultUser)
+
+	ctx := context.Background()
+	if err := sfmcpToken(ctx, sf, "profile", "add", "demo", "--account", "demoorg-demo_account", "--host", sf.Host(), "--role", snowflaketest.DefaultRole); err != nil {
+		return err
+	}
+	if err := sfmcpToken(ctx, sf, "login", "--profile", "demo"); err != nil {
+		return err
+	}
+
+	// Short-lived access tokens so the demo shows a refresh: the daemon
+	// renews a 6 s token when a fifth of its life (1.2 s) is left.
+	sf.UpdateIntegration("LOCAL_APPLICATION", func(in *snowflaketest.Integration) { in.AccessTokenValidity = 6 * time.Second })
+	stopDaemon, err := startDaemon(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer stopDaemon()
+
+	if err := showRenewal(ctx, sf); err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := bridge(ctx); err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := sfmcpToken(ctx, sf, "status"); err != nil {
+		return err
+	}
+	fmt.Println("Demo complete: PKCE sign-in, refresh token in the (file) credential store, access tokens served and renewed by the daemon, and the stdio bridge MCP clients run.")
+	return nil
+}
+
+// trustStandIn points this process, and the commands it runs, at a
+// temporary config, the file credential store under dir, and the
+// stand-in's CA.
+func trustStandIn(dir string, sf *snowflaketest.Server) error {
 	// Trust the stand-in the way a user trusts a private CA: SSL_CERT_FILE.
 	// It must be set before the first TLS connection of this process.
 	caFile := filepath.Join(dir, "stand-in-ca.pem")
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw})
-	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
+	if err := sf.WriteCA(caFile); err != nil {
 		return err
 	}
 	// The bridge takes TLS roots only from the config (an MCP client
@@ -64,45 +103,31 @@ func run() error {
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
-	fmt.Printf("Snowflake stand-in at %s (user %s, MCP server DB.PUBLIC.GONG_MCP)\n\n", sf.URL, snowflaketest.DefaultUser)
+	return nil
+}
 
-	ctx := context.Background()
-	sh := func(args ...string) error {
-		fmt.Printf("$ sfmcp-token %s\n", strings.Join(args, " "))
-		e := cli.OSEnv()
-		e.Args = args
-		e.OpenBrowser = func(u string) error {
-			status, _, err := sf.Visit(u)
-			fmt.Printf("  (demo browser: Snowflake approved, callback page answered %d)\n", status)
-			return err
-		}
-		if code := cli.Main(ctx, e); code != 0 {
-			return fmt.Errorf("sfmcp-token %s exited %d", args[0], code)
-		}
-		fmt.Println()
-		return nil
-	}
-	if err := sh("profile", "add", "demo", "--account", "demoorg-demo_account", "--host", sf.Host(), "--role", snowflaketest.DefaultRole); err != nil {
+// sfmcpToken runs `sfmcp-token args…` in this process, shown as typed,
+// with the stand-in approving the sign-in as the browser would.
+func sfmcpToken(ctx context.Context, sf *snowflaketest.Server, args ...string) error {
+	fmt.Printf("$ sfmcp-token %s\n", strings.Join(args, " "))
+	e := cli.OSEnv()
+	e.Args = args
+	e.OpenBrowser = func(u string) error {
+		status, _, err := sf.Visit(u)
+		fmt.Printf("  (demo browser: Snowflake approved, callback page answered %d)\n", status)
 		return err
 	}
-	if err := sh("login", "--profile", "demo"); err != nil {
-		return err
+	if code := cli.Main(ctx, e); code != 0 {
+		return fmt.Errorf("sfmcp-token %s exited %d", args[0], code)
 	}
+	fmt.Println()
+	return nil
+}
 
-	// Short-lived access tokens so the demo shows a refresh: the daemon
-	// renews a 6 s token when a fifth of its life (1.2 s) is left.
-	sf.UpdateIntegration("LOCAL_APPLICATION", func(in *snowflaketest.Integration) { in.AccessTokenValidity = 6 * time.Second })
-	socketDir := filepath.Join(dir, "run")
-	if err := os.Mkdir(socketDir, 0o700); err != nil {
-		return err
-	}
-	os.Setenv("SFMCP_SOCKET", filepath.Join(socketDir, "sfmcp.sock"))
-	stopDaemon, err := startDaemon(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopDaemon()
-
+// showRenewal fetches headers as Claude Code's headersHelper does and uses
+// them, then waits for the daemon to renew the short-lived token and uses
+// the new headers.
+func showRenewal(ctx context.Context, sf *snowflaketest.Server) error {
 	fmt.Println("$ sfmcp-token headers --profile demo")
 	first, err := headers(ctx)
 	if err != nil {
@@ -122,26 +147,13 @@ func run() error {
 		}
 		if second["Authorization"] != first["Authorization"] {
 			fmt.Printf("$ sfmcp-token headers --profile demo   # %d refreshes so far at the stand-in\n%s\n", sf.Counters().Refreshes, redact(second))
-			if err := listTools(ctx, sf, second); err != nil {
-				return err
-			}
-			break
+			return listTools(ctx, sf, second)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the daemon did not refresh the token")
 		}
 		time.Sleep(time.Second)
 	}
-	fmt.Println()
-	if err := bridge(ctx); err != nil {
-		return err
-	}
-	fmt.Println()
-	if err := sh("status"); err != nil {
-		return err
-	}
-	fmt.Println("Demo complete: PKCE sign-in, refresh token in the (file) credential store, access tokens served and renewed by the daemon, and the stdio bridge MCP clients run.")
-	return nil
 }
 
 // bridge runs `sfmcp-token mcp-proxy` as an MCP client would (JSON-RPC
@@ -211,9 +223,15 @@ func bridge(ctx context.Context) error {
 	return nil
 }
 
-// startDaemon runs `sfmcp-token daemon` in this process, its log prefixed,
-// and waits for its ready signal.
-func startDaemon(ctx context.Context) (stop func(), err error) {
+// startDaemon runs `sfmcp-token daemon` in this process, its socket in a
+// private directory under dir and its log prefixed, and waits for its
+// ready signal.
+func startDaemon(ctx context.Context, dir string) (stop func(), err error) {
+	socketDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(socketDir, 0o700); err != nil {
+		return nil, err
+	}
+	os.Setenv("SFMCP_SOCKET", filepath.Join(socketDir, "sfmcp.sock"))
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
@@ -38,7 +37,7 @@ func run(dir string) error {
 	sf := snowflaketest.New(snowflaketest.Options{AutoApprove: snowflaketest.DefaultUser, ExtraTokenFields: true})
 	defer sf.Close()
 	ca := filepath.Join(dir, "standin-ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o644); err != nil {
+	if err := sf.WriteCA(ca); err != nil {
 		return err
 	}
 	fmt.Printf(`Snowflake stand-in at %[1]s (sign-ins approved at once as %[3]s; MCP server DB.PUBLIC.GONG_MCP)

@@ -81,31 +81,9 @@ func (s *Server) OnMCPRequest(fn func(method string)) {
 }
 
 func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	hooks := slices.Clone(s.mcpHooks)
-	s.mu.Unlock()
-	if len(hooks) > 0 {
-		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		var req rpcRequest
-		_ = json.Unmarshal(body, &req)
-		for _, h := range hooks {
-			h(req.Method)
-		}
-	}
-	s.mu.Lock()
-	s.counters.MCPRequests++
-	if len(s.mcpFaults) > 0 {
-		status := s.mcpFaults[0]
-		s.mcpFaults = s.mcpFaults[1:]
-		s.mu.Unlock()
-		writeJSON(w, status, map[string]any{"code": "390503", "message": "Injected failure."})
-		return
-	}
-	srv, ok := s.mcpServers[mcpKey(r.PathValue("db"), r.PathValue("schema"), r.PathValue("name"))]
-	s.mu.Unlock()
+	s.runMCPHooks(w, r)
+	srv, ok := s.mcpServerFor(w, r)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": "390404", "message": "MCP server does not exist or not authorized."})
 		return
 	}
 	tok, ok := s.authenticateBearer(w, r)
@@ -132,35 +110,91 @@ func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
+	s.answerRPC(w, r, srv, tok, req)
+}
+
+// runMCPHooks calls the OnMCPRequest hooks with the request's JSON-RPC
+// method, leaving the body for the handler to read again.
+func (s *Server) runMCPHooks(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hooks := slices.Clone(s.mcpHooks)
+	s.mu.Unlock()
+	if len(hooks) == 0 {
+		return
+	}
+	body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req rpcRequest
+	_ = json.Unmarshal(body, &req)
+	for _, h := range hooks {
+		h(req.Method)
+	}
+}
+
+// mcpServerFor counts the request, answers it with an injected fault if
+// one is due, and finds the MCP server its path names; on false it has
+// answered.
+func (s *Server) mcpServerFor(w http.ResponseWriter, r *http.Request) (*MCPServer, bool) {
+	s.mu.Lock()
+	s.counters.MCPRequests++
+	if len(s.mcpFaults) > 0 {
+		status := s.mcpFaults[0]
+		s.mcpFaults = s.mcpFaults[1:]
+		s.mu.Unlock()
+		writeJSON(w, status, map[string]any{"code": "390503", "message": "Injected failure."})
+		return nil, false
+	}
+	srv, ok := s.mcpServers[mcpKey(r.PathValue("db"), r.PathValue("schema"), r.PathValue("name"))]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": "390404", "message": "MCP server does not exist or not authorized."})
+		return nil, false
+	}
+	return srv, true
+}
+
+// answerRPC answers one JSON-RPC request (not a notification) of an
+// authenticated, authorised caller.
+func (s *Server) answerRPC(w http.ResponseWriter, r *http.Request, srv *MCPServer, tok accessToken, req rpcRequest) {
 	switch req.Method {
 	case "initialize":
-		var p struct {
-			ProtocolVersion string `json:"protocolVersion"`
-		}
-		_ = json.Unmarshal(req.Params, &p)
-		version := ProtocolVersions[0]
-		if slices.Contains(ProtocolVersions, p.ProtocolVersion) {
-			version = p.ProtocolVersion
-		}
-		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{
-			"protocolVersion": version,
-			"capabilities":    map[string]any{"tools": map[string]any{"listChanged": false}},
-			"serverInfo":      map[string]any{"name": srv.Name, "version": "1.0.0"},
-		}))
+		writeJSON(w, http.StatusOK, rpcResult(req.ID, initializeResult(srv, req)))
 	case "ping":
 		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{}))
 	case "tools/list":
-		tools := make([]map[string]any, 0, len(srv.Tools))
-		for _, t := range srv.Tools {
-			tools = append(tools, map[string]any{"name": t.Name, "title": t.Title, "description": t.Description,
-				"inputSchema": map[string]any{"type": "object", "properties": map[string]any{"query": map[string]any{"type": "string"}}}})
-		}
-		writeJSON(w, http.StatusOK, rpcResult(req.ID, map[string]any{"tools": tools}))
+		writeJSON(w, http.StatusOK, rpcResult(req.ID, toolsListResult(srv)))
 	case "tools/call":
 		s.toolsCall(w, r, srv, tok, req)
 	default:
 		writeJSON(w, http.StatusOK, rpcError(req.ID, -32601, "Method not found: "+req.Method))
 	}
+}
+
+// initializeResult agrees to the client's protocol version if the
+// stand-in knows it, else offers its newest.
+func initializeResult(srv *MCPServer, req rpcRequest) map[string]any {
+	var p struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	_ = json.Unmarshal(req.Params, &p)
+	version := ProtocolVersions[0]
+	if slices.Contains(ProtocolVersions, p.ProtocolVersion) {
+		version = p.ProtocolVersion
+	}
+	return map[string]any{
+		"protocolVersion": version,
+		"capabilities":    map[string]any{"tools": map[string]any{"listChanged": false}},
+		"serverInfo":      map[string]any{"name": srv.Name, "version": "1.0.0"},
+	}
+}
+
+func toolsListResult(srv *MCPServer) map[string]any {
+	tools := make([]map[string]any, 0, len(srv.Tools))
+	for _, t := range srv.Tools {
+		tools = append(tools, map[string]any{"name": t.Name, "title": t.Title, "description": t.Description,
+			"inputSchema": map[string]any{"type": "object", "properties": map[string]any{"query": map[string]any{"type": "string"}}}})
+	}
+	return map[string]any{"tools": tools}
 }
 
 // toolsCall answers as Snowflake does since BCR-2405: a server-sent-event

@@ -9,9 +9,12 @@ package snowflaketest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -124,6 +127,10 @@ func New(opts Options) *Server {
 		mcpServers:   map[string]*MCPServer{},
 
 		integrationNames: map[string]string{},
+		userStates:       map[string]*userState{},
+		netRules:         map[string]bool{},
+		netPolicies:      map[string]bool{},
+		authPolicies:     map[string]bool{},
 		pendingResults:   map[string]sqlResult{},
 	}
 	s.counters.TokenRequestErrors = map[string]int{}
@@ -150,6 +157,19 @@ func New(opts Options) *Server {
 
 // Host returns host:port of the stand-in (use it as a profile's host).
 func (s *Server) Host() string { return strings.TrimPrefix(s.URL, "https://") }
+
+// WriteCA writes the stand-in's CA certificate to path in PEM, mode 0600,
+// so that a client can trust the stand-in as it would a private CA
+// (ca_file, SSL_CERT_FILE).
+func (s *Server) WriteCA(path string) error {
+	return os.WriteFile(path, CertificatePEM(s.Certificate()), 0o600)
+}
+
+// CertificatePEM is cert as a CA file holds it, for a file that trusts
+// other test servers beside the stand-in.
+func CertificatePEM(cert *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+}
 
 func (s *Server) now() time.Time {
 	if s.opts.Now != nil {

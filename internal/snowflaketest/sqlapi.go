@@ -192,7 +192,7 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 		return sqlResult{}, &SQLError{Status: 422, Code: "000008", SQLState: "0A000", Message: fmt.Sprintf("Actual statement count %d did not match the desired statement count 1.", len(split))}
 	}
 	stmt = split[0]
-	if res, err, ok := s.execPATSQL(tok, role, stmt); ok {
+	if res, err, ok := s.execAccountSQL(tok, stmt); ok {
 		return res, err
 	}
 	if m := reCurrentUser.FindStringSubmatch(stmt); m != nil {
@@ -260,7 +260,7 @@ func (s *Server) createIntegration(name string, ifNotExists bool, options string
 		if ifNotExists {
 			return status(fmt.Sprintf("%s already exists, statement succeeded.", name)), nil
 		}
-		return sqlResult{}, &SQLError{Status: 422, Code: "002002", SQLState: "42710", Message: "SQL compilation error: Object '" + name + "' already exists."}
+		return sqlResult{}, alreadyExists(name)
 	}
 	if !strings.EqualFold(opts["TYPE"], "OAUTH") || !strings.EqualFold(opts["OAUTH_CLIENT"], "CUSTOM") {
 		return sqlResult{}, compileError("only TYPE = OAUTH, OAUTH_CLIENT = CUSTOM integrations are supported here")

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -56,43 +54,6 @@ func browser(t *testing.T) context.Context {
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
 	return ctx
-}
-
-// startLogin runs `login --no-browser` and returns the authorization URL
-// it printed and a function that waits for it to exit.
-func startLogin(t *testing.T, p *proc, profile string) (string, func() (int, string, string)) {
-	c := p.cmd(nil, "login", "--profile", profile, "--no-browser", "--timeout", "60s")
-	stderr, _ := c.StderrPipe()
-	var out bytes.Buffer
-	c.Stdout = &out
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var all strings.Builder
-	authURL := ""
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "http://127.0.0.1:") {
-			authURL = sc.Text()
-			break
-		}
-	}
-	if authURL == "" {
-		t.Fatalf("no authorization URL:\n%s", all.String())
-	}
-	wait := func() (int, string, string) {
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-		}
-		err := c.Wait()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return code, out.String(), all.String()
-	}
-	return authURL, wait
 }
 
 func TestRealBrowserLogin(t *testing.T) {

@@ -3,13 +3,14 @@ package e2e
 import (
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
 // TestClaudeCodeConnects runs a real Claude Code (`claude mcp list`, which
@@ -122,7 +123,7 @@ func trustClaudeProject(t *testing.T, p *proc, project string, servers ...interf
 	os.WriteFile(filepath.Join(p.dir, ".claude", "settings.json"), []byte(`{"enableAllProjectMcpServers": true}`), 0o600)
 	var bundle []byte
 	for _, s := range servers {
-		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})...)
+		bundle = append(bundle, snowflaketest.CertificatePEM(s.Certificate())...)
 	}
 	ca := filepath.Join(p.dir, "node-ca.pem")
 	if err := os.WriteFile(ca, bundle, 0o600); err != nil {

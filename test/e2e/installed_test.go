@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +32,9 @@ func TestInstalledBinaries(t *testing.T) {
 	defer sf.Close()
 	home := t.TempDir()
 	ca := filepath.Join(home, "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	if err := sf.WriteCA(ca); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(filepath.Join(home, ".config", "sfmcp"), 0o700)
 	os.WriteFile(filepath.Join(home, ".config", "sfmcp", "config.toml"), []byte("ca_file = "+strconv.Quote(ca)+"\nkeyring = \"file\"\n"), 0o600)
 	env := []string{"HOME=" + home, "PATH=" + dir + ":/usr/bin:/bin"}
@@ -67,26 +67,8 @@ func TestInstalledBinaries(t *testing.T) {
 	run("profile", "add", "prod", "--account", "myorg-acct", "--host", sf.Host())
 	login := exec.Command(fast, "login", "prod", "--no-browser", "--timeout", "30s")
 	login.Env = env
-	stderr, _ := login.StderrPipe()
-	if err := login.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		leaks.Record("installed sfmcp-token login", sc.Text())
-		if line := sc.Text(); strings.HasPrefix(line, "http://127.0.0.1:") {
-			if _, _, err := sf.Visit(line); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if err := login.Wait(); err != nil {
-		t.Fatalf("login with the installed binaries: %v", err)
+	if code, _, errOut := signInAsBrowser(t, login, func(startURL string) error { _, _, err := sf.Visit(startURL); return err }); code != 0 {
+		t.Fatalf("login with the installed binaries: exit %d\n%s", code, errOut)
 	}
 	if out := run("headers", "--profile", "prod"); !strings.Contains(out, `"Authorization":"Bearer `) {
 		t.Fatalf("headers: %s", out)

@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +73,9 @@ func newProc(t *testing.T) *proc {
 	dir := t.TempDir()
 	t.Cleanup(func() { recordFiles(dir) })
 	ca := filepath.Join(dir, "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600)
+	if err := sf.WriteCA(ca); err != nil {
+		t.Fatal(err)
+	}
 	// The stand-in's CA goes into the config too: an auto-started daemon
 	// and the bridge take TLS roots only from there.
 	cfg := filepath.Join(dir, ".config", "sfmcp", "config.toml")
@@ -145,35 +144,19 @@ func TestLoginNoBrowserThroughRealProcess(t *testing.T) {
 	if code, _, errOut := p.run(file, "profile", "add", "prod", "--account", "myorg-acct", "--host", p.sf.Host(), "--role", "MCP_USERS"); code != 0 {
 		t.Fatal(errOut)
 	}
-	c := p.cmd(file, "login", "--profile", "prod", "--no-browser", "--timeout", "30s")
-	stderr, _ := c.StderrPipe()
-	var out bytes.Buffer
-	c.Stdout = &out
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var all strings.Builder
-	visited := false
-	for sc.Scan() {
-		line := sc.Text()
-		all.WriteString(line + "\n")
-		if strings.HasPrefix(line, "http://127.0.0.1:") && !visited {
-			visited = true
-			status, page, err := p.sf.Visit(line)
-			if err != nil || status != 200 || !strings.Contains(page, "signed in") {
-				t.Errorf("callback page: %d %v %q", status, err, page)
-			}
+	code, out, errOut := signInAsBrowser(t, p.cmd(file, "login", "--profile", "prod", "--no-browser", "--timeout", "30s"), func(startURL string) error {
+		status, page, err := p.sf.Visit(startURL)
+		if err != nil || status != 200 || !strings.Contains(page, "signed in") {
+			return fmt.Errorf("callback page: %d %v %q", status, err, page)
 		}
+		return nil
+	})
+	if code != 0 {
+		t.Fatalf("login: exit %d\n%s", code, errOut)
 	}
-	io.Copy(io.Discard, stderr)
-	if err := c.Wait(); err != nil {
-		t.Fatalf("login: %v\n%s", err, all.String())
+	if !strings.Contains(out, "Logged in to "+p.sf.Host()+" as ALICE (profile prod)") {
+		t.Fatalf("stdout = %q", out)
 	}
-	if !strings.Contains(out.String(), "Logged in to "+p.sf.Host()+" as ALICE (profile prod)") {
-		t.Fatalf("stdout = %q", out.String())
-	}
-	leaks.Record(t.Name()+" output", all.String()+out.String())
 }
 
 func TestKeychainUnavailableExitsFourBeforeTheBrowser(t *testing.T) {

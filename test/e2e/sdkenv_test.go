@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -243,7 +242,9 @@ func newUserSession(t *testing.T, tools map[string]string) *userSession {
 		t.Fatal(err)
 	}
 	os.Chmod(s.home, 0o700)
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.sf.Certificate().Raw}), 0o600)
+	if err := s.sf.WriteCA(ca); err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(cfg, []byte("ca_file = "+strconv.Quote(ca)+"\n"), 0o600)
 	for _, p := range []string{s.home, filepath.Join(s.home, ".config"), filepath.Dir(cfg), cfg, ca} {
 		s.chown(p)
@@ -398,30 +399,10 @@ func (s *userSession) signIn() {
 	if code, _, errOut := s.run(s.desktop, "profile", "add", "prod", "--account", "myorg-acct", "--host", s.sf.Host(), "--role", "MCP_USERS"); code != 0 {
 		t.Fatalf("profile add: exit %d: %s", code, errOut)
 	}
-	c := s.asUser(exec.Command(s.bin, "login", "--profile", "prod", "--no-browser", "--timeout", "60s"), s.desktop)
-	stderr, _ := c.StderrPipe()
-	var out bytes.Buffer
-	c.Stdout = &out
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	var all strings.Builder
-	browsed := false
-	for sc.Scan() {
-		all.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "http://127.0.0.1:") && !browsed {
-			browsed = true
-			if err := s.browse(sc.Text()); err != nil {
-				t.Errorf("the browser's sign-in: %v", err)
-				c.Process.Kill() // rather than wait for login's timeout
-			}
-		}
-	}
-	err := c.Wait()
-	leaks.Record("sfmcp-token login (uid "+strconv.Itoa(s.uid)+")", all.String()+out.String())
-	if err != nil || !strings.Contains(out.String(), "Logged in to "+s.sf.Host()+" as ALICE (profile prod)") {
-		t.Fatalf("login: %v\n%s%s", err, out.String(), all.String())
+	login := s.asUser(exec.Command(s.bin, "login", "--profile", "prod", "--no-browser", "--timeout", "60s"), s.desktop)
+	code, out, errOut := signInAsBrowser(t, login, s.browse)
+	if code != 0 || !strings.Contains(out, "Logged in to "+s.sf.Host()+" as ALICE (profile prod)") {
+		t.Fatalf("login: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

@@ -1,45 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// runSigningIn runs sfmcp-token and, when it prints a sign-in start page,
-// acts as the browser (the stand-in approves at once).
-func (p *proc) runSigningIn(args ...string) (int, string, string) {
-	p.t.Helper()
-	c := p.cmd(nil, args...)
-	stderr, _ := c.StderrPipe()
-	var out bytes.Buffer
-	c.Stdout = &out
-	if err := c.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	var all strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		all.WriteString(line + "\n")
-		if strings.HasPrefix(line, "http://127.0.0.1:") {
-			if _, _, err := p.sf.Visit(line); err != nil {
-				p.t.Errorf("browser: %v", err)
-			}
-		}
-	}
-	err := c.Wait()
-	leaks.Record("sfmcp-token "+strings.Join(args, " "), out.String()+all.String())
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	return code, out.String(), all.String()
-}
 
 // A user with the administrator's onboarding file runs one command and is
 // ready: profile, sign-in, the Claude Code entry, doctor green. Running it

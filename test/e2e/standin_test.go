@@ -57,32 +57,19 @@ func TestStandInCommand(t *testing.T) {
 	p := &proc{t: t, dir: home, env: []string{"HOME=" + home, "PATH=" + filepath.Dir(binary) + ":/usr/bin:/bin"}}
 	t.Cleanup(p.stopDaemon)
 
-	login := p.cmd(nil, "login", "standin", "--no-browser", "--timeout", "30s")
-	stderr, _ := login.StderrPipe()
-	if err := login.Start(); err != nil {
-		t.Fatal(err)
-	}
 	pem, _ := os.ReadFile(caFile)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	curl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	sc = bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "http://127.0.0.1:") {
-			resp, err := curl.Get(line)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			break
+	browse := func(startURL string) error {
+		resp, err := curl.Get(startURL)
+		if err != nil {
+			return err
 		}
+		return resp.Body.Close()
 	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if err := login.Wait(); err != nil {
-		t.Fatalf("login against the stand-in: %v", err)
+	if code, _, errOut := signInAsBrowser(t, p.cmd(nil, "login", "standin", "--no-browser", "--timeout", "30s"), browse); code != 0 {
+		t.Fatalf("login against the stand-in: exit %d\n%s", code, errOut)
 	}
 	if code, out, errOut := p.run(nil, "headers", "--profile", "standin"); code != 0 || !strings.Contains(out, "Bearer ") {
 		t.Fatalf("headers: exit %d %s%s", code, out, errOut)
