@@ -1,6 +1,6 @@
 // Package snowflaketest is an in-process stand-in for the Snowflake endpoints
-// sfmcp talks to, built from Snowflake's documentation (see README's design
-// section): /oauth/authorize, /oauth/token-request and the managed MCP
+// sfmcp talks to, built from Snowflake's documentation (docs/development.md
+// lists the sources): /oauth/authorize, /oauth/token-request and the managed MCP
 // server endpoint. It runs over real TLS (httptest) and is used by tests and
 // by the demo. Faults, delays and counters let tests observe behaviour
 // without sleeping.
