@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -116,8 +119,9 @@ func TestLoginOverSSHOpensNoBrowser(t *testing.T) {
 	h.privateDaemon()
 	h.env["SSH_CONNECTION"] = "203.0.113.9 50000 192.0.2.1 22"
 	login := startLogin(h, "--timeout", "60s")
-	if _, _, err := h.sf.Visit(login.lineWith("/sfmcp/start")); err != nil {
-		t.Fatal(err)
+	status, page, err := h.sf.Visit(login.lineWith("/sfmcp/start"))
+	if err != nil || status != 200 || !strings.Contains(page, "You are signed in to Snowflake.") {
+		t.Fatalf("callback page: %d %v\n%s", status, err, page)
 	}
 	code, out, errOut := login.wait()
 	if code != 0 || !strings.HasPrefix(out, "Logged in to ") ||
@@ -209,5 +213,30 @@ func TestLogout(t *testing.T) {
 		if _, err := h.store().Credential(name); !errors.Is(err, keychain.ErrNotFound) {
 			t.Errorf("profile %s still signed in: %v", name, err)
 		}
+	}
+}
+
+// A keychain that cannot keep the sign-in is found out before the browser
+// opens (exit 4), and the file store is never chosen in its place.
+func TestLoginKeychainUnavailableBeforeTheBrowser(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the OS keychain here is the user's own")
+	}
+	h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
+	h.privateDaemon()
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", h.sf.Host())
+	delete(h.env, "SFMCP_KEYRING")
+	h.env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bus"
+	h.env["SFMCP_KEYCHAIN_TIMEOUT"] = "2s"
+	code, out, errOut := h.run("", "login", "prod")
+	if code != exitcode.Unavailable || out != "" || !strings.Contains(errOut, "sfmcp: the OS keychain cannot store credentials: ") ||
+		!strings.Contains(errOut, "SFMCP_KEYRING=file") || !strings.Contains(errOut, "gnome-keyring-daemon --unlock") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(errOut, "http://127.0.0.1:") || h.sf.Counters().Authorize != 0 {
+		t.Error("the sign-in started although the keychain cannot keep its result")
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "data", "sfmcp", "credentials.json")); err == nil {
+		t.Error("fell back to the file store")
 	}
 }
