@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
@@ -274,4 +280,157 @@ func TestKeychainTimeoutIsBounded(t *testing.T) {
 	if code, _, errOut := h.run("", "status", "prod"); strings.Contains(errOut, "SFMCP_KEYCHAIN_TIMEOUT") {
 		t.Errorf("2s refused: exit %d\n%s", code, errOut)
 	}
+}
+
+// privateDaemon points the harness at a socket of its own, in a short
+// private directory (a socket path is limited to about 100 bytes), and
+// keeps any command from starting a daemon: a test that wants one runs it
+// in-process (startDaemon), never this test binary as a child.
+func (h *harness) privateDaemon() string {
+	h.t.Helper()
+	if s := h.env["SFMCP_SOCKET"]; s != "" {
+		return s
+	}
+	dir, err := os.MkdirTemp("", "sfmcp-")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { os.RemoveAll(dir) })
+	h.env["SFMCP_SOCKET"] = filepath.Join(dir, "sfmcp.sock")
+	h.env["SFMCP_NO_AUTOSTART"] = "1"
+	return h.env["SFMCP_SOCKET"]
+}
+
+// writeFile writes a file under the harness's directory and returns its
+// path.
+func (h *harness) writeFile(name, body string) string {
+	h.t.Helper()
+	path := filepath.Join(h.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
+}
+
+// readFile is a file under the harness's directory, "" if there is none.
+func (h *harness) readFile(name string) string {
+	data, _ := os.ReadFile(filepath.Join(h.dir, name))
+	return string(data)
+}
+
+// signIn adds profile prod on the stand-in (AutoApprove must be set) and
+// signs it in.
+func (h *harness) signIn() {
+	h.t.Helper()
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct", "--host", h.sf.Host(), "--role", "MCP_USERS")
+	h.mustRun("login", "--profile", "prod")
+}
+
+// syncBuffer collects what a command running in the background writes,
+// and says when more arrived.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // a token after each write
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{}, 1)} }
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.b.Write(p)
+	select {
+	case s.written <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// background is a command running while the test acts on what it says,
+// as a user at the terminal would.
+type background struct {
+	h           *harness
+	args        []string
+	stdin       *io.PipeWriter
+	out, errOut *syncBuffer
+	done        chan struct{}
+	code        int
+	opened      atomic.Int32 // browsers opened: none here
+}
+
+// start runs a command in the background with stdin a pipe the test writes.
+func (h *harness) start(args ...string) *background {
+	r, w := io.Pipe()
+	b := &background{h: h, args: args, stdin: w, out: newSyncBuffer(), errOut: newSyncBuffer(), done: make(chan struct{})}
+	env := maps.Clone(h.env) // the test may change h.env while this runs
+	e := Env{Getenv: func(k string) string { return env[k] }, Stdout: b.out, Stderr: b.errOut, Args: args, Stdin: r,
+		HTTPClient: h.sf.Client(), OpenBrowser: func(string) error {
+			b.opened.Add(1)
+			return errors.New("no browser here: the test acts as one")
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(b.done)
+		b.code = Main(ctx, e)
+	}()
+	h.t.Cleanup(func() {
+		cancel() // a command a failed test left waiting
+		w.Close()
+		<-b.done
+	})
+	return b
+}
+
+// lineWith waits until the command writes a stderr line containing want,
+// and returns that line.
+func (b *background) lineWith(want string) string {
+	b.h.t.Helper()
+	find := func() (string, bool) {
+		lines := strings.Split(b.errOut.String(), "\n")
+		for _, line := range lines[:len(lines)-1] { // whole lines only
+			if strings.Contains(line, want) {
+				return line, true
+			}
+		}
+		return "", false
+	}
+	limit := time.After(30 * time.Second) // a bound on a hang, not a synchronisation
+	for {
+		if line, ok := find(); ok {
+			return line
+		}
+		select {
+		case <-b.errOut.written:
+		case <-b.done:
+			if line, ok := find(); ok { // written just before the end
+				return line
+			}
+			b.h.t.Fatalf("sfmcp-token %s exited %d without printing %q:\n%s", strings.Join(b.args, " "), b.code, want, b.errOut.String())
+		case <-limit:
+			b.h.t.Fatalf("sfmcp-token %s: no %q after 30 s:\n%s", strings.Join(b.args, " "), want, b.errOut.String())
+		}
+	}
+}
+
+// wait waits for the command to end and returns its exit code and output,
+// recorded for the leak check.
+func (b *background) wait() (int, string, string) {
+	b.h.t.Helper()
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		b.h.t.Fatalf("sfmcp-token %s did not end:\n%s", strings.Join(b.args, " "), b.errOut.String())
+	}
+	b.h.leaks.Record("command output", b.out.String()+b.errOut.String())
+	return b.code, b.out.String(), b.errOut.String()
 }
