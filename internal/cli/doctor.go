@@ -22,6 +22,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
 	"github.com/sfmcp/sfmcp/internal/tokencmd"
@@ -383,7 +384,7 @@ func errSuffix(err error) string {
 
 // serverURL finds the MCP URL of an sfmcp entry using this profile.
 func (d *doctor) serverURL(raw json.RawMessage) (string, bool) {
-	ours, ok := mcpjson.Parse(raw)
+	ours, ok := mcpclients.ParseEntry(raw).Ours()
 	if !ok || ours.Profile != d.profile.Name {
 		return "", false
 	}

@@ -259,7 +259,7 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 	if err := plan.profile.CheckServerURL(url); err != nil {
 		return err
 	}
-	if plan.bin, err = clientBinary(); err != nil {
+	if plan.bin, err = mcpclients.ThisBinary(); err != nil {
 		return fmt.Errorf("find this program's path: %w", err)
 	}
 	ids := s.o.clients
@@ -317,8 +317,8 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 // entry as it is, as mcp add decides "already configured" (in a project's
 // file, a key sfmcp does not write is a change). The edit stays in memory.
 func unchangedBy(cfg *mcpclients.Config, name string, plan *setupPlan) bool {
-	before := entryOf(cfg, name)
-	return cfg.SetStdio(name, plan.bin, plan.args) == nil && sameJSON(before, entryOf(cfg, name))
+	change, err := cfg.Put(name, mcpclients.Spec{Bin: plan.bin, Profile: plan.profile.Name, Mode: mcpclients.Proxy, Server: plan.server})
+	return err == nil && change == mcpclients.Unchanged
 }
 
 // sameServer reports whether spec names the MCP server at url.
