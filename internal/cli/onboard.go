@@ -16,8 +16,8 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
+	"github.com/sfmcp/sfmcp/internal/service"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/packaging"
 )
 
 // `setup` is a user's one command: profile, sign-in, the MCP server for
@@ -506,7 +506,7 @@ func (s *setupRun) serviceStep(ctx context.Context) error {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	unit := packaging.UnitPath(home)
+	unit := service.UnitPath(home)
 	if _, err := os.Stat(unit); err == nil {
 		s.step("service: already installed (%s)", unit)
 		return nil
