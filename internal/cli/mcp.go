@@ -62,16 +62,21 @@ func (m *mcpTarget) scopeValue() mcpclients.Scope {
 func (m *mcpTarget) configs(e *Env, ids []string) ([]*mcpclients.Config, error) {
 	target := mcpclients.Target{Clients: ids, Scope: m.scopeValue(), File: m.file}
 	configs, err := target.Open(clientEnv(e), ".")
+	return configs, targetError(err)
+}
+
+// targetError words a choice of clients and files that cannot be opened.
+func targetError(err error) error {
 	var unknown *mcpclients.UnknownClientError
 	switch {
 	case errors.Is(err, mcpclients.ErrOneClientFile):
-		return nil, usagef("", "--file names one file: give one --client with it")
+		return usagef("", "--file names one file: give one --client with it")
 	case errors.As(err, &unknown):
-		return nil, usagef("one of: "+strings.Join(mcpclients.IDs(), ", "), "unknown MCP client %q", unknown.ID)
+		return usagef("one of: "+strings.Join(mcpclients.IDs(), ", "), "unknown MCP client %q", unknown.ID)
 	case err != nil:
-		return nil, usagef("", "%v", err)
+		return usagef("", "%v", err)
 	}
-	return configs, nil
+	return nil
 }
 
 func (m *mcpTarget) check() error {
@@ -204,8 +209,8 @@ func saveAdded(e *Env, configs []*mcpclients.Config, changes []mcpclients.Change
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
 		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", addedVerbs[changes[i]], name, s.Mode, s.Profile, cfg.Client.Name, cfg.Path)
-		if cfg.Client.ID == "claude-code" {
-			fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", shellword.Quote(name), shellword.Quote(s.ClaudeJSON()))
+		if add := cfg.Client.AddCommand(name, s); add != "" {
+			fmt.Fprintf(e.Stdout, "The same with the %s CLI:\n  %s\n", cfg.Client.Name, add)
 		}
 	}
 	return nil
@@ -213,11 +218,7 @@ func saveAdded(e *Env, configs []*mcpclients.Config, changes []mcpclients.Change
 
 // commandWith is this command line with flag added, for a hint.
 func commandWith(e *Env, flag string) string {
-	words := []string{"sfmcp-token"}
-	for _, a := range e.Args {
-		words = append(words, shellword.Quote(a))
-	}
-	return strings.Join(append(words, flag), " ")
+	return shellword.Join(append([]string{"sfmcp-token"}, e.Args...)...) + " " + flag
 }
 
 // installedClients are the MCP clients that look installed here.
@@ -354,21 +355,11 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 	if err := where.check(); err != nil {
 		return err
 	}
-	var listed []mcpclients.Listed
 	bin, _ := mcpclients.ThisBinary()
-	if len(where.clients) > 0 || where.file != "" {
-		configs, err := where.configs(e, where.clients)
-		if err != nil {
-			return err
-		}
-		for _, cfg := range configs {
-			listed = append(listed, cfg.List("", true, bin)...)
-		}
-	} else {
-		keep := func(s mcpclients.Scope) bool { return where.scopeValue() == "" || s == where.scopeValue() }
-		for _, cfg := range mcpclients.OpenAll(clientEnv(e), ".", keep) {
-			listed = append(listed, cfg.List(cfg.Scope, false, bin)...)
-		}
+	target := mcpclients.Target{Clients: where.clients, Scope: where.scopeValue(), File: where.file}
+	listed, err := mcpclients.List(clientEnv(e), ".", target, bin)
+	if err != nil {
+		return targetError(err)
 	}
 	if asJSON {
 		if listed == nil {

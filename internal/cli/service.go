@@ -79,20 +79,11 @@ func userService(e *Env, exe string) (*service.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.Open(service.Options{Executable: abs, Home: homeDir(e), Getenv: e.Getenv})
+	svc, err := service.Open(service.Options{Executable: abs, Getenv: e.Getenv})
 	if err != nil {
 		return nil, withAdvice(err, exitcode.Usage, "")
 	}
 	return svc, nil
-}
-
-// homeDir is HOME, else the OS's idea of it.
-func homeDir(e *Env) string {
-	if home := e.Getenv("HOME"); home != "" {
-		return home
-	}
-	home, _ := os.UserHomeDir()
-	return home
 }
 
 // installService installs the service for setup and says, in one line,

@@ -40,9 +40,8 @@ func (s Spec) Helper() string {
 	return shellword.Quote(s.Bin) + " headers --profile " + shellword.Quote(s.Profile)
 }
 
-// ClaudeJSON is the entry as Claude Code's own CLI takes it (claude mcp
-// add-json NAME JSON).
-func (s Spec) ClaudeJSON() string {
+// claudeJSON is the entry as Claude Code's own CLI takes it.
+func (s Spec) claudeJSON() string {
 	entry := typedStdio(s.Bin, s.Args())
 	if s.Mode == Headers {
 		entry = claudeHeaders(s.URL, s.Helper())

@@ -16,7 +16,7 @@ func TestEntriesRoundTrip(t *testing.T) {
 		{Spec{Bin: "/usr/local/bin/sfmcp-token", Profile: "prod", Mode: Proxy, Server: "DB.PUBLIC.GONG_MCP"}, Ours{Mode: Proxy, Profile: "prod", Server: "DB.PUBLIC.GONG_MCP"}},
 		{Spec{Bin: "/opt/my tools/sfmcp-token", Profile: "it's", Mode: Headers, URL: "https://a.snowflakecomputing.com/x"}, Ours{Mode: Headers, Profile: "it's", URL: "https://a.snowflakecomputing.com/x"}},
 	} {
-		raw := c.spec.ClaudeJSON()
+		raw := c.spec.claudeJSON()
 		got, ok := ParseEntry(json.RawMessage(raw)).Ours()
 		if !ok || got != c.want {
 			t.Errorf("%s: parsed %+v %v, want %+v", raw, got, ok, c.want)

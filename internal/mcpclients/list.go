@@ -47,3 +47,26 @@ func orNone(profile string) string {
 	}
 	return profile
 }
+
+// List reports the entries t chooses. With clients or a file named, that
+// is every entry of those files, sfmcp's or not, with no scope given;
+// without, it is sfmcp's entries in every client's files (of t.Scope, or
+// both scopes), each file read once. bin is as for Config.List.
+func List(e Env, project string, t Target, bin string) ([]Listed, error) {
+	var listed []Listed
+	if len(t.Clients) > 0 || t.File != "" {
+		configs, err := t.Open(e, project)
+		if err != nil {
+			return nil, err
+		}
+		for _, cfg := range configs {
+			listed = append(listed, cfg.List("", true, bin)...)
+		}
+		return listed, nil
+	}
+	keep := func(s Scope) bool { return t.Scope == "" || s == t.Scope }
+	for _, cfg := range OpenAll(e, project, keep) {
+		listed = append(listed, cfg.List(cfg.Scope, false, bin)...)
+	}
+	return listed, nil
+}

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/sfmcp/sfmcp/internal/shellword"
 )
 
 // Scope says whose configuration an entry goes into.
@@ -94,6 +96,16 @@ func (c Client) DefaultScope() Scope {
 // HasHeaderHelper reports whether the client runs a command for its
 // HTTP headers (Claude Code's headersHelper, Codex's http_headers_helper).
 func (c Client) HasHeaderHelper() bool { return c.headers != nil }
+
+// AddCommand is the client's own command line that adds the entry s
+// describes as name, for the clients that have one (Claude Code's claude
+// mcp add-json); "" for the others.
+func (c Client) AddCommand(name string, s Spec) string {
+	if c.ID != "claude-code" {
+		return ""
+	}
+	return shellword.Join("claude", "mcp", "add-json", name, s.claudeJSON())
+}
 
 // Installed reports whether the client looks installed: its own
 // directory or user file exists, or its binary is on PATH.

@@ -34,9 +34,11 @@ var ErrUnsupported = errors.New("a per-user service is not supported on this sys
 
 // Options describe the service.
 type Options struct {
-	Executable string              // absolute path of sfmcp-token
-	Home       string              // the user's home directory
-	Getenv     func(string) string // the user's environment (see Environment)
+	Executable string // absolute path of sfmcp-token
+	// Home is the user's home directory; "" for Getenv's HOME, else the
+	// OS's idea of it.
+	Home   string
+	Getenv func(string) string // the user's environment (see Environment)
 }
 
 // Service is sfmcp's per-user service for one user.
@@ -54,6 +56,12 @@ type Service struct {
 // Open describes the service that runs o.Executable for this user. A
 // package's unit is used when the user has none of their own.
 func Open(o Options) (*Service, error) {
+	if o.Home == "" {
+		o.Home = o.Getenv("HOME")
+	}
+	if o.Home == "" {
+		o.Home, _ = os.UserHomeDir()
+	}
 	svc, err := newService(o.Executable, Environment(o.Getenv), o.Home)
 	if err != nil {
 		return nil, err

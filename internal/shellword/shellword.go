@@ -21,6 +21,15 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// Join is a command line that runs words: each one quoted when it needs it.
+func Join(words ...string) string {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = Quote(w)
+	}
+	return strings.Join(quoted, " ")
+}
+
 // Split splits a command line as /bin/sh would for the quoting Quote
 // writes: single quotes and backslashes. ok is false for anything else a
 // shell would treat specially (expansions, operators, double quotes),

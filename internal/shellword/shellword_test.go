@@ -3,7 +3,6 @@ package shellword
 import (
 	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -20,6 +19,15 @@ func TestQuote(t *testing.T) {
 		if got := Quote(c.in); got != c.want {
 			t.Errorf("Quote(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+func TestJoin(t *testing.T) {
+	if got, want := Join("sfmcp-token", "mcp", "add", "it's", "--server", "a b"), `sfmcp-token mcp add 'it'\''s' --server 'a b'`; got != want {
+		t.Fatalf("Join = %s, want %s", got, want)
+	}
+	if got := Join(); got != "" {
+		t.Fatalf("Join() = %q", got)
 	}
 }
 
@@ -76,11 +84,7 @@ func FuzzQuoteSplit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line, s string) {
 		if words, ok := Split(line); ok {
-			quoted := make([]string, len(words))
-			for i, w := range words {
-				quoted[i] = Quote(w)
-			}
-			again := strings.Join(quoted, " ")
+			again := Join(words...)
 			if back, ok := Split(again); !ok || !slices.Equal(back, words) {
 				t.Fatalf("%q splits into %q; quoted again as %q it splits into %q (%v)", line, words, again, back, ok)
 			}
