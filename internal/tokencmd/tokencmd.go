@@ -203,12 +203,17 @@ func WithDaemon(ctx context.Context, e Env, call func(*client.Client) error) err
 		environ = os.Environ
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	if serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), where.Log, time.Until(deadline)); serr != nil {
+	started, serr := client.StartDaemon(e.DaemonExe, daemonEnviron(environ()), where.Log, time.Until(deadline))
+	if serr != nil {
 		return fmt.Errorf("%w (and starting one failed: %v)", err, serr)
 	}
 	for {
 		err = call(c)
 		if !errors.Is(err, client.ErrNoDaemon) || time.Now().After(deadline) {
+			if started == client.DaemonExited && errors.Is(err, client.ErrNoDaemon) {
+				// No other daemon took its place: its log says why it stopped.
+				err = fmt.Errorf("%w (the one started for this exited; see %s)", err, where.Log)
+			}
 			return err
 		}
 		// The daemon we started lost a race with another one, which may
