@@ -7,10 +7,11 @@
 // entry is changed only when forced, a project's file gets sfmcp's entry
 // whole, and a command edits every file or none. Each client's format is
 // taken from its own documentation and, where the client is on npm, its
-// code (docs/ says which were run here). JSON and JSONC files go through
-// mcpjson, which keeps comments and formatting; Codex's TOML is edited as
-// text and checked by decoding the result. It never writes a token, and
-// never prints: the CLI words what it returns.
+// code (the documentation of MCP clients says which were run here). JSON
+// and JSONC files go through mcpjson, which keeps comments and
+// formatting; Codex's TOML is edited as text and checked by decoding the
+// result. It never writes a token, and never prints: the CLI words what
+// it returns.
 package mcpclients
 
 import (
