@@ -70,11 +70,16 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		environ = os.Environ
 	}
 	deadline := time.Now().Add(startWait)
-	if serr := StartDaemon(exe, daemonEnviron(environ()), where.Log, startWait); serr != nil {
+	started, serr := StartDaemon(exe, daemonEnviron(environ()), where.Log, startWait)
+	if serr != nil {
 		return c, fmt.Errorf("%w (and starting one failed: %v)", err, serr)
 	}
 	for {
 		if err = c.open(ctx); !errors.Is(err, ErrNoDaemon) || time.Now().After(deadline) {
+			if started == DaemonExited && errors.Is(err, ErrNoDaemon) {
+				// No other daemon took its place: its log says why it stopped.
+				err = fmt.Errorf("%w (the one started for this exited; see %s)", err, where.Log)
+			}
 			return c, err
 		}
 		// The daemon we started lost a race with another one, which may

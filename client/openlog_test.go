@@ -53,7 +53,7 @@ func TestStartDaemonRefusesPlantedLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{link, fifo} {
-		if err := StartDaemon("/bin/true", nil, p, time.Second); err == nil || !strings.Contains(err.Error(), "daemon log") {
+		if _, err := StartDaemon("/bin/true", nil, p, time.Second); err == nil || !strings.Contains(err.Error(), "daemon log") {
 			t.Errorf("StartDaemon with log %s: %v", p, err)
 		}
 	}
@@ -61,7 +61,7 @@ func TestStartDaemonRefusesPlantedLogs(t *testing.T) {
 		t.Fatalf("the symlink target changed: %q", data)
 	}
 	t.Chdir(dir)
-	if err := StartDaemon("/bin/true", nil, filepath.Join("proj", "daemon.log"), time.Second); err == nil {
+	if _, err := StartDaemon("/bin/true", nil, filepath.Join("proj", "daemon.log"), time.Second); err == nil {
 		t.Error("a relative log path was accepted")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "proj")); err == nil {

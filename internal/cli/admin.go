@@ -13,7 +13,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/mcpjson"
+	"github.com/sfmcp/sfmcp/internal/shellword"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/version"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -164,7 +164,7 @@ func runAdminSetup(ctx context.Context, e *Env, o adminSetupOptions) error {
 		if err := os.WriteFile(*onboarding, data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", *onboarding, err)
 		}
-		fmt.Fprintf(e.Stdout, "%s  sfmcp-token setup --from %s\n", comment, mcpjson.ShellQuote(filepath.Base(*onboarding)))
+		fmt.Fprintf(e.Stdout, "%s  sfmcp-token setup --from %s\n", comment, shellword.Quote(filepath.Base(*onboarding)))
 		fmt.Fprintf(e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", *onboarding)
 	} else {
 		fmt.Fprintf(e.Stdout, "%s  %s\n", comment, setupCommand(handout))
@@ -202,8 +202,8 @@ func onboardingFor(profile, account, clientID string, s snowflake.Setup) config.
 // setupCommand is the one command a user runs for o.
 func setupCommand(o config.Onboarding) string {
 	return fmt.Sprintf("sfmcp-token setup --profile %s --account %s --client-id %s --client-type %s --redirect-uri %s --role %s --server %s",
-		o.Profile, mcpjson.ShellQuote(o.Account), mcpjson.ShellQuote(o.ClientID), o.ClientType, mcpjson.ShellQuote(o.RedirectURI),
-		mcpjson.ShellQuote(o.Role), mcpjson.ShellQuote(o.MCPServer))
+		o.Profile, shellword.Quote(o.Account), shellword.Quote(o.ClientID), o.ClientType, shellword.Quote(o.RedirectURI),
+		shellword.Quote(o.Role), shellword.Quote(o.MCPServer))
 }
 
 // daemonCreds gives the SQL API the admin profile's token from the daemon.

@@ -23,6 +23,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
 	"github.com/sfmcp/sfmcp/internal/version"
@@ -384,7 +385,7 @@ func errSuffix(err error) string {
 
 // serverURL finds the MCP URL of an sfmcp entry using this profile.
 func (d *doctor) serverURL(raw json.RawMessage) (string, bool) {
-	ours, ok := mcpjson.Parse(raw)
+	ours, ok := mcpclients.ParseEntry(raw).Ours()
 	if !ok || ours.Profile != d.profile.Name {
 		return "", false
 	}

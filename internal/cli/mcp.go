@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,10 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
-	"github.com/sfmcp/sfmcp/internal/mcpjson"
+	"github.com/sfmcp/sfmcp/internal/shellword"
 )
 
 func newMCPCommand(e *Env) *cobra.Command {
@@ -53,59 +48,35 @@ func (m *mcpTarget) register(c *cobra.Command, verb string) {
 }
 
 // clientEnv is where this user's client files are.
-func clientEnv(e *Env) mcpclients.Env {
-	home := e.Getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
+func clientEnv(e *Env) mcpclients.Env { return mcpclients.EnvFrom(e.Getenv, runtime.GOOS) }
+
+// scopeValue is --scope or --user; "" leaves each client its default.
+func (m *mcpTarget) scopeValue() mcpclients.Scope {
+	if m.user {
+		return mcpclients.User
 	}
-	appData := e.Getenv("APPDATA")
-	if !filepath.IsAbs(appData) {
-		appData = filepath.Join(home, "AppData", "Roaming")
-	}
-	return mcpclients.Env{Home: home, GOOS: runtime.GOOS, AppData: appData, Getenv: e.Getenv}
+	return mcpclients.Scope(m.scope)
 }
 
 // configs opens the chosen clients' files.
 func (m *mcpTarget) configs(e *Env, ids []string) ([]*mcpclients.Config, error) {
-	if len(ids) == 0 {
-		ids = []string{"claude-code"}
-	}
-	if m.file != "" && len(ids) > 1 {
-		return nil, usagef("", "--file names one file: give one --client with it")
-	}
-	var out []*mcpclients.Config
-	for _, id := range ids {
-		c, ok := mcpclients.Lookup(id)
-		if !ok {
-			return nil, usagef("one of: "+strings.Join(mcpclients.IDs(), ", "), "unknown MCP client %q", id)
-		}
-		var cfg *mcpclients.Config
-		var err error
-		if m.file != "" {
-			cfg, err = c.OpenFile(m.file)
-		} else {
-			cfg, err = c.Open(clientEnv(e), m.scopeFor(c), ".")
-		}
-		if err != nil {
-			return nil, usagef("", "%v", err)
-		}
-		out = append(out, cfg)
-	}
-	return out, nil
+	target := mcpclients.Target{Clients: ids, Scope: m.scopeValue(), File: m.file}
+	configs, err := target.Open(clientEnv(e), ".")
+	return configs, targetError(err)
 }
 
-// scopeFor: --scope or --user, else user; Claude Code keeps its old
-// default, the project's .mcp.json.
-func (m *mcpTarget) scopeFor(c mcpclients.Client) mcpclients.Scope {
+// targetError words a choice of clients and files that cannot be opened.
+func targetError(err error) error {
+	var unknown *mcpclients.UnknownClientError
 	switch {
-	case m.user:
-		return mcpclients.User
-	case m.scope != "":
-		return mcpclients.Scope(m.scope)
-	case c.ID == "claude-code":
-		return mcpclients.Project
+	case errors.Is(err, mcpclients.ErrOneClientFile):
+		return usagef("", "--file names one file: give one --client with it")
+	case errors.As(err, &unknown):
+		return usagef("one of: "+strings.Join(mcpclients.IDs(), ", "), "unknown MCP client %q", unknown.ID)
+	case err != nil:
+		return usagef("", "%v", err)
 	}
-	return mcpclients.User
+	return nil
 }
 
 func (m *mcpTarget) check() error {
@@ -162,7 +133,7 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 	if err := o.where.check(); err != nil {
 		return err
 	}
-	if o.mode != "proxy" && o.mode != "headers" {
+	if mode := mcpclients.Mode(o.mode); mode != mcpclients.Proxy && mode != mcpclients.Headers {
 		return usagef("", "--mode %q: use proxy or headers", o.mode)
 	}
 	if !utf8.ValidString(name) {
@@ -172,121 +143,87 @@ func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error 
 	if err != nil {
 		return err
 	}
-	bin := o.command
-	if bin == "" {
-		if bin, err = clientBinary(); err != nil {
+	spec := mcpclients.Spec{Bin: o.command, Profile: p.Name, Mode: mcpclients.Mode(o.mode), Server: o.server, URL: serverURL}
+	if spec.Bin == "" {
+		if spec.Bin, err = mcpclients.ThisBinary(); err != nil {
 			return fmt.Errorf("find this program's path (pass --command): %w", err)
 		}
 	}
 	ids := o.where.clients
 	if slices.Contains(ids, "detect") {
-		var lines *lineReader
-		if f, ok := terminalStdin(e); ok {
-			lines = newLineReader(f)
-		}
-		chosen, err := detectClients(ctx, e, lines)
-		if err != nil {
+		if ids, err = withDetected(ctx, e, ids); err != nil || len(ids) == 0 {
 			return err
-		}
-		ids = slices.Compact(slices.Sorted(slices.Values(append(slices.DeleteFunc(ids, func(id string) bool { return id == "detect" }), chosen...))))
-		if len(ids) == 0 {
-			return nil
 		}
 	}
 	configs, err := o.where.configs(e, ids)
 	if err != nil {
 		return err
 	}
-	// Check every client before writing any: all or nothing.
-	if o.mode == "headers" {
-		for _, cfg := range configs {
-			if !cfg.Client.HasHeaderHelper() {
-				return usagef("use the bridge for "+cfg.Client.Name+": drop --mode headers", "%s runs no command for HTTP headers, so a token it was given once would expire mid-session", cfg.Client.Name)
-			}
-		}
+	changes, err := mcpclients.Add(configs, name, spec, o.force)
+	if err != nil {
+		return mcpEditError(err, "to replace it whole, run: "+commandWith(e, "--force")+"; or choose another name", "fix the file, or leave that client out; nothing was changed")
 	}
-	args := []string{"mcp-proxy", "--profile", p.Name, "--server", o.server}
-	helper := mcpjson.ShellQuote(bin) + " headers --profile " + mcpjson.ShellQuote(p.Name)
-	// Every file is edited in memory first, and written only when all
-	// could be: all or nothing.
-	verbs := make([]string, len(configs))
-	for i, cfg := range configs {
-		cfg.Force = o.force
-		before := entryOf(cfg, name)
-		if o.mode == "headers" {
-			err = cfg.SetHeaders(name, serverURL, helper)
-		} else {
-			err = cfg.SetStdio(name, bin, args)
-		}
-		if errors.As(err, new(*mcpclients.NotOursError)) {
-			return usagef("to replace it whole, run: "+commandWith(e, "--force")+"; or choose another name", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
-		} else if err != nil {
-			return usagef("fix the file, or leave that client out; nothing was changed", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
-		}
-		_, ours := mcpclients.ParseEntry(before).Ours()
-		switch {
-		case before == nil:
-			verbs[i] = "Added"
-		case sameJSON(before, entryOf(cfg, name)):
-			verbs[i] = "" // nothing to write
-		case !ours:
-			verbs[i] = "Replaced another program's"
-		default:
-			verbs[i] = "Updated"
-		}
+	return saveAdded(e, configs, changes, name, spec)
+}
+
+// withDetected is ids with "detect" replaced by the installed clients the
+// user chooses.
+func withDetected(ctx context.Context, e *Env, ids []string) ([]string, error) {
+	var lines *lineReader
+	if f, ok := terminalStdin(e); ok {
+		lines = newLineReader(f)
 	}
+	chosen, err := detectClients(ctx, e, lines)
+	if err != nil {
+		return nil, err
+	}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == "detect" })
+	return slices.Compact(slices.Sorted(slices.Values(append(ids, chosen...)))), nil
+}
+
+// mcpEditError words an edit that a file refused: notOurs is the hint for
+// another program's entry, other the one for a file sfmcp cannot edit.
+func mcpEditError(err error, notOurs, other string) error {
+	var noHelper *mcpclients.NoHeaderHelperError
+	switch {
+	case errors.As(err, &noHelper):
+		return usagef("use the bridge for "+noHelper.Client.Name+": drop --mode headers", "%v", err)
+	case errors.As(err, new(*mcpclients.NotOursError)):
+		return usagef(notOurs, "%v", err)
+	case errors.As(err, new(*mcpclients.EditError)):
+		return usagef(other, "%v", err)
+	}
+	return err
+}
+
+var addedVerbs = map[mcpclients.Change]string{mcpclients.Added: "Added", mcpclients.Updated: "Updated", mcpclients.Replaced: "Replaced another program's"}
+
+// saveAdded writes the files mcp add changed and says what it did.
+func saveAdded(e *Env, configs []*mcpclients.Config, changes []mcpclients.Change, name string, s mcpclients.Spec) error {
 	for i, cfg := range configs {
-		if verbs[i] == "" {
+		if changes[i] == mcpclients.Unchanged {
 			fmt.Fprintf(e.Stdout, "MCP server %q is already configured for %s in %s.\n", name, cfg.Client.Name, cfg.Path)
 			continue
 		}
 		if err := cfg.Save(); err != nil {
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
-		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", verbs[i], name, o.mode, p.Name, cfg.Client.Name, cfg.Path)
-		if cfg.Client.ID == "claude-code" {
-			entry := any(mcpjson.NewProxyEntry(bin, p.Name, o.server))
-			if o.mode == "headers" {
-				entry = mcpjson.NewHeadersEntry(bin, serverURL, p.Name)
-			}
-			data, _ := json.Marshal(entry)
-			fmt.Fprintf(e.Stdout, "The same with the Claude Code CLI:\n  claude mcp add-json %s %s\n", mcpjson.ShellQuote(name), mcpjson.ShellQuote(string(data)))
+		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", addedVerbs[changes[i]], name, s.Mode, s.Profile, cfg.Client.Name, cfg.Path)
+		if add := cfg.Client.AddCommand(name, s); add != "" {
+			fmt.Fprintf(e.Stdout, "The same with the %s CLI:\n  %s\n", cfg.Client.Name, add)
 		}
 	}
 	return nil
 }
 
-// entryOf is name's entry in cfg, as JSON (nil when there is none).
-func entryOf(cfg *mcpclients.Config, name string) json.RawMessage {
-	_, entries, _ := cfg.Entries()
-	return entries[name]
-}
-
-// sameJSON reports whether a and b are the same JSON value: an entry that
-// reads the same is left as it is, whatever its formatting.
-func sameJSON(a, b json.RawMessage) bool {
-	var x, y any
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
-}
-
 // commandWith is this command line with flag added, for a hint.
 func commandWith(e *Env, flag string) string {
-	words := []string{"sfmcp-token"}
-	for _, a := range e.Args {
-		words = append(words, mcpjson.ShellQuote(a))
-	}
-	return strings.Join(append(words, flag), " ")
+	return shellword.Join(append([]string{"sfmcp-token"}, e.Args...)...) + " " + flag
 }
 
 // installedClients are the MCP clients that look installed here.
 func installedClients(e *Env) []mcpclients.Client {
-	var found []mcpclients.Client
-	for _, c := range mcpclients.All() {
-		if c.Installed(clientEnv(e), exec.LookPath) {
-			found = append(found, c)
-		}
-	}
-	return found
+	return mcpclients.Installed(clientEnv(e), exec.LookPath)
 }
 
 // detectClients lists the clients installed here and, on a terminal
@@ -374,16 +311,9 @@ func runMCPRemove(e *Env, where mcpTarget, name string, force bool) error {
 		return err
 	}
 	// As for add: every file is edited in memory first, then written.
-	found := make([]bool, len(configs))
-	for i, cfg := range configs {
-		cfg.Force = force
-		ok, err := cfg.Remove(name)
-		if errors.As(err, new(*mcpclients.NotOursError)) {
-			return usagef("to remove it anyway, run: "+commandWith(e, "--force"), "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
-		} else if err != nil {
-			return usagef("fix the file by hand", "%s (%s): %v", cfg.Client.Name, cfg.Path, err)
-		}
-		found[i] = ok
+	found, err := mcpclients.Remove(configs, name, force)
+	if err != nil {
+		return mcpEditError(err, "to remove it anyway, run: "+commandWith(e, "--force"), "fix the file by hand")
 	}
 	removed := 0
 	for i, cfg := range configs {
@@ -421,53 +351,19 @@ configuration and in this directory's project files. With --client (or
 	return c
 }
 
-// listedEntry is one line of mcp list.
-type listedEntry struct {
-	Client  string `json:"client"`
-	Scope   string `json:"scope,omitempty"`
-	File    string `json:"file"`
-	Name    string `json:"name"`
-	Kind    string `json:"kind"` // "sfmcp proxy", "sfmcp headers" or "other"
-	Profile string `json:"profile,omitempty"`
-	Target  string `json:"target"`
-}
-
 func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 	if err := where.check(); err != nil {
 		return err
 	}
-	var listed []listedEntry
-	if len(where.clients) > 0 || where.file != "" {
-		configs, err := where.configs(e, where.clients)
-		if err != nil {
-			return err
-		}
-		for _, cfg := range configs {
-			listed = append(listed, entriesOf(cfg, "", true)...)
-		}
-	} else {
-		seen := map[string]bool{}
-		for _, c := range mcpclients.All() {
-			for _, s := range c.Scopes(clientEnv(e)) {
-				if where.user && s != mcpclients.User || where.scope != "" && string(s) != where.scope {
-					continue
-				}
-				cfg, err := c.Open(clientEnv(e), s, ".")
-				if err != nil {
-					continue // an unreadable file of a client not in use
-				}
-				if abs, _ := filepath.Abs(cfg.Path); seen[abs] {
-					continue // a project file that is the user file (in HOME)
-				} else {
-					seen[abs] = true
-				}
-				listed = append(listed, entriesOf(cfg, string(s), false)...)
-			}
-		}
+	bin, _ := mcpclients.ThisBinary()
+	target := mcpclients.Target{Clients: where.clients, Scope: where.scopeValue(), File: where.file}
+	listed, err := mcpclients.List(clientEnv(e), ".", target, bin)
+	if err != nil {
+		return targetError(err)
 	}
 	if asJSON {
 		if listed == nil {
-			listed = []listedEntry{}
+			listed = []mcpclients.Listed{}
 		}
 		return writeJSON(e, listed)
 	}
@@ -485,42 +381,6 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 	return tw.Flush()
 }
 
-// entriesOf lists a file's entries: all of them, or only sfmcp's.
-func entriesOf(cfg *mcpclients.Config, scope string, all bool) []listedEntry {
-	names, entries, err := cfg.Entries()
-	if err != nil {
-		return nil
-	}
-	var out []listedEntry
-	for _, n := range names {
-		entry := mcpclients.ParseEntry(entries[n])
-		l := listedEntry{Client: cfg.Client.ID, Scope: scope, File: cfg.Path, Name: n, Kind: "other", Target: entry.Describe()}
-		if ours, ok := entry.Ours(); ok {
-			l.Kind, l.Profile = "sfmcp "+ours.Mode, ours.Profile
-			l.Target = "profile " + orNone(ours.Profile) + " → " + ours.URL + ours.Server
-			// The name alone proves nothing: say when the entry runs
-			// another program than this installation's.
-			if bin, err := clientBinary(); ours.Mode == "proxy" && (err != nil || !sameProgram(entry.Command, bin)) {
-				l.Target += " (runs " + entry.Command + ", not " + bin + ")"
-			}
-		} else if !all {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// sameProgram reports whether command is bin or its sibling
-// sfmcp-token-full.
-func sameProgram(command, bin string) bool {
-	if !filepath.IsAbs(command) {
-		return false
-	}
-	full := filepath.Join(filepath.Dir(bin), client.FullName)
-	return filepath.Clean(command) == filepath.Clean(bin) || filepath.Clean(command) == full
-}
-
 // printable quotes s when it holds anything a terminal would act on.
 func printable(s string) string {
 	for _, r := range s {
@@ -529,28 +389,4 @@ func printable(s string) string {
 		}
 	}
 	return s
-}
-
-// orNone names an empty profile for people.
-func orNone(profile string) string {
-	if profile == "" {
-		return "(default)"
-	}
-	return profile
-}
-
-// clientBinary is the sfmcp-token to write into MCP client configs: the
-// fast binary beside this one when this is sfmcp-token-full.
-func clientBinary() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	if strings.TrimSuffix(filepath.Base(exe), ".exe") == client.FullName {
-		light := filepath.Join(filepath.Dir(exe), strings.Replace(filepath.Base(exe), client.FullName, "sfmcp-token", 1))
-		if _, err := os.Stat(light); err == nil {
-			return light, nil
-		}
-	}
-	return exe, nil
 }

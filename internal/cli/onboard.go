@@ -16,8 +16,8 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
+	"github.com/sfmcp/sfmcp/internal/service"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/packaging"
 )
 
 // `setup` is a user's one command: profile, sign-in, the MCP server for
@@ -259,7 +259,7 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 	if err := plan.profile.CheckServerURL(url); err != nil {
 		return err
 	}
-	if plan.bin, err = clientBinary(); err != nil {
+	if plan.bin, err = mcpclients.ThisBinary(); err != nil {
 		return fmt.Errorf("find this program's path: %w", err)
 	}
 	ids := s.o.clients
@@ -317,8 +317,8 @@ func (s *setupRun) planMCP(ctx context.Context, plan *setupPlan, server string) 
 // entry as it is, as mcp add decides "already configured" (in a project's
 // file, a key sfmcp does not write is a change). The edit stays in memory.
 func unchangedBy(cfg *mcpclients.Config, name string, plan *setupPlan) bool {
-	before := entryOf(cfg, name)
-	return cfg.SetStdio(name, plan.bin, plan.args) == nil && sameJSON(before, entryOf(cfg, name))
+	change, err := cfg.Put(name, mcpclients.Spec{Bin: plan.bin, Profile: plan.profile.Name, Mode: mcpclients.Proxy, Server: plan.server})
+	return err == nil && change == mcpclients.Unchanged
 }
 
 // sameServer reports whether spec names the MCP server at url.
@@ -506,7 +506,7 @@ func (s *setupRun) serviceStep(ctx context.Context) error {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	unit := packaging.UnitPath(home)
+	unit := service.UnitPath(home)
 	if _, err := os.Stat(unit); err == nil {
 		s.step("service: already installed (%s)", unit)
 		return nil

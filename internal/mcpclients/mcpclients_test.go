@@ -115,7 +115,7 @@ func TestAnotherProgramsEntry(t *testing.T) {
 	for _, c := range All() {
 		path := filepath.Join(t.TempDir(), "config.json")
 		content := `{"` + strings.Join(c.Key, `": {"`) + `": {"github": {"command": "npx", "args": ["-y", "server-github"], "env": {"GITHUB_TOKEN": "` + secret + `"}}}` + strings.Repeat("}", len(c.Key)) + "\n"
-		if c.toml {
+		if c.ID == "codex" {
 			path = filepath.Join(t.TempDir(), "config.toml")
 			content = "[mcp_servers.github]\ncommand = \"npx\"\nargs = [\"-y\", \"server-github\"]\n\n[mcp_servers.github.env]\nGITHUB_TOKEN = \"" + secret + "\"\n\n[mcp_servers.github.tools.search]\napproval = \"never\"\n"
 		}

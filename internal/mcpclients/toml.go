@@ -152,8 +152,8 @@ func blankOrComment(line string) bool {
 	return t == "" || strings.HasPrefix(t, "#")
 }
 
-// entries returns the servers as JSON, by name.
-func (f *tomlFile) entries() ([]string, map[string]json.RawMessage) {
+// Entries returns the servers as JSON, by name.
+func (f *tomlFile) Entries() ([]string, map[string]json.RawMessage, error) {
 	servers, _ := f.data[f.table].(map[string]any)
 	names := slices.Sorted(maps.Keys(servers))
 	values := map[string]json.RawMessage{}
@@ -164,7 +164,7 @@ func (f *tomlFile) entries() ([]string, map[string]json.RawMessage) {
 		}
 		values[name] = data
 	}
-	return names, values
+	return names, values, nil
 }
 
 // tomlKey is one key of a table, in the order it is written.
@@ -173,10 +173,14 @@ type tomlKey struct {
 	value any
 }
 
-// set writes the server: a new one with keys in their order; an existing
-// one with keys set and the user's other keys and sub-tables kept (and an
-// "enabled" the user chose).
-func (f *tomlFile) set(name string, keys []tomlKey) error {
+// Set writes the server, whose entry is its keys ([]tomlKey): a new one
+// with keys in their order; an existing one with keys set and the user's
+// other keys and sub-tables kept (and an "enabled" the user chose).
+func (f *tomlFile) Set(name string, entry any) error {
+	keys, ok := entry.([]tomlKey)
+	if !ok {
+		return fmt.Errorf("%s: a TOML server is written from its keys, not a %T", f.path, entry)
+	}
 	servers, _ := f.data[f.table].(map[string]any)
 	old, exists := servers[name].(map[string]any)
 	var block string
@@ -213,8 +217,8 @@ func (f *tomlFile) set(name string, keys []tomlKey) error {
 	return f.replace(name, block, want)
 }
 
-// remove deletes the server's tables.
-func (f *tomlFile) remove(name string) (bool, error) {
+// Remove deletes the server's tables.
+func (f *tomlFile) Remove(name string) (bool, error) {
 	servers, _ := f.data[f.table].(map[string]any)
 	if _, ok := servers[name]; !ok {
 		return false, nil
@@ -340,6 +344,7 @@ func tableKey(parts ...string) string {
 	return strings.Join(out, ".")
 }
 
-func (f *tomlFile) save() error {
+// Save writes the file.
+func (f *tomlFile) Save() error {
 	return atomicfile.Write(f.write, []byte(strings.Join(f.lines, "")), f.mode)
 }

@@ -142,7 +142,7 @@ func FuzzCodexTOML(f *testing.F) {
 			keys = []tomlKey{{"url", value}, {"http_headers_helper", "sfmcp-token headers --profile " + value}}
 		}
 		if keys != nil {
-			err = tf.set(name, keys)
+			err = tf.Set(name, keys)
 			if servers == nil {
 				servers = map[string]any{}
 				want["mcp_servers"] = servers
@@ -165,7 +165,7 @@ func FuzzCodexTOML(f *testing.F) {
 			servers[name] = entry
 		} else {
 			var removed bool
-			removed, err = tf.remove(name)
+			removed, err = tf.Remove(name)
 			_, had := servers[name]
 			if err == nil && removed != had {
 				t.Fatalf("remove(%q) = %v, but the server was there: %v\n%s", name, removed, had, data)
@@ -178,7 +178,7 @@ func FuzzCodexTOML(f *testing.F) {
 			}
 			return
 		}
-		out := strings.Join(tf.lines, "") // what save writes
+		out := strings.Join(tf.lines, "") // what Save writes
 		var after map[string]any
 		if _, err := toml.Decode(out, &after); err != nil {
 			t.Fatalf("op %d on %q left a file that is not TOML (%v):\n%s\nwas:\n%s", op%3, name, err, out, data)
@@ -313,7 +313,7 @@ func TestFuzzSeedsAreEdited(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "config.toml")
 		os.WriteFile(path, []byte(s), 0o600)
 		f, err := loadTOML(path, "mcp_servers", false)
-		if err == nil && f.set("snowflake", []tomlKey{{"command", "sfmcp-token"}, {"args", []string{"mcp-proxy"}}}) == nil {
+		if err == nil && f.Set("snowflake", []tomlKey{{"command", "sfmcp-token"}, {"args", []string{"mcp-proxy"}}}) == nil {
 			edited++
 		}
 	}

@@ -32,10 +32,10 @@ name = "a"
 		t.Fatal(err)
 	}
 	keys := []tomlKey{{"command", "/usr/bin/sfmcp-token"}, {"args", []string{"mcp-proxy", "--profile", "prod"}}}
-	if err := f.set("snowflake", keys); err != nil {
+	if err := f.Set("snowflake", keys); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.save(); err != nil {
+	if err := f.Save(); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
@@ -46,10 +46,10 @@ name = "a"
 	// Updating github's command keeps its other keys and its env table,
 	// and everything else.
 	f, _ = loadTOML(path, "mcp_servers", false)
-	if err := f.set("github", []tomlKey{{"command", "gh2"}}); err != nil {
+	if err := f.Set("github", []tomlKey{{"command", "gh2"}}); err != nil {
 		t.Fatal(err)
 	}
-	f.save()
+	f.Save()
 	data, _ = os.ReadFile(path)
 	for _, want := range []string{`command = "gh2"`, `args = ["--x"]`, `GH = "1"`, "[[profiles]]\nname = \"a\"\n"} {
 		if !strings.Contains(string(data), want) {
@@ -60,14 +60,14 @@ name = "a"
 		t.Fatalf("after update:\n%s", data)
 	}
 	f, _ = loadTOML(path, "mcp_servers", false)
-	names, entries := f.entries()
+	names, entries, _ := f.Entries()
 	if len(names) != 2 || !strings.Contains(string(entries["snowflake"]), "mcp-proxy") {
 		t.Fatalf("entries: %v %v", names, entries)
 	}
-	if ok, err := f.remove("snowflake"); !ok || err != nil {
+	if ok, err := f.Remove("snowflake"); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	f.save()
+	f.Save()
 	data, _ = os.ReadFile(path)
 	if strings.Contains(string(data), "snowflake") || !strings.Contains(string(data), "[[profiles]]\nname = \"a\"\n") {
 		t.Fatalf("after remove:\n%s", data)
@@ -86,22 +86,22 @@ func TestTOMLRefusesOtherForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.set("snowflake", []tomlKey{{"command", "y"}}); err == nil {
+	if err := f.Set("snowflake", []tomlKey{{"command", "y"}}); err == nil {
 		t.Fatal("a dotted-key server was overwritten")
 	}
-	if _, err := f.remove("snowflake"); err == nil {
+	if _, err := f.Remove("snowflake"); err == nil {
 		t.Fatal("a dotted-key server was removed")
 	}
 	// Quoted names round-trip.
 	os.WriteFile(path, nil, 0o600)
 	f, _ = loadTOML(path, "mcp_servers", false)
-	f.set("snow flake", []tomlKey{{"command", "y"}})
-	f.save()
+	f.Set("snow flake", []tomlKey{{"command", "y"}})
+	f.Save()
 	f, _ = loadTOML(path, "mcp_servers", false)
-	if names, _ := f.entries(); len(names) != 1 || names[0] != "snow flake" {
+	if names, _, _ := f.Entries(); len(names) != 1 || names[0] != "snow flake" {
 		t.Fatalf("quoted name: %v", names)
 	}
-	if ok, _ := f.remove("snow flake"); !ok {
+	if ok, _ := f.Remove("snow flake"); !ok {
 		t.Fatal("quoted name not found")
 	}
 }
@@ -118,10 +118,10 @@ func TestTOMLHardCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := f.remove("snowflake"); !ok || err != nil {
+	if ok, err := f.Remove("snowflake"); !ok || err != nil {
 		t.Fatalf("remove: %v %v", ok, err)
 	}
-	f.save()
+	f.Save()
 	data, _ := os.ReadFile(path)
 	var v map[string]any
 	if _, err := toml.Decode(string(data), &v); err != nil {
@@ -132,8 +132,8 @@ func TestTOMLHardCases(t *testing.T) {
 	}
 	os.WriteFile(path, []byte("model = \"o3\"\r\n\r\n[other]\r\nk = 1\r\n"), 0o600)
 	f, _ = loadTOML(path, "mcp_servers", false)
-	f.set("snowflake", []tomlKey{{"command", "x"}, {"args", []string{"y"}}})
-	f.save()
+	f.Set("snowflake", []tomlKey{{"command", "x"}, {"args", []string{"y"}}})
+	f.Save()
 	data, _ = os.ReadFile(path)
 	if strings.Count(string(data), "\n") != strings.Count(string(data), "\r\n") {
 		t.Fatalf("mixed line endings: %q", data)

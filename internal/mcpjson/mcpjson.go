@@ -4,7 +4,8 @@
 // keeps everything else as the user wrote it: other keys and entries, their
 // order, comments, trailing commas and formatting. Files may be JSON or
 // JSONC (VS Code's and Zed's allow comments), through
-// github.com/tailscale/hujson.
+// github.com/tailscale/hujson. It is an editor only: what an entry holds,
+// and whose it is, is internal/mcpclients' to decide.
 package mcpjson
 
 import (

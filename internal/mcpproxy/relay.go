@@ -43,51 +43,12 @@ func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
 	}
 	defer up.Close()
 
-	// Server → client.
 	upErr := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := up.Read(ctx)
-			if err != nil {
-				upErr <- err
-				return
-			}
-			if err := down.Write(ctx, msg); err != nil {
-				upErr <- err
-				return
-			}
-		}
-	}()
-
-	// Client → server, each message in its own goroutine so a slow tool
-	// call does not hold up a ping or a cancellation.
-	limit := b.MaxInFlight
-	if limit <= 0 {
-		limit = 16
-	}
-	slots := make(chan struct{}, limit)
+	go func() { upErr <- relayAnswers(ctx, up, down) }()
 	downErr := make(chan error, 1)
 	go func() {
-		for {
-			msg, err := down.Read(ctx)
-			if err != nil {
-				downErr <- err
-				return
-			}
-			// Stop waiting for a call the client gave up on before queueing
-			// for a slot: the slots may all be held by such calls.
-			if id, ok := cancelledCall(msg); ok && b.Transport.Cancel(id) {
-				b.Log.Info("the MCP client cancelled a request; no longer waiting for Snowflake's answer")
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			go func() {
-				defer func() { <-slots }()
-				b.forward(ctx, up, down, msg)
-			}()
+		if err := b.relayRequests(ctx, up, down); err != nil {
+			downErr <- err
 		}
 	}()
 
@@ -105,6 +66,51 @@ func (b *Bridge) Run(ctx context.Context, down mcp.Connection) error {
 		return fmt.Errorf("the connection to Snowflake failed: %w", err)
 	case <-ctx.Done():
 		return nil
+	}
+}
+
+// relayAnswers passes the server's messages to the client until either
+// side fails.
+func relayAnswers(ctx context.Context, up, down mcp.Connection) error {
+	for {
+		msg, err := up.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if err := down.Write(ctx, msg); err != nil {
+			return err
+		}
+	}
+}
+
+// relayRequests passes the client's messages to the server, each in its
+// own goroutine so a slow tool call does not hold up a ping or a
+// cancellation. It returns the client's read error, or nil when ctx ends.
+func (b *Bridge) relayRequests(ctx context.Context, up, down mcp.Connection) error {
+	limit := b.MaxInFlight
+	if limit <= 0 {
+		limit = 16
+	}
+	slots := make(chan struct{}, limit)
+	for {
+		msg, err := down.Read(ctx)
+		if err != nil {
+			return err
+		}
+		// Stop waiting for a call the client gave up on before queueing
+		// for a slot: the slots may all be held by such calls.
+		if id, ok := cancelledCall(msg); ok && b.Transport.Cancel(id) {
+			b.Log.Info("the MCP client cancelled a request; no longer waiting for Snowflake's answer")
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		go func() {
+			defer func() { <-slots }()
+			b.forward(ctx, up, down, msg)
+		}()
 	}
 }
 

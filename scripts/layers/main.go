@@ -22,10 +22,10 @@ var layer = map[string]int{
 	// Leaves: no package of this module below them.
 	"client/apitype": 0, "internal/version": 0, "internal/atomicfile": 0, "internal/paths": 0,
 	"internal/safesocket": 0, "internal/proctree": 0, "internal/snowflake/ident": 0,
-	"internal/mcpproxy": 0, "internal/snowflaketest": 0,
+	"internal/mcpproxy": 0, "internal/snowflaketest": 0, "internal/shellword": 0,
 	// What owns one thing on top of the leaves.
 	"client": 1, "internal/exitcode": 1, "keychain": 1, "internal/config": 1, "internal/mcpjson": 1,
-	"internal/snowflake": 1, "oauth": 1, "packaging": 1,
+	"internal/snowflake": 1, "oauth": 1,
 	// Policy over those.
 	"internal/errcode": 2, "internal/tokencmd": 2, "internal/patprofile": 2, "internal/mcpclients": 2,
 	"internal/netconf": 2, "internal/service": 2,

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfmcp/sfmcp/packaging"
+	"github.com/sfmcp/sfmcp/internal/service"
 )
 
 // Where systemctl --user cannot reach a user manager (containers, su, some
@@ -20,7 +20,7 @@ func TestServiceWithoutUserManager(t *testing.T) {
 		}
 		t.Skip("systemctl is not installed; SFMCP_TEST_SYSTEMCTL=require makes this fail")
 	}
-	if packaging.UserManagerRunning(os.Getenv) {
+	if service.UserManagerRunning(os.Getenv) {
 		t.Skip("a systemd user manager runs for this user; this test is for machines without one (CI)")
 	}
 	p := newProc(t)
@@ -39,7 +39,7 @@ func TestServiceWithoutUserManager(t *testing.T) {
 	// (containers: not) or only no user manager runs for this user (su).
 	out, _ := run(0, "service", "install")
 	wantInstall, advice := []string{"Installed and enabled", "next login", "Failed to connect to bus", "loginctl enable-linger"}, "loginctl enable-linger"
-	if !packaging.SystemdRunning() {
+	if !service.SystemdRunning() {
 		wantInstall, advice = []string{"Wrote ", "does not run systemd", "starts on demand"}, "does not run systemd"
 		if strings.Contains(out, "next login") {
 			t.Errorf("install promises a start at login on a machine without systemd:\n%s", out)

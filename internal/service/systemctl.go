@@ -1,14 +1,11 @@
-package packaging
+package service
 
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -116,35 +113,14 @@ func EnableUnit(enable bool) error {
 	return systemctlError(cmd.Run(), errOut.String())
 }
 
-// DropIn is a unit drop-in that sets env for the service.
-func DropIn(env map[string]string) string {
-	var b strings.Builder
-	b.WriteString("# Written by sfmcp-token service install: this user's sfmcp settings for\n# the sfmcp unit. sfmcp-token service uninstall removes it.\n[Service]\n")
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		b.WriteString(environmentLine(k, env[k]) + "\n")
+// whyNoManager is why systemctl could not reach a service manager here,
+// when that is the reason: no systemd, or no user manager for this user.
+func whyNoManager(getenv func(string) string) string {
+	switch {
+	case !SystemdRunning():
+		return NoSystemdAdvice
+	case !UserManagerRunning(getenv):
+		return NoUserManagerAdvice
 	}
-	return b.String()
-}
-
-// environmentLine is a unit's Environment= line setting k to v, quoted as
-// systemd unquotes it: a newline cannot start another directive, and %
-// is doubled so systemd expands no specifier (%h, %u) in the value.
-func environmentLine(k, v string) string {
-	var b strings.Builder
-	b.WriteString(`Environment="`)
-	for _, c := range []byte(k + "=" + v) {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '%':
-			b.WriteString("%%")
-		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return ""
 }

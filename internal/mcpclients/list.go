@@ -1,0 +1,72 @@
+package mcpclients
+
+// Listed is one entry of a client's file, as mcp list reports it; its
+// JSON is what mcp list --json prints.
+type Listed struct {
+	Client  string `json:"client"`
+	Scope   Scope  `json:"scope,omitempty"`
+	File    string `json:"file"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // "sfmcp proxy", "sfmcp headers" or "other"
+	Profile string `json:"profile,omitempty"`
+	Target  string `json:"target"`
+}
+
+// List reads the file's entries: all of them, or only sfmcp's. scope is
+// reported with each ("" for none). bin is this installation's
+// sfmcp-token ("" when unknown): the name alone proves nothing, so a
+// bridge entry that runs another program says so. A file that cannot be
+// read lists nothing.
+func (cfg *Config) List(scope Scope, all bool, bin string) []Listed {
+	names, entries, err := cfg.Entries()
+	if err != nil {
+		return nil
+	}
+	var out []Listed
+	for _, n := range names {
+		entry := ParseEntry(entries[n])
+		l := Listed{Client: cfg.Client.ID, Scope: scope, File: cfg.Path, Name: n, Kind: "other", Target: entry.Describe()}
+		if ours, ok := entry.Ours(); ok {
+			l.Kind, l.Profile = "sfmcp "+string(ours.Mode), ours.Profile
+			l.Target = "profile " + orNone(ours.Profile) + " → " + ours.URL + ours.Server
+			if ours.Mode == Proxy && !SameProgram(entry.Command, bin) {
+				l.Target += " (runs " + entry.Command + ", not " + bin + ")"
+			}
+		} else if !all {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// orNone names an empty profile for people.
+func orNone(profile string) string {
+	if profile == "" {
+		return "(default)"
+	}
+	return profile
+}
+
+// List reports the entries t chooses. With clients or a file named, that
+// is every entry of those files, sfmcp's or not, with no scope given;
+// without, it is sfmcp's entries in every client's files (of t.Scope, or
+// both scopes), each file read once. bin is as for Config.List.
+func List(e Env, project string, t Target, bin string) ([]Listed, error) {
+	var listed []Listed
+	if len(t.Clients) > 0 || t.File != "" {
+		configs, err := t.Open(e, project)
+		if err != nil {
+			return nil, err
+		}
+		for _, cfg := range configs {
+			listed = append(listed, cfg.List("", true, bin)...)
+		}
+		return listed, nil
+	}
+	keep := func(s Scope) bool { return t.Scope == "" || s == t.Scope }
+	for _, cfg := range OpenAll(e, project, keep) {
+		listed = append(listed, cfg.List(cfg.Scope, false, bin)...)
+	}
+	return listed, nil
+}
