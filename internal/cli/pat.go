@@ -198,15 +198,17 @@ func patCreate(ctx context.Context, o *patCreateOptions) error {
 	if !config.ValidProfileName(profile) {
 		return usagef("pass --profile NAME for the PAT's profile", "pat create: %q is not a valid profile name", profile)
 	}
-	cfg, adm, err := o.loadAdmin()
+	j, err := o.job("create", o.e.Stdout, false)
 	if err != nil {
 		return err
 	}
-	r, err := o.open(cfg, adm, snowflake.NewManifest(o.manifest, adm.Host(), profile, a), "create")
+	m := snowflake.NewManifest(o.manifest, j.Admin.Host(), profile, a)
+	secret, err := j.Create(ctx, m)
 	if err != nil {
-		return err
+		return j.explain(err, m)
 	}
-	return r.create(ctx, o.printToken)
+	j.ready(m, secret, o.printToken)
+	return nil
 }
 
 // serviceAccount is the account the flags, the seed's environment and

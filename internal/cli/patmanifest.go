@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -53,27 +52,28 @@ func patResume(ctx context.Context, o *patResumeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.checkCreate(m, "resume"); err != nil {
-		return err
-	}
-	if err := patsetup.CheckResume(m); err != nil {
+	plan, err := patsetup.ResumePlan(m)
+	var removed *patsetup.RemovedError
+	if errors.As(err, &removed) {
 		return usagef(fmt.Sprintf("to finish removing it: sfmcp-token pat remove --manifest %[1]s; to set it up again: delete %[1]s and run sfmcp-token pat create", o.manifest),
 			"pat resume: %v; nothing was run", err)
 	}
-	plan := patsetup.Plan{Manifest: m, Statements: m.CreateStatements(), Admin: "the admin profile"}
+	if err != nil {
+		return o.refused(err, "resume")
+	}
 	if o.dryRun {
 		fmt.Fprint(o.e.Stdout, plan.Script())
 		return nil
 	}
-	r, err := o.prepare(m, "resume")
+	j, err := o.job("resume", o.e.Stdout, o.yes)
 	if err != nil {
 		return err
 	}
-	plan.Admin, plan.Then = r.admin.Name, patsetup.Keeping(m, r.state)
-	if err := r.approve(o.e.Stdout, plan, o.yes); err != nil {
-		return err
+	if err := j.Resume(ctx, m); err != nil {
+		return j.explain(err, m)
 	}
-	return r.create(ctx, false)
+	j.ready(m, "", false)
+	return nil
 }
 
 type patReplayOptions struct {
@@ -96,37 +96,36 @@ func patReplay(ctx context.Context, o *patReplayOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.checkCreate(old, "replay"); err != nil {
-		return err
+	if err := patsetup.CheckManifest(old); err != nil {
+		return o.refused(err, "replay")
 	}
 	if o.dryRun {
 		fmt.Fprint(o.e.Stdout, snowflake.Script(snowflake.StepStatements(old.Account.Steps(), false)))
 		return nil
 	}
-	cfg, adm, err := o.loadAdmin()
+	j, err := o.job("replay", o.e.Stdout, o.yes)
 	if err != nil {
 		return err
 	}
-	if o.account != "" {
-		ep, err := config.NormalizeAccount(o.account)
-		if err != nil || ep.Host != adm.Host() {
-			return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", o.account, adm.Host())
-		}
+	host := j.Admin.Host()
+	if ep, err := config.NormalizeAccount(o.account); o.account != "" && (err != nil || ep.Host != host) {
+		return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", o.account, host)
 	}
-	m := patsetup.Replay(old, adm.Host(), o.profile)
+	m := patsetup.Replay(old, host, o.profile)
 	if !config.ValidProfileName(m.Profile) {
 		return usagef("pass --profile NAME for the PAT's profile", "pat replay: %q is not a valid profile name", m.Profile)
 	}
-	r, err := o.open(cfg, adm, m, "replay")
+	approve := j.Approve
+	j.Approve = func(p patsetup.Plan) error {
+		fmt.Fprintf(o.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", o.manifest, host, m.Path())
+		return approve(p)
+	}
+	secret, err := j.Replay(ctx, m)
 	if err != nil {
-		return err
+		return j.explain(err, m)
 	}
-	fmt.Fprintf(o.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", o.manifest, adm.Host(), m.Path())
-	plan := patsetup.Plan{Manifest: m, Statements: m.CreateStatements(), Admin: adm.Name, Then: patsetup.Keeping(m, r.state)}
-	if err := r.approve(o.e.Stdout, plan, o.yes); err != nil {
-		return err
-	}
-	return r.create(ctx, o.printToken)
+	j.ready(m, secret, o.printToken)
+	return nil
 }
 
 type patRemoveOptions struct{ patPlanOptions }
@@ -141,31 +140,24 @@ func patRemove(ctx context.Context, o *patRemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	plan := patsetup.Plan{Manifest: m, Statements: m.RemoveStatements(), Admin: "the admin profile"}
 	if o.dryRun {
-		fmt.Fprint(o.e.Stdout, plan.Script())
+		fmt.Fprint(o.e.Stdout, patsetup.Plan{Manifest: m, Statements: m.RemoveStatements(), Admin: "the admin profile"}.Script())
 		return nil
 	}
-	r, err := o.prepare(m, "remove")
+	j, err := o.job("remove", o.e.Stdout, o.yes)
 	if err != nil {
 		return err
 	}
-	plan.Admin, plan.Then = r.admin.Name, patsetup.Removing(m, r.state, r.store.Where())
-	if err := r.approve(o.e.Stdout, plan, o.yes); err != nil {
-		return err
+	ours, err := j.Remove(ctx, m)
+	if profileErr := (*patsetup.ProfileError)(nil); err != nil && !errors.As(err, &profileErr) {
+		return j.explain(err, m)
 	}
-	runner := &snowflake.Runner{API: r.api(), Manifest: m, Progress: r.progress}
-	if err := runner.Remove(ctx); err != nil {
-		return r.explain(err)
-	}
-	if r.state != patprofile.Ours {
+	if !ours {
 		fmt.Fprintf(o.e.Stdout, "Removed everything the manifest recorded; there was no profile %s to remove.\n", m.Profile)
 		return nil
 	}
-	err = patprofile.Remove(r.cfg, r.store, m)
-	notifyDaemon(ctx, o.e, m.Profile)
 	fmt.Fprintf(o.e.Stdout, "Removed everything the manifest recorded; profile %s is gone.\n", m.Profile)
-	return err
+	return j.explain(err, m)
 }
 
 type patRotateOptions struct {
@@ -191,21 +183,16 @@ func patRotate(ctx context.Context, o *patRotateOptions) error {
 		fmt.Fprint(o.e.Stdout, snowflake.Script(m.RotateStatements(o.expireHours)))
 		return nil
 	}
-	r, err := o.prepare(m, "rotate")
-	if err != nil {
-		return err
-	}
 	// A rotation ends the old secret (at once with 0 hours) and puts the
 	// new one in a profile here, so it is shown and confirmed like the
 	// others; on stderr, because --print-token owns stdout.
-	plan := patsetup.Plan{Manifest: m, Statements: m.RotateStatements(o.expireHours), Admin: r.admin.Name, Then: patsetup.Keeping(m, r.state)}
-	if err := r.approve(o.e.Stderr, plan, o.yes); err != nil {
+	j, err := o.job("rotate", o.e.Stderr, o.yes)
+	if err != nil {
 		return err
 	}
-	var secret string
-	runner := &snowflake.Runner{API: r.api(), Manifest: m, StoreSecret: r.keepInto(ctx, &secret)}
-	if err := runner.Rotate(ctx, o.expireHours); err != nil {
-		return r.explain(err)
+	secret, err := j.Rotate(ctx, m, o.expireHours)
+	if err != nil {
+		return j.explain(err, m)
 	}
 	fmt.Fprintf(o.e.Stdout, "Rotated the PAT of %s; profile %s serves the new secret; the old one stays valid for %d hours.\n", m.Account.User, m.Profile, o.expireHours)
 	if o.printToken {
@@ -239,109 +226,83 @@ func (o *patOptions) loadManifest() (*snowflake.Manifest, error) {
 	return m, nil
 }
 
-// checkCreate refuses, before anything runs, a manifest asking for what
-// sfmcp never sets up (a privileged role for the PAT, an allow-ip open to
-// the internet). pat remove still accepts it, to clean up.
-func (o *patOptions) checkCreate(m *snowflake.Manifest, cmd string) error {
-	if err := m.Account.CheckCreate(); err != nil {
-		return usagef(fmt.Sprintf("if %s came from elsewhere, delete it; if it is yours, run sfmcp-token pat remove --manifest %s, then pat create with a narrow --role and the service's own --allow-ip", o.manifest, o.manifest),
-			"pat %s: manifest %s: service_account.%v; nothing was run", cmd, o.manifest, err)
-	}
-	return nil
+// refused explains a manifest asking for what sfmcp never sets up (a
+// privileged role for the PAT, an allow-ip open to the internet).
+func (o *patOptions) refused(err error, cmd string) error {
+	return usagef(fmt.Sprintf("if %s came from elsewhere, delete it; if it is yours, run sfmcp-token pat remove --manifest %s, then pat create with a narrow --role and the service's own --allow-ip", o.manifest, o.manifest),
+		"pat %s: %v", cmd, err)
 }
 
-// prepare finds the admin for the manifest's account, opens the keychain
-// and checks the manifest's profile, before anything runs.
-func (o *patOptions) prepare(m *snowflake.Manifest, cmd string) (*patRun, error) {
+// job finds the admin and builds the job that runs cmd's plan: plans go
+// to w, and a person approves them (or --yes did).
+func (o *patOptions) job(cmd string, w io.Writer, yes bool) (*patJob, error) {
 	cfg, adm, err := o.loadAdmin()
 	if err != nil {
 		return nil, err
 	}
-	if err := patsetup.CheckHost(m, adm.Host()); err != nil {
-		return nil, usagef("use --admin-profile with a profile for "+m.AccountHost+", or pat replay for another account", "pat %s: %v", cmd, err)
+	j := &patsetup.Job{Admin: adm, HTTP: o.e.snowflakeHTTP(), Config: cfg,
+		OpenStore: func() (*keychain.Store, error) { return openStore(o.e, cfg) },
+		Record:    func(c *keychain.Credential) error { return recordNetwork(cfg, c) },
+		Approve: func(p patsetup.Plan) error {
+			fmt.Fprint(w, p.Script())
+			return confirm(o.e, cmd, yes)
+		},
+		Progress: func(s string) { fmt.Fprintln(o.e.Stdout, s) },
+		Changed:  func(ctx context.Context, profile string) { notifyDaemon(ctx, o.e, profile) },
 	}
-	return o.open(cfg, adm, m, cmd)
+	return &patJob{Job: j, e: o.e, cmd: cmd, manifest: o.manifest}, nil
 }
 
-// open opens the keychain and checks that the manifest's profile is free
-// or its own.
-func (o *patOptions) open(cfg *config.File, adm patsetup.Admin, m *snowflake.Manifest, cmd string) (*patRun, error) {
-	store, err := openStore(o.e, cfg)
-	if err != nil {
-		return nil, err
-	}
-	state, err := patprofile.Check(cfg, store, m)
-	if err != nil {
-		return nil, explainConflict(err, m, cmd)
-	}
-	return &patRun{e: o.e, cmd: cmd, manifest: o.manifest, cfg: cfg, store: store, admin: adm, m: m, state: state}, nil
-}
-
-// patRun is one pat command's resolved pieces, once nothing stands in the
-// way of its plan.
-type patRun struct {
+// patJob is a pat command's job, with what its messages name.
+type patJob struct {
+	*patsetup.Job
 	e        *Env
-	cmd      string // create, resume, …: for messages
-	manifest string // --manifest, for advice
-	cfg      *config.File
-	store    *keychain.Store
-	admin    patsetup.Admin
-	m        *snowflake.Manifest
-	state    patprofile.State // of the manifest's profile
+	cmd      string // create, resume, …
+	manifest string // --manifest
 }
 
-func (r *patRun) api() *snowflake.Client {
-	return r.admin.Client(r.e.snowflakeHTTP(), r.m.Account.AdminRoleName())
-}
-
-func (r *patRun) progress(s string) { fmt.Fprintln(r.e.Stdout, s) }
-
-// approve writes the plan to w and has a person approve it.
-func (r *patRun) approve(w io.Writer, plan patsetup.Plan, yes bool) error {
-	fmt.Fprint(w, plan.Script())
-	return confirm(r.e, r.cmd, yes)
-}
-
-// create carries out the manifest's plan and keeps the PAT as a profile.
-func (r *patRun) create(ctx context.Context, printToken bool) error {
-	var secret string
-	runner := &snowflake.Runner{API: r.api(), Manifest: r.m, Progress: r.progress, StoreSecret: r.keepInto(ctx, &secret)}
-	if err := runner.Create(ctx); err != nil {
-		return r.explain(err)
-	}
-	fmt.Fprintf(r.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", r.m.Account.User, r.m.Profile, r.store.Where(), r.m.Path())
+// ready says the service account is set up (and prints its PAT when asked).
+func (j *patJob) ready(m *snowflake.Manifest, secret string, printToken bool) {
+	fmt.Fprintf(j.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", m.Account.User, m.Profile, j.Where(), m.Path())
 	if printToken && secret != "" {
-		fmt.Fprintln(r.e.Stdout, secret)
-	}
-	return nil
-}
-
-// keepInto stores a new secret as the manifest's PAT profile (and in
-// *secret, for --print-token), then tells the daemon.
-func (r *patRun) keepInto(ctx context.Context, secret *string) func(string, time.Time) error {
-	return func(s string, expires time.Time) error {
-		*secret = s
-		err := patprofile.Keep(r.cfg, r.store, r.m, r.admin.Profile, s, expires, func(c *keychain.Credential) error { return recordNetwork(r.cfg, c) })
-		if err != nil {
-			return explainConflict(err, r.m, "store the PAT")
-		}
-		notifyDaemon(ctx, r.e, r.m.Profile)
-		return nil
+		fmt.Fprintln(j.e.Stdout, secret)
 	}
 }
 
-// explain explains a failed pat create, resume, replay, rotate or
-// remove: a user sfmcp will not change, Snowflake's PAT rules, then what
-// any SQL failure means.
-func (r *patRun) explain(err error) error {
+// explain turns a job's error into advice: what stopped it before
+// anything ran, else what the failed run means (a user sfmcp will not
+// change, Snowflake's PAT rules, then any SQL failure).
+func (j *patJob) explain(err error, m *snowflake.Manifest) error {
+	var (
+		run      *patsetup.RunError
+		host     *patsetup.HostError
+		conflict *patprofile.ConflictError
+		profile  *patsetup.ProfileError
+	)
+	switch {
+	case errors.As(err, &run):
+		return j.runError(run.Err)
+	case errors.As(err, &host):
+		return usagef("use --admin-profile with a profile for "+m.AccountHost+", or pat replay for another account", "pat %s: %v", j.cmd, err)
+	case errors.As(err, &conflict):
+		return explainConflict(err, m, j.cmd)
+	case errors.As(err, &profile):
+		return profile.Err
+	}
+	return err
+}
+
+// runError explains a plan that failed while it ran: a user sfmcp will not
+// change, Snowflake's PAT rules, then what any SQL failure means.
+func (j *patJob) runError(err error) error {
 	var ue *snowflake.UserError
 	if errors.As(err, &ue) {
-		return withAdvice(fmt.Errorf("pat %s: %w", r.cmd, err), exitcode.Usage, userAdvice(ue, r.cmd, r.manifest))
+		return withAdvice(fmt.Errorf("pat %s: %w", j.cmd, err), exitcode.Usage, userAdvice(ue, j.cmd, j.manifest))
 	}
 	if adv := patAdvice(err); adv != err {
 		return adv
 	}
-	return sqlAdvice(err, r.admin.Name)
+	return sqlAdvice(err, j.Admin.Name)
 }
 
 // userAdvice is the next step when sfmcp refuses to change a user.
