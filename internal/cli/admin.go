@@ -81,12 +81,17 @@ to get a profile are printed (or written to --onboarding-file).`,
 	return c
 }
 
-// runAdminSetup plans the setup the flags ask for, prints or applies it,
-// then tells the administrator what users run and writes the handouts.
+// runAdminSetup checks the flags, plans the setup they ask for, prints or
+// applies it, then tells the administrator what users run and writes the
+// handouts.
 func runAdminSetup(ctx context.Context, o *adminSetupOptions) error {
-	plan, err := o.plan()
+	req, err := o.request()
 	if err != nil {
 		return err
+	}
+	plan, err := adminsetup.New(req)
+	if err != nil {
+		return adminSetupError(err)
 	}
 	cfg, err := loadConfig(o.e)
 	if err != nil {
@@ -103,18 +108,18 @@ func runAdminSetup(ctx context.Context, o *adminSetupOptions) error {
 	return o.handOut(plan.Handout(cfg, o.adminProfile, clientID))
 }
 
-// plan checks the flags and plans the setup they ask for.
-func (o *adminSetupOptions) plan() (*adminsetup.Plan, error) {
+// request is what the flags ask for; the plan validates its names.
+func (o *adminSetupOptions) request() (adminsetup.Request, error) {
 	s := o.s
 	if s.Integration == "" || s.MCPServer == "" || s.Role == "" {
-		return nil, usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
+		return adminsetup.Request{}, usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
 	}
 	switch o.clientType {
 	case config.ClientPublic:
 	case config.ClientConfidential:
 		s.Confidential = true
 	default:
-		return nil, usagef("", "--client-type %q: use public or confidential", o.clientType)
+		return adminsetup.Request{}, usagef("", "--client-type %q: use public or confidential", o.clientType)
 	}
 	for _, tools := range []struct {
 		typ     string
@@ -128,11 +133,7 @@ func (o *adminSetupOptions) plan() (*adminsetup.Plan, error) {
 		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSQL})
 	}
 	s.GrantToRoles, s.GrantToUsers = o.toRoles, o.toUsers
-	plan, err := adminsetup.New(adminsetup.Request{Setup: s, Profile: o.profileName, Account: o.account})
-	if err != nil {
-		return nil, adminSetupError(err)
-	}
-	return plan, nil
+	return adminsetup.Request{Setup: s, Profile: o.profileName, Account: o.account}, nil
 }
 
 // adminSetupFlags maps the fields adminsetup and snowflake.Setup name to

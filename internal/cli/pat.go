@@ -72,23 +72,24 @@ func runOrTest[O any](o *O, runF func(*O) error, run func(context.Context, *O) e
 	}
 }
 
-// seedEnv names the environment variables of the scripts the pat commands
-// took over from: their users rely on them, so a value missing from the
-// flags falls back to them. This is the one place they are read (value,
-// and adminRole below). The scripts' fifth, SNOWFLAKE_DEFAULT_CONNECTION_NAME,
-// is the Snowflake CLI's own: config.SnowflakeCLIConnection reads it,
-// where every Snowflake CLI connection is read.
+// seedEnv names, by flag, the environment variables of the scripts the pat
+// commands grew from (the seed): their users rely on them, so a value the
+// flags leave out falls back to them. seed is the one place they are read.
+// The seed's fifth, SNOWFLAKE_DEFAULT_CONNECTION_NAME, is the Snowflake
+// CLI's own: config.SnowflakeCLIConnection reads it, where every Snowflake
+// CLI connection is read.
 var seedEnv = map[string]string{"user": "SA_USER", "role": "SA_ROLE", "db": "SNOW_UTILS_DB", "admin-role": "SA_ADMIN_ROLE"}
+
+func (o *patOptions) seed(flagName string) string { return o.e.Getenv(seedEnv[flagName]) }
 
 // value fills a missing input: flag, then the seed's environment, then a
 // default, then a prompt on a terminal; without a terminal a missing
 // value is a usage error, never a hang.
 func (o *patOptions) value(v *string, flagName, def string) error {
-	env := seedEnv[flagName]
 	if *v != "" {
 		return nil
 	}
-	if *v = o.e.Getenv(env); *v != "" {
+	if *v = o.seed(flagName); *v != "" {
 		return nil
 	}
 	if def != "" {
@@ -105,13 +106,13 @@ func (o *patOptions) value(v *string, flagName, def string) error {
 			return err
 		}
 	}
-	return usagef(fmt.Sprintf("pass --%s or set %s", flagName, env), "pat: --%s is required", flagName)
+	return usagef(fmt.Sprintf("pass --%s or set %s", flagName, seedEnv[flagName]), "pat: --%s is required", flagName)
 }
 
 // adminRoleOverride is --admin-role, else the seed's SA_ADMIN_ROLE: the
 // role a manifest's SQL runs as instead of the one it records.
 func (o *patOptions) adminRoleOverride() string {
-	return cmp.Or(o.adminRole, o.e.Getenv(seedEnv["admin-role"]))
+	return cmp.Or(o.adminRole, o.seed("admin-role"))
 }
 
 // creds gives the SQL API a profile's token from the daemon.

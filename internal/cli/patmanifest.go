@@ -108,14 +108,16 @@ func patReplay(ctx context.Context, o *patReplayOptions) error {
 		return err
 	}
 	host := j.Admin.Host()
-	if ep, err := config.NormalizeAccount(o.account); o.account != "" && (err != nil || ep.Host != host) {
-		return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", o.account, host)
+	if o.account != "" {
+		if ep, err := config.NormalizeAccount(o.account); err != nil || ep.Host != host {
+			return usagef("pass --admin-profile with a profile for that account", "--account %s is not the admin profile's account (%s)", o.account, host)
+		}
 	}
 	m := patsetup.Replay(old, host, o.profile)
 	if !config.ValidProfileName(m.Profile) {
 		return usagef("pass --profile NAME for the PAT's profile", "pat replay: %q is not a valid profile name", m.Profile)
 	}
-	approve := j.Approve
+	approve := j.Approve // introduced by where the setup goes
 	j.Approve = func(p patsetup.Plan) error {
 		fmt.Fprintf(o.e.Stdout, "Replaying %s onto %s (new manifest %s).\n", o.manifest, host, m.Path())
 		return approve(p)
@@ -149,7 +151,8 @@ func patRemove(ctx context.Context, o *patRemoveOptions) error {
 		return err
 	}
 	ours, err := j.Remove(ctx, m)
-	if profileErr := (*patsetup.ProfileError)(nil); err != nil && !errors.As(err, &profileErr) {
+	var profileErr *patsetup.ProfileError
+	if err != nil && !errors.As(err, &profileErr) {
 		return j.explain(err, m)
 	}
 	if !ours {
@@ -157,7 +160,10 @@ func patRemove(ctx context.Context, o *patRemoveOptions) error {
 		return nil
 	}
 	fmt.Fprintf(o.e.Stdout, "Removed everything the manifest recorded; profile %s is gone.\n", m.Profile)
-	return j.explain(err, m)
+	if profileErr != nil {
+		return profileErr.Err
+	}
+	return nil
 }
 
 type patRotateOptions struct {
@@ -277,7 +283,6 @@ func (j *patJob) explain(err error, m *snowflake.Manifest) error {
 		run      *patsetup.RunError
 		host     *patsetup.HostError
 		conflict *patprofile.ConflictError
-		profile  *patsetup.ProfileError
 	)
 	switch {
 	case errors.As(err, &run):
@@ -285,9 +290,9 @@ func (j *patJob) explain(err error, m *snowflake.Manifest) error {
 	case errors.As(err, &host):
 		return usagef("use --admin-profile with a profile for "+m.AccountHost+", or pat replay for another account", "pat %s: %v", j.cmd, err)
 	case errors.As(err, &conflict):
-		return explainConflict(err, m, j.cmd)
-	case errors.As(err, &profile):
-		return profile.Err
+		// The manifest's profile is someone else's.
+		return usagef("choose another profile with --profile (create, replay), or fix \"profile\" in "+m.Path(),
+			"pat %s: %v, not the PAT profile of service user %s on %s that the manifest created; nothing was changed", j.cmd, err, m.Account.UserName(), m.AccountHost)
 	}
 	return err
 }
@@ -323,17 +328,6 @@ func userAdvice(ue *snowflake.UserError, cmd, manifest string) string {
 			rule, manifest, ident.Quote(ue.User), snowflake.ServiceComment)
 	}
 	return fmt.Sprintf("%s: %s names a user sfmcp did not create; if it came from elsewhere, delete it, or pick another --user with pat create", rule, manifest)
-}
-
-// explainConflict says what to do when the manifest's profile is someone
-// else's.
-func explainConflict(err error, m *snowflake.Manifest, cmd string) error {
-	var conflict *patprofile.ConflictError
-	if !errors.As(err, &conflict) {
-		return err
-	}
-	return usagef("choose another profile with --profile (create, replay), or fix \"profile\" in "+m.Path(),
-		"pat %s: %v, not the PAT profile of service user %s on %s that the manifest created; nothing was changed", cmd, err, m.Account.UserName(), m.AccountHost)
 }
 
 // terminalStdin returns stdin when it is a terminal someone can answer on.
