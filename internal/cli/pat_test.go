@@ -192,7 +192,7 @@ func TestPATInProcess(t *testing.T) {
 	}
 
 	// Replay onto the admin's account: a manifest of its own, named after the host.
-	code, out, errOut = h.pat("replay", manifest, "--yes", "--account", "myorg-other")
+	code, _, errOut = h.pat("replay", manifest, "--yes", "--account", "myorg-other")
 	if code != exitcode.Usage || !strings.Contains(errOut, "--account myorg-other is not the admin profile's account") {
 		t.Fatalf("replay onto another account: exit %d %s", code, errOut)
 	}
