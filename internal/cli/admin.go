@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/internal/adminsetup"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/shellword"
@@ -20,12 +20,13 @@ import (
 )
 
 func newAdminCommand(e *Env) *cobra.Command {
-	c := group("admin COMMAND", "SQL for Snowflake administrators", newAdminSetupCommand(e))
+	c := group("admin COMMAND", "SQL for Snowflake administrators", newAdminSetupCommand(e, nil))
 	c.Long = "Set up what MCP users need in Snowflake: the OAuth integration, the MCP server, the role and its grants."
 	return c
 }
 
 type adminSetupOptions struct {
+	e                                        *Env
 	s                                        snowflake.Setup
 	search, analyst, agent, toRoles, toUsers []string
 	sqlTool, apply                           bool
@@ -33,8 +34,9 @@ type adminSetupOptions struct {
 	profileName, onboarding, systemConfig    string
 }
 
-func newAdminSetupCommand(e *Env) *cobra.Command {
-	var o adminSetupOptions
+func newAdminSetupCommand(e *Env, runF func(*adminSetupOptions) error) *cobra.Command {
+	o := &adminSetupOptions{e: e}
+	run := runOrTest(o, runF, runAdminSetup)
 	c := &cobra.Command{
 		Use:   "setup --integration N --mcp-server DB.SCHEMA.NAME --role R [tools] [--apply]",
 		Short: "Print (or --apply) the SQL for the integration, MCP server and grants",
@@ -48,7 +50,7 @@ to get a profile are printed (or written to --onboarding-file).`,
       --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH --grant-to-role ANALYST
   sfmcp-token admin setup ... --apply --admin-profile admin`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runAdminSetup(cmd.Context(), e, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context()) },
 	}
 	f := c.Flags()
 	s := &o.s
@@ -79,124 +81,114 @@ to get a profile are printed (or written to --onboarding-file).`,
 	return c
 }
 
-func runAdminSetup(ctx context.Context, e *Env, o adminSetupOptions) error {
-	s := o.s
-	search, analyst, agent, toRoles, toUsers := o.search, o.analyst, o.agent, o.toRoles, o.toUsers
-	sqlTool, clientType, apply, adminProfile, account, profileName, onboarding := &o.sqlTool, &o.clientType, &o.apply, &o.adminProfile, &o.account, &o.profileName, &o.onboarding
-	if s.Integration == "" || s.MCPServer == "" || s.Role == "" {
-		return usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
+// runAdminSetup checks the flags, plans the setup they ask for, prints or
+// applies it, then tells the administrator what users run and writes the
+// handouts.
+func runAdminSetup(ctx context.Context, o *adminSetupOptions) error {
+	req, err := o.request()
+	if err != nil {
+		return err
 	}
-	switch *clientType {
+	plan, err := adminsetup.New(req)
+	if err != nil {
+		return adminSetupError(err)
+	}
+	cfg, err := loadConfig(o.e)
+	if err != nil {
+		return err
+	}
+	clientID := adminsetup.PlaceholderClientID
+	if o.apply {
+		if clientID, err = applySetup(ctx, o.e, cfg, o.adminProfile, plan); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(o.e.Stdout, plan.Script())
+	}
+	return o.handOut(plan.Handout(cfg, o.adminProfile, clientID))
+}
+
+// request is what the flags ask for; the plan validates its names.
+func (o *adminSetupOptions) request() (adminsetup.Request, error) {
+	s := o.s
+	if s.Integration == "" || s.MCPServer == "" || s.Role == "" {
+		return adminsetup.Request{}, usagef("e.g. sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH", "admin setup: --integration, --mcp-server and --role are required")
+	}
+	switch o.clientType {
 	case config.ClientPublic:
 	case config.ClientConfidential:
 		s.Confidential = true
 	default:
-		return usagef("", "--client-type %q: use public or confidential", *clientType)
+		return adminsetup.Request{}, usagef("", "--client-type %q: use public or confidential", o.clientType)
 	}
-	for _, o := range search {
-		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSearch, Object: o})
+	for _, tools := range []struct {
+		typ     string
+		objects []string
+	}{{snowflake.ToolSearch, o.search}, {snowflake.ToolAnalyst, o.analyst}, {snowflake.ToolAgent, o.agent}} {
+		for _, obj := range tools.objects {
+			s.Tools = append(s.Tools, snowflake.Tool{Type: tools.typ, Object: obj})
+		}
 	}
-	for _, o := range analyst {
-		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolAnalyst, Object: o})
-	}
-	for _, o := range agent {
-		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolAgent, Object: o})
-	}
-	if *sqlTool {
+	if o.sqlTool {
 		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSQL})
 	}
-	s.GrantToRoles, s.GrantToUsers = toRoles, toUsers
-	stmts, err := s.Statements()
-	if err != nil {
-		var fe *snowflake.FieldError
-		if errors.As(err, &fe) {
-			flag := map[string]string{"integration": "--integration", "mcp_server": "--mcp-server", "role": "--role", "redirect_uri": "--redirect-uri",
-				"refresh_days": "--refresh-days", "grant_to_roles": "--grant-to-role", "grant_to_users": "--grant-to-user", "sql_warehouse": "--sql-warehouse"}[fe.Field]
-			return usagef("", "admin setup: %s: %v", flag, fe.Err)
-		}
-		return usagef("", "admin setup: %v", err)
-	}
-	if *profileName == "" {
-		*profileName = strings.ToLower(storedName(s.Integration))
-	}
-	if !config.ValidProfileName(*profileName) {
-		return usagef("pass --profile-name", "admin setup: %q is not a valid profile name", *profileName)
-	}
-	if *account != "" {
-		// It is printed into the script (as a comment) and the onboarding file.
-		if _, err := config.NormalizeAccount(*account); err != nil {
-			return usagef("e.g. --account ORGNAME-ACCOUNTNAME", "admin setup: --account: %v", err)
-		}
-	}
-
-	cfg, err := loadConfig(e)
-	if err != nil {
-		return err
-	}
-	clientID := "<OAUTH_CLIENT_ID>"
-	if *apply {
-		if clientID, err = applySetup(ctx, e, cfg, *adminProfile, s, stmts, *profileName); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprint(e.Stdout, snowflake.Script(stmts))
-		fmt.Fprint(e.Stdout, snowflake.Script([]snowflake.Statement{{What: "the client id for users' profiles", SQL: s.ShowSecretsSQL()}}))
-	}
-	acct := *account
-	if acct == "" {
-		if p, err := cfg.Profile(*adminProfile); err == nil {
-			acct = p.Account
-		} else {
-			acct = "ORGNAME-ACCOUNTNAME"
-		}
-	}
-	handout := onboardingFor(*profileName, acct, clientID, s)
-	comment := "-- "
-	if *apply {
-		comment = ""
-	}
-	fmt.Fprintf(e.Stdout, "%sEach user then runs (it adds the profile, signs in, adds the MCP server to Claude Code and checks everything):\n", comment)
-	if *onboarding != "" {
-		data, err := handout.Encode()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*onboarding, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", *onboarding, err)
-		}
-		fmt.Fprintf(e.Stdout, "%s  sfmcp-token setup --from %s\n", comment, shellword.Quote(filepath.Base(*onboarding)))
-		fmt.Fprintf(e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", *onboarding)
-	} else {
-		fmt.Fprintf(e.Stdout, "%s  %s\n", comment, setupCommand(handout))
-	}
-	if s.Confidential {
-		fmt.Fprintf(e.Stdout, "%s(setup asks each user for the client secret, which you hand out separately; SFMCP_CLIENT_SECRET also works)\n", comment)
-	}
-	if o.systemConfig != "" {
-		data, err := config.SystemFileFor(handout)
-		if err != nil {
-			return usagef("pass --account ORGNAME-ACCOUNTNAME", "admin setup: --system-config: %v", err)
-		}
-		if err := os.WriteFile(o.systemConfig, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", o.systemConfig, err)
-		}
-		fmt.Fprintf(e.Stderr, "sfmcp: wrote the system configuration to %s (ship it as %s; users then run sfmcp-token setup with no flags)\n", o.systemConfig, config.SystemPathFor("linux"))
-	}
-	return nil
+	s.GrantToRoles, s.GrantToUsers = o.toRoles, o.toUsers
+	return adminsetup.Request{Setup: s, Profile: o.profileName, Account: o.account}, nil
 }
 
-// onboardingFor is what users get: their profile and the MCP server.
-func onboardingFor(profile, account, clientID string, s snowflake.Setup) config.Onboarding {
-	redirect := s.RedirectURI
-	if redirect == "" {
-		redirect = snowflake.DefaultRedirectURI
+// adminSetupFlags maps the fields adminsetup and snowflake.Setup name to
+// the flags that set them, and the advice for a bad value.
+var adminSetupFlags = map[string]struct{ flag, hint string }{
+	"integration": {"--integration", ""}, "mcp_server": {"--mcp-server", ""}, "role": {"--role", ""}, "redirect_uri": {"--redirect-uri", ""},
+	"refresh_days": {"--refresh-days", ""}, "grant_to_roles": {"--grant-to-role", ""}, "grant_to_users": {"--grant-to-user", ""},
+	"sql_warehouse": {"--sql-warehouse", ""}, "profile": {"", "pass --profile-name"}, "account": {"--account", "e.g. --account ORGNAME-ACCOUNTNAME"},
+	"system_config": {"--system-config", "pass --account ORGNAME-ACCOUNTNAME"},
+}
+
+// adminSetupError says which flag holds an invalid value.
+func adminSetupError(err error) error {
+	var fe *snowflake.FieldError
+	if !errors.As(err, &fe) {
+		return usagef("", "admin setup: %v", err)
 	}
-	clientType := config.ClientPublic
-	if s.Confidential {
-		clientType = config.ClientConfidential
+	f := adminSetupFlags[fe.Field]
+	if f.flag == "" {
+		return usagef(f.hint, "admin setup: %v", fe.Err)
 	}
-	return config.Onboarding{Profile: profile, Account: account, ClientID: clientID, ClientType: clientType,
-		RedirectURI: redirect, Role: storedName(s.Role), MCPServer: s.MCPServer}
+	return usagef(f.hint, "admin setup: %s: %v", f.flag, fe.Err)
+}
+
+// handOut tells the administrator what each user runs (as SQL comments
+// when the output is a script), and writes the handouts asked for.
+func (o *adminSetupOptions) handOut(h config.Onboarding) error {
+	comment, stdout := "-- ", o.e.Stdout
+	if o.apply {
+		comment = ""
+	}
+	fmt.Fprintf(stdout, "%sEach user then runs (it adds the profile, signs in, adds the MCP server to Claude Code and checks everything):\n", comment)
+	if o.onboarding != "" {
+		if err := adminsetup.WriteOnboarding(o.onboarding, h); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s  sfmcp-token setup --from %s\n", comment, shellword.Quote(filepath.Base(o.onboarding)))
+		fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", o.onboarding)
+	} else {
+		fmt.Fprintf(stdout, "%s  %s\n", comment, setupCommand(h))
+	}
+	if h.ClientType == config.ClientConfidential {
+		fmt.Fprintf(stdout, "%s(setup asks each user for the client secret, which you hand out separately; SFMCP_CLIENT_SECRET also works)\n", comment)
+	}
+	if o.systemConfig == "" {
+		return nil
+	}
+	var fe *snowflake.FieldError
+	if err := adminsetup.WriteSystemConfig(o.systemConfig, h); errors.As(err, &fe) {
+		return adminSetupError(err)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the system configuration to %s (ship it as %s; users then run sfmcp-token setup with no flags)\n", o.systemConfig, config.SystemPathFor("linux"))
+	return nil
 }
 
 // setupCommand is the one command a user runs for o.
@@ -224,10 +216,10 @@ func (d daemonCreds) Token(ctx context.Context, refused string) (string, string,
 	return tok.AccessToken, tok.TokenType, nil
 }
 
-// applySetup runs the statements with the admin profile's token, reads the
+// applySetup runs the plan with the admin profile's token, reads the
 // integration's client id (and, for a confidential client, stores its
 // secret in the keychain without printing it).
-func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile string, s snowflake.Setup, stmts []snowflake.Statement, profileName string) (string, error) {
+func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile string, plan *adminsetup.Plan) (string, error) {
 	admin, err := selectProfile(e, cfg, adminProfile)
 	if err != nil {
 		return "", err
@@ -237,23 +229,22 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 		return "", usagef("", "profile %s: %v", admin.Name, err)
 	}
 	api := &snowflake.Client{BaseURL: ep.URL(), HTTPClient: e.snowflakeHTTP(), Creds: daemonCreds{e: e, profile: admin.Name, server: ep.URL()}, UserAgent: "sfmcp/" + version.String()}
-	name := storedName(s.Integration)
-	client, err := s.Apply(ctx, api, stmts, func(st snowflake.Statement) { fmt.Fprintf(e.Stdout, "✓ %s\n", st.What) })
+	client, err := plan.Apply(ctx, api, func(st snowflake.Statement) { fmt.Fprintf(e.Stdout, "✓ %s\n", st.What) })
 	if err != nil {
 		return "", sqlAdvice(err, admin.Name)
 	}
-	if s.Confidential {
+	if plan.Setup.Confidential {
 		store, err := openStore(e, cfg)
 		if err != nil {
 			return "", err
 		}
-		if err := store.SaveClientSecret(profileName, client.Secret); err != nil {
-			return "", fmt.Errorf("store the client secret: %w", err)
+		if err := plan.KeepSecret(store, client); err != nil {
+			return "", err
 		}
-		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), profileName)
-		notifyDaemon(ctx, e, profileName) // a running daemon picks up the new secret
+		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), plan.Profile)
+		notifyDaemon(ctx, e, plan.Profile) // a running daemon picks up the new secret
 	}
-	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", name, client.ID)
+	fmt.Fprintf(e.Stdout, "Integration %s is ready; client id %s.\n", storedName(plan.Setup.Integration), client.ID)
 	return client.ID, nil
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,43 +15,17 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/patprofile"
+	"github.com/sfmcp/sfmcp/internal/patsetup"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
-	"github.com/sfmcp/sfmcp/internal/version"
-	"github.com/sfmcp/sfmcp/keychain"
 )
 
 const defaultManifest = "sfmcp-manifest.json"
 
 func newPATCommand(e *Env) *cobra.Command {
-	var subs []*cobra.Command
-	for _, a := range []struct{ name, use, short, example string }{
-		{"create", "create --user U --role R --db DB [--allow-ip CIDR]...", "Create a service user, its network and authentication policies, and a PAT",
-			"  sfmcp-token pat create --user CI_BOT --role CI_READ --db OPS --allow-ip 203.0.113.0/24"},
-		{"verify", "verify [--server DB.SCHEMA.NAME]", "Check that the PAT works (and, with --server, list an MCP server's tools)",
-			"  sfmcp-token pat verify --server DB.PUBLIC.GONG_MCP"},
-		{"status", "status", "Show the manifest's resources and the PAT's expiry", "  sfmcp-token pat status --json"},
-		{"rotate", "rotate", "Rotate the PAT and store the new secret", "  sfmcp-token pat rotate --expire-old-after-hours 1"},
-		{"remove", "remove", "Drop everything the manifest created, in reverse order", "  sfmcp-token pat remove --yes"},
-		{"replay", "replay --account ACCOUNT", "Create the manifest's setup again on another account", "  sfmcp-token pat replay --account myorg-staging --admin-profile staging"},
-		{"resume", "resume", "Finish a setup that stopped part-way", "  sfmcp-token pat resume"},
-	} {
-		p := &patCmd{e: e, sub: a.name}
-		c := &cobra.Command{
-			Use:     a.use,
-			Short:   a.short,
-			Example: a.example,
-			Args:    noArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				p.ctx = cmd.Context()
-				return p.dispatch()
-			},
-		}
-		p.register(c)
-		subs = append(subs, c)
-	}
-	c := group("pat COMMAND", "Service accounts with programmatic access tokens", subs...)
+	c := group("pat COMMAND", "Service accounts with programmatic access tokens",
+		newPATCreateCommand(e, nil), newPATVerifyCommand(e, nil), newPATStatusCommand(e, nil), newPATRotateCommand(e, nil),
+		newPATRemoveCommand(e, nil), newPATReplayCommand(e, nil), newPATResumeCommand(e, nil))
 	c.Long = `Set up a service user for automation (CI/CD) that authenticates only with a
 programmatic access token (PAT): the user, a network rule and policy, a
 PAT-only authentication policy and the PAT, kept in the keychain as a
@@ -60,98 +35,69 @@ secrets.`
 	return c
 }
 
-func (p *patCmd) dispatch() error {
-	switch p.sub {
-	case "create":
-		return p.create()
-	case "resume":
-		return p.resume()
-	case "replay":
-		return p.replay()
-	case "remove":
-		return p.remove()
-	case "rotate":
-		return p.rotate()
-	case "status":
-		return p.status()
-	case "verify":
-		return p.verify()
-	}
-	return fmt.Errorf("pat: unknown subcommand %q", p.sub)
+// patOptions is what every pat subcommand takes.
+type patOptions struct {
+	e                             *Env
+	manifest, user, profile       string
+	adminProfile, adminConnection string
+	adminRole                     string
+	dryRun                        bool
 }
 
-type patCmd struct {
-	e   *Env
-	ctx context.Context
-	sub string
-
-	a               snowflake.ServiceAccount
-	ips             []string
-	schema          string
-	adminProfile    string
-	adminConnection string
-	profileName     string
-	manifest        string
-	account         string
-	server          string
-	dryRun          bool
-	printToken      bool
-	asJSON          bool
-	expireHours     int
-	yes             bool
+// command is a pat subcommand with the flags they all take; run gets the
+// command's context.
+func (o *patOptions) command(use, short, example string, run func(context.Context) error) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short, Example: example, Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context()) }}
+	fs := c.Flags()
+	fs.StringVar(&o.user, "user", "", "service user (env SA_USER)")
+	fs.StringVar(&o.manifest, "manifest", defaultManifest, "manifest file recording the setup")
+	fs.StringVar(&o.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
+	fs.StringVar(&o.adminConnection, "admin-connection", "", "or a Snowflake CLI connection with key-pair auth (authenticator = SNOWFLAKE_JWT, private_key_file)")
+	fs.StringVar(&o.adminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE; default: the manifest's, else ACCOUNTADMIN)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "print the SQL only")
+	fs.StringVar(&o.profile, "profile", "", "the PAT's profile (default: named after the user)")
+	_ = c.RegisterFlagCompletionFunc("admin-profile", completeProfiles(o.e))
+	return c
 }
 
-func (p *patCmd) register(c *cobra.Command) {
-	fs, sub := c.Flags(), p.sub
-	defer func() { _ = c.RegisterFlagCompletionFunc("admin-profile", completeProfiles(p.e)) }()
-	fs.StringVar(&p.a.User, "user", "", "service user (env SA_USER)")
-	fs.StringVar(&p.manifest, "manifest", defaultManifest, "manifest file recording the setup")
-	fs.StringVar(&p.adminProfile, "admin-profile", "", "profile whose token runs the admin SQL (default: the default profile)")
-	fs.StringVar(&p.adminConnection, "admin-connection", "", "or a Snowflake CLI connection with key-pair auth (authenticator = SNOWFLAKE_JWT, private_key_file)")
-	fs.StringVar(&p.a.AdminRole, "admin-role", "", "role for the admin SQL (env SA_ADMIN_ROLE; default: the manifest's, else ACCOUNTADMIN)")
-	fs.BoolVar(&p.dryRun, "dry-run", false, "print the SQL only")
-	fs.StringVar(&p.profileName, "profile", "", "the PAT's profile (default: named after the user)")
-	switch sub {
-	case "create":
-		fs.StringVar(&p.a.Role, "role", "", "role the PAT is restricted to, a narrow one: never ACCOUNTADMIN or another system admin role (env SA_ROLE)")
-		fs.StringVar(&p.a.Database, "db", "", "database for the network rule and policies (env SNOW_UTILS_DB)")
-		fs.StringVar(&p.schema, "schema", "", "one schema for rule and policies (default NETWORKS and POLICIES)")
-		stringsFlag(fs, &p.ips, "allow-ip", "IPv4 address or CIDR (at most a /8) the service connects from (repeatable)")
-		fs.IntVar(&p.a.Days, "days", 30, "days until the PAT expires (1-365)")
-		fs.StringVar(&p.a.TokenName, "token-name", "", "PAT name (default USER_PAT)")
-		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
-	case "remove", "resume":
-		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
-	case "rotate":
-		fs.IntVar(&p.expireHours, "expire-old-after-hours", 24, "hours the old secret stays valid (0: at once)")
-		fs.BoolVar(&p.printToken, "print-token", false, "also print the new secret on stdout")
-		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
-	case "replay":
-		fs.StringVar(&p.account, "account", "", "the account to replay onto (must be the admin profile's)")
-		fs.BoolVar(&p.printToken, "print-token", false, "also print the PAT secret on stdout")
-		fs.BoolVar(&p.yes, "yes", false, "run the plan without asking (required when stdin is not a terminal)")
-	case "status":
-		fs.BoolVar(&p.asJSON, "json", false, "print JSON")
-	case "verify":
-		fs.StringVar(&p.server, "server", "", "also list an MCP server's tools with the PAT: DB.SCHEMA.NAME")
+// runOrTest runs runF when a test passed one (to inspect the parsed
+// options), else run.
+func runOrTest[O any](o *O, runF func(*O) error, run func(context.Context, *O) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if runF != nil {
+			return runF(o)
+		}
+		return run(ctx, o)
 	}
 }
 
-// value fills a missing input: flag, then environment, then a prompt on a
-// terminal; without a terminal a missing value is a usage error, never a hang.
-func (p *patCmd) value(v *string, flagName, env, def string) error {
+// seedEnv names, by flag, the environment variables of the scripts the pat
+// commands grew from (the seed): their users rely on them, so a value the
+// flags leave out falls back to them. seed is the one place they are read.
+// The seed's fifth, SNOWFLAKE_DEFAULT_CONNECTION_NAME, is the Snowflake
+// CLI's own: config.SnowflakeCLIConnection reads it, where every Snowflake
+// CLI connection is read.
+var seedEnv = map[string]string{"user": "SA_USER", "role": "SA_ROLE", "db": "SNOW_UTILS_DB", "admin-role": "SA_ADMIN_ROLE"}
+
+func (o *patOptions) seed(flagName string) string { return o.e.Getenv(seedEnv[flagName]) }
+
+// value fills a missing input: flag, then the seed's environment, then a
+// default, then a prompt on a terminal; without a terminal a missing
+// value is a usage error, never a hang.
+func (o *patOptions) value(v *string, flagName, def string) error {
 	if *v != "" {
 		return nil
 	}
-	if *v = p.e.Getenv(env); *v != "" {
+	if *v = o.seed(flagName); *v != "" {
 		return nil
 	}
 	if def != "" {
 		*v = def
 		return nil
 	}
-	if f, ok := terminalStdin(p.e); ok {
-		fmt.Fprintf(p.e.Stderr, "%s: ", flagName)
+	if f, ok := terminalStdin(o.e); ok {
+		fmt.Fprintf(o.e.Stderr, "%s: ", flagName)
 		line, err := bufio.NewReader(f).ReadString('\n')
 		if *v = strings.TrimSpace(line); *v != "" {
 			return nil
@@ -160,63 +106,143 @@ func (p *patCmd) value(v *string, flagName, env, def string) error {
 			return err
 		}
 	}
-	return usagef(fmt.Sprintf("pass --%s or set %s", flagName, env), "pat: --%s is required", flagName)
+	return usagef(fmt.Sprintf("pass --%s or set %s", flagName, seedEnv[flagName]), "pat: --%s is required", flagName)
 }
 
-func (p *patCmd) create() error {
-	for _, v := range []struct {
-		dst       *string
-		flag, env string
-	}{{&p.a.User, "user", "SA_USER"}, {&p.a.Role, "role", "SA_ROLE"}, {&p.a.Database, "db", "SNOW_UTILS_DB"}} {
-		if err := p.value(v.dst, v.flag, v.env, ""); err != nil {
-			return err
+// adminRoleOverride is --admin-role, else the seed's SA_ADMIN_ROLE: the
+// role a manifest's SQL runs as instead of the one it records.
+func (o *patOptions) adminRoleOverride() string {
+	return cmp.Or(o.adminRole, o.seed("admin-role"))
+}
+
+// creds gives the SQL API a profile's token from the daemon.
+func (o *patOptions) creds(profile, server string) snowflake.Credentials {
+	return daemonCreds{e: o.e, profile: profile, server: server}
+}
+
+// loadAdmin finds who runs the administrator's SQL, and refuses a PAT
+// profile: a session authenticated with a PAT cannot manage PATs.
+func (o *patOptions) loadAdmin() (*config.File, patsetup.Admin, error) {
+	cfg, err := loadConfig(o.e)
+	if err != nil {
+		return nil, patsetup.Admin{}, err
+	}
+	adm, err := o.admin(cfg)
+	return cfg, adm, err
+}
+
+func (o *patOptions) admin(cfg *config.File) (patsetup.Admin, error) {
+	var notKeyPair *patsetup.NotKeyPairError
+	var patSession *patsetup.PATSessionError
+	if o.adminConnection != "" {
+		adm, err := patsetup.KeyPairAdmin(o.adminConnection, o.e.Getenv)
+		if errors.As(err, &notKeyPair) {
+			return adm, usagef("set authenticator = \"SNOWFLAKE_JWT\", user and private_key_file in the connection", "%v", err)
 		}
+		return adm, asUsage(err)
 	}
-	if err := p.value(&p.a.AdminRole, "admin-role", "SA_ADMIN_ROLE", "ACCOUNTADMIN"); err != nil {
-		return err
+	prof, err := selectProfile(o.e, cfg, o.adminProfile)
+	if err != nil {
+		return patsetup.Admin{}, err
 	}
-	p.a.AllowIPs = p.ips
-	if p.schema != "" {
-		p.a.RuleSchema, p.a.PolicySchema = p.schema, p.schema
+	adm, err := patsetup.ProfileAdmin(prof, o.creds)
+	if errors.As(err, &patSession) {
+		return adm, usagef("use an OAuth profile (sfmcp-token profile add admin --account ... --role <admin role>, then login) or --admin-connection with key-pair auth", "%v", err)
 	}
-	if err := p.a.Normalize(); err != nil {
-		return accountError(err)
-	}
-	if err := p.a.CheckCreate(); err != nil {
-		return accountError(err)
-	}
-	if m, err := snowflake.LoadManifest(p.manifest); err == nil {
-		for _, r := range m.Resources {
-			if r.Status == snowflake.Created {
-				return usagef("run: sfmcp-token pat resume --manifest "+p.manifest+" (or pat remove, or choose another --manifest)", "pat create: %s already records a setup for %s", p.manifest, m.Account.User)
-			}
-		}
-	}
-	if p.dryRun {
-		fmt.Fprint(p.e.Stdout, snowflake.Script(snowflake.StepStatements(p.a.Steps(), false)))
+	return adm, asUsage(err)
+}
+
+// asUsage makes err (if any) a usage error without advice.
+func asUsage(err error) error {
+	if err == nil {
 		return nil
 	}
-	if !config.ValidProfileName(p.patProfile()) {
-		return usagef("pass --profile NAME for the PAT's profile", "pat create: %q is not a valid profile name", p.patProfile())
-	}
-	cfg, adm, host, err := p.adminContext()
+	return usagef("", "%v", err)
+}
+
+type patCreateOptions struct {
+	patOptions
+	account    snowflake.ServiceAccount // role, db, days and token name
+	schema     string
+	allowIPs   []string
+	printToken bool
+}
+
+func newPATCreateCommand(e *Env, runF func(*patCreateOptions) error) *cobra.Command {
+	o := &patCreateOptions{patOptions: patOptions{e: e}}
+	c := o.command("create --user U --role R --db DB [--allow-ip CIDR]...", "Create a service user, its network and authentication policies, and a PAT",
+		"  sfmcp-token pat create --user CI_BOT --role CI_READ --db OPS --allow-ip 203.0.113.0/24", runOrTest(o, runF, patCreate))
+	fs := c.Flags()
+	fs.StringVar(&o.account.Role, "role", "", "role the PAT is restricted to, a narrow one: never ACCOUNTADMIN or another system admin role (env SA_ROLE)")
+	fs.StringVar(&o.account.Database, "db", "", "database for the network rule and policies (env SNOW_UTILS_DB)")
+	fs.StringVar(&o.schema, "schema", "", "one schema for rule and policies (default NETWORKS and POLICIES)")
+	stringsFlag(fs, &o.allowIPs, "allow-ip", "IPv4 address or CIDR (at most a /8) the service connects from (repeatable)")
+	fs.IntVar(&o.account.Days, "days", 30, "days until the PAT expires (1-365)")
+	fs.StringVar(&o.account.TokenName, "token-name", "", "PAT name (default USER_PAT)")
+	fs.BoolVar(&o.printToken, "print-token", false, "also print the PAT secret on stdout")
+	return c
+}
+
+func patCreate(ctx context.Context, o *patCreateOptions) error {
+	a, err := o.serviceAccount()
 	if err != nil {
 		return err
 	}
-	m := snowflake.NewManifest(p.manifest, host, p.patProfile(), p.a)
-	store, err := openStore(p.e, cfg)
+	if err := patsetup.CheckNew(o.manifest); err != nil {
+		return usagef("run: sfmcp-token pat resume --manifest "+o.manifest+" (or pat remove, or choose another --manifest)", "pat create: %v", err)
+	}
+	if o.dryRun {
+		fmt.Fprint(o.e.Stdout, snowflake.Script(snowflake.StepStatements(a.Steps(), false)))
+		return nil
+	}
+	profile := patsetup.ProfileFor(a, o.profile)
+	if !config.ValidProfileName(profile) {
+		return usagef("pass --profile NAME for the PAT's profile", "pat create: %q is not a valid profile name", profile)
+	}
+	j, err := o.job("create", o.e.Stdout, false)
 	if err != nil {
 		return err
 	}
-	if _, err := checkProfile(cfg, store, m, "create"); err != nil {
-		return err
+	m := snowflake.NewManifest(o.manifest, j.Admin.Host(), profile, a)
+	secret, err := j.Create(ctx, m)
+	if err != nil {
+		return j.explain(err, m)
 	}
-	return p.run(cfg, store, adm, m)
+	j.ready(m, secret, o.printToken)
+	return nil
+}
+
+// serviceAccount is the account the flags, the seed's environment and
+// answers on a terminal ask for, validated.
+func (o *patCreateOptions) serviceAccount() (snowflake.ServiceAccount, error) {
+	a := o.account
+	a.User, a.AdminRole, a.AllowIPs = o.user, o.adminRole, o.allowIPs
+	for _, v := range []struct {
+		dst  *string
+		flag string
+	}{{&a.User, "user"}, {&a.Role, "role"}, {&a.Database, "db"}} {
+		if err := o.value(v.dst, v.flag, ""); err != nil {
+			return a, err
+		}
+	}
+	if err := o.value(&a.AdminRole, "admin-role", "ACCOUNTADMIN"); err != nil {
+		return a, err
+	}
+	if o.schema != "" {
+		a.RuleSchema, a.PolicySchema = o.schema, o.schema
+	}
+	if err := a.Normalize(); err != nil {
+		return a, accountError(err)
+	}
+	return a, accountError(a.CheckCreate())
 }
 
 // accountError says which flag holds an invalid value.
 func accountError(err error) error {
 	var fe *snowflake.FieldError
+	if err == nil {
+		return nil
+	}
 	if !errors.As(err, &fe) {
 		return usagef("", "pat create: %v", err)
 	}
@@ -225,138 +251,106 @@ func accountError(err error) error {
 	return usagef("", "pat create: %s: %v", flag, fe.Err)
 }
 
-func (p *patCmd) patProfile() string {
-	if p.profileName != "" {
-		return p.profileName
-	}
-	return strings.ToLower(p.a.UserName())
+type patStatusOptions struct {
+	patOptions
+	asJSON bool
 }
 
-// admin is who runs the administrator's SQL: an OAuth profile (token from
-// the daemon) or a Snowflake CLI connection with key-pair authentication.
-type admin struct {
-	name    string         // for messages
-	profile config.Profile // account and host the PAT profile is created on
-	ep      config.Endpoint
-	creds   snowflake.Credentials
+func newPATStatusCommand(e *Env, runF func(*patStatusOptions) error) *cobra.Command {
+	o := &patStatusOptions{patOptions: patOptions{e: e}}
+	c := o.command("status", "Show the manifest's resources and the PAT's expiry", "  sfmcp-token pat status --json", runOrTest(o, runF, patStatus))
+	c.Flags().BoolVar(&o.asJSON, "json", false, "print JSON")
+	return c
 }
 
-// adminContext finds the admin and refuses a PAT profile: a session
-// authenticated with a PAT cannot manage PATs.
-func (p *patCmd) adminContext() (*config.File, admin, string, error) {
-	cfg, err := loadConfig(p.e)
+func patStatus(ctx context.Context, o *patStatusOptions) error {
+	m, err := o.loadManifest()
 	if err != nil {
-		return nil, admin{}, "", err
+		return err
 	}
-	if p.adminConnection != "" {
-		a, err := keyPairAdmin(p.e, p.adminConnection)
-		if err != nil {
-			return nil, admin{}, "", err
+	_, adm, err := o.loadAdmin()
+	if err != nil {
+		return err
+	}
+	pats, err := patsetup.PATs(ctx, adm.Client(o.e.snowflakeHTTP(), m.Account.AdminRoleName()), m, time.Now())
+	if err != nil {
+		return sqlAdvice(err, adm.Name)
+	}
+	if o.asJSON {
+		return writeJSON(o.e, pats)
+	}
+	tw := tabwriter.NewWriter(o.e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tEXPIRES\tSTATUS\tDAYS LEFT")
+	for _, p := range pats {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", p.Name, p.Role, p.ExpiresAt, p.Status, p.DaysLeft)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range pats {
+		if p.RotateSoon() {
+			fmt.Fprintf(o.e.Stdout, "%s expires in %d days: run sfmcp-token pat rotate --manifest %s\n", p.Name, p.DaysLeft, o.manifest)
 		}
-		return cfg, a, a.ep.Host, nil
-	}
-	prof, err := selectProfile(p.e, cfg, p.adminProfile)
-	if err != nil {
-		return nil, admin{}, "", err
-	}
-	if prof.IsPAT() {
-		return nil, admin{}, "", usagef("use an OAuth profile (sfmcp-token profile add admin --account ... --role <admin role>, then login) or --admin-connection with key-pair auth", "profile %s authenticates with a programmatic access token, and Snowflake does not let a PAT session manage PATs", prof.Name)
-	}
-	ep, err := prof.Endpoint()
-	if err != nil {
-		return nil, admin{}, "", usagef("", "profile %s: %v", prof.Name, err)
-	}
-	return cfg, admin{name: prof.Name, profile: prof, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name, server: ep.URL()}}, ep.Host, nil
-}
-
-// keyPairAdmin reads a Snowflake CLI connection that uses key-pair auth.
-func keyPairAdmin(e *Env, name string) (admin, error) {
-	c, err := config.SnowflakeCLIConnection(name, e.Getenv)
-	if err != nil {
-		return admin{}, usagef("", "%v", err)
-	}
-	if !strings.EqualFold(c.Authenticator, "SNOWFLAKE_JWT") || c.PrivateKey == "" || c.User == "" {
-		return admin{}, usagef("set authenticator = \"SNOWFLAKE_JWT\", user and private_key_file in the connection", "connection %s does not use key-pair authentication", name)
-	}
-	key, err := snowflake.LoadPrivateKey(c.PrivateKey)
-	if err != nil {
-		return admin{}, usagef("", "connection %s: %v", name, err)
-	}
-	prof := config.Profile{Name: name, Account: c.Account, Host: c.Host}
-	ep, err := prof.Endpoint()
-	if err != nil {
-		return admin{}, usagef("", "connection %s: %v", name, err)
-	}
-	return admin{name: "connection " + name, profile: prof, ep: ep, creds: &snowflake.KeyPair{Account: c.Account, User: c.User, Key: key}}, nil
-}
-
-func (p *patCmd) api(a admin, role string) *snowflake.Client {
-	return &snowflake.Client{BaseURL: a.ep.URL(), HTTPClient: p.e.snowflakeHTTP(), Creds: a.creds, UserAgent: "sfmcp/" + version.String(), Role: role}
-}
-
-// run carries out the manifest's plan and keeps the PAT as a profile.
-func (p *patCmd) run(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest) error {
-	api := p.api(adm, m.Account.AdminRoleName())
-	var secret string
-	r := &snowflake.Runner{API: api, Manifest: m,
-		Progress: func(s string) { fmt.Fprintln(p.e.Stdout, s) },
-		StoreSecret: func(s string, expires time.Time) error {
-			secret = s
-			return p.keepPAT(cfg, store, adm, m, s, expires)
-		}}
-	if err := r.Create(p.ctx); err != nil {
-		return p.runError(err, adm.name)
-	}
-	fmt.Fprintf(p.e.Stdout, "Service account %s is ready; its PAT is profile %s in %s (manifest %s).\n", m.Account.User, m.Profile, store.Where(), m.Path())
-	if p.printToken && secret != "" {
-		fmt.Fprintln(p.e.Stdout, secret)
 	}
 	return nil
 }
 
-// keepPAT stores the secret as the manifest's PAT profile and tells the
-// daemon.
-func (p *patCmd) keepPAT(cfg *config.File, store *keychain.Store, adm admin, m *snowflake.Manifest, secret string, expires time.Time) error {
-	err := patprofile.Keep(cfg, store, m, adm.profile, secret, expires, func(c *keychain.Credential) error { return recordNetwork(cfg, c) })
+type patVerifyOptions struct {
+	patOptions
+	server string
+}
+
+func newPATVerifyCommand(e *Env, runF func(*patVerifyOptions) error) *cobra.Command {
+	o := &patVerifyOptions{patOptions: patOptions{e: e}}
+	c := o.command("verify [--server DB.SCHEMA.NAME]", "Check that the PAT works (and, with --server, list an MCP server's tools)",
+		"  sfmcp-token pat verify --server DB.PUBLIC.GONG_MCP", runOrTest(o, runF, patVerify))
+	c.Flags().StringVar(&o.server, "server", "", "also list an MCP server's tools with the PAT: DB.SCHEMA.NAME")
+	return c
+}
+
+// patVerify proves the PAT authenticates (SELECT CURRENT_USER() through
+// the SQL API with the PAT, served by the daemon) and, with --server, that
+// an MCP server lists its tools to it.
+func patVerify(ctx context.Context, o *patVerifyOptions) error {
+	m, err := o.loadManifest()
 	if err != nil {
-		return explainConflict(err, m, "store the PAT")
+		return err
 	}
-	notifyDaemon(p.ctx, p.e, m.Profile)
+	cfg, err := loadConfig(o.e)
+	if err != nil {
+		return err
+	}
+	prof, err := cfg.Profile(m.Profile)
+	if err != nil {
+		return err
+	}
+	pat, err := patsetup.ProfileSession(prof, o.creds)
+	if err != nil {
+		return asUsage(err)
+	}
+	got, err := patsetup.Verify(ctx, pat.Client(o.e.snowflakeHTTP(), ""), m)
+	var wrong *patsetup.WrongUserError
+	if errors.As(err, &wrong) {
+		return err
+	}
+	if err != nil {
+		return sqlAdvice(patAdvice(err), prof.Name)
+	}
+	fmt.Fprintf(o.e.Stdout, "✓ the PAT of profile %s authenticates as %s\n", prof.Name, got)
+	if o.server == "" {
+		return nil
+	}
+	_, url, err := profileAndServer(o.e, prof.Name, o.server)
+	if err != nil {
+		return err
+	}
+	d := &doctor{e: o.e, ctx: ctx, profile: prof}
+	n, err := d.listTools(url)
+	if err != nil {
+		return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), exitcode.Error, "grant the PAT's role USAGE on the MCP server")
+	}
+	fmt.Fprintf(o.e.Stdout, "✓ MCP server %s lists %d tools with the PAT\n", o.server, n)
 	return nil
-}
-
-// runError explains a failed pat create, resume, replay, rotate or
-// remove: a user sfmcp will not change, Snowflake's PAT rules, then what
-// any SQL failure means.
-func (p *patCmd) runError(err error, adminName string) error {
-	var ue *snowflake.UserError
-	if errors.As(err, &ue) {
-		return withAdvice(fmt.Errorf("pat %s: %w", p.sub, err), exitcode.Usage, p.userAdvice(ue))
-	}
-	if adv := patAdvice(err); adv != err {
-		return adv
-	}
-	return sqlAdvice(err, adminName)
-}
-
-// userAdvice is the next step when sfmcp refuses to change a user.
-func (p *patCmd) userAdvice(ue *snowflake.UserError) string {
-	const rule = "sfmcp only manages service users it created, and never takes over an existing user"
-	switch {
-	case ue.Missing:
-		return fmt.Sprintf("it was dropped outside sfmcp: run sfmcp-token pat remove --manifest %s to clear what is left, then pat create again", p.manifest)
-	case p.sub == "create":
-		return rule + ": pick another --user"
-	case p.sub == "remove" || p.sub == "rotate":
-		return fmt.Sprintf("%s: %s names a user sfmcp did not create, so there is nothing of sfmcp's to %s; if the file came from elsewhere, delete it", rule, p.manifest, p.sub)
-	case p.sub == "resume" && ue.Err != nil:
-		// The rare case of a run cut off between Snowflake creating the
-		// user and the manifest recording it.
-		return fmt.Sprintf("%s: if %s came from elsewhere, delete it, or pick another --user with pat create. "+
-			"(If this setup's own run stopped just after creating the user, DESCRIBE USER %s shows TYPE SERVICE and COMMENT '%s': drop that user, then resume.)",
-			rule, p.manifest, ident.Quote(ue.User), snowflake.ServiceComment)
-	}
-	return fmt.Sprintf("%s: %s names a user sfmcp did not create; if it came from elsewhere, delete it, or pick another --user with pat create", rule, p.manifest)
 }
 
 // patAdvice adds what Snowflake's PAT errors mean (err itself when it
@@ -375,133 +369,8 @@ func patAdvice(err error) error {
 	return err
 }
 
-func (p *patCmd) rotate() error {
-	m, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	if p.dryRun {
-		fmt.Fprint(p.e.Stdout, snowflake.Script(m.RotateStatements(p.expireHours)))
-		return nil
-	}
-	cfg, adm, store, state, err := p.prepare(m, "rotate")
-	if err != nil {
-		return err
-	}
-	// A rotation ends the old secret (at once with 0 hours) and puts the
-	// new one in a profile here, so it is shown and confirmed like the
-	// others; on stderr, because --print-token owns stdout.
-	writePlan(p.e.Stderr, m, m.RotateStatements(p.expireHours), adm.name, storeChange(m, state))
-	if err := p.confirm("rotate"); err != nil {
-		return err
-	}
-	var secret string
-	r := &snowflake.Runner{API: p.api(adm, m.Account.AdminRoleName()), Manifest: m, StoreSecret: func(s string, expires time.Time) error {
-		secret = s
-		return p.keepPAT(cfg, store, adm, m, s, expires)
-	}}
-	if err := r.Rotate(p.ctx, p.expireHours); err != nil {
-		return p.runError(err, adm.name)
-	}
-	fmt.Fprintf(p.e.Stdout, "Rotated the PAT of %s; profile %s serves the new secret; the old one stays valid for %d hours.\n", m.Account.User, m.Profile, p.expireHours)
-	if p.printToken {
-		fmt.Fprintln(p.e.Stdout, secret)
-	}
-	return nil
-}
-
-func (p *patCmd) status() error {
-	m, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	_, adm, _, err := p.adminContext()
-	if err != nil {
-		return err
-	}
-	res, err := p.api(adm, m.Account.AdminRoleName()).Exec(p.ctx, m.Account.ShowPATsSQL())
-	if err != nil {
-		return sqlAdvice(err, adm.name)
-	}
-	type row struct {
-		Name      string `json:"name"`
-		Role      string `json:"role_restriction"`
-		ExpiresAt string `json:"expires_at"`
-		Status    string `json:"status"`
-		DaysLeft  int    `json:"days_left"`
-	}
-	var rows []row
-	for i := range res.Rows {
-		r := row{}
-		r.Name, _ = res.Column(i, "name")
-		r.Role, _ = res.Column(i, "role_restriction")
-		r.ExpiresAt, _ = res.Column(i, "expires_at")
-		r.Status, _ = res.Column(i, "status")
-		if t, err := time.Parse("2006-01-02 15:04:05.000 -0700", r.ExpiresAt); err == nil {
-			r.DaysLeft = int(time.Until(t).Hours() / 24)
-		}
-		rows = append(rows, r)
-	}
-	if p.asJSON {
-		return writeJSON(p.e, rows)
-	}
-	tw := tabwriter.NewWriter(p.e.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tEXPIRES\tSTATUS\tDAYS LEFT")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", r.Name, r.Role, r.ExpiresAt, r.Status, r.DaysLeft)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if r.Status == "ACTIVE" && r.DaysLeft < 7 {
-			fmt.Fprintf(p.e.Stdout, "%s expires in %d days: run sfmcp-token pat rotate --manifest %s\n", r.Name, r.DaysLeft, p.manifest)
-		}
-	}
-	return nil
-}
-
-// verify proves the PAT authenticates: SELECT CURRENT_USER() through the
-// SQL API with the PAT (served by the daemon), and tools/list on a server.
-func (p *patCmd) verify() error {
-	m, err := p.loadManifest()
-	if err != nil {
-		return err
-	}
-	cfg, err := loadConfig(p.e)
-	if err != nil {
-		return err
-	}
-	prof, err := cfg.Profile(m.Profile)
-	if err != nil {
-		return err
-	}
-	ep, err := prof.Endpoint()
-	if err != nil {
-		return usagef("", "profile %s: %v", prof.Name, err)
-	}
-	api := p.api(admin{name: prof.Name, ep: ep, creds: daemonCreds{e: p.e, profile: prof.Name, server: ep.URL()}}, "")
-	res, err := api.Exec(p.ctx, "SELECT CURRENT_USER()")
-	if err != nil {
-		return sqlAdvice(patAdvice(err), prof.Name)
-	}
-	got, _ := res.Column(0, "CURRENT_USER()")
-	want := m.Account.UserName()
-	if got != want {
-		return fmt.Errorf("the PAT authenticated as %q, not %q", got, want)
-	}
-	fmt.Fprintf(p.e.Stdout, "✓ the PAT of profile %s authenticates as %s\n", prof.Name, got)
-	if p.server != "" {
-		_, url, err := profileAndServer(p.e, prof.Name, p.server)
-		if err != nil {
-			return err
-		}
-		d := &doctor{e: p.e, ctx: p.ctx, profile: prof}
-		n, err := d.listTools(url)
-		if err != nil {
-			return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), exitcode.Error, "grant the PAT's role USAGE on the MCP server")
-		}
-		fmt.Fprintf(p.e.Stdout, "✓ MCP server %s lists %d tools with the PAT\n", p.server, n)
-	}
-	return nil
+// storedName is a user or role name as Snowflake stores it ("" if invalid).
+func storedName(s string) string {
+	n, _ := ident.ParseOne(s)
+	return n
 }

@@ -50,8 +50,9 @@ const (
 	StepPAT           = "pat"
 )
 
-// FieldError is an invalid field of a ServiceAccount or a Setup; Field is
-// its JSON-style name (the CLI maps it to the flag that set it).
+// FieldError is an invalid field of a ServiceAccount or a Setup (or of
+// what is planned from them, such as adminsetup's profile); Field is its
+// JSON-style name (the CLI maps it to the flag that set it).
 type FieldError struct {
 	Field string
 	Err   error

@@ -1,10 +1,13 @@
 package snowflaketest
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +23,25 @@ func (s *Server) AddKeyPair(user string, pub *rsa.PublicKey) {
 		s.publicKeys = map[string]*rsa.PublicKey{}
 	}
 	s.publicKeys[strings.ToUpper(user)] = pub
+}
+
+// KeyPairFile gives user a new RSA key, registered as AddKeyPair does, and
+// writes its private key to path (mode 0600) as an unencrypted PKCS#8 PEM
+// file, which is how a Snowflake CLI connection's private_key_file holds it.
+func (s *Server) KeyPairFile(user, path string) error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	s.AddKeyPair(user, &key.PublicKey)
+	return nil
 }
 
 // keyPairTokenLocked checks a key-pair JWT: RS256, iss

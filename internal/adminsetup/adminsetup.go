@@ -1,0 +1,149 @@
+// Package adminsetup owns what an administrator sets up in Snowflake for
+// sfmcp users: the plan (the OAuth security integration, the MCP server,
+// the role and its grants, as SQL from snowflake.Setup), the profile name
+// and account users get, a confidential client's secret kept in the
+// credential store, and the handouts: the onboarding file and the
+// organisation's system configuration. It never prints, prompts or names a
+// flag: it returns the plan as data and invalid fields as
+// *snowflake.FieldError, and the CLI talks to the administrator.
+package adminsetup
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/snowflake"
+	"github.com/sfmcp/sfmcp/internal/snowflake/ident"
+	"github.com/sfmcp/sfmcp/keychain"
+)
+
+// Placeholders stand in a printed script and handout for what only
+// running the plan (or the administrator) can tell.
+const (
+	PlaceholderClientID = "<OAUTH_CLIENT_ID>"
+	PlaceholderAccount  = "ORGNAME-ACCOUNTNAME"
+)
+
+// Request is what the administrator asked for.
+type Request struct {
+	Setup snowflake.Setup
+	// Profile is the profile name users get; default: the integration's
+	// name in lower case.
+	Profile string
+	// Account is the account users put in their profile; default: the
+	// admin profile's.
+	Account string
+}
+
+// Plan is a validated request: what runs, and what users get.
+type Plan struct {
+	Setup      snowflake.Setup
+	Statements []snowflake.Statement
+	Profile    string
+	Account    string // as asked ("" for the admin profile's)
+}
+
+// New validates r and plans it. An invalid field is a
+// *snowflake.FieldError: the setup's fields, "profile" or "account".
+func New(r Request) (*Plan, error) {
+	stmts, err := r.Setup.Statements()
+	if err != nil {
+		return nil, err
+	}
+	profile := r.Profile
+	if profile == "" {
+		name, _ := ident.ParseOne(r.Setup.Integration)
+		profile = strings.ToLower(name)
+	}
+	if !config.ValidProfileName(profile) {
+		return nil, &snowflake.FieldError{Field: "profile", Err: fmt.Errorf("%q is not a valid profile name", profile)}
+	}
+	if r.Account != "" {
+		// It is printed into the script (as a comment) and the handouts.
+		if _, err := config.NormalizeAccount(r.Account); err != nil {
+			return nil, &snowflake.FieldError{Field: "account", Err: err}
+		}
+	}
+	return &Plan{Setup: r.Setup, Statements: stmts, Profile: profile, Account: r.Account}, nil
+}
+
+// Script is the plan for an administrator to run by hand: every
+// statement, then the query that shows the integration's client id.
+func (p *Plan) Script() string {
+	show := snowflake.Statement{What: "the client id for users' profiles", SQL: p.Setup.ShowSecretsSQL()}
+	return snowflake.Script(p.Statements) + snowflake.Script([]snowflake.Statement{show})
+}
+
+// Apply runs the plan through api, calling done after each statement, and
+// reads the integration's client back (its secret only for a
+// confidential client).
+func (p *Plan) Apply(ctx context.Context, api *snowflake.Client, done func(snowflake.Statement)) (snowflake.IntegrationClient, error) {
+	return p.Setup.Apply(ctx, api, p.Statements, done)
+}
+
+// KeepSecret stores a confidential client's secret in store for the
+// users' profile, where a login on this machine finds it.
+func (p *Plan) KeepSecret(store *keychain.Store, c snowflake.IntegrationClient) error {
+	if err := store.SaveClientSecret(p.Profile, c.Secret); err != nil {
+		return fmt.Errorf("store the client secret: %w", err)
+	}
+	return nil
+}
+
+// Handout is what users get: their profile and the MCP server. The
+// account is the one asked for, else the admin profile's (adminProfile
+// in cfg, "" for the default), else a placeholder.
+func (p *Plan) Handout(cfg *config.File, adminProfile, clientID string) config.Onboarding {
+	account := p.Account
+	if account == "" {
+		account = PlaceholderAccount
+		if admin, err := cfg.Profile(adminProfile); err == nil {
+			account = admin.Account
+		}
+	}
+	s := p.Setup
+	redirect := s.RedirectURI
+	if redirect == "" {
+		redirect = snowflake.DefaultRedirectURI
+	}
+	clientType := config.ClientPublic
+	if s.Confidential {
+		clientType = config.ClientConfidential
+	}
+	role, _ := ident.ParseOne(s.Role)
+	return config.Onboarding{Profile: p.Profile, Account: account, ClientID: clientID, ClientType: clientType,
+		RedirectURI: redirect, Role: role, MCPServer: s.MCPServer}
+}
+
+// WriteOnboarding writes the users' onboarding file (it holds no secret).
+func WriteOnboarding(path string, o config.Onboarding) error {
+	data, err := o.Encode()
+	if err != nil {
+		return err
+	}
+	return write(path, data)
+}
+
+// WriteSystemConfig writes the organisation's system configuration for
+// o: its profile as everyone's default, only its host allowed. A handout
+// that cannot make one (no real account) is a *snowflake.FieldError
+// "system_config".
+func WriteSystemConfig(path string, o config.Onboarding) error {
+	data, err := config.SystemFileFor(o)
+	if err != nil {
+		return &snowflake.FieldError{Field: "system_config", Err: err}
+	}
+	return write(path, data)
+}
+
+// write writes a handout readable by all: it holds no secret and is meant
+// to be shipped.
+func write(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
