@@ -496,8 +496,7 @@ func (p *patCmd) verify() error {
 		if err != nil {
 			return err
 		}
-		d := &doctor{e: p.e, ctx: p.ctx, profile: prof}
-		n, err := d.listTools(url)
+		n, err := listTools(p.ctx, p.e, prof.Name, url)
 		if err != nil {
 			return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), exitcode.Error, "grant the PAT's role USAGE on the MCP server")
 		}
