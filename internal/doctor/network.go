@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
@@ -15,10 +14,9 @@ import (
 // the config's ca_file) and the clock against its Date header.
 
 func (r *runner) checkHost() {
+	// No underscore to check for: config.Profile.Endpoint hyphenates the
+	// account and refuses a host override with one.
 	host := r.ep.Hostname()
-	if strings.Contains(host, "_") {
-		r.add(Check{Name: "host has no underscores", Detail: host, Advice: "use hyphens: MCP clients fail on underscores in host names (the account is normalised; check the host override)"})
-	}
 	if !config.IsLoopback(host) {
 		_, err := r.o.LookupHost(r.ctx, host)
 		if !r.add(Check{Name: "host resolves", OK: err == nil, Detail: host,
