@@ -344,8 +344,7 @@ func patVerify(ctx context.Context, o *patVerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	d := &doctor{e: o.e, ctx: ctx, profile: prof}
-	n, err := d.listTools(url)
+	n, err := listTools(ctx, o.e, prof.Name, url)
 	if err != nil {
 		return withAdvice(fmt.Errorf("MCP tools/list with the PAT: %w", err), exitcode.Error, "grant the PAT's role USAGE on the MCP server")
 	}
