@@ -58,7 +58,10 @@ func (s setting) run(t *testing.T) (*Plan, []string, error) {
 	}
 	ask.Account, ask.MCPServer = record("account", ask.Account), record("server", ask.MCPServer)
 	if trust := ask.TrustHost; trust != nil {
-		ask.TrustHost = func(ctx context.Context, host string) (bool, error) { asked = append(asked, "trust "+host); return trust(ctx, host) }
+		ask.TrustHost = func(ctx context.Context, host string) (bool, error) {
+			asked = append(asked, "trust "+host)
+			return trust(ctx, host)
+		}
 	}
 	plan, err := New(context.Background(), cfg, r, ask)
 	return plan, asked, err
