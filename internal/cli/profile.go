@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -68,49 +69,25 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	if err != nil {
 		return err
 	}
-	p := o.p
-	old, exists := cfg.Profiles[p.Name]
-	if exists && !o.force {
-		ep, _ := old.Endpoint()
-		return usagef(fmt.Sprintf("to change only the settings you name: sfmcp-token profile add %[1]s --force --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret %[1]s --client-secret-stdin", p.Name),
-			"profile %s already exists (%s, client %s); nothing was changed", p.Name, ep.Host, clientLabel(old))
-	}
-	if exists {
-		p = mergeProfile(old, o.p, changed)
-	}
-	if o.connection != "" || (!exists && p.Account == "" && p.Host == "" && e.Getenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME") != "") {
-		c, err := config.SnowflakeCLIConnection(o.connection, e.Getenv)
-		if err != nil {
-			return usagef("", "%v", err)
+	given := func(key string) bool { // a setting's flag: client_id is --client-id, scopes --scope
+		if key == "scopes" {
+			return changed("scope")
 		}
-		// The connection fills what no flag names.
-		for _, f := range []struct {
-			flag     string
-			dst      *string
-			fromConn string
-		}{{"account", &p.Account, c.Account}, {"host", &p.Host, c.Host}, {"role", &p.Role, c.Role}, {"user", &p.User, c.User}} {
-			if !changed(f.flag) && f.fromConn != "" {
-				*f.dst = f.fromConn
-			}
-		}
+		return changed(strings.ReplaceAll(key, "_", "-"))
 	}
-	if p.ClientType != "" {
-		p.ClientType = strings.ToLower(p.ClientType)
-	}
-	if o.secretStdin {
-		if p.IsLocalApplication() || p.ClientType == config.ClientPublic {
-			return usagef("drop --client-secret-stdin, or give --client-id of a confidential integration", "profile %s: a public client has no secret", p.Name)
-		}
-		p.ClientType = config.ClientConfidential
-	}
-	if err := cfg.Put(p); err != nil {
+	p, existed, err := cfg.Add(config.Change{Profile: o.p, Given: given, Replace: o.force, Connection: o.connection, Getenv: e.Getenv,
+		Secret: o.secretStdin, Default: o.makeDefault})
+	var exists *config.ExistsError
+	var locked *config.DefaultLockedError
+	switch {
+	case errors.As(err, &exists):
+		return usagef(fmt.Sprintf("to change only the settings you name: sfmcp-token profile add %[1]s --force --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret %[1]s --client-secret-stdin", p.Name), "%v", err)
+	case errors.Is(err, config.ErrPublicClientSecret):
+		return usagef("drop --client-secret-stdin, or give --client-id of a confidential integration", "%v", err)
+	case errors.As(err, &locked):
+		return usagef("drop --default", "%v", err)
+	case err != nil:
 		return usagef("", "%v", err)
-	}
-	if o.makeDefault {
-		if file, locked := cfg.Source("default_profile"); locked {
-			return usagef("drop --default", "the default profile is set by %s and cannot be changed here", file)
-		}
-		cfg.DefaultProfile = p.Name
 	}
 	if o.secretStdin {
 		if err := storeClientSecret(ctx, e, cfg, p.Name); err != nil {
@@ -122,58 +99,25 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	}
 	notifyDaemon(ctx, e, p.Name)
 	ep, _ := p.Endpoint()
-	verb := "saved"
-	if exists {
-		verb = "updated"
-	}
-	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, clientLabel(p), p.Name)
+	verb := map[bool]string{false: "saved", true: "updated"}[existed]
+	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, p.ClientLabel(), p.Name)
 	return nil
-}
-
-// mergeProfile changes only the settings whose flags were given. A new
-// account without a new host drops the old host override, which belonged
-// to the old account.
-func mergeProfile(old, given config.Profile, changed func(string) bool) config.Profile {
-	p := old
-	for _, f := range []struct {
-		flag     string
-		dst      *string
-		newValue string
-	}{{"account", &p.Account, given.Account}, {"host", &p.Host, given.Host}, {"client-id", &p.ClientID, given.ClientID},
-		{"client-type", &p.ClientType, given.ClientType}, {"redirect-uri", &p.RedirectURI, given.RedirectURI},
-		{"role", &p.Role, given.Role}, {"user", &p.User, given.User}} {
-		if changed(f.flag) {
-			*f.dst = f.newValue
-		}
-	}
-	if changed("account") && !changed("host") && given.Account != old.Account {
-		p.Host = ""
-	}
-	if changed("scope") {
-		p.Scopes = given.Scopes
-	}
-	return p
 }
 
 // storeClientSecret reads the client secret from stdin into the store:
 // piped, or typed on a terminal without echo.
 func storeClientSecret(ctx context.Context, e *Env, cfg *config.File, profile string) error {
 	var secret string
+	var err error
 	if f, ok := terminalStdin(e); ok {
-		fmt.Fprintf(e.Stderr, "Client secret for profile %s (not shown): ", profile)
-		typed, err := readHidden(ctx, f)
-		fmt.Fprintln(e.Stderr)
-		if err != nil {
+		if secret, err = typedSecret(ctx, e, f, "Client secret for profile "+profile+" (not shown): "); err != nil {
 			return err
 		}
-		if secret = strings.TrimSpace(string(typed)); secret == "" {
+		if secret == "" {
 			return usagef("", "no client secret given")
 		}
-	} else {
-		var err error
-		if secret, err = readSecret(e.Stdin); err != nil {
-			return err
-		}
+	} else if secret, err = readSecret(e.Stdin); err != nil {
+		return err
 	}
 	store, err := openStore(e, cfg)
 	if err != nil {
@@ -184,6 +128,15 @@ func storeClientSecret(ctx context.Context, e *Env, cfg *config.File, profile st
 		return fmt.Errorf("store the client secret for profile %s: %w", profile, err)
 	}
 	return nil
+}
+
+// typedSecret reads a secret typed on the terminal f without echo, after
+// prompt, its surrounding whitespace removed.
+func typedSecret(ctx context.Context, e *Env, f *os.File, prompt string) (string, error) {
+	fmt.Fprint(e.Stderr, prompt)
+	typed, err := readHidden(ctx, f)
+	fmt.Fprintln(e.Stderr)
+	return strings.TrimSpace(string(typed)), err
 }
 
 func newProfileSetSecretCommand(e *Env) *cobra.Command {
@@ -219,7 +172,7 @@ func runProfileSetSecret(ctx context.Context, e *Env, name string) error {
 	}
 	if !p.Confidential() {
 		return usagef("a public client signs in with PKCE alone; if the integration really is confidential: sfmcp-token profile add "+name+" --force --client-type confidential",
-			"profile %s uses a public client (%s), which has no secret", name, clientLabel(p))
+			"profile %s uses a public client (%s), which has no secret", name, p.ClientLabel())
 	}
 	if err := storeClientSecret(ctx, e, cfg, name); err != nil {
 		return err
@@ -249,44 +202,6 @@ func readSecret(r io.Reader) (string, error) {
 	return s, nil
 }
 
-func clientLabel(p config.Profile) string {
-	if p.IsLocalApplication() {
-		return "SNOWFLAKE$LOCAL_APPLICATION"
-	}
-	kind := config.ClientConfidential
-	if !p.Confidential() {
-		kind = config.ClientPublic
-	}
-	return p.ClientID + " (" + kind + ")"
-}
-
-// profileView is the --json shape of a profile.
-type profileView struct {
-	config.Profile
-	Default  bool              `json:"default"`
-	Endpoint string            `json:"endpoint"`
-	Scopes   []string          `json:"requested_scopes"`
-	Sources  map[string]string `json:"sources,omitempty"` // setting → the file it comes from
-	Locked   bool              `json:"locked,omitempty"`  // the system file locks this profile
-}
-
-func viewOf(cfg *config.File, p config.Profile) profileView {
-	ep, _ := p.Endpoint()
-	v := profileView{Profile: p, Default: cfg.DefaultProfile == p.Name, Endpoint: ep.URL(), Scopes: p.OAuthScopes()}
-	// With a system file, say which file each setting comes from.
-	if cfg.SystemPath() != "" {
-		v.Sources = map[string]string{}
-		set := map[string]bool{"account": p.Account != "", "host": p.Host != "", "client_id": p.ClientID != "", "client_type": p.ClientType != "",
-			"redirect_uri": p.RedirectURI != "", "role": p.Role != "", "mcp_servers": len(p.MCPServers) > 0}
-		for field, ok := range set {
-			if ok {
-				v.Sources[field], v.Locked = cfg.Source("profiles." + p.Name + "." + field)
-			}
-		}
-	}
-	return v
-}
-
 func newProfileListCommand(e *Env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
@@ -305,9 +220,9 @@ func runProfileList(e *Env, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	views := []profileView{}
+	views := []config.View{}
 	for _, name := range cfg.Names() {
-		views = append(views, viewOf(cfg, cfg.Profiles[name]))
+		views = append(views, cfg.View(cfg.Profiles[name]))
 	}
 	if asJSON {
 		return writeJSON(e, views)
@@ -323,7 +238,7 @@ func runProfileList(e *Env, asJSON bool) error {
 		if v.Default {
 			mark = " *"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", v.Name, mark, v.Endpoint, clientLabel(v.Profile), v.Role)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", v.Name, mark, v.Endpoint, v.ClientLabel(), v.Role)
 	}
 	return tw.Flush()
 }
@@ -353,20 +268,20 @@ func runProfileShow(e *Env, name string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	v := viewOf(cfg, p)
+	v := cfg.View(p)
 	if asJSON {
 		return writeJSON(e, v)
 	}
 	fmt.Fprintf(e.Stdout, "profile:      %s%s\n", p.Name, map[bool]string{true: " (default)"}[v.Default])
 	fmt.Fprintf(e.Stdout, "endpoint:     %s\n", v.Endpoint)
-	fmt.Fprintf(e.Stdout, "client:       %s\n", clientLabel(p))
+	fmt.Fprintf(e.Stdout, "client:       %s\n", p.ClientLabel())
 	if p.RedirectURI != "" {
 		fmt.Fprintf(e.Stdout, "redirect_uri: %s\n", p.RedirectURI)
 	}
 	fmt.Fprintf(e.Stdout, "scopes:       %s\n", strings.Join(v.Scopes, " "))
 	if len(v.Sources) > 0 {
 		fmt.Fprintln(e.Stdout, "sources:")
-		for _, field := range []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "mcp_servers"} {
+		for _, field := range config.SourceKeys {
 			if src, ok := v.Sources[field]; ok {
 				lock := ""
 				if v.Locked {
@@ -437,13 +352,12 @@ func runProfileDefault(e *Env, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := cfg.Profile(name); err != nil {
+	var locked *config.DefaultLockedError
+	if err := cfg.SetDefault(name); errors.As(err, &locked) {
+		return usagef("", "the default profile is set by %s (%s) and cannot be changed here; name a profile with --profile instead", locked.File, cfg.DefaultProfile)
+	} else if err != nil {
 		return err
 	}
-	if file, locked := cfg.Source("default_profile"); locked {
-		return usagef("", "the default profile is set by %s (%s) and cannot be changed here; name a profile with --profile instead", file, cfg.DefaultProfile)
-	}
-	cfg.DefaultProfile = name
 	if err := cfg.Save(); err != nil {
 		return err
 	}

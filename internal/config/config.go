@@ -1,7 +1,8 @@
 // Package config owns sfmcp's profiles: where the TOML file lives, how a
-// profile's account becomes a host and scopes, and how the file is rewritten
-// without losing anything sfmcp does not understand. It never holds secrets:
-// client secrets and tokens live in the keychain.
+// profile's account becomes a host and scopes, what adding or changing a
+// profile may change, and how the file is rewritten without losing
+// anything sfmcp does not understand. It never holds secrets: client
+// secrets and tokens live in the keychain.
 package config
 
 import (

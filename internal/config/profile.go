@@ -93,6 +93,23 @@ func (p Profile) Confidential() bool {
 	return p.ClientType != ClientPublic
 }
 
+// ClientKind is the client's type: public or confidential.
+func (p Profile) ClientKind() string {
+	if p.Confidential() {
+		return ClientConfidential
+	}
+	return ClientPublic
+}
+
+// ClientLabel names the client as people read it: SNOWFLAKE$LOCAL_APPLICATION,
+// or a custom client's id and kind.
+func (p Profile) ClientLabel() string {
+	if p.IsLocalApplication() {
+		return "SNOWFLAKE$LOCAL_APPLICATION"
+	}
+	return p.ClientID + " (" + p.ClientKind() + ")"
+}
+
 // IsPAT reports whether the profile serves a programmatic access token.
 func (p Profile) IsPAT() bool { return p.Auth == AuthPAT }
 

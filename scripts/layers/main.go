@@ -29,7 +29,7 @@ var layer = map[string]int{
 	// Policy over those.
 	"internal/errcode": 2, "internal/tokencmd": 2, "internal/patprofile": 2, "internal/mcpclients": 2,
 	"internal/netconf": 2, "internal/service": 2, "internal/adminsetup": 2,
-	"internal/signin": 3, "daemon": 3, "internal/patsetup": 3, "internal/doctor": 3,
+	"internal/signin": 3, "daemon": 3, "internal/patsetup": 3, "internal/doctor": 3, "internal/onboard": 3,
 	// The CLI wires and presents.
 	"internal/cli": 4,
 	// Programs.
