@@ -401,7 +401,7 @@ func (d *doctor) listTools(url string) (int, error) {
 	if hc := d.e.snowflakeHTTP(); hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
-	tr := &mcpproxy.Transport{Base: base, Tokens: &daemonTokens{e: d.e, profile: d.profile.Name, serverURL: url}, Log: slog.New(slog.DiscardHandler), Profile: d.profile.Name, Origin: mcpproxy.Origin(url),
+	tr := &mcpproxy.Transport{Base: base, Tokens: daemonTokens(d.e, d.profile.Name, url), Log: slog.New(slog.DiscardHandler), Profile: d.profile.Name, Origin: mcpproxy.Origin(url),
 		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: d.profile.Name})) }}
 	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 	defer cancel()
