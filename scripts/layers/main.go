@@ -25,7 +25,7 @@ var layer = map[string]int{
 	"internal/mcpproxy": 0, "internal/snowflaketest": 0, "internal/shellword": 0,
 	// What owns one thing on top of the leaves.
 	"client": 1, "internal/exitcode": 1, "keychain": 1, "internal/config": 1, "internal/mcpjson": 1,
-	"internal/snowflake": 1, "oauth": 1,
+	"internal/snowflake": 1, "oauth": 1, "internal/expiry": 1,
 	// Policy over those.
 	"internal/errcode": 2, "internal/tokencmd": 2, "internal/patprofile": 2, "internal/mcpclients": 2,
 	"internal/netconf": 2, "internal/service": 2, "internal/adminsetup": 2,
