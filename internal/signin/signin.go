@@ -1,11 +1,13 @@
 // Package signin owns signing a profile in: the browser flow (Flow) that
 // login, setup and the daemon's self-opened sign-in share, what it stores
 // with a sign-in, the authorization server a profile signs in at (Server),
-// and the daemon's rule for when it may open a sign-in itself (Renewal).
+// the daemon's rule for when it may open a sign-in itself (Renewal), and
+// the desktop notifications that a sign-in needs the user (NotifyExpiring,
+// NotifyNeeded).
 //
 // It never prints and never speaks in flags: what the user sees comes
 // through a Flow's hooks, and its errors are typed for the caller to word.
-// No token, code or secret appears in its errors.
+// No token, code or secret appears in its errors or notifications.
 package signin
 
 import (
