@@ -1,13 +1,15 @@
 // Package signin owns signing a profile in: the browser flow (Flow) that
 // login, setup and the daemon's self-opened sign-in share, what it stores
 // with a sign-in, the authorization server a profile signs in at (Server),
-// the daemon's rule for when it may open a sign-in itself (Renewal), and
-// the desktop notifications that a sign-in needs the user (NotifyExpiring,
-// NotifyNeeded).
+// the daemon's rule for when it may open a sign-in itself (Renewal), the
+// desktop notifications that a sign-in needs the user (NotifyExpiring,
+// NotifyNeeded), and the words login, setup and the daemon share for the
+// way to the sign-in page (Instructions) and for a failed sign-in
+// (Advise: its exit code and next step).
 //
-// It never prints and never speaks in flags: what the user sees comes
-// through a Flow's hooks, and its errors are typed for the caller to word.
-// No token, code or secret appears in its errors or notifications.
+// It never prints: what the user sees comes through a Flow's hooks or as
+// text the caller shows, and its errors are typed. No token, code or
+// secret appears in its errors, texts or notifications.
 package signin
 
 import (
