@@ -105,32 +105,28 @@ func loginFlow(e *Env, cfg *config.File, store *keychain.Store, o loginOptions) 
 	if err != nil {
 		return nil, networkError(cfg, err)
 	}
-	f := &signin.Flow{
+	lines := o.lines
+	if lines == nil {
+		lines = newLineReader(e.Stdin) // read only by a remote sign-in
+	}
+	return &signin.Flow{
 		Store:        store,
 		ClientSecret: e.Getenv("SFMCP_CLIENT_SECRET"),
 		Network:      network,
 		HTTPClient:   e.snowflakeHTTP(),
 		Timeout:      o.timeout,
+		Remote:       o.noBrowser,
 		Announce: func(startURL, authURL string) {
 			for _, line := range signin.Instructions(startURL, authURL, o.noBrowser) {
 				fmt.Fprintln(e.Stderr, line) // on their own lines, to be copied
 			}
 		},
-		Open: e.opener(),
+		Open:  e.opener(),
+		Paste: lines.next,
 		PasteRefused: func(err error) {
 			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
 		},
-	}
-	if o.noBrowser {
-		// A browser on another machine cannot reach this machine's
-		// loopback: its user pastes the address it was sent back to.
-		lines := o.lines
-		if lines == nil {
-			lines = newLineReader(e.Stdin)
-		}
-		f.Open, f.Paste = nil, lines.next
-	}
-	return f, nil
+	}, nil
 }
 
 // opener is how this process opens a browser.

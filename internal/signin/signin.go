@@ -50,10 +50,15 @@ type Flow struct {
 	HTTPClient *http.Client
 	// Timeout bounds the wait for the browser (default 5 minutes).
 	Timeout time.Duration
+	// Remote says the user's browser is on another machine (over SSH),
+	// which cannot reach this machine's loopback: no browser is opened
+	// here, and the user pastes back the address Snowflake sent theirs
+	// to. Otherwise nothing is read from Paste.
+	Remote bool
 	// Announce, Open, Paste and PasteRefused are oauth.Login's: they show
 	// the sign-in URL, open a browser on it (nil: none), read the address
-	// a browser on another machine was sent back to (nil: none), and
-	// refuse a pasted line that is not one.
+	// a browser on another machine was sent back to, and refuse a pasted
+	// line that is not one.
 	Announce     func(startURL, authURL string)
 	Open         func(url string) error
 	Paste        func(context.Context) (string, error)
@@ -128,6 +133,11 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 		Paste:        f.Paste,
 		PasteRefused: f.PasteRefused,
 		Open:         f.Open,
+	}
+	if f.Remote {
+		login.Open = nil
+	} else {
+		login.Paste = nil
 	}
 	tokens, err := login.Run(ctx)
 	if err != nil {
