@@ -209,3 +209,18 @@ func TestTokenTravelsOverItsSignInsNetwork(t *testing.T) {
 		t.Errorf("advice for a PAT: %q", got)
 	}
 }
+
+// A sign-in whose network cannot be used now (its CA bundle is gone)
+// gives no token: it is never sent over another network instead.
+func TestTokenRefusesAnUnusableNetwork(t *testing.T) {
+	gone := filepath.Join(t.TempDir(), "ca.pem")
+	o, _ := answering(t, apitype.TokenBody{AccessToken: "a", TokenType: "OAUTH", NetworkRecorded: true, CAFile: gone, CAFileSHA256: "00"})
+	d := &Tokens{Daemon: o, Profile: "prod", ServerURL: "https://acct.snowflakecomputing.com/mcp", ViaSignIn: true}
+	tok, err := d.Token(context.Background(), "")
+	if err == nil || tok.AccessToken != "" || tok.Via != nil {
+		t.Fatalf("Token over a missing CA bundle: %+v, %v", tok, err)
+	}
+	if !strings.Contains(err.Error(), "ca.pem") {
+		t.Errorf("error does not name the bundle: %v", err)
+	}
+}
