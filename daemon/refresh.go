@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/expiry"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -215,7 +216,7 @@ func (m *Manager) publish(p config.Profile, gen uint64, cred keychain.Credential
 	}
 	e := m.entryLocked(p.Name)
 	e.refreshed(now, cred, access, tokenType, lifetime)
-	if left := cred.SecretExpiresAt.Sub(now); !cred.SecretExpiresAt.IsZero() && left < 7*24*time.Hour && now.Sub(e.warned) >= 24*time.Hour {
+	if left := cred.SecretExpiresAt.Sub(now); !cred.SecretExpiresAt.IsZero() && left < expiry.Soon && now.Sub(e.warned) >= 24*time.Hour {
 		e.warned = now
 		m.opts.Log.Warn("sign-in expires soon", "profile", p.Name, "days_left", int(left.Hours()/24))
 		if m.opts.ExpiryWarning != nil {

@@ -14,11 +14,41 @@ import (
 func (m *Manager) Status() []apitype.ProfileStatus {
 	m.mu.Lock()
 	cfg := m.cfg
-	names := cfg.Names()
 	m.mu.Unlock()
+	now := m.opts.Now()
+	return statuses(cfg, m.opts.Store, func(name string, ps *apitype.ProfileStatus) (keychain.Credential, bool) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		e, ok := m.entries[name]
+		if !ok {
+			return keychain.Credential{}, false
+		}
+		ps.Refreshes = e.refreshes
+		if state, lastErr := e.status(now); state != "" {
+			ps.State, ps.LastError = state, lastErr
+		}
+		if e.access != "" {
+			ps.AccessExpiresAt = e.expiry.UTC()
+		}
+		return e.cred, e.credKnown
+	})
+}
+
+// StatusWithoutDaemon is what Status would report of cfg's profiles with
+// none used yet: their keychain metadata. status shows it when no daemon
+// runs.
+func StatusWithoutDaemon(cfg *config.File, store Store) []apitype.ProfileStatus {
+	return statuses(cfg, store, func(string, *apitype.ProfileStatus) (keychain.Credential, bool) {
+		return keychain.Credential{}, false
+	})
+}
+
+// statuses reports cfg's profiles in name order: what used (a daemon's
+// entry) fills in and the sign-in it knows, else the store's metadata.
+func statuses(cfg *config.File, store Store, used func(name string, ps *apitype.ProfileStatus) (keychain.Credential, bool)) []apitype.ProfileStatus {
+	names := cfg.Names()
 	sort.Strings(names)
 	out := make([]apitype.ProfileStatus, 0, len(names))
-	now := m.opts.Now()
 	for _, name := range names {
 		p := cfg.Profiles[name]
 		ep, _ := p.Endpoint()
@@ -26,23 +56,9 @@ func (m *Manager) Status() []apitype.ProfileStatus {
 		if p.IsPAT() {
 			ps.Auth = config.AuthPAT
 		}
-		m.mu.Lock()
-		e, ok := m.entries[name]
-		var cred keychain.Credential
-		known := false
-		if ok {
-			ps.Refreshes = e.refreshes
-			cred, known = e.cred, e.credKnown
-			if state, lastErr := e.status(now); state != "" {
-				ps.State, ps.LastError = state, lastErr
-			}
-			if e.access != "" {
-				ps.AccessExpiresAt = e.expiry.UTC()
-			}
-		}
-		m.mu.Unlock()
+		cred, known := used(name, &ps)
 		if !known {
-			c, err := m.opts.Store.Credential(name)
+			c, err := store.Credential(name)
 			switch {
 			case errors.Is(err, keychain.ErrNotFound):
 				ps.State = apitype.CodeLoginRequired

@@ -121,9 +121,9 @@ func newManager(ctx context.Context, e *Env, cfg *config.File, log *slog.Logger)
 		},
 		Probe:         (&daemon.Prober{HTTPClient: e.HTTPClient}).Refused,
 		SignIn:        signIn,
-		NeedsSignIn:   notifySignIn(e),
+		NeedsSignIn:   signin.NotifyNeeded(e.Getenv),
 		Log:           log,
-		ExpiryWarning: notifyExpiry(e),
+		ExpiryWarning: signin.NotifyExpiring(e.Getenv),
 	})
 }
 

@@ -109,7 +109,7 @@ func bridgeTransport(e *Env, profile, url string) *mcpproxy.Transport {
 	if hc := e.snowflakeHTTP(); hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
-	return &mcpproxy.Transport{Base: base, Tokens: &daemonTokens{e: e, profile: profile, serverURL: url}, Log: slog.New(slog.DiscardHandler), Profile: profile, Origin: mcpproxy.Origin(url),
+	return &mcpproxy.Transport{Base: base, Tokens: daemonTokens(e, profile, url), Log: slog.New(slog.DiscardHandler), Profile: profile, Origin: mcpproxy.Origin(url),
 		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: profile})) }}
 }
 

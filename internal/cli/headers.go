@@ -28,11 +28,18 @@ func hotEnv(e *Env) tokencmd.Env {
 // connect finds the user's daemon, starting one if needed (this binary);
 // timeout bounds each request (0: the client's default).
 func connect(ctx context.Context, e *Env, timeout time.Duration) (*client.Client, error) {
-	o := client.Options{Getenv: e.Getenv, Environ: e.Environ, DaemonExe: e.DaemonExe, Timeout: timeout}
+	o := daemonOptions(e)
+	o.Timeout = timeout
+	return client.Connect(ctx, o)
+}
+
+// daemonOptions find the user's daemon, or start this binary as one.
+func daemonOptions(e *Env) client.Options {
+	o := client.Options{Getenv: e.Getenv, Environ: e.Environ, DaemonExe: e.DaemonExe}
 	if o.DaemonExe == "" {
 		o.FindDaemonExe = os.Executable
 	}
-	return client.Connect(ctx, o)
+	return o
 }
 
 // findDaemon connects to a running daemon without starting one; with none

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/pkg/browser"
@@ -15,7 +14,6 @@ import (
 	"github.com/sfmcp/sfmcp/internal/netconf"
 	"github.com/sfmcp/sfmcp/internal/signin"
 	"github.com/sfmcp/sfmcp/keychain"
-	"github.com/sfmcp/sfmcp/oauth"
 )
 
 func newLoginCommand(e *Env) *cobra.Command {
@@ -107,28 +105,28 @@ func loginFlow(e *Env, cfg *config.File, store *keychain.Store, o loginOptions) 
 	if err != nil {
 		return nil, networkError(cfg, err)
 	}
-	f := &signin.Flow{
+	lines := o.lines
+	if lines == nil {
+		lines = newLineReader(e.Stdin) // read only by a remote sign-in
+	}
+	return &signin.Flow{
 		Store:        store,
 		ClientSecret: e.Getenv("SFMCP_CLIENT_SECRET"),
 		Network:      network,
 		HTTPClient:   e.snowflakeHTTP(),
 		Timeout:      o.timeout,
-		Announce:     func(startURL, authURL string) { announce(e, startURL, authURL, o.noBrowser) },
-		Open:         e.opener(),
+		Remote:       o.noBrowser,
+		Announce: func(startURL, authURL string) {
+			for _, line := range signin.Instructions(startURL, authURL, o.noBrowser) {
+				fmt.Fprintln(e.Stderr, line) // on their own lines, to be copied
+			}
+		},
+		Open:  e.opener(),
+		Paste: lines.next,
 		PasteRefused: func(err error) {
 			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
 		},
-	}
-	if o.noBrowser {
-		// A browser on another machine cannot reach this machine's
-		// loopback: its user pastes the address it was sent back to.
-		lines := o.lines
-		if lines == nil {
-			lines = newLineReader(e.Stdin)
-		}
-		f.Open, f.Paste = nil, lines.next
-	}
-	return f, nil
+	}, nil
 }
 
 // opener is how this process opens a browser.
@@ -139,60 +137,14 @@ func (e *Env) opener() func(url string) error {
 	return browser.OpenURL
 }
 
-// announce prints the sign-in URL (the loopback start page, which sends
-// the browser on to Snowflake) on its own stderr line so it can be copied.
-// Without a browser here (SSH), it also says how to sign in from another
-// machine: forward the port, or open Snowflake's URL there and paste back
-// the address the browser lands on.
-func announce(e *Env, startURL, authURL string, noBrowser bool) {
-	if !noBrowser {
-		fmt.Fprintln(e.Stderr, "Opening the browser to sign in to Snowflake. If it does not open, visit:")
-		fmt.Fprintln(e.Stderr, startURL)
-		return
-	}
-	fmt.Fprintln(e.Stderr, "Open this URL in a browser on this machine to sign in to Snowflake:")
-	fmt.Fprintln(e.Stderr, startURL)
-	u, err := url.Parse(startURL)
-	if err != nil || u.Port() == "" {
-		return
-	}
-	fmt.Fprintf(e.Stderr, "From another machine, either forward the port first (ssh -L %s:127.0.0.1:%s <this host>) and open the URL above, or open this URL there:\n", u.Port(), u.Port())
-	fmt.Fprintln(e.Stderr, authURL)
-	fmt.Fprintf(e.Stderr, "then copy the address your browser shows when it cannot load %s after the sign-in, and paste it here:\n", u.Host)
-}
-
 // signInError words a failed sign-in of profile: its exit code and the
-// next step.
+// next step (signin.Advise).
 func signInError(profile string, err error) error {
-	var (
-		authz    *signin.AuthorizeError
-		wrong    *signin.WrongUserError
-		noSecret *signin.NoClientSecretError
-	)
-	switch {
-	case errors.As(err, &authz):
-		return loginError(profile, authz.Err)
-	case errors.As(err, &wrong):
-		return withAdvice(err, exitcode.LoginRequired,
-			"sign in as "+wrong.Want+" ("+exitcode.LoginHint(profile)+"); if another user of this machine opened the sign-in page, tell your administrator")
-	case errors.Is(err, signin.ErrNoRefreshToken):
-		return withAdvice(err, exitcode.Usage, "ask your administrator to set OAUTH_ISSUE_REFRESH_TOKENS = TRUE on the integration, and allow the refresh_token scope when consenting")
-	case errors.As(err, &noSecret):
-		return usagef(fmt.Sprintf(`run: printf %%s "$SECRET" | sfmcp-token profile set-secret %s --client-secret-stdin (or set SFMCP_CLIENT_SECRET)`, noSecret.Profile), "%v", err)
+	a := signin.Advise(profile, err)
+	if a.Exit == exitcode.OK {
+		return a.Err
 	}
-	return err
-}
-
-func loginError(profile string, err error) error {
-	again := exitcode.LoginHint(profile)
-	switch {
-	case errors.Is(err, oauth.ErrAccessDenied), errors.Is(err, oauth.ErrStateMismatch), errors.Is(err, oauth.ErrTimeout), errors.Is(err, oauth.ErrStartReused),
-		errors.Is(err, oauth.ErrLoginRequired):
-		return withAdvice(fmt.Errorf("sign-in failed: %w", err), exitcode.LoginRequired, again)
-	case errors.Is(err, context.Canceled):
-		return withAdvice(errors.New("sign-in interrupted"), exitcode.LoginRequired, again)
-	}
-	return fmt.Errorf("sign-in failed: %w", err)
+	return withAdvice(a.Err, a.Exit, a.Hint)
 }
 
 func newLogoutCommand(e *Env) *cobra.Command {

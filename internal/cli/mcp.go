@@ -7,10 +7,8 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -58,10 +56,14 @@ func (m *mcpTarget) scopeValue() mcpclients.Scope {
 	return mcpclients.Scope(m.scope)
 }
 
+// target is the files of the clients ids the flags choose.
+func (m *mcpTarget) target(ids []string) mcpclients.Target {
+	return mcpclients.Target{Clients: ids, Scope: m.scopeValue(), File: m.file}
+}
+
 // configs opens the chosen clients' files.
 func (m *mcpTarget) configs(e *Env, ids []string) ([]*mcpclients.Config, error) {
-	target := mcpclients.Target{Clients: ids, Scope: m.scopeValue(), File: m.file}
-	configs, err := target.Open(clientEnv(e), ".")
+	configs, err := m.target(ids).Open(clientEnv(e), ".")
 	return configs, targetError(err)
 }
 
@@ -356,8 +358,7 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 		return err
 	}
 	bin, _ := mcpclients.ThisBinary()
-	target := mcpclients.Target{Clients: where.clients, Scope: where.scopeValue(), File: where.file}
-	listed, err := mcpclients.List(clientEnv(e), ".", target, bin)
+	listed, err := mcpclients.List(clientEnv(e), ".", where.target(where.clients), bin)
 	if err != nil {
 		return targetError(err)
 	}
@@ -376,17 +377,7 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 	for _, l := range listed {
 		// A project's file is anyone's: nothing in it reaches the
 		// terminal unescaped.
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Client, printable(l.Name), l.Kind, printable(l.Target), printable(l.File))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Client, mcpclients.Printable(l.Name), l.Kind, mcpclients.Printable(l.Target), mcpclients.Printable(l.File))
 	}
 	return tw.Flush()
-}
-
-// printable quotes s when it holds anything a terminal would act on.
-func printable(s string) string {
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

@@ -3,20 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"sync"
-	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 
 	"github.com/sfmcp/sfmcp/client"
-	"github.com/sfmcp/sfmcp/client/apitype"
-	"github.com/sfmcp/sfmcp/internal/config"
-	"github.com/sfmcp/sfmcp/internal/exitcode"
-	"github.com/sfmcp/sfmcp/internal/mcpproxy"
+	"github.com/sfmcp/sfmcp/internal/mcpbridge"
 	"github.com/sfmcp/sfmcp/internal/netconf"
 )
 
@@ -65,106 +58,21 @@ func runMCPProxy(ctx context.Context, e *Env, profileName, server string, quiet 
 		level = slog.LevelError
 	}
 	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level})).With("component", "mcp-proxy")
-	// Each token names the network to use (Token.Via); base is for tests
-	// that inject a client, and otherwise goes direct.
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.Proxy = nil
+	tokens := daemonTokens(e, p.Name, serverURL)
+	// Each token names the network to use; a test's client carries all.
+	tokens.ViaSignIn = e.HTTPClient == nil
+	o := mcpbridge.Options{Tokens: tokens, Log: log,
+		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) }}
 	if e.HTTPClient != nil && e.HTTPClient.Transport != nil {
-		base = e.HTTPClient.Transport.(*http.Transport).Clone()
+		o.Base = e.HTTPClient.Transport.(*http.Transport)
 	}
-	// Bounded connect, TLS, idle reuse and dead-peer detection, but no
-	// response-header timeout: an agent's tool call may think for minutes.
-	mcpproxy.ConfigureTransport(base)
-	tokens := &daemonTokens{e: e, profile: p.Name, serverURL: serverURL, viaSignIn: true}
-	bridge := &mcpproxy.Bridge{
-		ServerURL: serverURL,
-		Log:       log,
-		Transport: &mcpproxy.Transport{
-			Base:    base,
-			Tokens:  tokens,
-			Advice:  func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) },
-			Log:     log,
-			Profile: p.Name,
-			Origin:  mcpproxy.Origin(serverURL),
-		},
-	}
-	down, err := (&mcp.IOTransport{Reader: io.NopCloser(e.Stdin), Writer: nopWriteCloser{e.Stdout}}).Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer down.Close()
-	log.Info("bridging", "profile", p.Name, "server", serverURL)
-	return bridge.Run(ctx, down)
+	return mcpbridge.Run(ctx, o, e.Stdin, e.Stdout)
 }
 
-// signInWait is how long the bridge holds a request while a browser
-// sign-in the daemon opened completes.
-const signInWait = 120 * time.Second
-
-// daemonTokens asks the daemon for the profile's token on every request.
-type daemonTokens struct {
-	e         *Env
-	profile   string
-	serverURL string // where the token goes; the daemon checks it too
-	// viaSignIn sends each token over the network its sign-in was made
-	// with, as the daemon reports it (the bridge), not the config's.
-	viaSignIn bool
-	// timeout bounds one exchange with the daemon, a refresh or a browser
-	// sign-in included (default signInWait + 45 s).
-	timeout time.Duration
-
-	mu     sync.Mutex
-	netKey string
-	via    http.RoundTripper
-}
-
-func (d *daemonTokens) Token(ctx context.Context, refused string) (mcpproxy.Token, error) {
-	// When Snowflake needs a new sign-in, the daemon opens it in the
-	// browser (at a desktop) and holds this request until it completes,
-	// so the user's call succeeds after one click.
-	req := client.Request{Profile: d.profile, ServerURL: d.serverURL, WaitSignIn: signInWait,
-		NoSignIn: d.e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
-	timeout := d.timeout
-	if timeout <= 0 {
-		timeout = signInWait + 45*time.Second
-	}
-	tok, err := daemonToken(ctx, d.e, req, refused, timeout)
-	if err != nil {
-		return mcpproxy.Token{}, err
-	}
-	out := mcpproxy.Token{AccessToken: tok.AccessToken, Type: tok.TokenType}
-	if d.viaSignIn && d.e.HTTPClient == nil {
-		again := exitcode.LoginHint(d.profile)
-		if tok.TokenType == config.TokenPAT {
-			again = "rotate the PAT to record them: sfmcp-token pat rotate --manifest <its manifest> --yes"
-		}
-		if out.Via, err = d.transportFor(tok); err != nil {
-			return mcpproxy.Token{}, withAdvice(err, exitcode.LoginRequired, again)
-		}
-		if !tok.NetworkRecorded {
-			out.Via = netconf.Legacy(out.Via, again)
-		}
-	}
-	return out, nil
-}
-
-// transportFor returns the transport for a sign-in's network, built once
-// per distinct network.
-func (d *daemonTokens) transportFor(tok apitype.TokenBody) (http.RoundTripper, error) {
-	key := tok.CAFile + "\x00" + tok.CAFileSHA256 + "\x00" + tok.HTTPSProxy
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.via != nil && d.netKey == key {
-		return d.via, nil
-	}
-	hc, err := netconf.Network{CAFile: tok.CAFile, CAFileSHA256: tok.CAFileSHA256, HTTPSProxy: tok.HTTPSProxy}.Client(netconf.NoEnvProxy)
-	if err != nil {
-		return nil, err
-	}
-	t := hc.Transport.(*http.Transport)
-	mcpproxy.ConfigureTransport(t) // no response-header timeout: a tool call may think for minutes
-	d.netKey, d.via = key, t
-	return t, nil
+// daemonTokens asks the daemon for profile's token to serverURL on every
+// request (the bridge, doctor's MCP check).
+func daemonTokens(e *Env, profile, serverURL string) *mcpbridge.Tokens {
+	return &mcpbridge.Tokens{Daemon: daemonOptions(e), Profile: profile, ServerURL: serverURL, NoSignIn: e.Getenv("SFMCP_NO_AUTO_LOGIN") == "1"}
 }
 
 // adviceLine renders an error and its next step as one sentence.
@@ -175,7 +83,3 @@ func adviceLine(err error) string {
 	}
 	return err.Error()
 }
-
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }

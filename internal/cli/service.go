@@ -96,25 +96,13 @@ func installService(e *Env) (string, error) {
 	return serviceInstall(e, svc)
 }
 
-// serviceExit is the exit code for each kind of service failure.
-var serviceExit = map[service.Kind]int{
-	service.Files:          exitcode.Error,
-	service.Manager:        exitcode.Unavailable,
-	service.NotInstalled:   exitcode.Usage,
-	service.BadEnvironment: exitcode.Usage,
-}
-
 // serviceError gives a service failure its exit code and next step.
 func serviceError(err error) error {
 	var se *service.Error
 	if !errors.As(err, &se) {
 		return err
 	}
-	advice := se.Advice
-	if se.Kind == service.NotInstalled {
-		advice = "install it: sfmcp-token service install"
-	}
-	return withAdvice(err, serviceExit[se.Kind], advice)
+	return withAdvice(err, se.ExitCode(), se.Advice)
 }
 
 // serviceStatus shows installed, enabled and running separately, each

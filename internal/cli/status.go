@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math"
 	"slices"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -15,8 +12,10 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/expiry"
 )
 
 // statusView is the --json shape of status.
@@ -68,12 +67,7 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 	case err == nil:
 		view.Daemon, view.Profiles = &st, st.Profiles
 	case errors.Is(err, client.ErrNoDaemon):
-		// No daemon: report what the config and the keychain say.
-		m, err := newManager(ctx, e, cfg, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return err
-		}
-		view.Profiles = m.Status()
+		view.Profiles = daemon.StatusWithoutDaemon(cfg, store)
 	default:
 		return withAdvice(err, exitcode.Unavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
 	}
@@ -100,17 +94,17 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tROLE\tACCESS TOKEN\tREFRESH TOKEN / PAT")
 	for _, p := range view.Profiles {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), accessLeft(p.AccessExpiresAt, now), secretLeft(p, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), expiry.Access(p.AccessExpiresAt, now), expiry.Secret(p, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, p := range view.Profiles {
-		if !p.SecretExpiresAt.IsZero() && p.SecretExpiresAt.Sub(now) < 7*24*time.Hour && p.SecretExpiresAt.After(now) {
-			if p.Auth == config.AuthPAT {
-				fmt.Fprintf(e.Stdout, "profile %s: its PAT expires in %s: run sfmcp-token pat rotate (with the setup's --manifest)\n", p.Name, inWords(p.SecretExpiresAt.Sub(now)))
+		if expiry.ExpiresSoon(p.SecretExpiresAt, now) {
+			if left := expiry.InWords(p.SecretExpiresAt.Sub(now)); p.Auth == config.AuthPAT {
+				fmt.Fprintf(e.Stdout, "profile %s: its PAT expires in %s: run sfmcp-token pat rotate (with the setup's --manifest)\n", p.Name, left)
 			} else {
-				fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, inWords(p.SecretExpiresAt.Sub(now)), p.Name)
+				fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, left, p.Name)
 			}
 		}
 		if p.State == apitype.CodeLoginRequired {
@@ -127,50 +121,6 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func accessLeft(t, now time.Time) string {
-	switch {
-	case t.IsZero():
-		return "-"
-	case t.Before(now):
-		return "expired"
-	}
-	return "expires in " + inWords(t.Sub(now))
-}
-
-// secretLeft is how long a profile's sign-in or PAT stays valid.
-func secretLeft(p apitype.ProfileStatus, now time.Time) string {
-	switch {
-	case p.State == apitype.CodeLoginRequired:
-		return "not signed in"
-	case p.SecretExpiresAt.IsZero():
-		return "expiry not reported"
-	case p.SecretExpiresAt.Before(now):
-		return "expired"
-	}
-	return inWords(p.SecretExpiresAt.Sub(now)) + " left"
-}
-
-// inWords says a duration as people do: "45 seconds", "9 minutes",
-// "5 hours", "30 days", rounded to the nearest unit.
-func inWords(d time.Duration) string {
-	unit := func(n float64, name string) string {
-		v := int(math.Round(n))
-		if v == 1 {
-			return "1 " + name
-		}
-		return strconv.Itoa(v) + " " + name + "s"
-	}
-	switch {
-	case d < time.Minute:
-		return unit(d.Seconds(), "second")
-	case d < time.Hour:
-		return unit(d.Minutes(), "minute")
-	case d < 48*time.Hour:
-		return unit(d.Hours(), "hour")
-	}
-	return unit(d.Hours()/24, "day")
 }
 
 // notifyDaemon asks a running daemon to reload a profile after its sign-in

@@ -1,5 +1,10 @@
 package mcpclients
 
+import (
+	"strconv"
+	"unicode"
+)
+
 // Listed is one entry of a client's file, as mcp list reports it; its
 // JSON is what mcp list --json prints.
 type Listed struct {
@@ -69,4 +74,16 @@ func List(e Env, project string, t Target, bin string) ([]Listed, error) {
 		listed = append(listed, cfg.List(cfg.Scope, false, bin)...)
 	}
 	return listed, nil
+}
+
+// Printable quotes s when it holds anything a terminal would act on
+// (control characters, bidirectional overrides). A project's file is
+// anyone's: nothing read from one reaches a terminal unescaped.
+func Printable(s string) string {
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	kservice "github.com/kardianos/service"
+
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 // Kind says what failed.
@@ -27,6 +29,18 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode is the exit code of a command that failed so: the service
+// command and setup, which installs the service, end alike.
+func (e *Error) ExitCode() int {
+	switch e.Kind {
+	case Manager:
+		return exitcode.Unavailable // try again when it runs
+	case NotInstalled, BadEnvironment:
+		return exitcode.Usage // the user can fix it
+	}
+	return exitcode.Error
+}
 
 // ErrNotInstalled: there is no unit to start, stop or restart.
 var ErrNotInstalled = errors.New("the sfmcp service is not installed")
@@ -139,7 +153,7 @@ func (s *Service) enablePackaged(enable bool) error {
 // Control starts, stops or restarts the service.
 func (s *Service) Control(action string) error {
 	if _, err := os.Stat(s.Unit); err != nil {
-		return &Error{Kind: NotInstalled, Err: fmt.Errorf("service %s: %w (%s)", action, ErrNotInstalled, s.Unit)}
+		return &Error{Kind: NotInstalled, Err: fmt.Errorf("service %s: %w (%s)", action, ErrNotInstalled, s.Unit), Advice: "install it: sfmcp-token service install"}
 	}
 	var err error
 	if systemd() {

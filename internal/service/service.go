@@ -4,8 +4,8 @@
 // github.com/kardianos/service. It decides what the unit runs, which of
 // the user's environment goes with it (in a drop-in, quoted as systemd
 // reads it), and when the unit a package installed is used instead of
-// writing a second one. It never prints: it returns what happened, and
-// the CLI words it. The release files (the packaged unit, nfpm and
+// writing a second one. It never prints: it returns what happened (a
+// failure with its advice and exit code), and the CLI words it. The release files (the packaged unit, nfpm and
 // GoReleaser configuration) are in packaging/.
 package service
 

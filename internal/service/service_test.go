@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/exitcode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files and packaging/sfmcp.service")
@@ -82,7 +84,7 @@ func TestInstallUninstall(t *testing.T) {
 		}
 	}
 	var se *Error
-	if err := svc.Control("start"); !errors.As(err, &se) || se.Kind != NotInstalled || !errors.Is(err, ErrNotInstalled) {
+	if err := svc.Control("start"); !errors.As(err, &se) || se.Kind != NotInstalled || !errors.Is(err, ErrNotInstalled) || se.Advice != "install it: sfmcp-token service install" {
 		t.Fatalf("start without a unit: %v", err)
 	}
 }
@@ -121,5 +123,15 @@ func TestDropInQuotesTheEnvironment(t *testing.T) {
 	}
 	if _, err := os.Stat(svc.Unit); !os.IsNotExist(err) {
 		t.Fatal("the unit was written")
+	}
+}
+
+// A failed step ends the command by who can fix it: the user (exit 2), a
+// service manager that may come back (4), or nobody yet (1).
+func TestErrorExitCode(t *testing.T) {
+	for kind, want := range map[Kind]int{Files: exitcode.Error, Manager: exitcode.Unavailable, NotInstalled: exitcode.Usage, BadEnvironment: exitcode.Usage} {
+		if got := (&Error{Kind: kind, Err: errors.New("x")}).ExitCode(); got != want {
+			t.Errorf("kind %d: exit %d, want %d", kind, got, want)
+		}
 	}
 }

@@ -115,7 +115,9 @@ func TestFlowStoresTheSignIn(t *testing.T) {
 // without ending the sign-in.
 func TestFlowTakesThePastedAddress(t *testing.T) {
 	s := newStandIn(t, snowflaketest.Options{AutoApprove: "ALICE"})
-	f := s.flow(t, nil)
+	opened := false
+	f := s.flow(t, func(string) error { opened = true; return nil })
+	f.Remote = true
 	authURLs := make(chan string, 1)
 	f.Announce = func(_, authURL string) { authURLs <- authURL }
 	var refused atomic.Int32
@@ -138,6 +140,9 @@ func TestFlowTakesThePastedAddress(t *testing.T) {
 	}
 	if refused.Load() != 1 {
 		t.Errorf("%d pasted lines refused, want 1", refused.Load())
+	}
+	if opened {
+		t.Error("a browser was opened on this machine for a user at another")
 	}
 	if _, err := s.store.Credential("prod"); err != nil {
 		t.Errorf("nothing stored: %v", err)

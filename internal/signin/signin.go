@@ -1,11 +1,15 @@
 // Package signin owns signing a profile in: the browser flow (Flow) that
 // login, setup and the daemon's self-opened sign-in share, what it stores
 // with a sign-in, the authorization server a profile signs in at (Server),
-// and the daemon's rule for when it may open a sign-in itself (Renewal).
+// the daemon's rule for when it may open a sign-in itself (Renewal), the
+// desktop notifications that a sign-in needs the user (NotifyExpiring,
+// NotifyNeeded), and the words login, setup and the daemon share for the
+// way to the sign-in page (Instructions) and for a failed sign-in
+// (Advise: its exit code and next step).
 //
-// It never prints and never speaks in flags: what the user sees comes
-// through a Flow's hooks, and its errors are typed for the caller to word.
-// No token, code or secret appears in its errors.
+// It never prints: what the user sees comes through a Flow's hooks or as
+// text the caller shows, and its errors are typed. No token, code or
+// secret appears in its errors, texts or notifications.
 package signin
 
 import (
@@ -46,10 +50,15 @@ type Flow struct {
 	HTTPClient *http.Client
 	// Timeout bounds the wait for the browser (default 5 minutes).
 	Timeout time.Duration
+	// Remote says the user's browser is on another machine (over SSH),
+	// which cannot reach this machine's loopback: no browser is opened
+	// here, and the user pastes back the address Snowflake sent theirs
+	// to. Otherwise nothing is read from Paste.
+	Remote bool
 	// Announce, Open, Paste and PasteRefused are oauth.Login's: they show
 	// the sign-in URL, open a browser on it (nil: none), read the address
-	// a browser on another machine was sent back to (nil: none), and
-	// refuse a pasted line that is not one.
+	// a browser on another machine was sent back to, and refuse a pasted
+	// line that is not one.
 	Announce     func(startURL, authURL string)
 	Open         func(url string) error
 	Paste        func(context.Context) (string, error)
@@ -124,6 +133,11 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 		Paste:        f.Paste,
 		PasteRefused: f.PasteRefused,
 		Open:         f.Open,
+	}
+	if f.Remote {
+		login.Open = nil
+	} else {
+		login.Paste = nil
 	}
 	tokens, err := login.Run(ctx)
 	if err != nil {
