@@ -47,8 +47,43 @@ func (e *Error) Error() string { return e.Message }
 type Client struct {
 	Socket  string
 	Timeout time.Duration // whole request; default 40 s (a refresh may be slow)
-	// first is a connection Connect made, which the next request uses.
-	first atomic.Pointer[conn]
+	// first is a connection Connect made, which the next request uses if
+	// it comes at once.
+	first atomic.Pointer[pending]
+}
+
+// pending is a connection made ahead of its request.
+type pending struct {
+	conn *conn
+	at   time.Time
+}
+
+// freshFor is how long a connection Connect made waits for its request.
+// The daemon sheds a connection that sends nothing for half a second
+// when it is busy (two seconds otherwise); a request that comes later
+// dials anew.
+const freshFor = 100 * time.Millisecond
+
+// take returns the connection Connect made, if it is still fresh.
+func (c *Client) take() *conn {
+	p := c.first.Swap(nil)
+	if p == nil {
+		return nil
+	}
+	if time.Since(p.at) > freshFor {
+		p.conn.Close()
+		return nil
+	}
+	return p.conn
+}
+
+// Close drops a connection Connect made that no request used. A Client
+// stays usable: each request dials its own.
+func (c *Client) Close() error {
+	if p := c.first.Swap(nil); p != nil {
+		return p.conn.Close()
+	}
+	return nil
 }
 
 // Request selects a profile: by name, or by the MCP server URL the daemon
@@ -177,7 +212,7 @@ func (c *Client) do(ctx context.Context, method, path string) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = 40 * time.Second
 	}
-	conn := c.first.Swap(nil)
+	conn := c.take()
 	if conn == nil {
 		var err error
 		if conn, err = c.dial(ctx); err != nil {
@@ -323,13 +358,14 @@ func checkPeer(c *conn, socket string) error {
 // errEOF: the daemon closed the connection.
 var errEOF = io.EOF
 
-// CodeOf is the apitype code of an error from this package: the code of
-// the daemon's answer, or the one the client derives for failing to reach
-// it. It is "" for any other error, including a failed exchange, which
-// the caller names (apitype.CodeDaemonFailed on the hot path).
+// CodeOf is the apitype code of an error from talking to the daemon: the
+// code of its answer, the one the client derives for failing to reach it,
+// or apitype.CodeDaemonFailed for a failed exchange. It is "" for nil.
 func CodeOf(err error) string {
 	var ce *Error
 	switch {
+	case err == nil:
+		return ""
 	case errors.As(err, &ce):
 		if ce.Code == apitype.CodeLoginRequired && ce.SignInOpened {
 			return apitype.CodeSignInOpened
@@ -342,5 +378,5 @@ func CodeOf(err error) string {
 	case errors.Is(err, ErrNoDaemon):
 		return apitype.CodeNoDaemon
 	}
-	return ""
+	return apitype.CodeDaemonFailed
 }

@@ -34,8 +34,8 @@ const startWait = 2 * time.Second
 // user's lock (a client started with another environment looks elsewhere,
 // but there is one daemon per user). With none running it starts one
 // (unless SFMCP_NO_AUTOSTART=1) and waits up to 2 s for it. The connection
-// carries the Client's first request, so finding the daemon costs no extra
-// round trip.
+// carries the Client's first request if that follows at once, so finding
+// the daemon costs no extra round trip; Close drops it otherwise.
 //
 // When no daemon answers, the error wraps ErrNoDaemon and the Client is
 // still returned: its Socket is where a daemon would listen.
@@ -48,8 +48,8 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	if err = c.open(ctx); !errors.Is(err, ErrNoDaemon) {
 		return c, err
 	}
-	if c.openRecorded(ctx, where.Lock) {
-		return c, nil
+	if found, rerr := c.openRecorded(ctx, where.Lock); found {
+		return c, rerr
 	}
 	if o.Getenv("SFMCP_NO_AUTOSTART") == "1" {
 		return c, err
@@ -84,8 +84,8 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		}
 		// The daemon we started lost a race with another one, which may
 		// listen elsewhere, or is still binding: look again briefly.
-		if c.openRecorded(ctx, where.Lock) {
-			return c, nil
+		if found, rerr := c.openRecorded(ctx, where.Lock); found {
+			return c, rerr
 		}
 		select {
 		case <-ctx.Done():
@@ -96,22 +96,26 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 }
 
 // openRecorded connects c to the socket the running daemon recorded in the
-// lock at lockPath, if that is elsewhere and a daemon of this user accepts
-// there (a busy one counts: it runs). A record a crashed daemon left may
-// name a socket that is gone or no longer safe to use; that must not keep
-// a daemon from starting here, so c is left as it was.
-func (c *Client) openRecorded(ctx context.Context, lockPath string) bool {
+// lock at lockPath, if that is elsewhere and a daemon of this user runs
+// there: found, with ErrBusy when its queue stayed full. A record a
+// crashed daemon left may name a socket that is gone or no longer safe to
+// use; that must not keep a daemon from starting here, so c is left as it
+// was.
+func (c *Client) openRecorded(ctx context.Context, lockPath string) (found bool, err error) {
 	socket, _, ok := RunningDaemon(lockPath)
 	if !ok || socket == c.Socket {
-		return false
+		return false, nil
 	}
 	recorded := &Client{Socket: socket, Timeout: c.Timeout}
 	if err := recorded.open(ctx); err != nil && !errors.Is(err, ErrBusy) {
-		return false
+		return false, nil
+	} else if err != nil {
+		c.Socket = socket
+		return true, err
 	}
 	c.Socket = socket
 	c.first.Store(recorded.first.Swap(nil))
-	return true
+	return true, nil
 }
 
 // open connects to c.Socket and keeps the connection for the next
@@ -121,8 +125,8 @@ func (c *Client) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if old := c.first.Swap(conn); old != nil {
-		old.Close()
+	if old := c.first.Swap(&pending{conn: conn, at: time.Now()}); old != nil {
+		old.conn.Close()
 	}
 	return nil
 }

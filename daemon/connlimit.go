@@ -9,7 +9,8 @@ import (
 
 // silentGrace is how long a new connection may stay silent before it may
 // be shed to make room at the cap. sfmcp's clients send their request at
-// once; the grace is long enough that a loaded server that has not read a
+// once (a connection client.Connect made ahead of its request is used only
+// within 100 ms); the grace is long enough that a loaded server that has not read a
 // request yet does not mistake it for silence.
 const silentGrace = 500 * time.Millisecond
 

@@ -20,8 +20,11 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client/apitype"
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
+	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // serve runs a Server for the fixture on a socket in a private temp dir.
@@ -424,6 +427,16 @@ func TestErrorForEveryWireCode(t *testing.T) {
 		status, body := errorFor(fmt.Errorf("wrapped: %w", errcode.New(code, "m")))
 		if body.Error != code || status < 400 || status >= 500 && code != apitype.CodeUnavailable && code != apitype.CodeKeychainUnavailable {
 			t.Errorf("%s: %d %+v", code, status, body)
+		}
+	}
+	// The errors the daemon meets reach their code and status.
+	for err, want := range map[error]int{
+		config.ErrHostNotAllowed: http.StatusForbidden, config.ErrHostMismatch: http.StatusForbidden, config.ErrNoProfile: http.StatusNotFound,
+		keychain.ErrUnavailable: http.StatusServiceUnavailable, oauth.ErrClientConfig: http.StatusConflict, oauth.ErrUnavailable: http.StatusServiceUnavailable,
+		ErrReloaded: http.StatusServiceUnavailable, &oauth.LoginRequiredError{Profile: "prod"}: http.StatusUnauthorized,
+	} {
+		if status, body := errorFor(fmt.Errorf("profile prod: %w", err)); status != want || body.Error != errcode.Of(err) {
+			t.Errorf("%v: %d %+v; want %d", err, status, body, want)
 		}
 	}
 	if status, body := errorFor(errors.New("surprise")); status != http.StatusInternalServerError || body.Error != apitype.CodeInternal {

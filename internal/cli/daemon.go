@@ -176,7 +176,7 @@ func signinRun(e *Env, store *keychain.Store, log *slog.Logger) func(context.Con
 }
 
 // signinMay says why the daemon must not open a sign-in for a profile (""
-// if it may): daemon.Options.MayOpenSignIn.
+// if it may): daemon.SignIn.May.
 func signinMay(e *Env, store *keychain.Store) func(config.Profile) string {
 	return renewalFor(e, store).Why
 }

@@ -107,7 +107,7 @@ func TestDoctorChecks(t *testing.T) {
 		arrange: func(h *harness) []string { return []string{"doctor"} },
 		want: []reportLine{
 			{"✓ config readable", ""},
-			{"✗ profile selected", "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME"},
+			{"✗ profile selected", "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"},
 		},
 		absent: []string{"account host"},
 	}, {
@@ -147,7 +147,7 @@ func TestDoctorChecks(t *testing.T) {
 		},
 		want: []reportLine{
 			{"✗ daemon running: pid 0, socket {socket}", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"},
-			{"✗ access token (refresh works): the sfmcp daemon is not running (socket {socket})", "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"},
+			{"✗ access token (refresh works): the sfmcp daemon is not running (socket {socket})", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)"},
 			{"✓ refresh token valid for 7+ days", ""},
 		},
 		absent: []string{"socket permissions"},

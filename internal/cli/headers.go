@@ -103,10 +103,7 @@ func daemonToken(ctx context.Context, e *Env, req client.Request, refused string
 // daemonError turns a failure to get a token from the daemon into advice
 // and an exit code.
 func daemonError(err error, req client.Request) error {
-	code := errcode.Of(err)
-	if code == "" {
-		code = apitype.CodeDaemonFailed
-	}
+	code := client.CodeOf(err)
 	profile := errcode.ProfileOf(err)
 	if profile == "" {
 		profile = req.Profile

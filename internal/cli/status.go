@@ -14,7 +14,6 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
-	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/expiry"
 )
 
@@ -45,10 +44,6 @@ how long its access token and its sign-in (or PAT) stay valid.`,
 }
 
 func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
-	c, found := findDaemon(ctx, e, 5*time.Second)
-	if c == nil {
-		return found
-	}
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
@@ -58,8 +53,12 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 		return err
 	}
 	warnFileStore(e, store)
+	c, err := findDaemon(ctx, e, 5*time.Second)
+	if c == nil {
+		return err
+	}
 	view := statusView{Socket: c.Socket}
-	st, err := apitype.Status{}, found
+	st := apitype.Status{}
 	if err == nil {
 		st, err = c.Status(ctx)
 	}
@@ -69,7 +68,7 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 	case errors.Is(err, client.ErrNoDaemon):
 		view.Profiles = daemon.StatusWithoutDaemon(cfg, store)
 	default:
-		return withAdvice(err, exitcode.Unavailable, "the daemon did not answer; restart it: sfmcp-token daemon")
+		return daemonError(err, client.Request{})
 	}
 	if len(only) == 1 {
 		view.Profiles = slices.DeleteFunc(view.Profiles, func(p apitype.ProfileStatus) bool { return p.Name != only[0] })

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -100,7 +101,7 @@ func (r *runner) run() {
 		return
 	}
 	p, err := r.o.SelectProfile(cfg)
-	if !r.add(Check{Name: "profile selected", OK: err == nil, Detail: p.Name, Advice: "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME"}) {
+	if !r.add(Check{Name: "profile selected", OK: err == nil, Detail: p.Name, Code: errcode.Of(err), Advice: hint(errcode.Of(err), "")}) {
 		return
 	}
 	r.profile = p

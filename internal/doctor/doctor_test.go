@@ -237,7 +237,7 @@ func TestChecks(t *testing.T) {
 			writeFile(t, f.o.SystemConfigPath, "[managed]\nkeyring = \"file\"\n")
 		}, map[string]want{"config readable": {ok: true, detail: "system {sys}, user {dir}/config.toml; locked by the system file: keyring"}}, nil},
 		{"no profile", func(f *fixture) { f.writeConfig("") },
-			map[string]want{"profile selected": {advice: "run: sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME"}},
+			map[string]want{"profile selected": {code: apitype.CodeUnknownProfile, advice: "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"}},
 			[]string{"account host", "credential store reachable"}},
 		{"store unavailable", func(f *fixture) {
 			f.o.OpenStore = func(*config.File) (*keychain.Store, error) { return nil, keychain.ErrUnavailable }
@@ -257,7 +257,7 @@ func TestChecks(t *testing.T) {
 		{"daemon not running, no autostart", func(f *fixture) {
 			f.o.FindDaemon = f.findDaemon(map[string]string{"HOME": f.dir, "SFMCP_SOCKET": filepath.Join(filepath.Dir(f.daemonS), "none.sock")})
 			f.o.Autostart = false
-		}, map[string]want{"daemon running": {detail: "none.sock", advice: "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"}},
+		}, map[string]want{"daemon running": {detail: "none.sock", code: apitype.CodeNoDaemon, advice: "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"}},
 			[]string{"daemon", "socket permissions"}},
 		{"socket others may use", func(f *fixture) {
 			f.o.FindDaemon = f.findDaemon(map[string]string{"HOME": f.dir, "SFMCP_SOCKET": startDaemon(t, 0o666)})
@@ -414,8 +414,8 @@ func TestTokenAdvice(t *testing.T) {
 			apitype.CodeClientConfig, "fix the profile (sfmcp-token profile show prod) or ask your Snowflake administrator to check the integration"},
 		{"a message that names a command", errors.New("run: sfmcp-token login --profile prod"),
 			apitype.CodeDaemonFailed, "check the daemon: sfmcp-token status"},
-		{"a code with no hint", &client.Error{Code: "from_a_newer_daemon", Message: "x", OAuthError: "invalid_grant", Advice: "sign in again"},
-			"from_a_newer_daemon", "Snowflake said invalid_grant: sign in again."},
+		{"a code from a daemon of another version", &client.Error{Code: "from_a_newer_daemon", Message: "x", OAuthError: "invalid_grant", Advice: "sign in again"},
+			"from_a_newer_daemon", "see the daemon log for details — Snowflake said invalid_grant: sign in again."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,7 +52,7 @@ func (r *runner) checkDaemon() {
 		return
 	}
 	if !r.add(Check{Name: "daemon running", OK: err == nil, Detail: fmt.Sprintf("pid %d, socket %s", h.PID, c.Socket),
-		Advice: "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"}) {
+		Code: client.CodeOf(err), Advice: hint(client.CodeOf(err), "")}) {
 		return
 	}
 	dir := filepath.Dir(c.Socket)

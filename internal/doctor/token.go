@@ -40,10 +40,7 @@ func (r *runner) checkToken() bool {
 // daemon passes its error and advice on as fields
 // (oauth.TokenError.Advice).
 func tokenAdvice(err error, profile string) (code, advice string) {
-	code = errcode.Of(err)
-	if code == "" {
-		code = apitype.CodeDaemonFailed
-	}
+	code = client.CodeOf(err)
 	if p := errcode.ProfileOf(err); p != "" {
 		profile = p
 	}

@@ -22,7 +22,10 @@ func Of(err error) string {
 	if err == nil {
 		return ""
 	}
-	if code := client.CodeOf(err); code != "" {
+	// The client's own errors and the daemon's answers; a failed exchange
+	// with the daemon is the caller's to name (client.CodeOf), not a
+	// network failure to Snowflake.
+	if code := client.CodeOf(err); code != apitype.CodeDaemonFailed {
 		return code
 	}
 	var (

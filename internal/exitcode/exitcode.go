@@ -56,15 +56,18 @@ func ForCode(code, profile string) (int, string) {
 	case apitype.CodeBadRequest, apitype.CodeInternal:
 		return Error, "see the daemon log for details"
 	case apitype.CodeNoDaemon:
-		return Unavailable, "start it: sfmcp-token daemon (autostart is off when SFMCP_NO_AUTOSTART=1)"
+		return Unavailable, "start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)"
 	case apitype.CodeDaemonBusy:
 		return Unavailable, "try again; if this persists, a process on this machine is flooding the daemon (see the daemon log)"
 	case apitype.CodeUnsafeSocket:
 		return Usage, "use a socket in a directory of your own: unset SFMCP_SOCKET or XDG_RUNTIME_DIR if they point elsewhere, or set SFMCP_SOCKET to a path under a 0700 directory you own"
 	case apitype.CodeDaemonFailed:
 		return Unavailable, "check the daemon: sfmcp-token status"
+	case "":
+		return Error, "" // an unexpected error: nothing to advise
 	}
-	return Error, ""
+	// A code this binary does not know (a daemon of another version).
+	return Error, "see the daemon log for details"
 }
 
 // DaemonEnvNote names the variables set in this environment that a daemon

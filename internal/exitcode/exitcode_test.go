@@ -19,8 +19,11 @@ func TestForCodeNamesTheProfile(t *testing.T) {
 	if _, hint := ForCode(apitype.CodeLoginRequired, ""); hint != "run: sfmcp-token login --profile NAME" {
 		t.Errorf("login hint without a profile = %q", hint)
 	}
-	if code, hint := ForCode("something_new", "prod"); code != Error || hint != "" {
-		t.Errorf("unknown code: %d %q; want %d and no hint", code, hint, Error)
+	if code, hint := ForCode("", "prod"); code != Error || hint != "" {
+		t.Errorf("no code: %d %q; want %d and no hint", code, hint, Error)
+	}
+	if code, hint := ForCode("something_new", "prod"); code != Error || hint != "see the daemon log for details" {
+		t.Errorf("a code from a daemon of another version: %d %q", code, hint)
 	}
 	seen := map[string]bool{}
 	for _, code := range apitype.Codes {

@@ -138,9 +138,6 @@ func profileOf(e Env, o Options) string {
 // missing profile or sign-in.
 func Advise(err error, getenv func(string) string, profile string) (int, string) {
 	code := client.CodeOf(err)
-	if code == "" {
-		code = apitype.CodeDaemonFailed
-	}
 	exit, hint := exitcode.ForCode(code, profileOr(err, profile))
 	if note := exitcode.DaemonEnvNote(getenv); note != "" && (exit == exitcode.Usage || exit == exitcode.LoginRequired) {
 		hint += "\nsfmcp: " + note
