@@ -25,6 +25,11 @@ type callback struct {
 	start   string // the start page, which redirects to authURL once
 	authURL string
 	state   string
+	// issuer is the iss the authorization response must name (RFC 9207)
+	// when it carries one, and always when issRequired; "" checks none.
+	issuer      string
+	issRequired bool
+	server      string // how the pages name the authorization server
 	// peerUID tells which uid owns the other end of a loopback connection
 	// (ok is false where the OS does not say).
 	peerUID func(remote, local string) (uid int, ok bool)
@@ -52,6 +57,7 @@ func newCallback(redirect *url.URL, state, authURL string) *callback {
 		start:   start,
 		authURL: authURL,
 		state:   state,
+		server:  "Snowflake",
 		peerUID: loopbackPeerUID,
 		ownUID:  os.Getuid(),
 		done:    make(chan struct{}),
@@ -159,13 +165,19 @@ func (c *callback) judge(q url.Values) (res callbackResult, status int, title, t
 		return callbackResult{err: ErrStateMismatch}, http.StatusBadRequest,
 			"Sign-in failed", "The answer did not match this sign-in request (state mismatch). Close this tab and run sfmcp-token login again."
 	}
+	// A response from another authorization server than the one asked
+	// (a mix-up: RFC 9207) is not ours to exchange.
+	if c.issuer != "" && (q.Has("iss") || c.issRequired) && q.Get("iss") != c.issuer {
+		return callbackResult{err: fmt.Errorf("%w (it names %q, not %q)", ErrIssuerMismatch, sanitize(q.Get("iss")), c.issuer)}, http.StatusBadRequest,
+			"Sign-in failed", "The answer came from another sign-in server than the one sfmcp sent you to. Close this tab and run sfmcp-token login again."
+	}
 	if e := q.Get("error"); e != "" {
 		desc := sanitize(q.Get("error_description"))
-		err := fmt.Errorf("%w: Snowflake said %s", ErrAccessDenied, sanitize(e))
+		err := fmt.Errorf("%w: %s said %s", ErrAccessDenied, c.server, sanitize(e))
 		if desc != "" {
-			err = fmt.Errorf("%w: Snowflake said %s (%s)", ErrAccessDenied, sanitize(e), desc)
+			err = fmt.Errorf("%w: %s said %s (%s)", ErrAccessDenied, c.server, sanitize(e), desc)
 		}
-		text := "Snowflake did not grant access (" + sanitize(e) + ")."
+		text := c.server + " did not grant access (" + sanitize(e) + ")."
 		if desc != "" {
 			text += " " + desc
 		}
@@ -174,10 +186,10 @@ func (c *callback) judge(q url.Values) (res callbackResult, status int, title, t
 	code := q.Get("code")
 	if code == "" {
 		return callbackResult{err: fmt.Errorf("%w: the callback carried no authorization code", ErrAccessDenied)}, http.StatusBadRequest,
-			"Sign-in failed", "Snowflake's answer carried no authorization code. Close this tab and run sfmcp-token login again."
+			"Sign-in failed", c.server+"'s answer carried no authorization code. Close this tab and run sfmcp-token login again."
 	}
 	return callbackResult{code: code}, http.StatusOK,
-		"Signed in", "You are signed in to Snowflake. You can close this tab and return to the terminal."
+		"Signed in", "You are signed in to "+c.server+". You can close this tab and return to the terminal."
 }
 
 // pageTemplate is parsed on first use, not at init: every sfmcp-token run

@@ -22,8 +22,10 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Client is a Snowflake OAuth client: which account, which integration, and
-// how it authenticates at the token endpoint.
+// Client is an OAuth client of one authorization server: Snowflake's own
+// OAuth at an account (BaseURL), or an identity provider's endpoints
+// (AuthURL, TokenURL) when the account takes its tokens through External
+// OAuth; which client, and how it authenticates at the token endpoint.
 type Client struct {
 	BaseURL      string // https://myorg-acct.snowflakecomputing.com
 	ClientID     string // LOCAL_APPLICATION for the built-in public client
@@ -32,7 +34,33 @@ type Client struct {
 	Scopes       []string
 	HTTPClient   *http.Client // nil: a client with sane timeouts
 	Now          func() time.Time
+	// AuthURL and TokenURL, when set, are an identity provider's endpoints
+	// (from its metadata) instead of Snowflake's under BaseURL.
+	AuthURL, TokenURL string
+	// Resource, when set, is sent as RFC 8707's resource with the
+	// authorization request and the code exchange.
+	Resource string
+	// Issuer, when set, is the issuer an authorization response must name
+	// in iss when it carries one (RFC 9207), and always when IssRequired
+	// (the server's metadata says it sends iss).
+	Issuer      string
+	IssRequired bool
+	// Name is the server as the browser pages and errors name it (default
+	// "Snowflake").
+	Name string
 }
+
+// ServerName is how the sign-in pages name the authorization server.
+func (c *Client) ServerName() string {
+	if c.Name == "" {
+		return "Snowflake"
+	}
+	return c.Name
+}
+
+// ResponseIssuer is the iss an authorization response must carry
+// (RFC 9207): "" when not checked; required when it must be present.
+func (c *Client) ResponseIssuer() (issuer string, required bool) { return c.Issuer, c.IssRequired }
 
 // Tokens is a token endpoint answer, parsed leniently.
 type Tokens struct {
@@ -76,14 +104,14 @@ func (c *Client) config(redirectURI string) *oauth2.Config {
 		// which Snowflake requires because its secrets contain + / =.
 		style = oauth2.AuthStyleInHeader
 	}
+	ep := oauth2.Endpoint{AuthURL: c.BaseURL + "/oauth/authorize", TokenURL: c.BaseURL + "/oauth/token-request", AuthStyle: style}
+	if c.AuthURL != "" || c.TokenURL != "" {
+		ep.AuthURL, ep.TokenURL = c.AuthURL, c.TokenURL
+	}
 	return &oauth2.Config{
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   c.BaseURL + "/oauth/authorize",
-			TokenURL:  c.BaseURL + "/oauth/token-request",
-			AuthStyle: style,
-		},
+		Endpoint:     ep,
 		RedirectURL: redirectURI,
 		Scopes:      c.Scopes,
 	}
@@ -99,12 +127,20 @@ func (c *Client) ctx(ctx context.Context) context.Context {
 
 // AuthCodeURL builds the authorization URL with PKCE S256 and state.
 func (c *Client) AuthCodeURL(redirectURI, state, verifier string) string {
-	return c.config(redirectURI).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	return c.config(redirectURI).AuthCodeURL(state, append(c.resource(), oauth2.S256ChallengeOption(verifier))...)
+}
+
+// resource is the RFC 8707 parameter, when the client sends one.
+func (c *Client) resource() []oauth2.AuthCodeOption {
+	if c.Resource == "" {
+		return nil
+	}
+	return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("resource", c.Resource)}
 }
 
 // Exchange trades an authorization code for tokens.
 func (c *Client) Exchange(ctx context.Context, code, verifier, redirectURI string) (Tokens, error) {
-	tok, err := c.config(redirectURI).Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
+	tok, err := c.config(redirectURI).Exchange(c.ctx(ctx), code, append(c.resource(), oauth2.VerifierOption(verifier))...)
 	if err != nil {
 		return Tokens{}, redact(tokenError("exchange the authorization code", err), code, verifier, c.ClientSecret)
 	}
@@ -138,6 +174,12 @@ func (c *Client) tokens(tok *oauth2.Token) Tokens {
 	}
 	t.Expiry = now.Add(t.ExpiresIn)
 	t.Username = stringExtra(tok, "username")
+	if t.Username == "" {
+		// An identity provider names the user in its JWT access token.
+		if claims, ok := AccessClaims(tok.AccessToken); ok {
+			t.Username = claims.User
+		}
+	}
 	t.Scope = stringExtra(tok, "scope")
 	if n := intExtra(tok, "refresh_token_expires_in"); n > 0 {
 		t.RefreshExpiry = now.Add(time.Duration(n) * time.Second)

@@ -18,6 +18,9 @@ import (
 var (
 	ErrAccessDenied  = errors.New("sign-in was denied in the browser")
 	ErrStateMismatch = errors.New("the browser returned a different state than was sent (a stale or forged callback)")
+	// ErrIssuerMismatch: the authorization response names another issuer
+	// than the one the browser was sent to (RFC 9207).
+	ErrIssuerMismatch = errors.New("the sign-in answer came from another authorization server than the one asked")
 	ErrTimeout       = errors.New("sign-in did not complete in time")
 	// ErrNotCallback: a pasted line is not the address the browser was
 	// sent back to.
@@ -95,6 +98,12 @@ func (l *Login) Run(ctx context.Context) (Tokens, error) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := l.Client.AuthCodeURL(redirect.String(), state, verifier)
 	cb := newCallback(redirect, state, authURL)
+	if ic, ok := l.Client.(interface{ ResponseIssuer() (string, bool) }); ok {
+		cb.issuer, cb.issRequired = ic.ResponseIssuer()
+	}
+	if n, ok := l.Client.(interface{ ServerName() string }); ok {
+		cb.server = n.ServerName()
+	}
 	srv := cb.serve(ln)
 	defer func() {
 		// Let the page being written reach the browser before the listener
