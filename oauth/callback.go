@@ -186,10 +186,10 @@ func (c *callback) judge(q url.Values) (res callbackResult, status int, title, t
 	code := q.Get("code")
 	if code == "" {
 		return callbackResult{err: fmt.Errorf("%w: the callback carried no authorization code", ErrAccessDenied)}, http.StatusBadRequest,
-			"Sign-in failed", c.server+"'s answer carried no authorization code. Close this tab and run sfmcp-token login again."
+			"Sign-in failed", c.server + "'s answer carried no authorization code. Close this tab and run sfmcp-token login again."
 	}
 	return callbackResult{code: code}, http.StatusOK,
-		"Signed in", "You are signed in to "+c.server+". You can close this tab and return to the terminal."
+		"Signed in", "You are signed in to " + c.server + ". You can close this tab and return to the terminal."
 }
 
 // pageTemplate is parsed on first use, not at init: every sfmcp-token run

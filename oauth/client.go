@@ -112,8 +112,8 @@ func (c *Client) config(redirectURI string) *oauth2.Config {
 		ClientID:     c.ClientID,
 		ClientSecret: c.ClientSecret,
 		Endpoint:     ep,
-		RedirectURL: redirectURI,
-		Scopes:      c.Scopes,
+		RedirectURL:  redirectURI,
+		Scopes:       c.Scopes,
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 	// ErrIssuerMismatch: the authorization response names another issuer
 	// than the one the browser was sent to (RFC 9207).
 	ErrIssuerMismatch = errors.New("the sign-in answer came from another authorization server than the one asked")
-	ErrTimeout       = errors.New("sign-in did not complete in time")
+	ErrTimeout        = errors.New("sign-in did not complete in time")
 	// ErrNotCallback: a pasted line is not the address the browser was
 	// sent back to.
 	ErrNotCallback = errors.New("that is not the address the browser was sent back to after signing in (it starts with http://127.0.0.1: and holds code= and state=)")
