@@ -188,6 +188,8 @@ func boundElsewhere(p config.Profile, cred keychain.Credential) string {
 	if cred.Host == "" || !config.SameHost(cred.Host, ep.Host) {
 		return fmt.Sprintf("the stored sign-in was issued by %s, but the profile's host is %s; sign in again if that change is yours", orNone(cred.Host), ep.Host)
 	}
+	// Which issuer a refresh token may go to is the refresher's to check
+	// (signin.Servers.Stored).
 	return ""
 }
 

@@ -23,14 +23,20 @@ type Credential struct {
 	// use these, not whatever config or environment they were started with.
 	// NetworkRecorded tells a sign-in that recorded no ca_file or proxy
 	// from one made before sfmcp recorded them.
-	NetworkRecorded bool      `json:"network_recorded,omitempty"`
-	CAFile          string    `json:"ca_file,omitempty"`
-	CAFileSHA256    string    `json:"ca_file_sha256,omitempty"`
-	HTTPSProxy      string    `json:"https_proxy,omitempty"`
-	ClientID        string    `json:"client_id,omitempty"`
-	User            string    `json:"user,omitempty"`
-	Role            string    `json:"role,omitempty"`
-	Scopes          []string  `json:"scopes,omitempty"`
+	NetworkRecorded bool     `json:"network_recorded,omitempty"`
+	CAFile          string   `json:"ca_file,omitempty"`
+	CAFileSHA256    string   `json:"ca_file_sha256,omitempty"`
+	HTTPSProxy      string   `json:"https_proxy,omitempty"`
+	ClientID        string   `json:"client_id,omitempty"`
+	User            string   `json:"user,omitempty"`
+	Role            string   `json:"role,omitempty"`
+	Scopes          []string `json:"scopes,omitempty"`
+	// Issuer and TokenURL are the identity provider a sign-in was made at
+	// and its token endpoint then (empty: Snowflake's own OAuth at Host).
+	// The refresh token goes to that endpoint only, whatever the config
+	// or the issuer's metadata say later.
+	Issuer          string    `json:"issuer,omitempty"`
+	TokenURL        string    `json:"token_url,omitempty"`
 	ObtainedAt      time.Time `json:"obtained_at"`
 	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
 }

@@ -136,7 +136,7 @@ func refresherFor(e *Env, store *keychain.Store) func(config.Profile, keychain.C
 		}
 		servers := signin.Servers{Secrets: store, Secret: e.Getenv("SFMCP_CLIENT_SECRET")}
 		if e.HTTPClient != nil { // tests
-			return servers.For(p, e.HTTPClient)
+			return servers.Stored(p, cred, e.HTTPClient)
 		}
 		r, err := servers.Refresher(p, cred, exitcode.LoginHint(p.Name))
 		if errors.Is(err, netconf.ErrCAChanged) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/idp"
+	"github.com/sfmcp/sfmcp/internal/signin"
 )
 
 func newProfileCommand(e *Env) *cobra.Command {
@@ -40,7 +42,10 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount --role ANALYST --default
   sfmcp-token profile add prod --connection default   # from the Snowflake CLI
   printf %s "$SECRET" | sfmcp-token profile add prod --account myorg-myaccount \
-      --client-id ABC --client-type confidential --client-secret-stdin`,
+      --client-id ABC --client-type confidential --client-secret-stdin
+  # the account takes its MCP tokens from the organisation's identity provider
+  sfmcp-token profile add corp --issuer https://example.okta.com/oauth2/aus123 \
+      --client-id 0oa123 --account myorg-myaccount --role MCP_USERS`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.p.Name = args[0]
@@ -56,11 +61,15 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 	f.StringVar(&o.p.Role, "role", "", "role for the session (scope session:role:ROLE)")
 	f.StringVar(&o.p.User, "user", "", "the Snowflake user who must sign in; a sign-in as anyone else is refused")
 	stringsFlag(f, &o.p.Scopes, "scope", "extra scope (repeatable)")
+	f.StringVar(&o.p.Issuer, "issuer", "", "the identity provider (OpenID/OAuth issuer URL) to sign in at, when the account takes its MCP tokens through External OAuth")
+	f.StringVar(&o.p.IdP, "idp", "", "the identity provider's kind: okta, entra, ping or custom (default: from the issuer's host)")
+	f.StringVar(&o.p.Audience, "audience", "", "the token audience the account accepts (EXTERNAL_OAUTH_AUDIENCE_LIST); for Entra ID the Application ID URI, api://…")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
 	f.StringVar(&o.connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
 	f.BoolVar(&o.makeDefault, "default", false, "make this the default profile")
 	f.BoolVar(&o.force, "force", false, "change an existing profile: only the settings whose flags are given")
 	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("idp", cobra.FixedCompletions(idp.Kinds, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
@@ -89,6 +98,9 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	case err != nil:
 		return usagef("", "%v", err)
 	}
+	if _, err := signin.Scopes(p); err != nil {
+		return usagef("e.g. --idp okta", "%v", err)
+	}
 	if o.secretStdin {
 		if err := storeClientSecret(ctx, e, cfg, p.Name); err != nil {
 			return err
@@ -100,7 +112,11 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	notifyDaemon(ctx, e, p.Name)
 	ep, _ := p.Endpoint()
 	verb := map[bool]string{false: "saved", true: "updated"}[existed]
-	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, p.ClientLabel(), p.Name)
+	at := ""
+	if p.IsIdP() {
+		at = ", signs in at " + p.Issuer
+	}
+	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s%s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, p.ClientLabel(), at, p.Name)
 	return nil
 }
 

@@ -153,3 +153,38 @@ func TestMCPServerURL(t *testing.T) {
 		}
 	}
 }
+
+// An identity provider's profile: an https issuer (http only to
+// loopback), its own client, no PAT; it is public unless it says
+// otherwise, may ask for offline_access, and signs in on the fixed
+// default redirect unless it names one.
+func TestIdPProfileValidate(t *testing.T) {
+	good := Profile{Name: "corp", Account: "myorg-acct", Issuer: "https://example.okta.com/oauth2/aus1", ClientID: "0oa1", Scopes: []string{"openid"}}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if good.Confidential() || good.IsLocalApplication() || good.LoginRedirect() != DefaultIdPRedirect {
+		t.Errorf("defaults: confidential %v, local app %v, redirect %q", good.Confidential(), good.IsLocalApplication(), good.LoginRedirect())
+	}
+	for name, mutate := range map[string]func(*Profile){
+		"plain http off loopback": func(p *Profile) { p.Issuer = "http://idp.example/x" },
+		"query in issuer":         func(p *Profile) { p.Issuer = "https://idp.example/x?a=b" },
+		"credentials in issuer":   func(p *Profile) { p.Issuer = "https://u:p@idp.example/x" },
+		"no client":               func(p *Profile) { p.ClientID = "" },
+		"local application":       func(p *Profile) { p.ClientID = "LOCAL_APPLICATION" },
+		"a PAT":                   func(p *Profile) { p.Auth = AuthPAT },
+		"audience without issuer": func(p *Profile) { p.Issuer, p.Audience = "", "api://x" },
+		"scope with a space":      func(p *Profile) { p.Scopes = []string{"a b"} },
+	} {
+		p := good
+		mutate(&p)
+		if err := p.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	loopback := good
+	loopback.Issuer = "http://127.0.0.1:4444"
+	if err := loopback.Validate(); err != nil {
+		t.Errorf("a loopback issuer: %v", err)
+	}
+}

@@ -115,7 +115,8 @@ func (p Profile) Update(given Profile, set func(key string) bool) Profile {
 		v   string
 	}{{"account", &out.Account, given.Account}, {"host", &out.Host, given.Host}, {"client_id", &out.ClientID, given.ClientID},
 		{"client_type", &out.ClientType, given.ClientType}, {"redirect_uri", &out.RedirectURI, given.RedirectURI},
-		{"role", &out.Role, given.Role}, {"user", &out.User, given.User}} {
+		{"role", &out.Role, given.Role}, {"user", &out.User, given.User}, {"issuer", &out.Issuer, given.Issuer},
+		{"idp", &out.IdP, given.IdP}, {"audience", &out.Audience, given.Audience}} {
 		if set(s.key) {
 			*s.dst = s.v
 		}

@@ -56,6 +56,35 @@ type Profile struct {
 	// MCPServers are the profile's MCP servers (DB.SCHEMA.NAME) that setup
 	// adds to MCP clients; a system file lists them for the organisation.
 	MCPServers []string `toml:"mcp_servers,omitempty" json:"mcp_servers,omitempty"`
+	// Issuer, when set, is the identity provider (an OpenID/OAuth issuer)
+	// the profile signs in at, because the account takes its MCP tokens
+	// through External OAuth; empty means Snowflake's own OAuth.
+	Issuer string `toml:"issuer,omitempty" json:"issuer,omitempty"`
+	// IdP is the kind of identity provider (okta, entra, ping, custom);
+	// empty means the kind the issuer's host says (internal/idp).
+	IdP string `toml:"idp,omitempty" json:"idp,omitempty"`
+	// Audience is the token audience the account's integration accepts
+	// (EXTERNAL_OAUTH_AUDIENCE_LIST): sent as RFC 8707's resource, or for
+	// Entra the Application ID URI that prefixes its scopes.
+	Audience string `toml:"audience,omitempty" json:"audience,omitempty"`
+}
+
+// DefaultIdPRedirect is the loopback redirect of an identity provider's
+// client when the profile names none: IdPs match redirect URIs exactly,
+// port included, so the administrator registers this one.
+const DefaultIdPRedirect = "http://127.0.0.1:8000/callback"
+
+// IsIdP reports whether p signs in at an identity provider rather than
+// at Snowflake's own OAuth.
+func (p Profile) IsIdP() bool { return p.Issuer != "" }
+
+// LoginRedirect is the redirect URI of p's sign-in: its own, else an
+// identity provider's default ("" lets a Snowflake sign-in pick a port).
+func (p Profile) LoginRedirect() string {
+	if p.RedirectURI == "" && p.IsIdP() {
+		return DefaultIdPRedirect
+	}
+	return p.RedirectURI
 }
 
 // OpensSignIn reports whether the daemon may open a browser sign-in for p
@@ -73,7 +102,7 @@ func (p Profile) Endpoint() (Endpoint, error) {
 
 // IsLocalApplication reports whether the profile uses SNOWFLAKE$LOCAL_APPLICATION.
 func (p Profile) IsLocalApplication() bool {
-	return p.ClientID == "" || strings.EqualFold(p.ClientID, LocalApplication)
+	return !p.IsIdP() && (p.ClientID == "" || strings.EqualFold(p.ClientID, LocalApplication))
 }
 
 // EffectiveClientID is the client id sent to Snowflake.
@@ -85,10 +114,15 @@ func (p Profile) EffectiveClientID() string {
 }
 
 // Confidential reports whether the client authenticates with a secret.
-// A custom integration defaults to confidential, Snowflake's own default.
+// A custom integration defaults to confidential, Snowflake's own default;
+// an identity provider's client defaults to public (PKCE alone), as a
+// native app registered at an IdP is.
 func (p Profile) Confidential() bool {
 	if p.IsLocalApplication() {
 		return false
+	}
+	if p.IsIdP() {
+		return p.ClientType == ClientConfidential
 	}
 	return p.ClientType != ClientPublic
 }
@@ -199,6 +233,9 @@ func (p Profile) Validate() error {
 	default:
 		return fmt.Errorf("profile %s: auth %q: use %s or %s", p.Name, p.Auth, AuthOAuth, AuthPAT)
 	}
+	if err := p.validateIdP(); err != nil {
+		return err
+	}
 	if p.IsLocalApplication() && p.ClientType == ClientConfidential {
 		return fmt.Errorf("profile %s: SNOWFLAKE$LOCAL_APPLICATION is a public client; drop --client-type or give --client-id", p.Name)
 	}
@@ -206,7 +243,7 @@ func (p Profile) Validate() error {
 		if err := validateRedirect(p.RedirectURI, p.IsLocalApplication()); err != nil {
 			return fmt.Errorf("profile %s: redirect_uri: %w", p.Name, err)
 		}
-	} else if !p.IsLocalApplication() && !p.IsPAT() {
+	} else if !p.IsLocalApplication() && !p.IsPAT() && !p.IsIdP() {
 		return fmt.Errorf("profile %s: a custom OAuth integration needs --redirect-uri, the integration's OAUTH_REDIRECT_URI (e.g. http://127.0.0.1:3000/oauth/callback)", p.Name)
 	}
 	for _, h := range p.ExtraHosts {
@@ -217,7 +254,10 @@ func (p Profile) Validate() error {
 		}
 	}
 	for _, s := range p.Scopes {
-		if s == "offline_access" || s == "openid" || strings.ContainsAny(s, " \t") {
+		if strings.ContainsAny(s, " \t") || s == "" {
+			return fmt.Errorf("profile %s: scope %q: one scope per entry, without spaces", p.Name, s)
+		}
+		if !p.IsIdP() && (s == "offline_access" || s == "openid") {
 			return fmt.Errorf("profile %s: scope %q is not a Snowflake scope; Snowflake rejects unknown scopes", p.Name, s)
 		}
 	}
@@ -258,6 +298,7 @@ func (p Profile) merge(old map[string]any) map[string]any {
 	set := map[string]string{
 		"account": p.Account, "host": p.Host, "client_id": p.ClientID, "client_type": p.ClientType,
 		"redirect_uri": p.RedirectURI, "role": p.Role, "user": p.User, "auth": p.Auth,
+		"issuer": p.Issuer, "idp": p.IdP, "audience": p.Audience,
 	}
 	for k, v := range set {
 		setOrDelete(out, k, v)
@@ -278,4 +319,29 @@ func (p Profile) merge(old map[string]any) map[string]any {
 		delete(out, "mcp_servers")
 	}
 	return out
+}
+
+// validateIdP checks what any identity provider's profile needs: an https
+// issuer (http only to a loopback address), its own client, OAuth (not a
+// PAT).
+func (p Profile) validateIdP() error {
+	if !p.IsIdP() {
+		if p.IdP != "" || p.Audience != "" {
+			return fmt.Errorf("profile %s: idp and audience need an issuer (--issuer)", p.Name)
+		}
+		return nil
+	}
+	u, err := url.Parse(p.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		!(u.Scheme == "https" || u.Scheme == "http" && IsLoopback(u.Hostname())) {
+		return fmt.Errorf("profile %s: issuer %q must be an https URL without query or fragment (plain http only to a loopback address)", p.Name, p.Issuer)
+	}
+	switch {
+	case p.IsPAT():
+		return fmt.Errorf("profile %s: a PAT profile signs in at no identity provider; drop the issuer", p.Name)
+	case p.ClientID == "" || strings.EqualFold(p.ClientID, LocalApplication):
+		return fmt.Errorf("profile %s: an identity provider's profile needs the client id its administrator registered (--client-id)", p.Name)
+	}
+	// The kind of IdP and what it needs are internal/idp's to check.
+	return nil
 }

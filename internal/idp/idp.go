@@ -10,6 +10,7 @@
 package idp
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -112,6 +113,15 @@ func (p Preset) Scopes(role, audience string, extra []string) []string {
 		}
 	}
 	return scopes
+}
+
+// Check says what the preset needs that audience does not give: Entra's
+// scopes are its resource application's, named by the Application ID URI.
+func (p Preset) Check(audience string) error {
+	if p.Kind == Entra && audience == "" {
+		return errors.New("an Entra ID issuer needs the resource application's Application ID URI as the audience (e.g. api://<app id>)")
+	}
+	return nil
 }
 
 // Resource is the RFC 8707 resource to send for audience ("" = none).

@@ -92,7 +92,10 @@ func sameAsMade(p config.Profile, cred keychain.Credential) string {
 	if err != nil || !config.SameHost(cred.Host, ep.Host) {
 		return "the profile's host is not the one its last sign-in was made for"
 	}
-	if cred.ClientID != p.EffectiveClientID() || !slices.Equal(cred.Scopes, p.OAuthScopes()) {
+	if why := IssuerChanged(p, cred); why != "" {
+		return why
+	}
+	if scopes, err := Scopes(p); err != nil || cred.ClientID != p.EffectiveClientID() || !slices.Equal(cred.Scopes, scopes) {
 		return "the profile's OAuth client or scopes are not the ones its last sign-in was made with"
 	}
 	for _, h := range p.ExtraHosts {

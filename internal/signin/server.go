@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/netconf"
 	"github.com/sfmcp/sfmcp/keychain"
 	"github.com/sfmcp/sfmcp/oauth"
@@ -49,20 +52,124 @@ func (e *NoClientSecretError) Error() string {
 	return fmt.Sprintf("profile %s is a confidential client but no client secret is stored", e.Profile)
 }
 
-// For returns p's authorization server, reached through hc: Snowflake's
-// OAuth at the profile's host, with the profile's client and scopes.
-func (s Servers) For(p config.Profile, hc *http.Client) (Server, error) {
+// For returns p's authorization server for a sign-in, reached through
+// hc: Snowflake's OAuth at the profile's host, or the identity provider
+// the profile names, its endpoints discovered from its issuer; with the
+// profile's client and scopes.
+func (s Servers) For(ctx context.Context, p config.Profile, hc *http.Client) (Server, error) {
+	c, err := s.client(ctx, p, hc)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stored returns the server that refreshes cred, p's stored sign-in: an
+// identity provider's token endpoint as it was when the user signed in
+// there, never one discovered since, so a refresh token goes only to the
+// issuer it came from.
+func (s Servers) Stored(p config.Profile, cred keychain.Credential, hc *http.Client) (Server, error) {
+	if !p.IsIdP() && cred.Issuer == "" {
+		return s.For(context.Background(), p, hc)
+	}
+	if cred.Issuer != p.Issuer || cred.TokenURL == "" {
+		return nil, &oauth.LoginRequiredError{Reason: IssuerChanged(p, cred)}
+	}
+	c, err := s.withSecret(p, &oauth.Client{TokenURL: cred.TokenURL, ClientID: p.ClientID, Confidential: p.Confidential(),
+		Scopes: cred.Scopes, HTTPClient: hc, Issuer: cred.Issuer, Name: issuerHost(cred.Issuer)})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// IssuerChanged says why a stored sign-in does not serve p when it was
+// made at another authorization server ("" when it was made at p's).
+func IssuerChanged(p config.Profile, cred keychain.Credential) string {
+	if cred.Issuer == p.Issuer && (cred.Issuer == "" || cred.TokenURL != "") {
+		return ""
+	}
+	return fmt.Sprintf("the stored sign-in was made at %s, but the profile now signs in at %s; sign in again if that change is yours",
+		serverLabel(cred.Issuer), serverLabel(p.Issuer))
+}
+
+func serverLabel(issuer string) string {
+	if issuer == "" {
+		return "Snowflake"
+	}
+	return issuer
+}
+
+// issuerHost names an identity provider as the sign-in pages show it.
+func issuerHost(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return issuer
+}
+
+// Scopes are the scopes p's sign-in asks for: Snowflake's (refresh_token,
+// the role scope, extras), or its identity provider's form of them. The
+// error says what the identity provider's kind needs that p lacks.
+func Scopes(p config.Profile) ([]string, error) {
+	if !p.IsIdP() {
+		return p.OAuthScopes(), nil
+	}
+	preset, err := idp.PresetOf(p.IdP, p.Issuer)
+	if err == nil {
+		err = preset.Check(p.Audience)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return preset.Scopes(p.Role, p.Audience, p.Scopes), nil
+}
+
+// client is p's OAuth client for a sign-in.
+func (s Servers) client(ctx context.Context, p config.Profile, hc *http.Client) (*oauth.Client, error) {
+	if p.IsIdP() {
+		return s.idpClient(ctx, p, hc)
+	}
 	ep, err := p.Endpoint()
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
-	c := &oauth.Client{
+	return s.withSecret(p, &oauth.Client{
 		BaseURL:      ep.URL(),
 		ClientID:     p.EffectiveClientID(),
 		Confidential: p.Confidential(),
 		Scopes:       p.OAuthScopes(),
 		HTTPClient:   hc,
+	})
+}
+
+// idpClient is the client of p's identity provider, its endpoints found
+// in the issuer's metadata.
+func (s Servers) idpClient(ctx context.Context, p config.Profile, hc *http.Client) (*oauth.Client, error) {
+	preset, err := idp.PresetOf(p.IdP, p.Issuer)
+	if err == nil {
+		err = preset.Check(p.Audience)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	m, err := idp.Discover(ctx, hc, p.Issuer, preset)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return s.withSecret(p, &oauth.Client{
+		AuthURL: m.AuthorizationEndpoint, TokenURL: m.TokenEndpoint,
+		ClientID: p.ClientID, Confidential: p.Confidential(),
+		Scopes:   preset.Scopes(p.Role, p.Audience, p.Scopes),
+		Resource: preset.Resource(p.Audience), HTTPClient: hc,
+		Issuer: p.Issuer, IssRequired: m.IssInResponse, Name: issuerHost(p.Issuer),
+	})
+}
+
+// withSecret gives a confidential client its secret.
+func (s Servers) withSecret(p config.Profile, c *oauth.Client) (*oauth.Client, error) {
 	if !c.Confidential {
 		return c, nil
 	}
@@ -96,5 +203,5 @@ func (s Servers) Refresher(p config.Profile, cred keychain.Credential, advice st
 	if !cred.NetworkRecorded {
 		hc.Transport = netconf.Legacy(hc.Transport, advice)
 	}
-	return s.For(p, hc)
+	return s.Stored(p, cred, hc)
 }

@@ -1,9 +1,11 @@
 package signin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,7 +60,7 @@ func TestServersFor(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			hc := &http.Client{}
-			s, err := c.servers.For(c.p, hc)
+			s, err := c.servers.For(context.Background(), c.p, hc)
 			if c.err != nil {
 				if !c.err(err) || s != nil {
 					t.Fatalf("err %v", err)
@@ -111,5 +113,54 @@ func TestPrintingHidesTheSecret(t *testing.T) {
 				t.Errorf("%s of a %T shows the client secret", format, v)
 			}
 		}
+	}
+}
+
+// A stored sign-in at an identity provider is refreshed at the token
+// endpoint recorded with it, never at one the config or metadata names
+// later; one made at another issuer (or at Snowflake) needs a new sign-in.
+func TestStoredIdPSignInGoesOnlyToItsIssuer(t *testing.T) {
+	p := config.Profile{Name: "corp", Account: "myorg-acct", Issuer: "https://idp.example/oauth2/aus1", ClientID: "0oa1", Role: "MCP_USERS"}
+	cred := keychain.Credential{Kind: keychain.CredentialOAuth, Host: "myorg-acct.snowflakecomputing.com", Issuer: p.Issuer,
+		TokenURL: "https://idp.example/oauth2/aus1/v1/token", Scopes: []string{"session:role:MCP_USERS", "offline_access"}}
+	hc := &http.Client{}
+	s, err := Servers{}.Stored(p, cred, hc)
+	oc, ok := s.(*oauth.Client)
+	if err != nil || !ok || oc.TokenURL != cred.TokenURL || oc.BaseURL != "" || oc.HTTPClient != hc || !slices.Equal(oc.Scopes, cred.Scopes) {
+		t.Fatalf("Stored: %+v %v", s, err)
+	}
+	for name, c := range map[string]keychain.Credential{
+		"another issuer":        {Issuer: "https://evil.example", TokenURL: "https://evil.example/token"},
+		"made at Snowflake":     {Host: cred.Host},
+		"no token URL recorded": {Issuer: p.Issuer},
+	} {
+		var lr *oauth.LoginRequiredError
+		if s, err := (Servers{}).Stored(p, c, hc); !errors.As(err, &lr) || s != nil {
+			t.Errorf("%s: %v %v; want a new sign-in", name, s, err)
+		}
+	}
+	snowflake := config.Profile{Name: "sf", Account: "myorg-acct"}
+	if _, err := (Servers{}).Stored(snowflake, cred, hc); err == nil {
+		t.Error("an IdP sign-in served a profile that signs in at Snowflake")
+	}
+}
+
+// An identity provider's profile asks for its preset's scopes; a kind
+// that needs what the profile lacks says so.
+func TestIdPScopes(t *testing.T) {
+	okta := config.Profile{Name: "corp", Issuer: "https://example.okta.com/oauth2/aus1", ClientID: "0oa1", Role: "MCP_USERS"}
+	if got, err := Scopes(okta); err != nil || !slices.Equal(got, []string{"session:role:MCP_USERS", "offline_access"}) {
+		t.Errorf("okta: %q %v", got, err)
+	}
+	entra := config.Profile{Name: "corp", Issuer: "https://login.microsoftonline.com/t/v2.0", ClientID: "c", Role: "MCP_USERS"}
+	if _, err := Scopes(entra); err == nil || !strings.Contains(err.Error(), "Application ID URI") {
+		t.Errorf("entra without an audience: %v", err)
+	}
+	entra.Audience = "api://app"
+	if got, err := Scopes(entra); err != nil || got[0] != "api://app/session:scope:MCP_USERS" {
+		t.Errorf("entra: %q %v", got, err)
+	}
+	if _, err := Scopes(config.Profile{Name: "x", Issuer: "https://i.example", IdP: "keycloak", ClientID: "c"}); err == nil {
+		t.Error("an unknown kind of IdP was accepted")
 	}
 }

@@ -121,13 +121,13 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 			return "", err
 		}
 	}
-	server, err := Servers{Secrets: f.Store, Secret: f.ClientSecret}.For(p, hc)
+	server, err := Servers{Secrets: f.Store, Secret: f.ClientSecret}.client(ctx, p, hc)
 	if err != nil {
 		return "", err
 	}
 	login := &oauth.Login{
 		Client:       server,
-		RedirectURI:  p.RedirectURI,
+		RedirectURI:  p.LoginRedirect(),
 		Timeout:      f.Timeout,
 		Announce:     f.Announce,
 		Paste:        f.Paste,
@@ -146,7 +146,12 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 	if err := acceptable(p, tokens); err != nil {
 		return "", err
 	}
-	if err := f.Store.SaveCredential(p.Name, f.credential(p, ep.Host, tokens)); err != nil {
+	cred := f.credential(p, ep.Host, tokens)
+	cred.Scopes = server.Scopes
+	if p.IsIdP() {
+		cred.Issuer, cred.TokenURL = p.Issuer, server.TokenURL
+	}
+	if err := f.Store.SaveCredential(p.Name, cred); err != nil {
 		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
 	}
 	return tokens.Username, nil
