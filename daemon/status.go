@@ -7,6 +7,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // Status reports every configured profile. Profiles not used since the
@@ -29,6 +30,9 @@ func (m *Manager) Status() []apitype.ProfileStatus {
 		}
 		if e.access != "" {
 			ps.AccessExpiresAt = e.expiry.UTC()
+			if claims, ok := oauth.AccessClaims(e.access); ok && ps.Issuer != "" {
+				ps.TokenScopes, ps.TokenAudience = claims.Scopes, claims.Audience
+			}
 		}
 		return e.cred, e.credKnown
 	})
@@ -52,7 +56,7 @@ func statuses(cfg *config.File, store Store, used func(name string, ps *apitype.
 	for _, name := range names {
 		p := cfg.Profiles[name]
 		ep, _ := p.Endpoint()
-		ps := apitype.ProfileStatus{Name: name, Host: ep.Host, Auth: config.AuthOAuth, State: "idle"}
+		ps := apitype.ProfileStatus{Name: name, Host: ep.Host, Auth: config.AuthOAuth, State: "idle", Issuer: p.Issuer}
 		if p.IsPAT() {
 			ps.Auth = config.AuthPAT
 		}

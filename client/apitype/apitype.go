@@ -106,6 +106,12 @@ type ProfileStatus struct {
 	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
 	Refreshes       int       `json:"refreshes"`
+	// Issuer is the identity provider the profile signs in at ("" for
+	// Snowflake's own OAuth); TokenScopes and TokenAudience are the scp and
+	// aud of its current access token, decoded (never the token).
+	Issuer        string   `json:"issuer,omitempty"`
+	TokenScopes   []string `json:"token_scopes,omitempty"`
+	TokenAudience []string `json:"token_audience,omitempty"`
 }
 
 // The daemon's single-instance lock file (paths.Paths.Lock) holds its

@@ -78,7 +78,7 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	if err := store.Probe(); err != nil {
 		return err
 	}
-	flow, err := loginFlow(e, cfg, store, o)
+	flow, err := loginFlow(e, cfg, store, p, o)
 	if err != nil {
 		return err
 	}
@@ -93,6 +93,10 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 		user = "(user not reported)"
 	}
 	notifyDaemon(ctx, e, p.Name)
+	if p.IsIdP() {
+		fmt.Fprintf(e.Stdout, "Logged in at %s as %s (profile %s, for %s)\n", p.Issuer, user, p.Name, ep.Host)
+		return nil
+	}
 	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
 	return nil
 }
@@ -100,7 +104,7 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 // loginFlow is the sign-in `login` (and setup) runs: over the config's
 // network, which it records, announced on stderr; without a browser here,
 // the user pastes the address a browser elsewhere was sent back to.
-func loginFlow(e *Env, cfg *config.File, store *keychain.Store, o loginOptions) (*signin.Flow, error) {
+func loginFlow(e *Env, cfg *config.File, store *keychain.Store, p config.Profile, o loginOptions) (*signin.Flow, error) {
 	network, err := netconf.FromConfig(cfg)
 	if err != nil {
 		return nil, networkError(cfg, err)
@@ -117,7 +121,7 @@ func loginFlow(e *Env, cfg *config.File, store *keychain.Store, o loginOptions) 
 		Timeout:      o.timeout,
 		Remote:       o.noBrowser,
 		Announce: func(startURL, authURL string) {
-			for _, line := range signin.Instructions(startURL, authURL, o.noBrowser) {
+			for _, line := range signin.Instructions(p, startURL, authURL, o.noBrowser) {
 				fmt.Fprintln(e.Stderr, line) // on their own lines, to be copied
 			}
 		},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/expiry"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 )
 
 // statusView is the --json shape of status.
@@ -105,6 +107,13 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 			} else {
 				fmt.Fprintf(e.Stdout, "profile %s: sign-in expires in %s: run sfmcp-token login --profile %s\n", p.Name, left, p.Name)
 			}
+		}
+		if p.Issuer != "" {
+			fmt.Fprintf(e.Stdout, "profile %s signs in at %s", p.Name, p.Issuer)
+			if len(p.TokenScopes)+len(p.TokenAudience) > 0 {
+				fmt.Fprintf(e.Stdout, "; its token's scopes: %s; audience: %s", mcpclients.Printable(dash(strings.Join(p.TokenScopes, " "))), mcpclients.Printable(dash(strings.Join(p.TokenAudience, " "))))
+			}
+			fmt.Fprintln(e.Stdout)
 		}
 		if p.State == apitype.CodeLoginRequired {
 			fmt.Fprintf(e.Stdout, "profile %s needs a sign-in: run sfmcp-token login --profile %s\n", p.Name, p.Name)

@@ -3,6 +3,8 @@ package signin
 import (
 	"slices"
 	"testing"
+
+	"github.com/sfmcp/sfmcp/internal/config"
 )
 
 // At a browser here, the start page only; from elsewhere, the ways around
@@ -24,8 +26,12 @@ func TestInstructions(t *testing.T) {
 		}},
 		{"remote, no port", "http://localhost/start", true, []string{"Open this URL in a browser on this machine to sign in to Snowflake:", "http://localhost/start"}},
 	} {
-		if got := Instructions(tc.start, auth, tc.remote); !slices.Equal(got, tc.want) {
+		if got := Instructions(config.Profile{Name: "prod"}, tc.start, auth, tc.remote); !slices.Equal(got, tc.want) {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
+	}
+	corp := config.Profile{Name: "corp", Issuer: "https://example.okta.com/oauth2/aus1", ClientID: "0oa1"}
+	if got := Instructions(corp, start, auth, false); got[0] != "Opening the browser to sign in at example.okta.com (your organisation's identity provider). If it does not open, visit:" {
+		t.Errorf("an IdP profile: %q", got[0])
 	}
 }
