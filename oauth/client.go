@@ -35,8 +35,9 @@ type Client struct {
 	HTTPClient   *http.Client // nil: a client with sane timeouts
 	Now          func() time.Time
 	// AuthURL and TokenURL, when set, are an identity provider's endpoints
-	// (from its metadata) instead of Snowflake's under BaseURL.
-	AuthURL, TokenURL string
+	// (from its metadata) instead of Snowflake's under BaseURL;
+	// DeviceAuthURL its device authorization endpoint (RFC 8628), if any.
+	AuthURL, TokenURL, DeviceAuthURL string
 	// Resource, when set, is sent as RFC 8707's resource with the
 	// authorization request and the code exchange.
 	Resource string
@@ -106,7 +107,7 @@ func (c *Client) config(redirectURI string) *oauth2.Config {
 	}
 	ep := oauth2.Endpoint{AuthURL: c.BaseURL + "/oauth/authorize", TokenURL: c.BaseURL + "/oauth/token-request", AuthStyle: style}
 	if c.AuthURL != "" || c.TokenURL != "" {
-		ep.AuthURL, ep.TokenURL = c.AuthURL, c.TokenURL
+		ep.AuthURL, ep.TokenURL, ep.DeviceAuthURL = c.AuthURL, c.TokenURL, c.DeviceAuthURL
 	}
 	return &oauth2.Config{
 		ClientID:     c.ClientID,

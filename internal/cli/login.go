@@ -14,6 +14,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/netconf"
 	"github.com/sfmcp/sfmcp/internal/signin"
 	"github.com/sfmcp/sfmcp/keychain"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 func newLoginCommand(e *Env) *cobra.Command {
@@ -22,10 +23,15 @@ func newLoginCommand(e *Env) *cobra.Command {
 		Use:   "login [PROFILE]",
 		Short: "Sign in through the browser",
 		Long: `Sign in to Snowflake through the browser (OAuth authorization code with
-PKCE, redirected to a loopback address on this machine). The refresh token
-goes into the OS keychain; the daemon keeps access tokens fresh from it.`,
+PKCE, redirected to a loopback address on this machine), or at the
+organisation's identity provider for a profile with an issuer. The refresh
+token goes into the OS keychain; the daemon keeps access tokens fresh from it.
+With --device, an identity provider that offers it (RFC 8628) signs you in
+with a code entered on another device: for SSH sessions and machines
+without a browser.`,
 		Example: `  sfmcp-token login prod
-  sfmcp-token login --no-browser   # print the URL; open it yourself`,
+  sfmcp-token login --no-browser   # print the URL; open it yourself
+  sfmcp-token login corp --device  # enter a code on another device`,
 		Args:              profileArg,
 		ValidArgsFunction: completeProfileArg(e),
 		RunE: longRunning(func(ctx context.Context, args []string) error {
@@ -35,6 +41,7 @@ goes into the OS keychain; the daemon keeps access tokens fresh from it.`,
 	}
 	addProfileFlag(c, e, &o.profile, "profile to sign in (default: $SFMCP_PROFILE, then default_profile)")
 	c.Flags().BoolVar(&o.noBrowser, "no-browser", false, "only print the sign-in URL; do not open a browser")
+	c.Flags().BoolVar(&o.device, "device", false, "sign in with a code entered on another device (identity providers that offer it)")
 	c.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
 	return c
 }
@@ -42,12 +49,13 @@ goes into the OS keychain; the daemon keeps access tokens fresh from it.`,
 type loginOptions struct {
 	profile   string
 	noBrowser bool
+	device    bool
 	timeout   time.Duration
 	lines     *lineReader // stdin, when a caller (setup) reads it too
 }
 
 func runLogin(ctx context.Context, e *Env, o loginOptions) error {
-	if !o.noBrowser && signin.OverSSHWithoutDisplay(e.Getenv) {
+	if !o.noBrowser && !o.device && signin.OverSSHWithoutDisplay(e.Getenv) {
 		// A browser opened here would be on this machine's screen, not in
 		// front of the user: offer the URL and the paste instead.
 		o.noBrowser = true
@@ -125,8 +133,14 @@ func loginFlow(e *Env, cfg *config.File, store *keychain.Store, p config.Profile
 				fmt.Fprintln(e.Stderr, line) // on their own lines, to be copied
 			}
 		},
-		Open:  e.opener(),
-		Paste: lines.next,
+		Open:   e.opener(),
+		Paste:  lines.next,
+		Device: o.device,
+		ShowCode: func(c oauth.DeviceCode) {
+			for _, line := range signin.CodeInstructions(p, c) {
+				fmt.Fprintln(e.Stderr, line)
+			}
+		},
 		PasteRefused: func(err error) {
 			fmt.Fprintf(e.Stderr, "sfmcp: %v; paste the whole address from the browser's address bar\n", err)
 		},

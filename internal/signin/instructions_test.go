@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/oauth"
 )
 
 // At a browser here, the start page only; from elsewhere, the ways around
@@ -33,5 +34,21 @@ func TestInstructions(t *testing.T) {
 	corp := config.Profile{Name: "corp", Issuer: "https://example.okta.com/oauth2/aus1", ClientID: "0oa1"}
 	if got := Instructions(corp, start, auth, false); got[0] != "Opening the browser to sign in at example.okta.com (your organisation's identity provider). If it does not open, visit:" {
 		t.Errorf("an IdP profile: %q", got[0])
+	}
+}
+
+// Over SSH an identity provider's profile is told about the device code;
+// the code's instructions show the user code and never the device code.
+func TestCodeInstructions(t *testing.T) {
+	corp := config.Profile{Name: "corp", Issuer: "https://example.okta.com/oauth2/aus1", ClientID: "0oa1"}
+	remote := Instructions(corp, "http://127.0.0.1:8000/start", "https://example.okta.com/oauth2/aus1/v1/authorize?state=s", true)
+	if last := remote[len(remote)-1]; last != "Or sign in with a code on another device, if your identity provider offers it: sfmcp-token login --profile corp --device" {
+		t.Errorf("last line %q", last)
+	}
+	got := CodeInstructions(corp, oauth.DeviceCode{VerificationURI: "https://example.okta.com/activate", UserCode: "WDJB-MJHT", VerificationURIComplete: "https://example.okta.com/activate?user_code=WDJB-MJHT"})
+	want := []string{"To sign in at example.okta.com, open https://example.okta.com/activate on any device and enter the code WDJB-MJHT",
+		"or open this address, which carries the code: https://example.okta.com/activate?user_code=WDJB-MJHT", "Waiting for the sign-in…"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q", got)
 	}
 }

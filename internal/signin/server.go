@@ -160,7 +160,7 @@ func (s Servers) idpClient(ctx context.Context, p config.Profile, hc *http.Clien
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
 	return s.withSecret(p, &oauth.Client{
-		AuthURL: m.AuthorizationEndpoint, TokenURL: m.TokenEndpoint,
+		AuthURL: m.AuthorizationEndpoint, TokenURL: m.TokenEndpoint, DeviceAuthURL: m.DeviceAuthorizationEndpoint,
 		ClientID: p.ClientID, Confidential: p.Confidential(),
 		Scopes:   preset.Scopes(p.Role, p.Audience, p.Scopes),
 		Resource: preset.Resource(p.Audience), HTTPClient: hc,

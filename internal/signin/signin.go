@@ -63,6 +63,12 @@ type Flow struct {
 	Open         func(url string) error
 	Paste        func(context.Context) (string, error)
 	PasteRefused func(error)
+	// Device signs in with a code on another device (RFC 8628) instead of
+	// a browser redirect here: for SSH sessions and machines without a
+	// browser, where the identity provider offers it. ShowCode tells the
+	// user where to go and which code to enter.
+	Device   bool
+	ShowCode func(oauth.DeviceCode)
 	// Now stamps the sign-in (default time.Now).
 	Now func() time.Time
 }
@@ -125,21 +131,7 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	login := &oauth.Login{
-		Client:       server,
-		RedirectURI:  p.LoginRedirect(),
-		Timeout:      f.Timeout,
-		Announce:     f.Announce,
-		Paste:        f.Paste,
-		PasteRefused: f.PasteRefused,
-		Open:         f.Open,
-	}
-	if f.Remote {
-		login.Open = nil
-	} else {
-		login.Paste = nil
-	}
-	tokens, err := login.Run(ctx)
+	tokens, err := f.authorize(ctx, p, server)
 	if err != nil {
 		return "", &AuthorizeError{Err: err}
 	}
@@ -155,6 +147,36 @@ func (f *Flow) Run(ctx context.Context, p config.Profile) (string, error) {
 		return "", fmt.Errorf("signed in, but the sign-in could not be saved: %w", err)
 	}
 	return tokens.Username, nil
+}
+
+// authorize runs the grant that signs the user in at server: a browser
+// redirect to this machine's loopback (or an address pasted back), or a
+// code entered on another device.
+func (f *Flow) authorize(ctx context.Context, p config.Profile, server *oauth.Client) (oauth.Tokens, error) {
+	if f.Device {
+		timeout := f.Timeout
+		if timeout <= 0 {
+			timeout = 5 * time.Minute
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return server.DeviceLogin(ctx, f.ShowCode)
+	}
+	login := &oauth.Login{
+		Client:       server,
+		RedirectURI:  p.LoginRedirect(),
+		Timeout:      f.Timeout,
+		Announce:     f.Announce,
+		Paste:        f.Paste,
+		PasteRefused: f.PasteRefused,
+		Open:         f.Open,
+	}
+	if f.Remote {
+		login.Open = nil
+	} else {
+		login.Paste = nil
+	}
+	return login.Run(ctx)
 }
 
 // acceptable refuses, before anything is stored, a sign-in by someone
