@@ -37,7 +37,7 @@ var layer = map[string]int{
 	// Programs.
 	"cmd/sfmcp-token": 6, "cmd/sfmcp-token-full": 6, "cmd/sfmcp-demo": 6, "cmd/sfmcp-standin": 6,
 	"bench/benchenv": 6, "bench/bridge": 7, "bench/hotpath": 7, "bench/floor": 6, "bench/floorclient": 6,
-	"bench/gohello": 6, "test/e2e": 6, "scripts/importgroups": 6, "scripts/layers": 6, "scripts/funclen": 6,
+	"bench/gohello": 6, "test/e2e": 6, "test/idptest": 6, "scripts/importgroups": 6, "scripts/layers": 6, "scripts/funclen": 6,
 }
 
 // hot is everything sfmcp-token may link of this module.
