@@ -1,7 +1,9 @@
 package snowflaketest
 
 import (
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,5 +223,28 @@ func TestOtherIntegrationOnBoundServer(t *testing.T) {
 	}
 	if resp, _ := mcpPost(t, s, gongPath, tok, toolsList); resp.StatusCode != 401 || s.Counters().MCPRefused[KindExternalOAuth] != 1 {
 		t.Fatalf("ENTRA_EXT token on a server bound to OKTA_EXT: %d %v", resp.StatusCode, s.Counters().MCPRefused)
+	}
+}
+
+// Callers that all miss the key cache at once fetch the JWKS once.
+func TestExternalOAuthConcurrentFirstUse(t *testing.T) {
+	idp := newTestIdP(t)
+	s := boundStandIn(t, idp)
+	tok := idp.token(t, idp.claims(nil))
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, s.URL+gongPath, strings.NewReader(toolsList))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if resp, err := s.Client().Do(req); err == nil {
+				codes[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if c := s.Counters(); c.JWKSFetches != 1 || c.MCPAccepted[KindExternalOAuth] != len(codes) {
+		t.Fatalf("statuses %v, JWKS fetched %d times", codes, c.JWKSFetches)
 	}
 }

@@ -137,6 +137,7 @@ var mcpAuthStatements = []accountStatement{
 	{re: reAlterAccountParams, roles: []string{"ACCOUNTADMIN"}, privilege: "ALTER ACCOUNT",
 		exec: func(s *Server, m []string) (sqlResult, *SQLError) { return s.alterParamsLocked(Level{}, m[1], m[2]) }},
 	{re: reAlterObjectParams, roles: adminRoles, privilege: "OWNERSHIP", exec: (*Server).alterObjectParamsLocked},
+	{re: reShowParams, exec: (*Server).showParamsLocked},
 }
 
 // alterObjectParamsLocked: ALTER DATABASE [IF EXISTS] db SET|UNSET … or
@@ -191,4 +192,60 @@ func (s *Server) alterParamsLocked(l Level, verb, body string) (sqlResult, *SQLE
 		s.storeParamLocked(l, name, v)
 	}
 	return status("Statement executed successfully."), nil
+}
+
+var reShowParams = regexp.MustCompile(`(?is)^SHOW\s+PARAMETERS(?:\s+LIKE\s+(` + literalRE + `))?\s+IN\s+(ACCOUNT|DATABASE\s+(` + nameRE + `)|SCHEMA\s+(` + nameRE + `))$`)
+
+// showParamsLocked: SHOW PARAMETERS [LIKE '…'] IN ACCOUNT | DATABASE db |
+// SCHEMA db.schema, for the OAUTH_* parameters only (the stand-in keeps no
+// others), with the columns Snowflake documents; level is where the
+// effective value was set ("" when unset everywhere).
+func (s *Server) showParamsLocked(m []string) (sqlResult, *SQLError) {
+	var l Level
+	switch {
+	case m[3] != "" && len(nameParts(m[3])) == 1:
+		l = Level{Database: nameParts(m[3])[0]}
+	case m[4] != "" && len(nameParts(m[4])) == 2:
+		l = Level{Database: nameParts(m[4])[0], Schema: nameParts(m[4])[1]}
+	case m[3] != "" || m[4] != "":
+		return sqlResult{}, compileError("invalid name in SHOW PARAMETERS")
+	}
+	l, _ = l.normalized()
+	chain := []Level{l} // where a value for l may come from, nearest first
+	if l.Schema != "" {
+		chain = append(chain, Level{Database: l.Database})
+	}
+	if l != (Level{}) {
+		chain = append(chain, Level{})
+	}
+	pattern := "%"
+	if m[1] != "" {
+		pattern = literal(m[1])
+	}
+	like := regexp.MustCompile(`(?is)^` + strings.NewReplacer("%", ".*", "_", ".").Replace(regexp.QuoteMeta(pattern)) + `$`)
+	res := sqlResult{columns: []string{"key", "value", "default", "level", "description", "type"}}
+	for _, name := range oauthParams {
+		if !like.MatchString(name) {
+			continue
+		}
+		value, level := "", ""
+		for _, at := range chain {
+			if v := s.oauthParams[at][name]; v != "" {
+				value, level = v, levelName(at)
+				break
+			}
+		}
+		res.rows = append(res.rows, []*string{str(name), str(value), str(""), str(level), str(""), str("STRING")})
+	}
+	return res, nil
+}
+
+func levelName(l Level) string {
+	switch {
+	case l.Schema != "":
+		return "SCHEMA"
+	case l.Database != "":
+		return "DATABASE"
+	}
+	return "ACCOUNT"
 }

@@ -146,3 +146,20 @@ func TestSQLBindingEnforced(t *testing.T) {
 		t.Errorf("Snowflake OAuth token after SQL binding: %d", resp.StatusCode)
 	}
 }
+
+// SHOW PARAMETERS tells where the effective value comes from.
+func TestShowParameters(t *testing.T) {
+	idp := newTestIdP(t)
+	s := boundStandIn(t, idp) // OAUTH_AUTHORIZATION_SERVER = OKTA_EXT on DB
+	mustSQL(t, s, "ALTER ACCOUNT SET OAUTH_SCOPES_SUPPORTED = 'session:role:MCP_USERS'")
+	for stmt, want := range map[string]string{
+		"SHOW PARAMETERS LIKE 'oauth_auth%' IN SCHEMA DB.PUBLIC":   `[["OAUTH_AUTHORIZATION_SERVER","OKTA_EXT","","DATABASE","","STRING"]]`,
+		"SHOW PARAMETERS LIKE 'OAUTH%' IN DATABASE OTHER":          `[["OAUTH_AUTHORIZATION_SERVER","","","","","STRING"],["OAUTH_SCOPES_SUPPORTED","session:role:MCP_USERS","","ACCOUNT","","STRING"]]`,
+		"SHOW PARAMETERS LIKE 'OAUTH_SCOPES_SUPPORTED' IN ACCOUNT": `[["OAUTH_SCOPES_SUPPORTED","session:role:MCP_USERS","","ACCOUNT","","STRING"]]`,
+	} {
+		st, m := sql(t, s, adminToken(t, s), "", stmt)
+		if st != 200 || toJSON(m["data"]) != want {
+			t.Errorf("%s: %d %s, want %s", stmt, st, toJSON(m["data"]), want)
+		}
+	}
+}
