@@ -28,6 +28,9 @@ type harness struct {
 	sf  *snowflaketest.Server
 	env map[string]string
 	dir string
+	// open, when set, is the browser commands open (default: the
+	// stand-in's sign-in).
+	open func(url string) error
 	// every output of every command and the config, checked for secrets
 	// at the end
 	leaks snowflaketest.Leaks
@@ -61,6 +64,9 @@ func (h *harness) run(stdin string, args ...string) (int, string, string) {
 		Stdin:       strings.NewReader(stdin),
 		HTTPClient:  h.sf.Client(),
 		OpenBrowser: func(u string) error { _, _, err := h.sf.Visit(u); return err },
+	}
+	if h.open != nil {
+		e.OpenBrowser = h.open
 	}
 	code := Main(context.Background(), e)
 	h.leaks.Record("command output", out.String()+errOut.String())

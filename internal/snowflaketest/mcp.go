@@ -86,12 +86,8 @@ func (s *Server) handleMCP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tok, ok := s.authenticateBearer(w, r)
+	tok, ok := s.authenticateMCP(w, r, srv)
 	if !ok {
-		return
-	}
-	if len(srv.UsageRoles) > 0 && !slices.Contains(srv.UsageRoles, tok.role) {
-		writeJSON(w, http.StatusForbidden, map[string]any{"code": "003001", "message": "SQL access control error: Insufficient privileges to operate on MCP server '" + srv.Name + "'."})
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -230,40 +226,6 @@ func (s *Server) toolsCall(w http.ResponseWriter, r *http.Request, srv *MCPServe
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "data: %s\n\n", data)
 	fmt.Fprint(w, "data: [DONE]\n\n")
-}
-
-// authenticateBearer checks the Authorization header; on failure it writes
-// Snowflake's 401 with a WWW-Authenticate challenge.
-func (s *Server) authenticateBearer(w http.ResponseWriter, r *http.Request) (accessToken, bool) {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	tok, found := s.access[strings.TrimSpace(raw)]
-	var t accessToken
-	if found {
-		t = *tok
-	} else if ok && strings.Count(raw, ".") == 2 {
-		t, found = s.keyPairTokenLocked(strings.TrimSpace(raw))
-	}
-	valid := ok && found && !t.revoked && s.now().Before(t.expires)
-	policyMissing := valid && !s.patUsableLocked(&t)
-	valid = valid && !policyMissing
-	if tt := r.Header.Get("X-Snowflake-Authorization-Token-Type"); valid && tt != "" && tt != t.kind {
-		valid = false
-	}
-	if !valid {
-		s.counters.MCPUnauthorized++
-	}
-	s.mu.Unlock()
-	if !valid {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer resource_metadata="%s/.well-known/oauth-protected-resource%s"`, s.URL, r.URL.Path))
-		if policyMissing {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "390432", "message": "Network policy is required."})
-			return accessToken{}, false
-		}
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"code": "390303", "message": "Invalid OAuth access token. Please use a new access token and try again."})
-		return accessToken{}, false
-	}
-	return t, true
 }
 
 func rpcResult(id json.RawMessage, result any) map[string]any {

@@ -47,12 +47,13 @@ type refreshToken struct {
 }
 
 type accessToken struct {
-	kind    string // OAUTH or PROGRAMMATIC_ACCESS_TOKEN
-	user    string
-	role    string
-	expires time.Time
-	family  string
-	revoked bool
+	kind        string // KindOAuth, KindExternalOAuth, KindPAT or KindKeyPair
+	integration string // the External OAuth integration that issued it
+	user        string
+	role        string
+	expires     time.Time
+	family      string
+	revoked     bool
 }
 
 // Snowflake's numeric OAuth error codes (OAUTH-OVERVIEW).

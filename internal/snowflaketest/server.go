@@ -1,9 +1,12 @@
 // Package snowflaketest is an in-process stand-in for the Snowflake endpoints
 // sfmcp talks to, built from Snowflake's documentation (docs/development.md
-// lists the sources): /oauth/authorize, /oauth/token-request and the managed MCP
-// server endpoint. It runs over real TLS (httptest) and is used by tests and
-// by the demo. Faults, delays and counters let tests observe behaviour
-// without sleeping.
+// lists the sources): /oauth/authorize, /oauth/token-request, the managed MCP
+// server endpoint with its Protected Resource Metadata, External OAuth
+// integrations and the parameters that bind MCP servers to them, and the SQL
+// API. It runs over real TLS (httptest) and is used by tests and by the
+// demo. Faults, delays and counters let tests observe behaviour without
+// sleeping. Where Snowflake's behaviour is not documented, the choice made
+// is marked [UNVERIFIED] where it is made.
 package snowflaketest
 
 import (
@@ -12,6 +15,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,6 +49,16 @@ type User struct {
 	Password    string
 	DefaultRole string
 	Roles       []string
+	// LoginName (LOGIN_NAME, default the name) and Email (EMAIL) are what
+	// External OAuth maps a token's user claim to.
+	LoginName, Email string
+}
+
+func (u *User) loginName() string {
+	if u.LoginName != "" {
+		return u.LoginName
+	}
+	return u.Name
 }
 
 // Options configure a stand-in.
@@ -59,6 +73,10 @@ type Options struct {
 	// client has to poll GET /api/v2/statements/{handle}.
 	AsyncSQL bool
 	Now      func() time.Time
+	// JWKSClient fetches the JWKS of External OAuth integrations; nil is a
+	// client with a 10 s timeout (plain http to 127.0.0.1 is fine, as a
+	// test identity provider serves it).
+	JWKSClient *http.Client
 }
 
 // Server is a running stand-in.
@@ -89,6 +107,9 @@ type Server struct {
 	pendingResults   map[string]sqlResult
 	hooks            []func(grant string)
 	mcpHooks         []func(method string)
+
+	externalOAuth map[string]*externalIntegration // by integration name
+	oauthParams   map[Level]map[string]string     // OAUTH_* parameters set at each level
 }
 
 // Counters tell tests what the stand-in saw.
@@ -104,6 +125,17 @@ type Counters struct {
 	MCPToolCalls       int // tools/call of a known tool, answered with its result
 	InjectedFaults     int
 	TokenRequestErrors map[string]int // by RFC error code
+
+	// MCPAccepted and MCPRefused count MCP requests past the server lookup
+	// by token kind (KindOAuth, KindExternalOAuth, KindPAT, KindKeyPair;
+	// "" when no token was recognised); refused means answered 401 or 403.
+	MCPAccepted map[string]int
+	MCPRefused  map[string]int
+	// Refusals counts every 401 or 403 a bearer token got, on MCP servers
+	// and the SQL API, by reason (the Refused… constants).
+	Refusals    map[string]int
+	JWKSFetches int // JWKS documents fetched for External OAuth integrations
+	PRMRequests int // Protected Resource Metadata documents served
 }
 
 // Default identities used when a test does not configure its own.
@@ -132,8 +164,12 @@ func New(opts Options) *Server {
 		netPolicies:      map[string]bool{},
 		authPolicies:     map[string]bool{},
 		pendingResults:   map[string]sqlResult{},
+
+		externalOAuth: map[string]*externalIntegration{},
+		oauthParams:   map[Level]map[string]string{},
 	}
 	s.counters.TokenRequestErrors = map[string]int{}
+	s.counters.MCPAccepted, s.counters.MCPRefused, s.counters.Refusals = map[string]int{}, map[string]int{}, map[string]int{}
 	s.integrations["LOCAL_APPLICATION"] = &Integration{ClientID: "LOCAL_APPLICATION", Public: true, EnforcePKCE: true, local: true}
 	s.AddUser(User{Name: DefaultUser, Password: DefaultPassword, DefaultRole: DefaultRole, Roles: []string{DefaultRole, "PUBLIC"}})
 	s.AddMCPServer(DefaultMCPServer())
@@ -142,6 +178,9 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /oauth/authorize", s.handleAuthorizeForm)
 	mux.HandleFunc("/oauth/token-request", s.handleToken)
 	mux.HandleFunc("/api/v2/databases/{db}/schemas/{schema}/mcp-servers/{name}", s.handleMCP)
+	// RFC 9728 path-inserted form only; Snowflake OAuth itself publishes no
+	// RFC 8414 or OpenID metadata, so those well-known paths stay 404.
+	mux.HandleFunc("GET "+prmPrefix+"/api/v2/databases/{db}/schemas/{schema}/mcp-servers/{name}", s.handlePRM)
 	mux.HandleFunc("POST /api/v2/statements", s.handleStatements)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		// The account URL itself; its Date header follows the stand-in's
@@ -210,10 +249,10 @@ func (s *Server) Counters() Counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.counters
-	c.TokenRequestErrors = map[string]int{}
-	for k, v := range s.counters.TokenRequestErrors {
-		c.TokenRequestErrors[k] = v
-	}
+	c.TokenRequestErrors = maps.Clone(s.counters.TokenRequestErrors)
+	c.MCPAccepted = maps.Clone(s.counters.MCPAccepted)
+	c.MCPRefused = maps.Clone(s.counters.MCPRefused)
+	c.Refusals = maps.Clone(s.counters.Refusals)
 	return c
 }
 

@@ -155,7 +155,7 @@ const (
 )
 
 var (
-	reCreateIntegration = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?SECURITY\s+INTEGRATION\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+(.*)$`)
+	reCreateIntegration = regexp.MustCompile(`(?is)^CREATE\s+(OR\s+REPLACE\s+)?SECURITY\s+INTEGRATION\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+(.*)$`)
 	reCreateRole        = regexp.MustCompile(`(?is)^CREATE\s+ROLE\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)$`)
 	reCreateMCP         = regexp.MustCompile(`(?is)^CREATE\s+(?:OR\s+REPLACE\s+)?MCP\s+SERVER\s+(IF\s+NOT\s+EXISTS\s+)?(` + nameRE + `)\s+FROM\s+SPECIFICATION\s+\$\$(.*)\$\$$`)
 	reGrantMCP          = regexp.MustCompile(`(?is)^GRANT\s+USAGE\s+ON\s+MCP\s+SERVER\s+(` + nameRE + `)\s+TO\s+ROLE\s+(` + nameRE + `)$`)
@@ -192,7 +192,7 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 		return sqlResult{}, &SQLError{Status: 422, Code: "000008", SQLState: "0A000", Message: fmt.Sprintf("Actual statement count %d did not match the desired statement count 1.", len(split))}
 	}
 	stmt = split[0]
-	if res, err, ok := s.execAccountSQL(tok, stmt); ok {
+	if res, err, ok := s.execAccountSQL(tok, role, stmt); ok {
 		return res, err
 	}
 	if m := reCurrentUser.FindStringSubmatch(stmt); m != nil {
@@ -213,7 +213,7 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 		if !slices.Contains(adminRoles, role) {
 			return sqlResult{}, privilegeError("CREATE INTEGRATION on the account")
 		}
-		return s.createIntegration(unquote(m[2]), m[1] != "", m[3])
+		return s.createIntegration(unquote(m[3]), m[1] != "", m[2] != "", m[4])
 	}
 	if m := reCreateRole.FindStringSubmatch(stmt); m != nil {
 		return status(fmt.Sprintf("Role %s successfully created.", unquote(m[2]))), nil
@@ -249,21 +249,27 @@ func (s *Server) execSQL(tok accessToken, role, stmt string) (sqlResult, *SQLErr
 	return sqlResult{}, compileError("syntax error line 1 at position 0 unexpected '" + firstWord(stmt) + "'.")
 }
 
-func (s *Server) createIntegration(name string, ifNotExists bool, options string) (sqlResult, *SQLError) {
+// createIntegration: CREATE [OR REPLACE] SECURITY INTEGRATION [IF NOT
+// EXISTS] name TYPE = OAUTH OAUTH_CLIENT = CUSTOM … (OR REPLACE is not
+// honoured for these) or TYPE = EXTERNAL_OAUTH ….
+func (s *Server) createIntegration(name string, orReplace, ifNotExists bool, options string) (sqlResult, *SQLError) {
 	opts := map[string]string{}
 	for _, m := range reOption.FindAllStringSubmatch(options, -1) {
 		opts[strings.ToUpper(m[1])] = m[2]
 	}
+	if strings.EqualFold(opts["TYPE"], "EXTERNAL_OAUTH") {
+		return s.createExternalOAuth(name, orReplace, ifNotExists, opts)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, exists := s.integrationNames[name]; exists {
+	if _, exists := s.integrationNames[name]; exists || s.externalOAuth[name] != nil {
 		if ifNotExists {
 			return status(fmt.Sprintf("%s already exists, statement succeeded.", name)), nil
 		}
 		return sqlResult{}, alreadyExists(name)
 	}
 	if !strings.EqualFold(opts["TYPE"], "OAUTH") || !strings.EqualFold(opts["OAUTH_CLIENT"], "CUSTOM") {
-		return sqlResult{}, compileError("only TYPE = OAUTH, OAUTH_CLIENT = CUSTOM integrations are supported here")
+		return sqlResult{}, compileError("only TYPE = OAUTH, OAUTH_CLIENT = CUSTOM and TYPE = EXTERNAL_OAUTH integrations are supported here")
 	}
 	redirect := literal(opts["OAUTH_REDIRECT_URI"])
 	if redirect == "" {

@@ -37,6 +37,8 @@ var (
 	reServiceType  = regexp.MustCompile(`(?i)TYPE\s*=\s*SERVICE`)
 	reDefaultRole  = regexp.MustCompile(`(?i)DEFAULT_ROLE\s*=\s*(` + nameRE + `)`)
 	reComment      = regexp.MustCompile(`(?is)COMMENT\s*=\s*(` + literalRE + `)`)
+	reLoginName    = regexp.MustCompile(`(?is)\bLOGIN_NAME\s*=\s*(` + literalRE + `)`)
+	reEmail        = regexp.MustCompile(`(?is)\bEMAIL\s*=\s*(` + literalRE + `)`)
 	reValueList    = regexp.MustCompile(`(?i)VALUE_LIST\s*=\s*\(`)
 	reIPv4Type     = regexp.MustCompile(`(?i)TYPE\s*=\s*IPV4`)
 	reAllowedRules = regexp.MustCompile(`(?i)ALLOWED_NETWORK_RULE_LIST\s*=\s*\(\s*(` + literalRE + `)`)
@@ -49,7 +51,11 @@ type accountStatement struct {
 	re *regexp.Regexp
 	// managesPATs: refused in a session authenticated with a PAT.
 	managesPATs bool
-	exec        func(s *Server, m []string) (sqlResult, *SQLError)
+	// roles may run it (nil: any role); others are refused for lack of
+	// privilege.
+	roles     []string
+	privilege string
+	exec      func(s *Server, m []string) (sqlResult, *SQLError)
 }
 
 // accountStatements are tried in this order; the first pattern that
@@ -71,15 +77,19 @@ var accountStatements = []accountStatement{
 }
 
 // execAccountSQL handles the statements about users, their policies and their
-// PATs; ok is false when the statement is not one of them.
-func (s *Server) execAccountSQL(tok accessToken, stmt string) (res sqlResult, sqlErr *SQLError, ok bool) {
-	for _, k := range accountStatements {
+// PATs, and those that bind MCP servers to an authorization server; ok is
+// false when the statement is not one of them.
+func (s *Server) execAccountSQL(tok accessToken, role, stmt string) (res sqlResult, sqlErr *SQLError, ok bool) {
+	for _, k := range slices.Concat(accountStatements, mcpAuthStatements) {
 		m := k.re.FindStringSubmatch(stmt)
 		if m == nil {
 			continue
 		}
 		if k.managesPATs && tok.kind == "PROGRAMMATIC_ACCESS_TOKEN" {
 			return sqlResult{}, &SQLError{Status: 422, Code: "003001", SQLState: "42501", Message: "SQL access control error: a session authenticated with a programmatic access token cannot manage programmatic access tokens."}, true
+		}
+		if k.roles != nil && !slices.Contains(k.roles, role) {
+			return sqlResult{}, privilegeError(k.privilege), true
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -90,7 +100,7 @@ func (s *Server) execAccountSQL(tok accessToken, stmt string) (res sqlResult, sq
 }
 
 // createUserLocked: CREATE USER [IF NOT EXISTS] name [TYPE = SERVICE]
-// [DEFAULT_ROLE = r] [COMMENT = '…'].
+// [DEFAULT_ROLE = r] [LOGIN_NAME = '…'] [EMAIL = '…'] [COMMENT = '…'].
 func (s *Server) createUserLocked(m []string) (sqlResult, *SQLError) {
 	name, ifNotExists, props := unquote(m[2]), m[1] != "", m[3]
 	if _, exists := s.users[name]; exists {
@@ -109,6 +119,12 @@ func (s *Server) createUserLocked(m []string) (sqlResult, *SQLError) {
 	u := &User{Name: name}
 	if d := reDefaultRole.FindStringSubmatch(props); d != nil {
 		u.DefaultRole = unquote(d[1])
+	}
+	if l := reLoginName.FindStringSubmatch(props); l != nil {
+		u.LoginName = literal(l[1])
+	}
+	if e := reEmail.FindStringSubmatch(props); e != nil {
+		u.Email = literal(e[1])
 	}
 	s.users[name], s.userStates[name] = u, st
 	return status("User " + name + " successfully created."), nil
