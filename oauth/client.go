@@ -155,8 +155,13 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (Tokens, erro
 	if refreshToken == "" {
 		return Tokens{}, fmt.Errorf("refresh: %w", ErrLoginRequired)
 	}
-	src := c.config("").TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken})
-	tok, err := src.Token()
+	var tok *oauth2.Token
+	var err error
+	if c.TokenURL != "" {
+		tok, err = c.refreshAt(c.ctx(ctx), refreshToken)
+	} else {
+		tok, err = c.config("").TokenSource(c.ctx(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	}
 	if err != nil {
 		return Tokens{}, redact(tokenError("refresh the access token", err), refreshToken, c.ClientSecret)
 	}

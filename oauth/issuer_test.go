@@ -72,6 +72,14 @@ func TestIdentityProviderClient(t *testing.T) {
 	if form.Get("resource") != "https://acct.example" || form.Get("client_id") != "sfmcp" || form.Get("code_verifier") == "" {
 		t.Fatalf("token request form %v", form)
 	}
+	// A refresh at the provider sends the scopes and the resource again
+	// (Entra wants the scope), keeps the refresh token when none comes
+	// back, and reads a refusal as one.
+	refreshed, err := c.Refresh(context.Background(), "rt1")
+	if err != nil || refreshed.RefreshToken != "rt1" && refreshed.RefreshToken != "rt2" || form.Get("grant_type") != "refresh_token" ||
+		form.Get("scope") != "session:role:MCP_USERS offline_access" || form.Get("resource") != "https://acct.example" || form.Get("client_id") != "sfmcp" {
+		t.Fatalf("refresh: %+v %v; form %v", refreshed, err, form)
+	}
 	cl, ok := AccessClaims(jwt)
 	if !ok || cl.Issuer != "https://idp.example" || !slices.Equal(cl.Audience, []string{"https://acct.example"}) || !slices.Equal(cl.Scopes, []string{"session:role:MCP_USERS"}) || cl.Expiry.Unix() != 2000000000 {
 		t.Fatalf("claims %+v %v", cl, ok)
@@ -83,5 +91,21 @@ func TestIdentityProviderClient(t *testing.T) {
 	}
 	if s := c.ServerName(); s != "idp.example" {
 		t.Errorf("server name %q", s)
+	}
+}
+
+// A provider's refusal of a refresh token needs a new sign-in, and its
+// answer never shows the refresh token.
+func TestIdentityProviderRefreshRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"invalid_grant","error_description":"grant request is invalid: rt-secret-1 was used"}`))
+	}))
+	defer srv.Close()
+	c := &Client{TokenURL: srv.URL + "/token", ClientID: "sfmcp", HTTPClient: srv.Client()}
+	_, err := c.Refresh(context.Background(), "rt-secret-1")
+	if !errors.Is(err, ErrLoginRequired) || strings.Contains(err.Error(), "rt-secret-1") {
+		t.Fatalf("err = %v; want a login-required error without the token", err)
 	}
 }

@@ -75,8 +75,19 @@ func (s Servers) Stored(p config.Profile, cred keychain.Credential, hc *http.Cli
 	if cred.Issuer != p.Issuer || cred.TokenURL == "" {
 		return nil, &oauth.LoginRequiredError{Reason: IssuerChanged(p, cred)}
 	}
-	c, err := s.withSecret(p, &oauth.Client{TokenURL: cred.TokenURL, ClientID: p.ClientID, Confidential: p.Confidential(),
-		Scopes: cred.Scopes, HTTPClient: hc, Issuer: cred.Issuer, Name: issuerHost(cred.Issuer)})
+	// The refresh token belongs to the client it was issued to, and is
+	// sent again with the scopes it was granted for (and the audience, where
+	// the provider takes it as resource).
+	clientID := cred.ClientID
+	if clientID == "" {
+		clientID = p.ClientID
+	}
+	resource := ""
+	if preset, err := idp.PresetOf(p.IdP, p.Issuer); err == nil {
+		resource = preset.Resource(p.Audience)
+	}
+	c, err := s.withSecret(p, &oauth.Client{TokenURL: cred.TokenURL, ClientID: clientID, Confidential: p.Confidential(),
+		Scopes: cred.Scopes, Resource: resource, HTTPClient: hc, Issuer: cred.Issuer, Name: issuerHost(cred.Issuer)})
 	if err != nil {
 		return nil, err
 	}
