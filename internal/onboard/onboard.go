@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -158,6 +159,9 @@ func (plan *Plan) planProfile(cfg *config.File, in config.Onboarding) error {
 		if err := want.Validate(); err != nil {
 			return &InvalidProfileError{Profile: want.Name, Err: err}
 		}
+		if err := checkIdP(want); err != nil {
+			return &InvalidProfileError{Profile: want.Name, Err: err}
+		}
 		plan.Profile, plan.NewProfile = want, true
 	}
 	var err error
@@ -165,6 +169,19 @@ func (plan *Plan) planProfile(cfg *config.File, in config.Onboarding) error {
 		return &InvalidProfileError{Profile: plan.Profile.Name, Err: err}
 	}
 	return nil
+}
+
+// checkIdP checks an identity provider's kind and what it needs, which
+// config leaves to idp.
+func checkIdP(p config.Profile) error {
+	if !p.IsIdP() {
+		return nil
+	}
+	preset, err := idp.PresetOf(p.IdP, p.Issuer)
+	if err != nil {
+		return err
+	}
+	return preset.Check(p.Audience)
 }
 
 // checkHost: a file from anywhere could send the sign-in to a look-alike
