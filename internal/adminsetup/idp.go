@@ -170,7 +170,7 @@ func (p *Plan) header() string {
 		fmt.Sprintf("Users sign in at %s (%s); Snowflake takes its tokens through External OAuth.", d.Issuer, d.Kind),
 		"At the identity provider, register for sfmcp (" + d.guide() + " in sfmcp's documentation): a native app, public client with PKCE (S256);",
 		fmt.Sprintf("the redirect URI %s; the authorization code and refresh token grants;", p.Setup.RedirectURI),
-		fmt.Sprintf("the scopes %s; tokens whose audience is %s.", strings.Join(p.Scopes, " "), d.Audiences[0]),
+		fmt.Sprintf("the scopes %s; tokens whose audience is %s.", strings.Join(p.Scopes, " "), strings.Join(p.Setup.External.Audiences, " or ")),
 		"[UNVERIFIED] the form of OAUTH_AUTHORIZATION_SERVER's and OAUTH_SCOPES_SUPPORTED's values: see the notes above",
 		"the ALTER statements, and the check at the end.",
 	}

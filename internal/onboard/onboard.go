@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -186,21 +187,33 @@ func checkIdP(p config.Profile) error {
 
 // checkHost: a file from anywhere could send the sign-in to a look-alike
 // site, so a new profile's host outside Snowflake's domains (other than
-// this machine) needs the user's yes.
+// this machine), and an identity provider's issuer, need the user's yes.
 func (plan *Plan) checkHost(ctx context.Context, r Request, ask Ask) error {
-	ep := plan.Endpoint
-	if !plan.NewProfile || ep.SnowflakeHost() || config.IsLoopback(ep.Hostname()) || r.TrustHost {
+	if !plan.NewProfile || r.TrustHost {
 		return nil
 	}
-	trusted := false
-	if ask.TrustHost != nil {
-		var err error
-		if trusted, err = ask.TrustHost(ctx, ep.Host); err != nil {
-			return err
-		}
+	var hosts []string
+	if ep := plan.Endpoint; !ep.SnowflakeHost() && !config.IsLoopback(ep.Hostname()) {
+		hosts = append(hosts, ep.Host)
 	}
-	if !trusted {
-		return &UntrustedHostError{Host: ep.Host}
+	if u, err := url.Parse(plan.Profile.Issuer); plan.Profile.IsIdP() && (err != nil || !config.IsLoopback(u.Hostname())) {
+		host := plan.Profile.Issuer
+		if err == nil {
+			host = u.Host
+		}
+		hosts = append(hosts, host)
+	}
+	for _, host := range hosts {
+		trusted := false
+		if ask.TrustHost != nil {
+			var err error
+			if trusted, err = ask.TrustHost(ctx, host); err != nil {
+				return err
+			}
+		}
+		if !trusted {
+			return &UntrustedHostError{Host: host}
+		}
 	}
 	return nil
 }
