@@ -1,6 +1,9 @@
 // Package adminsetup owns what an administrator sets up in Snowflake for
-// sfmcp users: the plan (the OAuth security integration, the MCP server,
-// the role and its grants, as SQL from snowflake.Setup), the profile name
+// sfmcp users: the plan (the OAuth security integration, or an External
+// OAuth one that trusts the organisation's identity provider with the
+// binding of the MCP server to it; the MCP server, the role and its
+// grants, as SQL from snowflake.Setup), the identity provider's defaults
+// after Snowflake's guide for each, the profile name
 // and account users get, a confidential client's secret kept in the
 // credential store, and the handouts: the onboarding file and the
 // organisation's system configuration. It never prints, prompts or names a
@@ -36,6 +39,10 @@ type Request struct {
 	// Account is the account users put in their profile; default: the
 	// admin profile's.
 	Account string
+	// IdP, when set, makes users sign in at this identity provider: the
+	// integration is an External OAuth one and the MCP server is bound to
+	// it.
+	IdP *IdP
 }
 
 // Plan is a validated request: what runs, and what users get.
@@ -44,11 +51,21 @@ type Plan struct {
 	Statements []snowflake.Statement
 	Profile    string
 	Account    string // as asked ("" for the admin profile's)
+	// IdP is the identity provider as resolved (its kind's defaults filled
+	// in), nil for Snowflake OAuth; Scopes are what its users request.
+	IdP    *IdP
+	Scopes []string
 }
 
 // New validates r and plans it. An invalid field is a
 // *snowflake.FieldError: the setup's fields, "profile" or "account".
 func New(r Request) (*Plan, error) {
+	plan := &Plan{}
+	if r.IdP != nil {
+		if err := plan.planIdP(&r); err != nil {
+			return nil, err
+		}
+	}
 	stmts, err := r.Setup.Statements()
 	if err != nil {
 		return nil, err
@@ -67,12 +84,52 @@ func New(r Request) (*Plan, error) {
 			return nil, &snowflake.FieldError{Field: "account", Err: err}
 		}
 	}
-	return &Plan{Setup: r.Setup, Statements: stmts, Profile: profile, Account: r.Account}, nil
+	plan.Setup, plan.Statements, plan.Profile, plan.Account = r.Setup, stmts, profile, r.Account
+	return plan, nil
+}
+
+// planIdP resolves r's identity provider and sets r's setup up for it:
+// External OAuth, the IdP's default redirect.
+func (p *Plan) planIdP(r *Request) error {
+	d, err := r.IdP.resolve()
+	if err != nil {
+		return err
+	}
+	role, err := ident.ParseOne(r.Setup.Role)
+	if err != nil {
+		return &snowflake.FieldError{Field: "role", Err: err}
+	}
+	if r.Setup.External, p.Scopes, err = d.external(role); err != nil {
+		return err
+	}
+	if r.Setup.RedirectURI == "" {
+		r.Setup.RedirectURI = config.DefaultIdPRedirect
+	}
+	p.IdP = &d
+	return nil
+}
+
+// ClientID is the client id users' profiles name before any is known: a
+// placeholder, or the one the IdP's administrator registered.
+func (p *Plan) ClientID() string {
+	switch {
+	case p.IdP == nil:
+		return PlaceholderClientID
+	case p.IdP.ClientID != "":
+		return p.IdP.ClientID
+	}
+	return PlaceholderIdPClientID
 }
 
 // Script is the plan for an administrator to run by hand: every
-// statement, then the query that shows the integration's client id.
+// statement, then the query that shows the integration's client id. For
+// an identity provider: what to register there first, and the query that
+// shows the binding last.
 func (p *Plan) Script() string {
+	if p.IdP != nil {
+		check := snowflake.Statement{What: "check: the value is the new integration's name, at the level you chose", SQL: p.Setup.BindingSQL()}
+		return p.header() + snowflake.Script(p.Statements) + snowflake.Script([]snowflake.Statement{check})
+	}
 	show := snowflake.Statement{What: "the client id for users' profiles", SQL: p.Setup.ShowSecretsSQL()}
 	return snowflake.Script(p.Statements) + snowflake.Script([]snowflake.Statement{show})
 }
@@ -114,8 +171,15 @@ func (p *Plan) Handout(cfg *config.File, adminProfile, clientID string) config.O
 		clientType = config.ClientConfidential
 	}
 	role, _ := ident.ParseOne(s.Role)
-	return config.Onboarding{Profile: p.Profile, Account: account, ClientID: clientID, ClientType: clientType,
+	o := config.Onboarding{Profile: p.Profile, Account: account, ClientID: clientID, ClientType: clientType,
 		RedirectURI: redirect, Role: role, MCPServer: s.MCPServer}
+	if d := p.IdP; d != nil {
+		o.Issuer, o.IdP, o.Audience = d.Issuer, d.Kind, d.Audiences[0]
+		if d.AnyRole {
+			o.Role = "" // the token asks for session:role-any
+		}
+	}
+	return o
 }
 
 // WriteOnboarding writes the users' onboarding file (it holds no secret).

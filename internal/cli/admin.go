@@ -13,6 +13,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/adminsetup"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/shellword"
 	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/version"
@@ -32,7 +33,14 @@ type adminSetupOptions struct {
 	sqlTool, apply                           bool
 	clientType, adminProfile, account        string
 	profileName, onboarding, systemConfig    string
+	idp                                      adminsetup.IdP // --idp, --issuer and the flags that go with them
+	// changed reports whether a flag was given (nil: none was).
+	changed func(flag string) bool
 }
+
+// adminIdPFlags are the flags of an identity provider's integration: they
+// need --idp or --issuer.
+var adminIdPFlags = []string{"audience", "jwks-url", "user-claim", "user-attribute", "bind", "any-role", "client-id"}
 
 func newAdminSetupCommand(e *Env, runF func(*adminSetupOptions) error) *cobra.Command {
 	o := &adminSetupOptions{e: e}
@@ -45,12 +53,28 @@ Snowflake-managed MCP server with the given tools, and a role that may use
 it. Without --apply the script is printed for review; with --apply it runs
 through the SQL API with the admin profile's token, and a confidential
 client's secret goes into the keychain. Either way, the commands users run
-to get a profile are printed (or written to --onboarding-file).`,
+to get a profile are printed (or written to --onboarding-file).
+
+With --idp (or --issuer), users sign in at the organisation's identity
+provider instead: the integration is an External OAuth one that trusts the
+issuer's tokens, and the MCP server's schema (--bind: or its database, or
+the account) is bound to it with OAUTH_AUTHORIZATION_SERVER, so that it
+takes no other OAuth tokens. Okta and Entra ID get Snowflake's defaults for
+the keys URL and the user mapping; ping and custom need them given. The
+identity provider's administrator registers sfmcp's client as the script
+says (docs/idp-okta.md, docs/idp-entra.md, docs/idp-custom.md).`,
 		Example: `  sfmcp-token admin setup --integration SFMCP --mcp-server DB.PUBLIC.GONG_MCP \
       --role MCP_USERS --search-service DB.PUBLIC.GONG_SEARCH --grant-to-role ANALYST
-  sfmcp-token admin setup ... --apply --admin-profile admin`,
+  sfmcp-token admin setup ... --apply --admin-profile admin
+  # users sign in at Okta; the MCP server takes Okta's tokens only
+  sfmcp-token admin setup --integration OKTA_MCP --mcp-server DB.PUBLIC.GONG_MCP \
+      --role MCP_USERS --sql --idp okta --issuer https://example.okta.com/oauth2/aus123 \
+      --audience https://myorg-myaccount.snowflakecomputing.com --client-id 0oa123`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.changed = cmd.Flags().Changed
+			return run(cmd.Context())
+		},
 	}
 	f := c.Flags()
 	s := &o.s
@@ -63,8 +87,8 @@ to get a profile are printed (or written to --onboarding-file).`,
 	f.BoolVar(&o.sqlTool, "sql", false, "add a read-only SQL execution tool")
 	f.StringVar(&s.SQLWarehouse, "sql-warehouse", "", "warehouse for the SQL tool")
 	f.StringVar(&o.clientType, "client-type", config.ClientPublic, "public (PKCE, no secret) or confidential")
-	f.StringVar(&s.RedirectURI, "redirect-uri", snowflake.DefaultRedirectURI, "the loopback redirect URI to register")
-	f.IntVar(&s.RefreshDays, "refresh-days", 90, "refresh token validity in days (1-90)")
+	f.StringVar(&s.RedirectURI, "redirect-uri", snowflake.DefaultRedirectURI, "the loopback redirect URI to register (with --idp, default "+config.DefaultIdPRedirect+")")
+	f.IntVar(&s.RefreshDays, "refresh-days", 90, "refresh token validity in days (1-90; with --idp, the identity provider decides)")
 	stringsFlag(f, &o.toRoles, "grant-to-role", "grant the MCP role to this role (repeatable)")
 	stringsFlag(f, &o.toUsers, "grant-to-user", "grant the MCP role to this user (repeatable)")
 	f.BoolVar(&o.apply, "apply", false, "run the SQL through the SQL API instead of printing it")
@@ -73,12 +97,30 @@ to get a profile are printed (or written to --onboarding-file).`,
 	f.StringVar(&o.profileName, "profile-name", "", "profile name users get (default: the integration name in lower case)")
 	f.StringVar(&o.onboarding, "onboarding-file", "", "also write the users' onboarding file (for sfmcp-token setup --from FILE)")
 	f.StringVar(&o.systemConfig, "system-config", "", "also write a system configuration for the whole organisation (ship it as /etc/sfmcp/config.toml)")
+	addAdminIdPFlags(c, &o.idp)
 	for _, name := range []string{"integration", "mcp-server", "role"} {
 		_ = c.MarkFlagRequired(name)
 	}
 	_ = c.RegisterFlagCompletionFunc("admin-profile", completeProfiles(e))
 	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
 	return c
+}
+
+// addAdminIdPFlags adds the flags of an identity provider's integration.
+func addAdminIdPFlags(c *cobra.Command, d *adminsetup.IdP) {
+	f := c.Flags()
+	f.StringVar(&d.Kind, "idp", "", "users sign in at this identity provider: okta, entra, ping or custom (an External OAuth integration; default with --issuer: from its host)")
+	f.StringVar(&d.Issuer, "issuer", "", "the identity provider's issuer, exactly as its tokens' iss (Okta: https://<org>.okta.com/oauth2/<id>; Entra ID: https://login.microsoftonline.com/<tenant>/v2.0)")
+	stringsFlag(f, &d.Audiences, "audience", "a token audience to accept (Okta: the account's URL; Entra ID: the Application ID URI, api://…); the first goes into users' profiles (repeatable)")
+	f.StringVar(&d.JWKSURL, "jwks-url", "", "the identity provider's signing keys (default for okta and entra; required for ping and custom)")
+	f.StringVar(&d.UserClaim, "user-claim", "", "the token claim that names the user: sub, upn, email, … (default: sub for okta, upn for entra)")
+	f.StringVar(&d.UserAttribute, "user-attribute", "", "the user attribute that claim matches: LOGIN_NAME or EMAIL_ADDRESS (default LOGIN_NAME for okta and entra)")
+	f.StringVar(&d.Bind, "bind", snowflake.BindSchema, "where the MCP server is bound to the identity provider: account, database or schema (its own)")
+	f.BoolVar(&d.AnyRole, "any-role", false, "tokens ask for no role (session:role-any) and work as the user's default role")
+	f.StringVar(&d.ClientID, "client-id", "", "the client id the identity provider registered for sfmcp, for users' profiles")
+	_ = c.RegisterFlagCompletionFunc("idp", cobra.FixedCompletions(idp.Kinds, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("bind", cobra.FixedCompletions([]cobra.Completion{snowflake.BindAccount, snowflake.BindDatabase, snowflake.BindSchema}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("user-attribute", cobra.FixedCompletions([]cobra.Completion{snowflake.AttributeLoginName, snowflake.AttributeEmail}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // runAdminSetup checks the flags, plans the setup they ask for, prints or
@@ -97,10 +139,14 @@ func runAdminSetup(ctx context.Context, o *adminSetupOptions) error {
 	if err != nil {
 		return err
 	}
-	clientID := adminsetup.PlaceholderClientID
+	clientID := plan.ClientID()
 	if o.apply {
-		if clientID, err = applySetup(ctx, o.e, cfg, o.adminProfile, plan); err != nil {
+		id, err := applySetup(ctx, o.e, cfg, o.adminProfile, plan)
+		if err != nil {
 			return err
+		}
+		if plan.IdP == nil {
+			clientID = id
 		}
 	} else {
 		fmt.Fprint(o.e.Stdout, plan.Script())
@@ -133,7 +179,36 @@ func (o *adminSetupOptions) request() (adminsetup.Request, error) {
 		s.Tools = append(s.Tools, snowflake.Tool{Type: snowflake.ToolSQL})
 	}
 	s.GrantToRoles, s.GrantToUsers = o.toRoles, o.toUsers
-	return adminsetup.Request{Setup: s, Profile: o.profileName, Account: o.account}, nil
+	req := adminsetup.Request{Setup: s, Profile: o.profileName, Account: o.account}
+	return req, o.idpRequest(&req)
+}
+
+// idpRequest adds the identity provider to req when --idp or --issuer is
+// given: the IdP then registers the redirect URI (default
+// config.DefaultIdPRedirect) and decides refresh token lifetimes.
+func (o *adminSetupOptions) idpRequest(req *adminsetup.Request) error {
+	changed := o.changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	if o.idp.Kind == "" && o.idp.Issuer == "" {
+		for _, f := range adminIdPFlags {
+			if changed(f) {
+				return usagef("e.g. --idp okta --issuer https://<org>.okta.com/oauth2/<id> --audience https://<account>.snowflakecomputing.com",
+					"admin setup: --%s is for an identity provider's integration: give --idp and --issuer too", f)
+			}
+		}
+		return nil
+	}
+	if !changed("redirect-uri") {
+		req.Setup.RedirectURI = ""
+	}
+	if !changed("refresh-days") {
+		req.Setup.RefreshDays = 0
+	}
+	d := o.idp
+	req.IdP = &d
+	return nil
 }
 
 // adminSetupFlags maps the fields adminsetup and snowflake.Setup name to
@@ -142,7 +217,9 @@ var adminSetupFlags = map[string]struct{ flag, hint string }{
 	"integration": {"--integration", ""}, "mcp_server": {"--mcp-server", ""}, "role": {"--role", ""}, "redirect_uri": {"--redirect-uri", ""},
 	"refresh_days": {"--refresh-days", ""}, "grant_to_roles": {"--grant-to-role", ""}, "grant_to_users": {"--grant-to-user", ""},
 	"sql_warehouse": {"--sql-warehouse", ""}, "profile": {"", "pass --profile-name"}, "account": {"--account", "e.g. --account ORGNAME-ACCOUNTNAME"},
-	"system_config": {"--system-config", "pass --account ORGNAME-ACCOUNTNAME"},
+	"system_config": {"--system-config", "pass --account ORGNAME-ACCOUNTNAME"}, "idp": {"--idp", ""}, "issuer": {"--issuer", ""},
+	"audience": {"--audience", ""}, "jwks_url": {"--jwks-url", ""}, "user_claim": {"--user-claim", ""}, "user_attribute": {"--user-attribute", ""},
+	"bind": {"--bind", ""}, "client_id": {"--client-id", ""}, "scopes": {"", "check --role and --audience"},
 }
 
 // adminSetupError says which flag holds an invalid value.
@@ -165,7 +242,11 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 	if o.apply {
 		comment = ""
 	}
-	fmt.Fprintf(stdout, "%sEach user then runs (it adds the profile, signs in, adds the MCP server to Claude Code and checks everything):\n", comment)
+	what := "it adds the profile, signs in, adds the MCP server to Claude Code and checks everything"
+	if h.Issuer != "" {
+		what = "a profile that signs in at " + h.Issuer + "; setup signs in, adds the MCP server to Claude Code and checks everything"
+	}
+	fmt.Fprintf(stdout, "%sEach user then runs (%s):\n", comment, what)
 	if o.onboarding != "" {
 		if err := adminsetup.WriteOnboarding(o.onboarding, h); err != nil {
 			return err
@@ -173,7 +254,9 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 		fmt.Fprintf(stdout, "%s  sfmcp-token setup --from %s\n", comment, shellword.Quote(filepath.Base(o.onboarding)))
 		fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", o.onboarding)
 	} else {
-		fmt.Fprintf(stdout, "%s  %s\n", comment, setupCommand(h))
+		for _, c := range setupCommands(h) {
+			fmt.Fprintf(stdout, "%s  %s\n", comment, c)
+		}
 	}
 	if h.ClientType == config.ClientConfidential {
 		fmt.Fprintf(stdout, "%s(setup asks each user for the client secret, which you hand out separately; SFMCP_CLIENT_SECRET also works)\n", comment)
@@ -191,11 +274,21 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 	return nil
 }
 
-// setupCommand is the one command a user runs for o.
-func setupCommand(o config.Onboarding) string {
-	return fmt.Sprintf("sfmcp-token setup --profile %s --account %s --client-id %s --client-type %s --redirect-uri %s --role %s --server %s",
-		o.Profile, shellword.Quote(o.Account), shellword.Quote(o.ClientID), o.ClientType, shellword.Quote(o.RedirectURI),
-		shellword.Quote(o.Role), shellword.Quote(o.MCPServer))
+// setupCommands are the commands a user runs for o: one setup, or for an
+// identity provider (which setup's flags do not name) the profile first.
+func setupCommands(o config.Onboarding) []string {
+	if o.Issuer == "" {
+		return []string{fmt.Sprintf("sfmcp-token setup --profile %s --account %s --client-id %s --client-type %s --redirect-uri %s --role %s --server %s",
+			o.Profile, shellword.Quote(o.Account), shellword.Quote(o.ClientID), o.ClientType, shellword.Quote(o.RedirectURI),
+			shellword.Quote(o.Role), shellword.Quote(o.MCPServer))}
+	}
+	add := fmt.Sprintf("sfmcp-token profile add %s --account %s --issuer %s --idp %s --audience %s --client-id %s --client-type %s --redirect-uri %s",
+		o.Profile, shellword.Quote(o.Account), shellword.Quote(o.Issuer), o.IdP, shellword.Quote(o.Audience), shellword.Quote(o.ClientID),
+		o.ClientType, shellword.Quote(o.RedirectURI))
+	if o.Role != "" {
+		add += " --role " + shellword.Quote(o.Role)
+	}
+	return []string{add, fmt.Sprintf("sfmcp-token setup --profile %s --server %s", o.Profile, shellword.Quote(o.MCPServer))}
 }
 
 // daemonCreds gives the SQL API the admin profile's token from the daemon.
@@ -232,6 +325,10 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 	client, err := plan.Apply(ctx, api, func(st snowflake.Statement) { fmt.Fprintf(e.Stdout, "✓ %s\n", st.What) })
 	if err != nil {
 		return "", sqlAdvice(err, admin.Name)
+	}
+	if plan.IdP != nil {
+		fmt.Fprintf(e.Stdout, "Integration %s is ready; the MCP server %s takes tokens from %s only.\n", storedName(plan.Setup.Integration), plan.Setup.MCPServer, plan.IdP.Issuer)
+		return "", nil
 	}
 	if plan.Setup.Confidential {
 		store, err := openStore(e, cfg)

@@ -3,11 +3,14 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/adminsetup"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/snowflake"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
 
@@ -143,5 +146,121 @@ func TestAdminSetupConfidential(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// admin setup --idp prints the External OAuth integration and the binding,
+// says what the identity provider's administrator registers and what is
+// unverified, and hands users a profile that signs in at the issuer.
+func TestAdminSetupIdPPrints(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	file := filepath.Join(h.dir, "onboard.toml")
+	base := []string{"admin", "setup", "--integration", "okta_mcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users", "--sql",
+		"--idp", "okta", "--issuer", "https://example.okta.com/oauth2/aus123", "--audience", "https://myorg-acct.snowflakecomputing.com",
+		"--account", "myorg-acct"}
+	out := h.mustRun(append(base, "--client-id", "0oa123")...)
+	for _, want := range []string{
+		"-- Users sign in at https://example.okta.com/oauth2/aus123 (okta); Snowflake takes its tokens through External OAuth.\n",
+		"-- the redirect URI http://127.0.0.1:8000/callback; the authorization code and refresh token grants;\n",
+		"CREATE SECURITY INTEGRATION IF NOT EXISTS OKTA_MCP\n  TYPE = EXTERNAL_OAUTH\n",
+		"EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://example.okta.com/oauth2/aus123/v1/keys'",
+		"EXTERNAL_OAUTH_TOKEN_USER_MAPPING_CLAIM = 'sub'",
+		"-- [UNVERIFIED] Snowflake's release note of 22 July 2026 names OAUTH_AUTHORIZATION_SERVER",
+		"ALTER SCHEMA DB.PUBLIC SET OAUTH_AUTHORIZATION_SERVER = 'OKTA_MCP';",
+		"ALTER SCHEMA DB.PUBLIC SET OAUTH_SCOPES_SUPPORTED = 'session:role:MCP_USERS,offline_access';",
+		"SHOW PARAMETERS LIKE 'OAUTH_AUTHORIZATION_SERVER' IN SCHEMA DB.PUBLIC;",
+		"--   sfmcp-token profile add okta_mcp --account myorg-acct --issuer https://example.okta.com/oauth2/aus123 --idp okta " +
+			"--audience https://myorg-acct.snowflakecomputing.com --client-id 0oa123 --client-type public --redirect-uri http://127.0.0.1:8000/callback --role MCP_USERS\n",
+		"--   sfmcp-token setup --profile okta_mcp --server db.public.gong_mcp\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "sfmcp-token") {
+			t.Errorf("uncommented shell line in the SQL output: %q", line)
+		}
+	}
+	if strings.Contains(out, "SHOW_OAUTH_CLIENT_SECRETS") {
+		t.Error("an External OAuth integration has no client secrets to show")
+	}
+	// Entra ID, bound at the database, the handout in a file.
+	out = h.mustRun("admin", "setup", "--integration", "entra_mcp", "--mcp-server", "db.public.gong_mcp", "--role", "mcp_users", "--sql",
+		"--idp", "entra", "--issuer", "https://login.microsoftonline.com/tenant-1/v2.0", "--audience", "api://12345678-1234-1234-1234-123456789abc",
+		"--bind", "database", "--user-attribute", "email_address", "--account", "myorg-acct", "--onboarding-file", file)
+	for _, want := range []string{
+		"EXTERNAL_OAUTH_TYPE = AZURE",
+		"EXTERNAL_OAUTH_JWS_KEYS_URL = 'https://login.microsoftonline.com/tenant-1/discovery/v2.0/keys'",
+		"EXTERNAL_OAUTH_AUDIENCE_LIST = ('api://12345678-1234-1234-1234-123456789abc', '12345678-1234-1234-1234-123456789abc')",
+		"EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'EMAIL_ADDRESS'",
+		"ALTER DATABASE DB SET OAUTH_SCOPES_SUPPORTED = 'api://12345678-1234-1234-1234-123456789abc/session:scope:MCP_USERS,offline_access';",
+		"--   sfmcp-token setup --from onboard.toml\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("entra output lacks %q:\n%s", want, out)
+		}
+	}
+	o, err := config.LoadOnboarding(file)
+	if err != nil || o.Issuer != "https://login.microsoftonline.com/tenant-1/v2.0" || o.IdP != "entra" || o.Audience != "api://12345678-1234-1234-1234-123456789abc" ||
+		o.ClientID != "<IDP_CLIENT_ID>" || o.RedirectURI != config.DefaultIdPRedirect || o.Role != "MCP_USERS" {
+		t.Fatalf("onboarding file: %+v %v", o, err)
+	}
+}
+
+// The identity provider's flags are refused without one, and each bad
+// value names its flag.
+func TestAdminSetupIdPRefusals(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	base := []string{"admin", "setup", "--integration", "x", "--mcp-server", "db.public.m", "--role", "r", "--sql"}
+	okta := []string{"--idp", "okta", "--issuer", "https://example.okta.com/oauth2/aus123", "--audience", "https://myorg-acct.snowflakecomputing.com"}
+	for _, tc := range []struct {
+		args      []string
+		msg, hint string
+	}{
+		{[]string{"--audience", "x"}, "admin setup: --audience is for an identity provider's integration: give --idp and --issuer too", "e.g. --idp okta"},
+		{[]string{"--bind", "account"}, "admin setup: --bind is for an identity provider's integration", ""},
+		{[]string{"--any-role"}, "admin setup: --any-role is for an identity provider's integration", ""},
+		{append([]string{"--refresh-days", "30"}, okta...), "admin setup: --refresh-days: the identity provider decides", ""},
+		{[]string{"--idp", "okta", "--audience", "a"}, "admin setup: --issuer: the identity provider's issuer is required", ""},
+		{[]string{"--idp", "auth0", "--issuer", "https://a.example", "--audience", "a"}, `admin setup: --idp: identity provider "auth0"`, ""},
+		{[]string{"--idp", "okta", "--issuer", "https://example.okta.com/oauth2/aus123"}, "admin setup: --audience: the token audience is required", ""},
+		{[]string{"--idp", "ping", "--issuer", "https://sso.example", "--audience", "a"}, "admin setup: --jwks-url: a ping identity provider needs", ""},
+		{append([]string{"--bind", "table"}, okta...), `admin setup: --bind: "table": use account, database or schema`, ""},
+		{append([]string{"--user-attribute", "name"}, okta...), `admin setup: --user-attribute: "NAME": use LOGIN_NAME or EMAIL_ADDRESS`, ""},
+		{append([]string{"--user-claim", "sub'--"}, okta...), `admin setup: --user-claim: "sub'--" is not a claim name`, ""},
+		{append([]string{"--redirect-uri", "https://evil.example/cb"}, okta...), "admin setup: --redirect-uri: ", ""},
+		{[]string{"--idp", "okta", "--issuer", "http://example.okta.com/oauth2/x", "--audience", "a"}, "admin setup: --issuer: ", ""},
+	} {
+		code, _, errOut := h.run("", append(append([]string{}, base...), tc.args...)...)
+		if code != exitcode.Usage || !strings.HasPrefix(errOut, "sfmcp: "+tc.msg) || !strings.Contains(errOut, tc.hint) {
+			t.Errorf("%v: exit %d\n%s", tc.args, code, errOut)
+		}
+	}
+}
+
+// The identity provider's flags reach the options; the redirect URI and
+// refresh days then count only when given.
+func TestAdminSetupIdPOptions(t *testing.T) {
+	o, err := parsed(t, newAdminSetupCommand, "--integration", "i", "--mcp-server", "d.s.m", "--role", "r", "--idp", "entra", "--issuer", "https://is",
+		"--audience", "api://a", "--audience", "b", "--jwks-url", "https://keys", "--user-claim", "email", "--user-attribute", "EMAIL_ADDRESS",
+		"--bind", "account", "--any-role", "--client-id", "cid")
+	want := adminsetup.IdP{Kind: "entra", Issuer: "https://is", Audiences: []string{"api://a", "b"}, JWKSURL: "https://keys", UserClaim: "email",
+		UserAttribute: "EMAIL_ADDRESS", Bind: "account", AnyRole: true, ClientID: "cid"}
+	if err != nil || !reflect.DeepEqual(o.idp, want) {
+		t.Fatalf("options: %+v %v", o.idp, err)
+	}
+	req, err := o.request()
+	if err != nil || req.IdP == nil || req.Setup.RedirectURI != "" || req.Setup.RefreshDays != 0 {
+		t.Fatalf("request: %+v %v", req, err)
+	}
+	o, _ = parsed(t, newAdminSetupCommand, "--integration", "i", "--mcp-server", "d.s.m", "--role", "r", "--issuer", "https://is",
+		"--redirect-uri", "http://127.0.0.1:9000/cb")
+	if req, err := o.request(); err != nil || req.IdP == nil || req.IdP.Bind != "schema" || req.Setup.RedirectURI != "http://127.0.0.1:9000/cb" {
+		t.Fatalf("--issuer alone, a redirect given: %+v %v", req, err)
+	}
+	o, _ = parsed(t, newAdminSetupCommand, "--integration", "i", "--mcp-server", "d.s.m", "--role", "r")
+	if req, err := o.request(); err != nil || req.IdP != nil || req.Setup.RedirectURI != snowflake.DefaultRedirectURI || req.Setup.RefreshDays != 90 {
+		t.Fatalf("Snowflake OAuth: %+v %v", req, err)
 	}
 }

@@ -141,7 +141,8 @@ func (p Profile) Differences(given Profile) []string {
 		dst *string
 		v   string
 	}{{&want.Account, given.Account}, {&want.Host, given.Host}, {&want.ClientID, given.ClientID},
-		{&want.ClientType, given.ClientType}, {&want.RedirectURI, given.RedirectURI}, {&want.Role, given.Role}} {
+		{&want.ClientType, given.ClientType}, {&want.RedirectURI, given.RedirectURI}, {&want.Role, given.Role},
+		{&want.Issuer, given.Issuer}, {&want.IdP, given.IdP}, {&want.Audience, given.Audience}} {
 		if s.v != "" {
 			*s.dst = s.v
 		}
@@ -166,6 +167,9 @@ func (p Profile) Differences(given Profile) []string {
 	if storedName(p.Role) != storedName(want.Role) {
 		diff = append(diff, fmt.Sprintf("role %q, not %q", p.Role, want.Role))
 	}
+	if p.Issuer != want.Issuer || p.IdP != want.IdP || p.Audience != want.Audience {
+		diff = append(diff, fmt.Sprintf("identity provider %s, not %s", p.idpLabel(), want.idpLabel()))
+	}
 	return diff
 }
 
@@ -173,4 +177,12 @@ func (p Profile) Differences(given Profile) []string {
 func storedName(s string) string {
 	n, _ := ident.ParseOne(s)
 	return n
+}
+
+// idpLabel names where p signs in, for Differences.
+func (p Profile) idpLabel() string {
+	if !p.IsIdP() {
+		return "none (Snowflake OAuth)"
+	}
+	return fmt.Sprintf("%q (idp %q, audience %q)", p.Issuer, p.IdP, p.Audience)
 }

@@ -75,6 +75,14 @@ func TestDifferences(t *testing.T) {
 			[]string{"client type confidential, not public"}},
 		{"another redirect", Profile{Account: "a-b", RedirectURI: redirect}, Profile{RedirectURI: "http://127.0.0.1:4000/cb"},
 			[]string{`redirect URI "` + redirect + `", not "http://127.0.0.1:4000/cb"`}},
+		{"an identity provider now", Profile{Account: "a-b", ClientID: "CID", ClientType: ClientPublic, RedirectURI: redirect},
+			Profile{Issuer: "https://idp.example/o", IdP: "okta"},
+			[]string{`identity provider none (Snowflake OAuth), not "https://idp.example/o" (idp "okta", audience "")`}},
+		{"another audience", Profile{Account: "a-b", ClientID: "CID", Issuer: "https://idp.example/o", Audience: "api://a"},
+			Profile{Audience: "api://b"},
+			[]string{`identity provider "https://idp.example/o" (idp "", audience "api://a"), not "https://idp.example/o" (idp "", audience "api://b")`}},
+		{"the same identity provider", Profile{Account: "a-b", ClientID: "CID", Issuer: "https://idp.example/o", IdP: "okta"},
+			Profile{Issuer: "https://idp.example/o", ClientID: "CID"}, nil},
 	} {
 		if got := tc.old.Differences(tc.given); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

@@ -25,6 +25,12 @@ type Onboarding struct {
 	RedirectURI string `toml:"redirect_uri,omitempty"`
 	Role        string `toml:"role,omitempty"`
 	MCPServer   string `toml:"mcp_server,omitempty"`
+	// Issuer, IdP and Audience make the profile sign in at an identity
+	// provider (see Profile): when the account takes its MCP tokens
+	// through External OAuth.
+	Issuer   string `toml:"issuer,omitempty"`
+	IdP      string `toml:"idp,omitempty"`
+	Audience string `toml:"audience,omitempty"`
 }
 
 // maxOnboarding bounds what is read: the file has a handful of short keys.
@@ -79,7 +85,7 @@ func LoadOnboarding(path string) (Onboarding, error) {
 // AsProfile is the profile the file describes, named name.
 func (o Onboarding) AsProfile(name string) Profile {
 	return Profile{Name: name, Account: o.Account, Host: o.Host, ClientID: o.ClientID, ClientType: strings.ToLower(o.ClientType),
-		RedirectURI: o.RedirectURI, Role: o.Role}
+		RedirectURI: o.RedirectURI, Role: o.Role, Issuer: o.Issuer, IdP: strings.ToLower(o.IdP), Audience: o.Audience}
 }
 
 // Encode is the file's text, with a comment saying what to do with it.
@@ -89,6 +95,9 @@ func (o Onboarding) Encode() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString("# sfmcp onboarding, from your Snowflake administrator. Run once:\n#   sfmcp-token setup --from THIS_FILE\n")
+	if o.Issuer != "" {
+		b.WriteString("# You sign in at your organisation's identity provider (issuer below), not at Snowflake.\n")
+	}
 	if strings.EqualFold(o.ClientType, ClientConfidential) {
 		b.WriteString("# The client secret is not in this file; your administrator gives it to you separately, and setup asks for it.\n")
 	}

@@ -191,7 +191,8 @@ func overlay(sys, user Profile) Profile {
 		dst *string
 		v   string
 	}{{&p.Account, user.Account}, {&p.Host, user.Host}, {&p.ClientID, user.ClientID}, {&p.ClientType, user.ClientType},
-		{&p.RedirectURI, user.RedirectURI}, {&p.Role, user.Role}, {&p.User, user.User}, {&p.Auth, user.Auth}} {
+		{&p.RedirectURI, user.RedirectURI}, {&p.Role, user.Role}, {&p.User, user.User}, {&p.Auth, user.Auth},
+		{&p.Issuer, user.Issuer}, {&p.IdP, user.IdP}, {&p.Audience, user.Audience}} {
 		if f.v != "" {
 			*f.dst = f.v
 		}
@@ -349,7 +350,8 @@ func diff(sys, p Profile) (Profile, bool) {
 		sys, mine string
 	}{{&d.Account, sys.Account, p.Account}, {&d.Host, sys.Host, p.Host}, {&d.ClientID, sys.ClientID, p.ClientID},
 		{&d.ClientType, sys.ClientType, p.ClientType}, {&d.RedirectURI, sys.RedirectURI, p.RedirectURI},
-		{&d.Role, sys.Role, p.Role}, {&d.User, sys.User, p.User}, {&d.Auth, sys.Auth, p.Auth}} {
+		{&d.Role, sys.Role, p.Role}, {&d.User, sys.User, p.User}, {&d.Auth, sys.Auth, p.Auth},
+		{&d.Issuer, sys.Issuer, p.Issuer}, {&d.IdP, sys.IdP, p.IdP}, {&d.Audience, sys.Audience, p.Audience}} {
 		if f.mine != f.sys {
 			*f.dst, changed = f.mine, true
 		}

@@ -67,3 +67,38 @@ profiles = ["corp"]
 		t.Errorf("a user's [managed] took effect: keyring %q", mine.Keyring)
 	}
 }
+
+// A system file's identity provider profile reaches users, and a user's
+// own override of its audience is the only thing written back.
+func TestSystemIdPProfile(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "system.toml")
+	os.WriteFile(sys, []byte(`[profiles.corp]
+account = "myorg-acct"
+client_id = "0oa123"
+issuer = "https://example.okta.com/oauth2/aus123"
+idp = "okta"
+audience = "https://myorg-acct.snowflakecomputing.com"
+`), 0o644)
+	user := filepath.Join(dir, "user.toml")
+	os.WriteFile(user, []byte("[profiles.corp]\naudience = \"https://other.example\"\n"), 0o600)
+	f, err := LoadLayered(sys, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Profiles["corp"]
+	if p.Issuer != "https://example.okta.com/oauth2/aus123" || p.IdP != "okta" || p.Audience != "https://other.example" || p.ClientID != "0oa123" {
+		t.Fatalf("corp = %+v", p)
+	}
+	p.IdP = "custom"
+	if err := f.Put(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(user)
+	if text := string(data); !strings.Contains(text, `idp = "custom"`) || !strings.Contains(text, `audience = "https://other.example"`) || strings.Contains(text, "issuer") {
+		t.Fatalf("the user's file:\n%s", text)
+	}
+}

@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/keychain"
 )
@@ -158,6 +160,9 @@ func (plan *Plan) planProfile(cfg *config.File, in config.Onboarding) error {
 		if err := want.Validate(); err != nil {
 			return &InvalidProfileError{Profile: want.Name, Err: err}
 		}
+		if err := checkIdP(want); err != nil {
+			return &InvalidProfileError{Profile: want.Name, Err: err}
+		}
 		plan.Profile, plan.NewProfile = want, true
 	}
 	var err error
@@ -167,23 +172,48 @@ func (plan *Plan) planProfile(cfg *config.File, in config.Onboarding) error {
 	return nil
 }
 
-// checkHost: a file from anywhere could send the sign-in to a look-alike
-// site, so a new profile's host outside Snowflake's domains (other than
-// this machine) needs the user's yes.
-func (plan *Plan) checkHost(ctx context.Context, r Request, ask Ask) error {
-	ep := plan.Endpoint
-	if !plan.NewProfile || ep.SnowflakeHost() || config.IsLoopback(ep.Hostname()) || r.TrustHost {
+// checkIdP checks an identity provider's kind and what it needs, which
+// config leaves to idp.
+func checkIdP(p config.Profile) error {
+	if !p.IsIdP() {
 		return nil
 	}
-	trusted := false
-	if ask.TrustHost != nil {
-		var err error
-		if trusted, err = ask.TrustHost(ctx, ep.Host); err != nil {
-			return err
-		}
+	preset, err := idp.PresetOf(p.IdP, p.Issuer)
+	if err != nil {
+		return err
 	}
-	if !trusted {
-		return &UntrustedHostError{Host: ep.Host}
+	return preset.Check(p.Audience)
+}
+
+// checkHost: a file from anywhere could send the sign-in to a look-alike
+// site, so a new profile's host outside Snowflake's domains (other than
+// this machine), and an identity provider's issuer, need the user's yes.
+func (plan *Plan) checkHost(ctx context.Context, r Request, ask Ask) error {
+	if !plan.NewProfile || r.TrustHost {
+		return nil
+	}
+	var hosts []string
+	if ep := plan.Endpoint; !ep.SnowflakeHost() && !config.IsLoopback(ep.Hostname()) {
+		hosts = append(hosts, ep.Host)
+	}
+	if u, err := url.Parse(plan.Profile.Issuer); plan.Profile.IsIdP() && (err != nil || !config.IsLoopback(u.Hostname())) {
+		host := plan.Profile.Issuer
+		if err == nil {
+			host = u.Host
+		}
+		hosts = append(hosts, host)
+	}
+	for _, host := range hosts {
+		trusted := false
+		if ask.TrustHost != nil {
+			var err error
+			if trusted, err = ask.TrustHost(ctx, host); err != nil {
+				return err
+			}
+		}
+		if !trusted {
+			return &UntrustedHostError{Host: host}
+		}
 	}
 	return nil
 }

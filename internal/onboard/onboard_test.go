@@ -124,6 +124,40 @@ func TestNewPlansTheInputs(t *testing.T) {
 	}
 }
 
+// An administrator's file for an identity provider plans a profile that
+// signs in there, once the user trusts the issuer; a profile of that name
+// that signs in at Snowflake is another profile, refused.
+func TestNewPlansAnIdPProfileFromTheFile(t *testing.T) {
+	file := config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "0oa123", ClientType: config.ClientPublic,
+		RedirectURI: config.DefaultIdPRedirect, Role: "MCP_USERS", MCPServer: "DB.PUBLIC.GONG_MCP",
+		Issuer: "https://example.okta.com/oauth2/aus123", IdP: "okta", Audience: "https://myorg-acct.snowflakecomputing.com"}
+	plan, _, err := setting{req: Request{File: file, TrustHost: true}}.run(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := plan.Profile; !plan.NewProfile || !p.IsIdP() || p.Issuer != file.Issuer || p.IdP != "okta" || p.Audience != file.Audience ||
+		p.ClientID != "0oa123" || p.Role != "MCP_USERS" || plan.Server != "DB.PUBLIC.GONG_MCP" {
+		t.Fatalf("plan: %+v", plan)
+	}
+	// The issuer is where users type their password: a file from anywhere
+	// may name any, so a new profile's needs the user's yes.
+	asked := []string{}
+	plan, _, err = setting{req: Request{File: file}, ask: Ask{TrustHost: func(_ context.Context, host string) (bool, error) {
+		asked = append(asked, host)
+		return false, nil
+	}}}.run(t)
+	var u *UntrustedHostError
+	if !errors.As(err, &u) || u.Host != "example.okta.com" || !slices.Equal(asked, []string{"example.okta.com"}) {
+		t.Fatalf("issuer refused: %v %v asked %v", plan, err, asked)
+	}
+	sf := config.Profile{Name: "corp", Account: "myorg-acct", Role: "MCP_USERS"}
+	_, _, err = setting{profiles: []config.Profile{sf}, req: Request{File: file}}.run(t)
+	var c *ProfileConflictError
+	if !errors.As(err, &c) || !slices.ContainsFunc(c.Differences, func(d string) bool { return strings.HasPrefix(d, "identity provider none") }) {
+		t.Fatalf("a Snowflake OAuth profile of that name: %v", err)
+	}
+}
+
 // Each client's entry: added, left as it is, or sfmcp's own rewritten.
 func TestNewPlansTheEntries(t *testing.T) {
 	given := Request{Given: config.Onboarding{Profile: "team", MCPServer: "DB.PUBLIC.GONG_MCP"}}
@@ -181,6 +215,18 @@ func TestNewRefuses(t *testing.T) {
 			func(err error) bool {
 				var i *InvalidProfileError
 				return errors.As(err, &i) && i.Profile == "corp" && strings.Contains(err.Error(), "redirect-uri")
+			}},
+		{"an unknown identity provider in the file", setting{req: Request{File: config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "CID",
+			Issuer: "https://idp.example/o", IdP: "auth0"}}},
+			func(err error) bool {
+				var i *InvalidProfileError
+				return errors.As(err, &i) && strings.Contains(err.Error(), `identity provider "auth0"`)
+			}},
+		{"Entra ID without its Application ID URI", setting{req: Request{File: config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "CID",
+			Issuer: "https://login.microsoftonline.com/t/v2.0"}}},
+			func(err error) bool {
+				var i *InvalidProfileError
+				return errors.As(err, &i) && strings.Contains(err.Error(), "Application ID URI")
 			}},
 		{"look-alike host, nobody to ask", setting{req: lookalike}, isUntrusted},
 		{"look-alike host, answered no", setting{req: lookalike, ask: Ask{TrustHost: trusts(false)}}, isUntrusted},

@@ -22,7 +22,10 @@ func (c IntegrationClient) String() string { return "client id " + c.ID }
 func (c IntegrationClient) GoString() string { return c.String() }
 
 // Apply runs stmts (s.Statements) through api in order, calling done after
-// each, then reads the integration's client id (and secret) back.
+// each, then reads the integration's client id (and secret) back. An
+// External OAuth integration has no client at Snowflake (the identity
+// provider registers it): Apply reads the binding back instead and fails
+// with ErrBindingNotEffective unless the MCP server is bound to it.
 func (s Setup) Apply(ctx context.Context, api *Client, stmts []Statement, done func(Statement)) (IntegrationClient, error) {
 	for i, st := range stmts {
 		if _, err := api.Exec(ctx, st.SQL); err != nil {
@@ -31,6 +34,9 @@ func (s Setup) Apply(ctx context.Context, api *Client, stmts []Statement, done f
 		if done != nil {
 			done(st)
 		}
+	}
+	if s.External != nil {
+		return IntegrationClient{}, s.checkBinding(ctx, api)
 	}
 	res, err := api.Exec(ctx, s.ShowSecretsSQL())
 	if err != nil {

@@ -78,7 +78,7 @@ func TestSetupScriptSplitsIntoIntendedStatements(t *testing.T) {
 			continue
 		}
 		accepted++
-		all := append(stmts, Statement{"the client id", s.ShowSecretsSQL()})
+		all := append(stmts, Statement{What: "the client id", SQL: s.ShowSecretsSQL()})
 		splitsInto(t, Script(all), sqlOf(all), s)
 	}
 	if accepted < 1000 {

@@ -1,6 +1,7 @@
 package snowflake
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -35,6 +36,11 @@ type Setup struct {
 	GrantToRoles []string
 	GrantToUsers []string
 	SQLWarehouse string // warehouse for the SQL tool, optional
+	// External, when set, makes the integration an External OAuth one
+	// (users sign in at an identity provider) and binds the MCP server to
+	// it; Confidential and RefreshDays are then the identity provider's
+	// business, and RedirectURI only checked (the IdP registers it).
+	External *ExternalOAuth
 }
 
 // DefaultRedirectURI is the loopback redirect the setup registers.
@@ -44,50 +50,108 @@ const DefaultRedirectURI = "http://127.0.0.1:3000/oauth/callback"
 type Statement struct {
 	What string
 	SQL  string
+	// Note, if any, is printed above the statement in a script (what the
+	// administrator should know before running it); it is never sent.
+	Note string
 }
 
-// Statements validates the setup and returns the SQL to run, in order.
-// Names are read once into parts (ident) and written back quoted; every
-// string goes through Literal.
+// setupNames are the setup's names as Snowflake stores them (parts) and
+// quoted for SQL.
+type setupNames struct {
+	integ, server, role []string // parts
+	integSQL, roleSQL   string
+	serverSQL           string
+}
+
+// names reads the setup's names once into parts (ident).
+func (s Setup) names() (setupNames, error) {
+	var n setupNames
+	var err error
+	if n.integ, err = nameParts(s.Integration, 1); err != nil {
+		return n, &FieldError{Field: "integration", Err: err}
+	}
+	if n.server, err = nameParts(s.MCPServer, 3); err != nil {
+		return n, &FieldError{Field: "mcp_server", Err: err}
+	}
+	if n.role, err = nameParts(s.Role, 1); err != nil {
+		return n, &FieldError{Field: "role", Err: err}
+	}
+	n.integSQL, n.roleSQL, n.serverSQL = ident.Join(n.integ...), ident.Join(n.role...), ident.Join(n.server...)
+	return n, nil
+}
+
+// Statements validates the setup and returns the SQL to run, in order: the
+// integration, the role, the MCP server, the grants, and for External
+// OAuth the binding last (until then nothing changes for the server's
+// users). Names are read once into parts (ident) and written back quoted;
+// every string goes through Literal.
 func (s Setup) Statements() ([]Statement, error) {
-	integParts, err := nameParts(s.Integration, 1)
+	n, err := s.names()
 	if err != nil {
-		return nil, &FieldError{Field: "integration", Err: err}
+		return nil, err
 	}
-	serverParts, err := nameParts(s.MCPServer, 3)
+	integ, err := s.integrationStatement(n)
 	if err != nil {
-		return nil, &FieldError{Field: "mcp_server", Err: err}
+		return nil, err
 	}
-	roleParts, err := nameParts(s.Role, 1)
+	role := n.roleSQL
+	out := []Statement{integ, {What: "the role MCP users work as", SQL: "CREATE ROLE IF NOT EXISTS " + role}}
+	spec, grants, err := s.toolSpec(role)
 	if err != nil {
-		return nil, &FieldError{Field: "role", Err: err}
+		return nil, err
 	}
+	db, schema := ident.Join(n.server[0]), ident.Join(n.server[:2]...)
+	out = append(out,
+		Statement{What: "the MCP server", SQL: fmt.Sprintf("CREATE MCP SERVER IF NOT EXISTS %s\n  FROM SPECIFICATION $$\n%s$$", n.serverSQL, spec)},
+		Statement{What: "USAGE on the database", SQL: fmt.Sprintf("GRANT USAGE ON DATABASE %s TO ROLE %s", db, role)},
+		Statement{What: "USAGE on the schema", SQL: fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO ROLE %s", schema, role)},
+		Statement{What: "USAGE on the MCP server (connect and tools/list)", SQL: fmt.Sprintf("GRANT USAGE ON MCP SERVER %s TO ROLE %s", n.serverSQL, role)},
+	)
+	out = append(out, grants...)
+	roleGrants, err := s.roleGrants(role)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, roleGrants...)
+	if s.External != nil {
+		out = append(out, s.External.bindStatements(n.integ[0], n.server)...)
+	}
+	return out, nil
+}
+
+// integrationStatement is the security integration: Snowflake OAuth for a
+// custom client, or External OAuth.
+func (s Setup) integrationStatement(n setupNames) (Statement, error) {
 	redirect := s.RedirectURI
 	if redirect == "" {
 		redirect = DefaultRedirectURI
 	}
 	u, err := url.Parse(redirect)
 	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") || u.Port() == "" {
-		return nil, &FieldError{Field: "redirect_uri", Err: fmt.Errorf("%q: use a loopback URI with a fixed port, e.g. %s", redirect, DefaultRedirectURI)}
+		return Statement{}, &FieldError{Field: "redirect_uri", Err: fmt.Errorf("%q: use a loopback URI with a fixed port, e.g. %s", redirect, DefaultRedirectURI)}
+	}
+	if s.External != nil {
+		if s.RefreshDays != 0 {
+			return Statement{}, &FieldError{Field: "refresh_days", Err: errors.New("the identity provider decides how long refresh tokens last (Okta: the access policy's rule; Entra ID: 90 days)")}
+		}
+		if err := s.External.check(); err != nil {
+			return Statement{}, err
+		}
+		return Statement{What: "the External OAuth integration: Snowflake takes the tokens of " + s.External.Issuer, SQL: s.External.integrationSQL(n.integSQL)}, nil
 	}
 	days := s.RefreshDays
 	if days == 0 {
 		days = 90
 	}
 	if days < 1 || days > 90 {
-		return nil, &FieldError{Field: "refresh_days", Err: fmt.Errorf("%d: Snowflake allows 1 to 90 days for custom clients", days)}
+		return Statement{}, &FieldError{Field: "refresh_days", Err: fmt.Errorf("%d: Snowflake allows 1 to 90 days for custom clients", days)}
 	}
-	integ, role := ident.Join(integParts...), ident.Join(roleParts...)
-	server := ident.Join(serverParts...)
-	db, schema := ident.Join(serverParts[0]), ident.Join(serverParts[:2]...)
-
 	clientType := "PUBLIC"
 	pkce := "\n  OAUTH_ENFORCE_PKCE = TRUE"
 	if s.Confidential {
 		clientType, pkce = "CONFIDENTIAL", ""
 	}
-	var out []Statement
-	out = append(out, Statement{"the OAuth integration sfmcp users sign in with", fmt.Sprintf(`CREATE SECURITY INTEGRATION IF NOT EXISTS %s
+	return Statement{What: "the OAuth integration sfmcp users sign in with", SQL: fmt.Sprintf(`CREATE SECURITY INTEGRATION IF NOT EXISTS %s
   TYPE = OAUTH
   OAUTH_CLIENT = CUSTOM
   ENABLED = TRUE
@@ -98,33 +162,25 @@ func (s Setup) Statements() ([]Statement, error) {
   OAUTH_REFRESH_TOKEN_VALIDITY = %d
   OAUTH_USE_SECONDARY_ROLES = NONE
   ALLOWED_ROLES_LIST = (%s)
-  COMMENT = %s`, integ, Literal(clientType), Literal(redirect), pkce, days*86400, Literal(roleParts[0]), Literal("sfmcp: Snowflake MCP access"))})
-	out = append(out, Statement{"the role MCP users work as", "CREATE ROLE IF NOT EXISTS " + role})
+  COMMENT = %s`, n.integSQL, Literal(clientType), Literal(redirect), pkce, days*86400, Literal(n.role[0]), Literal("sfmcp: Snowflake MCP access"))}, nil
+}
 
-	spec, grants, err := s.toolSpec(role)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, Statement{"the MCP server", fmt.Sprintf("CREATE MCP SERVER IF NOT EXISTS %s\n  FROM SPECIFICATION $$\n%s$$", server, spec)})
-	out = append(out,
-		Statement{"USAGE on the database", fmt.Sprintf("GRANT USAGE ON DATABASE %s TO ROLE %s", db, role)},
-		Statement{"USAGE on the schema", fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO ROLE %s", schema, role)},
-		Statement{"USAGE on the MCP server (connect and tools/list)", fmt.Sprintf("GRANT USAGE ON MCP SERVER %s TO ROLE %s", server, role)},
-	)
-	out = append(out, grants...)
+// roleGrants grant the MCP role (quoted) to the roles and users named.
+func (s Setup) roleGrants(role string) ([]Statement, error) {
+	var out []Statement
 	for _, r := range s.GrantToRoles {
 		p, err := nameParts(r, 1)
 		if err != nil {
 			return nil, &FieldError{Field: "grant_to_roles", Err: err}
 		}
-		out = append(out, Statement{"the MCP role for role " + p[0], fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, ident.Join(p...))})
+		out = append(out, Statement{What: "the MCP role for role " + p[0], SQL: fmt.Sprintf("GRANT ROLE %s TO ROLE %s", role, ident.Join(p...))})
 	}
 	for _, usr := range s.GrantToUsers {
 		p, err := nameParts(usr, 1)
 		if err != nil {
 			return nil, &FieldError{Field: "grant_to_users", Err: err}
 		}
-		out = append(out, Statement{"the MCP role for user " + p[0], fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Join(p...))})
+		out = append(out, Statement{What: "the MCP role for user " + p[0], SQL: fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Join(p...))})
 	}
 	return out, nil
 }
@@ -192,7 +248,7 @@ func (s Setup) toolSpec(role string) (string, []Statement, error) {
 			}
 		}
 		if grant != "" {
-			grants = append(grants, Statement{"access to " + display + " for its tool", grant})
+			grants = append(grants, Statement{What: "access to " + display + " for its tool", SQL: grant})
 		}
 	}
 	spec := b.String()
@@ -231,7 +287,31 @@ func Script(stmts []Statement) string {
 	var b strings.Builder
 	oneLine := strings.NewReplacer("\n", " ", "\r", " ", "\u2028", " ", "\u2029", " ")
 	for _, s := range stmts {
-		fmt.Fprintf(&b, "-- %s\n%s;\n\n", oneLine.Replace(s.What), s.SQL)
+		fmt.Fprintf(&b, "-- %s\n", oneLine.Replace(s.What))
+		for _, line := range wrap(oneLine.Replace(s.Note), 100) {
+			fmt.Fprintf(&b, "-- %s\n", line)
+		}
+		fmt.Fprintf(&b, "%s;\n\n", s.SQL)
 	}
 	return b.String()
+}
+
+// wrap breaks text into lines of at most width bytes at spaces (a longer
+// word stays whole).
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines, line = append(lines, line), ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

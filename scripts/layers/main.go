@@ -28,8 +28,8 @@ var layer = map[string]int{
 	"internal/snowflake": 1, "oauth": 1, "internal/expiry": 1,
 	// Policy over those.
 	"internal/errcode": 2, "internal/tokencmd": 2, "internal/patprofile": 2, "internal/mcpclients": 2,
-	"internal/netconf": 2, "internal/service": 2, "internal/adminsetup": 2, "internal/idp": 2,
-	"internal/signin": 3, "daemon": 3, "internal/patsetup": 3, "internal/doctor": 3, "internal/onboard": 3,
+	"internal/netconf": 2, "internal/service": 2, "internal/idp": 2,
+	"internal/signin": 3, "internal/adminsetup": 3, "daemon": 3, "internal/patsetup": 3, "internal/doctor": 3, "internal/onboard": 3,
 	// Above the daemon: what asks it for tokens on its own terms.
 	"internal/mcpbridge": 4,
 	// The CLI wires and presents.
