@@ -22,6 +22,7 @@ const bin = "/opt/sfmcp/sfmcp-token"
 type setting struct {
 	profiles []config.Profile // in the config already
 	claude   string           // ~/.claude.json, "" for none
+	system   string           // the system file, "" for none
 	req      Request
 	ask      Ask
 }
@@ -31,7 +32,14 @@ type setting struct {
 func (s setting) run(t *testing.T) (*Plan, []string, error) {
 	t.Helper()
 	home := t.TempDir()
-	cfg, err := config.Load(filepath.Join(home, "config.toml"))
+	system := ""
+	if s.system != "" {
+		system = filepath.Join(home, "system.toml")
+		if err := os.WriteFile(system, []byte(s.system), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadLayered(system, filepath.Join(home, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +69,18 @@ func (s setting) run(t *testing.T) (*Plan, []string, error) {
 		ask.TrustHost = func(ctx context.Context, host string) (bool, error) {
 			asked = append(asked, "trust "+host)
 			return trust(ctx, host)
+		}
+	}
+	if trust := ask.TrustIssuer; trust != nil {
+		ask.TrustIssuer = func(ctx context.Context, issuer string) (bool, error) {
+			asked = append(asked, "trust "+issuer)
+			return trust(ctx, issuer)
+		}
+	}
+	if id := ask.ClientID; id != nil {
+		ask.ClientID = func(ctx context.Context, issuer string) (string, error) {
+			asked = append(asked, "client id")
+			return id(ctx, issuer)
 		}
 	}
 	plan, err := New(context.Background(), cfg, r, ask)
