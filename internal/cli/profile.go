@@ -165,14 +165,18 @@ func profileFromURL(ctx context.Context, e *Env, cfg *config.File, o *profileAdd
 	if err != nil {
 		return nil, err
 	}
-	p, err := srv.Address.OnHost(o.p)
+	base := o.p
+	old, exists := cfg.Profiles[base.Name]
+	if exists && base.Account == "" && base.Host == "" && old.CheckServerURL(srv.Address.URL) == nil {
+		base.Account, base.Host = old.Account, old.Host // --force: already on the server's host
+	}
+	p, err := srv.Address.OnHost(base)
 	if err != nil {
 		return nil, usagef("drop --account and --host: the URL names the account's host", "%v", err)
 	}
 	if p, err = srv.Resource.Apply(p); err != nil {
 		return nil, usagef("drop --issuer: the MCP server says where it takes its tokens from", "%v", err)
 	}
-	old, exists := cfg.Profiles[p.Name]
 	if p.IsIdP() && !given("issuer") && !(exists && idp.SameIssuer(old.Issuer, p.Issuer)) {
 		var trust func(context.Context, string) (bool, error)
 		if ask := terminalQuestion(e); ask != nil {
