@@ -156,7 +156,7 @@ func printStatus(e *Env, view statusView, socket string) error {
 // where the profile signs in. A server that cannot be asked says nothing:
 // status is not the place to diagnose the network (doctor is).
 func movedServers(ctx context.Context, e *Env, cfg *config.File, shown []apitype.ProfileStatus) []movedServer {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // all of them: status stays quick offline
 	defer cancel()
 	var moved []movedServer
 	for _, ps := range shown {
