@@ -161,6 +161,9 @@ func profileFromURL(ctx context.Context, e *Env, cfg *config.File, o *profileAdd
 	if o.connection != "" {
 		return nil, usagef("", "give --url or --connection, not both")
 	}
+	if _, exists := cfg.Profiles[o.p.Name]; exists && !o.force {
+		return given, nil // refused as it exists, before anything is asked
+	}
 	srv, err := discoverServer(ctx, e, o.url)
 	if err != nil {
 		return nil, err
