@@ -251,7 +251,13 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 		if err := adminsetup.WriteOnboarding(o.onboarding, h); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s  sfmcp-token setup --from %s\n", comment, shellword.Quote(filepath.Base(o.onboarding)))
+		from := "sfmcp-token setup --from " + shellword.Quote(filepath.Base(o.onboarding))
+		if h.Issuer != "" {
+			// A file from anywhere may name any issuer: the user names the
+			// one you told them (or the system file's allowed_issuers does).
+			from += " --issuer " + shellword.Quote(h.Issuer)
+		}
+		fmt.Fprintf(stdout, "%s  %s\n", comment, from)
 		fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", o.onboarding)
 	} else {
 		for _, c := range setupCommands(h) {

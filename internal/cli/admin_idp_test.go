@@ -89,7 +89,13 @@ func TestAdminSetupIdPThenUserSetup(t *testing.T) {
 	}
 	h.sf.AddUser(snowflaketest.User{Name: "ALICE_CORP", LoginName: "alice@example.com", Roles: []string{"MCP_USERS"}, DefaultRole: "MCP_USERS"})
 	h.open = idpBrowser(t, idp, "alice@example.com")
-	code, out, errOut := h.run("", "setup", "--from", onb, "--host", h.sf.Host())
+	// A handout from anywhere may name any issuer: without a terminal,
+	// setup signs in there only when the user names it, as the
+	// administrator's command does.
+	if code, _, errOut := h.run("", "setup", "--from", onb, "--host", h.sf.Host()); code != 2 || !strings.Contains(errOut, "which you did not name") {
+		t.Fatalf("setup --from an IdP file without the issuer: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := h.run("", "setup", "--from", onb, "--host", h.sf.Host(), "--issuer", idp.Issuer)
 	if code != 0 {
 		t.Fatalf("setup --from the onboarding file: exit %d\n%s%s", code, out, errOut)
 	}

@@ -195,7 +195,7 @@ func TestAdminSetupIdPPrints(t *testing.T) {
 		"EXTERNAL_OAUTH_AUDIENCE_LIST = ('api://12345678-1234-1234-1234-123456789abc', '12345678-1234-1234-1234-123456789abc')",
 		"EXTERNAL_OAUTH_SNOWFLAKE_USER_MAPPING_ATTRIBUTE = 'EMAIL_ADDRESS'",
 		"ALTER DATABASE DB SET OAUTH_SCOPES_SUPPORTED = 'api://12345678-1234-1234-1234-123456789abc/session:scope:MCP_USERS,offline_access';",
-		"--   sfmcp-token setup --from onboard.toml\n",
+		"--   sfmcp-token setup --from onboard.toml --issuer https://login.microsoftonline.com/tenant-1/v2.0\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("entra output lacks %q:\n%s", want, out)

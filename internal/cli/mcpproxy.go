@@ -24,7 +24,10 @@ func newMCPProxyCommand(e *Env) *cobra.Command {
 		Short: "Stdio MCP bridge to a Snowflake MCP server",
 		Long: `Bridge an MCP client on stdin/stdout to a Snowflake MCP server, with a fresh
 token from the daemon on every request. A token Snowflake refuses is renewed
-and the request retried once. Only MCP messages go to stdout.`,
+and the request retried once; if the renewed one is refused too, the
+server's metadata says whether it takes its tokens from another
+authorization server now (an identity provider it was bound to), and the
+error says so. Only MCP messages go to stdout.`,
 		Example: `  # in an MCP client's config: "command": "sfmcp-token",
   #   "args": ["mcp-proxy", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP"]
   sfmcp-token mcp-proxy --profile prod --server DB.PUBLIC.GONG_MCP`,
@@ -62,7 +65,8 @@ func runMCPProxy(ctx context.Context, e *Env, profileName, server string, quiet 
 	// Each token names the network to use; a test's client carries all.
 	tokens.ViaSignIn = e.HTTPClient == nil
 	o := mcpbridge.Options{Tokens: tokens, Log: log,
-		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) }}
+		Advice:  func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: p.Name})) },
+		Refused: mcpbridge.BindingAdvice(p, serverURL)}
 	if e.HTTPClient != nil && e.HTTPClient.Transport != nil {
 		o.Base = e.HTTPClient.Transport.(*http.Transport)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/idp"
+	"github.com/sfmcp/sfmcp/internal/onboard"
 	"github.com/sfmcp/sfmcp/internal/signin"
 )
 
@@ -32,14 +34,28 @@ type profileAddOptions struct {
 	p                               config.Profile
 	connection                      string
 	secretStdin, makeDefault, force bool
+	url                             string // the MCP server's, which says the rest
+	server                          string // DB.SCHEMA.NAME, from url
 }
 
 func newProfileAddCommand(e *Env) *cobra.Command {
 	var o profileAddOptions
 	c := &cobra.Command{
-		Use:   "add NAME --account ORGNAME-ACCOUNTNAME",
+		Use:   "add NAME --account ORGNAME-ACCOUNTNAME | --url MCP_SERVER_URL",
 		Short: "Add a profile (or change one with --force)",
+		Long: `Add a profile: the Snowflake account, the OAuth client to sign in with, and
+a role. With --url, the MCP server's URL says the rest: the account's host,
+the server (remembered in the profile's mcp_servers), and where to sign in,
+which the server's metadata names (RFC 9728): Snowflake's own OAuth, or the
+identity provider an administrator bound it to (then --client-id is
+needed). A role given with --role or --scope beats the one the server's
+scopes name. Before a profile signs in at an identity provider you did not
+name with --issuer, you are asked on a terminal (without one it is refused),
+unless the system file's allowed_issuers decides.`,
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount --role ANALYST --default
+  # everything from the MCP server's URL
+  sfmcp-token profile add corp --client-id 0oa123 \
+      --url https://myorg-myaccount.snowflakecomputing.com/api/v2/databases/DB/schemas/S/mcp-servers/X
   sfmcp-token profile add prod --connection default   # from the Snowflake CLI
   printf %s "$SECRET" | sfmcp-token profile add prod --account myorg-myaccount \
       --client-id ABC --client-type confidential --client-secret-stdin
@@ -64,6 +80,7 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 	f.StringVar(&o.p.Issuer, "issuer", "", "the identity provider (OpenID/OAuth issuer URL) to sign in at, when the account takes its MCP tokens through External OAuth")
 	f.StringVar(&o.p.IdP, "idp", "", "the identity provider's kind: okta, entra, ping or custom (default: from the issuer's host)")
 	f.StringVar(&o.p.Audience, "audience", "", "the token audience the account accepts (EXTERNAL_OAUTH_AUDIENCE_LIST); for Entra ID the Application ID URI, api://…")
+	f.StringVar(&o.url, "url", "", "the MCP server's URL: the account's host, the server and where to sign in are found from it")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
 	f.StringVar(&o.connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
 	f.BoolVar(&o.makeDefault, "default", false, "make this the default profile")
@@ -84,6 +101,11 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 		}
 		return changed(strings.ReplaceAll(key, "_", "-"))
 	}
+	if o.url != "" {
+		if given, err = profileFromURL(ctx, e, cfg, &o, given); err != nil {
+			return err
+		}
+	}
 	p, existed, err := cfg.Add(config.Change{Profile: o.p, Given: given, Replace: o.force, Connection: o.connection, Getenv: e.Getenv,
 		Secret: o.secretStdin, Default: o.makeDefault})
 	var exists *config.ExistsError
@@ -96,10 +118,17 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	case errors.As(err, &locked):
 		return usagef("drop --default", "%v", err)
 	case err != nil:
-		return usagef("", "%v", err)
+		hint, _ := issuerRefusal(err)
+		return usagef(hint, "%v", err)
 	}
 	if _, err := signin.Scopes(p); err != nil {
 		return usagef("e.g. --idp okta", "%v", err)
+	}
+	if o.server != "" && !slices.Contains(p.MCPServers, o.server) {
+		p.MCPServers = append(p.MCPServers, o.server) // --force keeps the others
+		if err := cfg.Put(p); err != nil {
+			return usagef("", "%v", err)
+		}
 	}
 	if o.secretStdin {
 		if err := storeClientSecret(ctx, e, cfg, p.Name); err != nil {
@@ -116,8 +145,63 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	if p.IsIdP() {
 		at = ", signs in at " + p.Issuer
 	}
+	if o.server != "" {
+		at += "; MCP server " + o.server
+	}
 	fmt.Fprintf(e.Stdout, "Profile %s %s (%s, client %s%s). Next: sfmcp-token login --profile %s\n", p.Name, verb, ep.Host, p.ClientLabel(), at, p.Name)
 	return nil
+}
+
+// profileFromURL lays what the MCP server at o.url says over o's profile:
+// the account's host, the server, where it takes its tokens from and the
+// role its scopes name; the returned given names those settings too. An
+// identity provider the user did not name (--issuer) is signed in at only
+// with a yes (onboard.TrustIssuer).
+func profileFromURL(ctx context.Context, e *Env, cfg *config.File, o *profileAddOptions, given func(string) bool) (func(string) bool, error) {
+	if o.connection != "" {
+		return nil, usagef("", "give --url or --connection, not both")
+	}
+	if _, exists := cfg.Profiles[o.p.Name]; exists && !o.force {
+		return given, nil // refused as it exists, before anything is asked
+	}
+	srv, err := discoverServer(ctx, e, o.url)
+	if err != nil {
+		return nil, err
+	}
+	base := o.p
+	old, exists := cfg.Profiles[base.Name]
+	if exists && base.Account == "" && base.Host == "" && old.CheckServerURL(srv.Address.URL) == nil {
+		base.Account, base.Host = old.Account, old.Host // --force: already on the server's host
+	}
+	p, err := srv.Address.OnHost(base)
+	if err != nil {
+		return nil, usagef("drop --account and --host: the URL names the account's host", "%v", err)
+	}
+	if p, err = srv.Resource.Apply(p); err != nil {
+		return nil, usagef("drop --issuer: the MCP server says where it takes its tokens from", "%v", err)
+	}
+	if p.IsIdP() && !given("issuer") && !(exists && idp.SameIssuer(old.Issuer, p.Issuer)) {
+		var trust func(context.Context, string) (bool, error)
+		if ask := terminalQuestion(e); ask != nil {
+			trust = func(ctx context.Context, issuer string) (bool, error) {
+				answer, err := ask(ctx, trustQuestion(issuer))
+				return yes(strings.TrimSpace(answer)), err
+			}
+		}
+		if err := onboard.TrustIssuer(ctx, cfg, p.Issuer, trust); err != nil {
+			if hint, ok := issuerRefusal(err); ok {
+				return nil, usagef(hint, "profile add: %v", err)
+			}
+			return nil, err
+		}
+	}
+	p.MCPServers = []string{srv.Address.Server}
+	// A role the profile has (--force keeps what is not given) beats the
+	// server's too.
+	hasRole := exists && !given("role") && !given("scopes") && (old.Role != "" || len(old.Scopes) > 0)
+	derived := map[string]bool{"account": true, "host": true, "issuer": true, "idp": true, "audience": true, "role": p.Role != o.p.Role && !hasRole}
+	o.p, o.server = p, srv.Address.Server
+	return func(key string) bool { return derived[key] || given(key) }, nil
 }
 
 // storeClientSecret reads the client secret from stdin into the store:

@@ -28,6 +28,10 @@ import (
 type setupOptions struct {
 	from      string
 	in        config.Onboarding // from the flags
+	url       string            // the MCP server's, which says the rest
+	issuer    string            // the identity provider, as the user names it
+	kind      string            // its kind (--idp)
+	audience  string
 	mcpName   string
 	project   bool
 	clients   []string
@@ -40,7 +44,7 @@ type setupOptions struct {
 func newSetupCommand(e *Env) *cobra.Command {
 	var o setupOptions
 	c := &cobra.Command{
-		Use:   "setup [--from FILE] [--profile P --account A ...] [--server DB.SCHEMA.NAME]",
+		Use:   "setup [--from FILE] [--url MCP_SERVER_URL] [--profile P --account A ...] [--server DB.SCHEMA.NAME]",
 		Short: "Set up in one go: profile, sign-in, MCP server, checks",
 		Long: `Do everything a new user needs, in order: add the profile, sign in through
 the browser, add the MCP server to Claude Code (user scope, or the project's
@@ -51,10 +55,19 @@ It takes what your administrator handed out (--from, the file that
 On a terminal it asks only for what is missing; with --yes, or without a
 terminal, it asks nothing. It changes nothing when a profile or MCP entry of
 the same name exists with other settings, and every step that is already
-done is left as it is, so running setup again changes nothing.`,
+done is left as it is, so running setup again changes nothing.
+
+With --url, the MCP server's URL says the account's host, the server and
+where to sign in (its metadata, RFC 9728): Snowflake's own OAuth, or the
+identity provider an administrator bound the server to. An identity
+provider you did not name with --issuer is signed in at only when you say
+yes on a terminal, or the system file's allowed_issuers lists it; --yes does
+not say yes to it.`,
 		Example: `  sfmcp-token setup --from sfmcp-onboarding.toml
   sfmcp-token setup --profile team --account myorg-myaccount --role MCP_USERS --server DB.PUBLIC.GONG_MCP
-  sfmcp-token setup --from sfmcp-onboarding.toml --no-browser   # over SSH`,
+  sfmcp-token setup --from sfmcp-onboarding.toml --no-browser   # over SSH
+  sfmcp-token setup --client-id 0oa123 \
+      --url https://myorg-myaccount.snowflakecomputing.com/api/v2/databases/DB/schemas/S/mcp-servers/X`,
 		Args: noArgs,
 		RunE: longRunning(func(ctx context.Context, _ []string) error {
 			return runSetup(ctx, e, o)
@@ -70,6 +83,10 @@ done is left as it is, so running setup again changes nothing.`,
 	f.StringVar(&o.in.RedirectURI, "redirect-uri", "", "the integration's loopback redirect URI")
 	f.StringVar(&o.in.Role, "role", "", "role for the session")
 	f.StringVar(&o.in.MCPServer, "server", "", "the MCP server: DATABASE.SCHEMA.NAME")
+	f.StringVar(&o.url, "url", "", "the MCP server's URL: the account's host, the server and where to sign in are found from it")
+	f.StringVar(&o.issuer, "issuer", "", "the identity provider (issuer URL) to sign in at, as you know it")
+	f.StringVar(&o.kind, "idp", "", "the identity provider's kind: okta, entra, ping or custom (default: from the issuer's host)")
+	f.StringVar(&o.audience, "audience", "", "the token audience the account accepts; for Entra ID the Application ID URI, api://…")
 	f.StringVar(&o.mcpName, "mcp-name", "snowflake", "the name of the MCP server entry")
 	f.BoolVar(&o.project, "project", false, "add the MCP server to the clients' project files (Claude Code: .mcp.json) instead of your user configuration")
 	f.StringArrayVar(&o.clients, "client", nil, "the MCP client to configure: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default claude-code; on a terminal setup asks)")
@@ -119,7 +136,7 @@ func runSetup(ctx context.Context, e *Env, o setupOptions) error {
 // asking on the terminal for what is missing.
 func (s *setupRun) plan(ctx context.Context) (*onboard.Plan, error) {
 	r := onboard.Request{Given: s.o.in, EntryName: s.o.mcpName, Clients: s.o.clients, Scope: mcpclients.User,
-		ClientEnv: clientEnv(s.e), Project: ".", TrustHost: s.o.yes}
+		ClientEnv: clientEnv(s.e), Project: ".", TrustHost: s.o.yes, Issuer: s.o.issuer, IdP: s.o.kind, Audience: s.o.audience}
 	if s.o.project {
 		r.Scope = mcpclients.Project
 	}
@@ -132,6 +149,14 @@ func (s *setupRun) plan(ctx context.Context) (*onboard.Plan, error) {
 	var err error
 	if s.cfg, err = loadConfig(s.e); err != nil {
 		return nil, err
+	}
+	if s.o.url != "" {
+		if s.o.in.MCPServer != "" {
+			return nil, usagef("drop --server: the URL names the server", "setup: give --url or --server, not both")
+		}
+		if r.URL, err = discoverServer(ctx, s.e, s.o.url); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := onboard.New(ctx, s.cfg, r, s.asking())
 	if err != nil {
@@ -151,6 +176,13 @@ func (s *setupRun) asking() onboard.Ask {
 		TrustHost: func(ctx context.Context, host string) (bool, error) {
 			answer, err := s.question(ctx, fmt.Sprintf("The sign-in will go to %s, which is not a Snowflake host (*.snowflakecomputing.com). Continue? [y/N]", host))
 			return yes(answer), err
+		},
+		TrustIssuer: func(ctx context.Context, issuer string) (bool, error) {
+			answer, err := s.question(ctx, trustQuestion(issuer))
+			return yes(answer), err
+		},
+		ClientID: func(ctx context.Context, issuer string) (string, error) {
+			return s.question(ctx, "Client id of sfmcp at "+onboard.IssuerHost(issuer)+" (from your administrator)")
 		},
 	}
 	if len(installedClients(s.e)) > 0 {
@@ -193,9 +225,14 @@ func setupError(err error) error {
 		files    *onboard.ClientFileError
 	)
 	hint := ""
+	if h, ok := issuerRefusal(err); ok {
+		return usagef(h, "setup: %v", err)
+	}
 	switch {
 	case errors.As(err, &field) && field.Field == "mcp_server":
 		return usagef("", "setup: --server: %v", field.Err)
+	case errors.As(err, &field) && field.Field == "url":
+		return usagef("the URL names the account's host and where it takes tokens from: drop what disagrees with it", "setup: --url: %v", field.Err)
 	case errors.As(err, &field):
 		hint, err = setupHints[field.Field], field.Err
 	case errors.As(err, &conflict):
@@ -241,7 +278,11 @@ func (s *setupRun) addProfile(ctx context.Context, plan *onboard.Plan) error {
 		return err
 	}
 	notifyDaemon(ctx, s.e, p.Name)
-	s.step("profile %s: added (%s, client %s)", p.Name, plan.Endpoint.Host, p.ClientLabel())
+	at := ""
+	if p.IsIdP() {
+		at = ", signs in at " + p.Issuer
+	}
+	s.step("profile %s: added (%s, client %s%s)", p.Name, plan.Endpoint.Host, p.ClientLabel(), at)
 	return nil
 }
 

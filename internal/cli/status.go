@@ -16,6 +16,7 @@ import (
 	"github.com/sfmcp/sfmcp/daemon"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/expiry"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 )
 
@@ -24,6 +25,19 @@ type statusView struct {
 	Daemon   *apitype.Status         `json:"daemon"` // null when not running
 	Socket   string                  `json:"socket"`
 	Profiles []apitype.ProfileStatus `json:"profiles"`
+	// Moved are the profiles' MCP servers that take their tokens from
+	// another authorization server now.
+	Moved []movedServer `json:"moved_mcp_servers,omitempty"`
+}
+
+// movedServer is an MCP server of a profile whose metadata names another
+// authorization server than the profile signs in at.
+type movedServer struct {
+	Profile             string `json:"profile"`
+	Server              string `json:"server"` // as the profile's mcp_servers names it
+	URL                 string `json:"url"`
+	AuthorizationServer string `json:"authorization_server"`
+	Advice              string `json:"advice"`
 }
 
 func newStatusCommand(e *Env) *cobra.Command {
@@ -32,7 +46,10 @@ func newStatusCommand(e *Env) *cobra.Command {
 		Use:   "status [PROFILE]",
 		Short: "Profiles, tokens and the daemon",
 		Long: `Show whether the daemon runs, and for each profile its state, user, role and
-how long its access token and its sign-in (or PAT) stay valid.`,
+how long its access token and its sign-in (or PAT) stay valid. For the MCP
+servers a profile lists (mcp_servers), it asks each, without a token, where
+it takes its tokens from, and says when that is no longer where the profile
+signs in.`,
 		Example: `  sfmcp-token status
   sfmcp-token status prod --json`,
 		Args:              profileArg,
@@ -78,14 +95,20 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 			return fmt.Errorf("%w: %q", config.ErrNoProfile, only[0])
 		}
 	}
+	view.Moved = movedServers(ctx, e, cfg, view.Profiles)
 	if asJSON {
 		return writeJSON(e, view)
 	}
+	return printStatus(e, view, c.Socket)
+}
+
+// printStatus prints view for people.
+func printStatus(e *Env, view statusView, socket string) error {
 	if view.Daemon != nil {
 		d := view.Daemon
 		fmt.Fprintf(e.Stdout, "daemon: running, pid %d, up %s, version %s, socket %s\n", d.PID, d.Uptime, d.Version, d.Socket)
 	} else {
-		fmt.Fprintf(e.Stdout, "daemon: not running (socket %s); it starts on the first sfmcp-token headers, or run: sfmcp-token daemon\n", c.Socket)
+		fmt.Fprintf(e.Stdout, "daemon: not running (socket %s); it starts on the first sfmcp-token headers, or run: sfmcp-token daemon\n", socket)
 	}
 	if len(view.Profiles) == 0 {
 		fmt.Fprintln(e.Stdout, "no profiles: run sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME")
@@ -121,7 +144,40 @@ func runStatus(ctx context.Context, e *Env, only []string, asJSON bool) error {
 			fmt.Fprintf(e.Stdout, "profile %s: %s\n", p.Name, p.LastError)
 		}
 	}
+	for _, m := range view.Moved {
+		fmt.Fprintf(e.Stdout, "profile %s, MCP server %s: %s\n", m.Profile, mcpclients.Printable(m.Server), m.Advice)
+	}
 	return nil
+}
+
+// movedServers asks the MCP servers of the OAuth profiles shown where they
+// take their tokens from, as their metadata says after a request without
+// a token (its 401 names it), and returns those that moved away from
+// where the profile signs in. A server that cannot be asked says nothing:
+// status is not the place to diagnose the network (doctor is).
+func movedServers(ctx context.Context, e *Env, cfg *config.File, shown []apitype.ProfileStatus) []movedServer {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // all of them: status stays quick offline
+	defer cancel()
+	var moved []movedServer
+	for _, ps := range shown {
+		p, ok := cfg.Profiles[ps.Name]
+		ep, err := p.Endpoint()
+		if !ok || err != nil || p.IsPAT() {
+			continue
+		}
+		for _, spec := range p.MCPServers {
+			url, err := config.MCPServerURL(ep, spec)
+			if err != nil || p.CheckServerURL(url) != nil {
+				continue
+			}
+			var changed *idp.BindingChangedError
+			if errors.As(idp.CheckBinding(ctx, e.snowflakeHTTP(), p, url, nil), &changed) {
+				moved = append(moved, movedServer{Profile: p.Name, Server: spec, URL: url, AuthorizationServer: changed.AuthorizationServer,
+					Advice: changed.Error() + "; " + changed.Hint()})
+			}
+		}
+	}
+	return moved
 }
 
 func dash(s string) string {

@@ -29,6 +29,7 @@ import (
 //	[managed]
 //	keyring = "os"                        # the file store is not allowed
 //	allowed_hosts = ["myorg-myaccount.snowflakecomputing.com"]
+//	allowed_issuers = ["https://example.okta.com/oauth2/aus123"]  # the only identity providers to sign in at
 //	auto_login = false                    # the daemon never opens a sign-in itself
 //	ca_file = "/etc/ssl/certs/corp-ca.pem"
 //	profiles = ["corp"]                   # users cannot change these profiles
@@ -40,6 +41,10 @@ type Managed struct {
 	HTTPSProxy     string   `toml:"https_proxy"`
 	DefaultProfile string   `toml:"default_profile"`
 	AllowedHosts   []string `toml:"allowed_hosts"`
+	// AllowedIssuers are the identity providers (issuers) profiles may
+	// sign in at: one an MCP server's metadata names is trusted without
+	// asking, and any other is refused.
+	AllowedIssuers []string `toml:"allowed_issuers"`
 	AutoLogin      *bool    `toml:"auto_login"`
 	Profiles       []string `toml:"profiles"`
 }
@@ -68,6 +73,16 @@ func SystemPath(getenv func(string) string) string {
 // ErrHostNotAllowed: the system file's allowed_hosts does not list a
 // profile's host.
 var ErrHostNotAllowed = errors.New("host not allowed by the system configuration")
+
+// ErrIssuerNotAllowed: the system file's allowed_issuers does not list a
+// profile's issuer. It is an ErrHostNotAllowed too: what the system file
+// allows, it allows by host and by identity provider alike.
+var ErrIssuerNotAllowed error = notAllowed("identity provider not allowed by the system configuration")
+
+type notAllowed string
+
+func (e notAllowed) Error() string { return string(e) }
+func (notAllowed) Unwrap() error   { return ErrHostNotAllowed }
 
 // SystemFileError is a system file that cannot be used: the user cannot
 // fix it, an administrator can.
@@ -261,6 +276,7 @@ func (f *File) Source(key string) (file string, locked bool) {
 		return f.Path, false
 	}
 	if f.sys.managedTop(key) != "" || key == "allowed_hosts" && len(f.sys.managed.AllowedHosts) > 0 ||
+		key == "allowed_issuers" && len(f.sys.managed.AllowedIssuers) > 0 ||
 		key == "auto_login" && f.sys.managed.AutoLogin != nil {
 		return f.sys.path, true
 	}
@@ -285,9 +301,14 @@ func (f *File) FromSystem(name string) bool {
 	return ok
 }
 
-// checkAllowed refuses a profile whose hosts the system file does not
-// allow.
+// checkAllowed refuses a profile whose hosts, or identity provider, the
+// system file does not allow.
 func (f *File) checkAllowed(p Profile) error {
+	if p.IsIdP() {
+		if _, err := f.IssuerAllowed(p.Issuer); err != nil {
+			return fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+	}
 	if f.sys == nil || len(f.sys.managed.AllowedHosts) == 0 {
 		return nil
 	}
@@ -302,6 +323,23 @@ func (f *File) checkAllowed(p Profile) error {
 		}
 	}
 	return nil
+}
+
+// IssuerAllowed is what the system file says of signing in at issuer:
+// allowed (its allowed_issuers lists it), refused (an error wrapping
+// ErrIssuerNotAllowed: the list is set and does not), or neither (false,
+// nil: no list, so the user decides).
+func (f *File) IssuerAllowed(issuer string) (bool, error) {
+	if f.sys == nil || len(f.sys.managed.AllowedIssuers) == 0 {
+		return false, nil
+	}
+	// Issuers compare as strings (RFC 8414 §3.3), a trailing slash aside.
+	same := func(a string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(issuer, "/") }
+	if slices.ContainsFunc(f.sys.managed.AllowedIssuers, same) {
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: %s allows signing in only at %s, not at %s", ErrIssuerNotAllowed, f.sys.path,
+		strings.Join(f.sys.managed.AllowedIssuers, ", "), issuer)
 }
 
 // userLayer returns what of f belongs in the user's file: its settings

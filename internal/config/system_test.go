@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,29 +69,66 @@ profiles = ["corp"]
 	}
 }
 
-// A system file's identity provider profile reaches users, and a user's
-// own override of its audience is the only thing written back.
-func TestSystemIdPProfile(t *testing.T) {
+// allowed_issuers, like allowed_hosts, holds only in the system file's
+// [managed] table: there it lets profiles sign in only at the identity
+// providers it lists, and is locked.
+func TestAllowedIssuers(t *testing.T) {
 	dir := t.TempDir()
 	sys := filepath.Join(dir, "system.toml")
-	os.WriteFile(sys, []byte(`[profiles.corp]
-account = "myorg-acct"
-client_id = "0oa123"
-issuer = "https://example.okta.com/oauth2/aus123"
-idp = "okta"
-audience = "https://myorg-acct.snowflakecomputing.com"
-`), 0o644)
 	user := filepath.Join(dir, "user.toml")
-	os.WriteFile(user, []byte("[profiles.corp]\naudience = \"https://other.example\"\n"), 0o600)
+	os.WriteFile(sys, []byte("[managed]\nallowed_issuers = [\"https://example.okta.com/oauth2/aus1\"]\n"), 0o644)
+	f, err := LoadLayered(sys, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for issuer, allowed := range map[string]bool{"https://example.okta.com/oauth2/aus1": true, "https://example.okta.com/oauth2/aus1/": true,
+		"https://example.okta.com/oauth2/aus2": false, "https://evil.example/oauth2/aus1": false} {
+		ok, err := f.IssuerAllowed(issuer)
+		if ok != allowed || allowed == (err != nil) || err != nil && (!errors.Is(err, ErrIssuerNotAllowed) || !errors.Is(err, ErrHostNotAllowed)) {
+			t.Errorf("%s: allowed %v, %v", issuer, ok, err)
+		}
+		err = f.Put(Profile{Name: "corp", Account: "myorg-acct", Issuer: issuer, ClientID: "c"})
+		if allowed != (err == nil) {
+			t.Errorf("profile at %s: %v", issuer, err)
+		}
+	}
+	if err := f.Put(Profile{Name: "sf", Account: "myorg-acct"}); err != nil {
+		t.Errorf("a Snowflake OAuth profile: %v", err)
+	}
+	if file, locked := f.Source("allowed_issuers"); file != sys || !locked {
+		t.Errorf("allowed_issuers from %s, locked %v", file, locked)
+	}
+	// Without a list, nothing is decided: the user is asked.
+	os.WriteFile(sys, []byte("[managed]\nallowed_hosts = [\"myorg-acct.snowflakecomputing.com\"]\n"), 0o644)
+	if f, err = LoadLayered(sys, user); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.IssuerAllowed("https://evil.example"); ok || err != nil || f.Locked("allowed_issuers") {
+		t.Errorf("no list: %v %v", ok, err)
+	}
+	// A user's own [managed] allows nothing.
+	os.WriteFile(user, []byte("[managed]\nallowed_issuers = [\"https://evil.example\"]\n"), 0o600)
+	if f, err = LoadLayered(sys, user); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := f.IssuerAllowed("https://evil.example"); ok {
+		t.Error("a user's [managed] allowed an issuer")
+	}
+}
+
+// A user's settings of an identity provider lay over a system profile,
+// and only they are written back.
+func TestSystemProfileIdPOverride(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "system.toml")
+	user := filepath.Join(dir, "user.toml")
+	os.WriteFile(sys, []byte("[profiles.corp]\naccount = \"myorg-acct\"\nclient_id = \"c\"\nissuer = \"https://example.okta.com/oauth2/aus1\"\n"), 0o644)
 	f, err := LoadLayered(sys, user)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := f.Profiles["corp"]
-	if p.Issuer != "https://example.okta.com/oauth2/aus123" || p.IdP != "okta" || p.Audience != "https://other.example" || p.ClientID != "0oa123" {
-		t.Fatalf("corp = %+v", p)
-	}
-	p.IdP = "custom"
+	p.Audience = "https://myorg-acct.snowflakecomputing.com"
 	if err := f.Put(p); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +136,11 @@ audience = "https://myorg-acct.snowflakecomputing.com"
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(user)
-	if text := string(data); !strings.Contains(text, `idp = "custom"`) || !strings.Contains(text, `audience = "https://other.example"`) || strings.Contains(text, "issuer") {
+	if text := string(data); !strings.Contains(text, `audience = "https://myorg-acct.snowflakecomputing.com"`) || strings.Contains(text, "issuer") {
 		t.Fatalf("the user's file:\n%s", text)
+	}
+	again, _ := LoadLayered(sys, user)
+	if p := again.Profiles["corp"]; p.Issuer != "https://example.okta.com/oauth2/aus1" || p.Audience != "https://myorg-acct.snowflakecomputing.com" {
+		t.Fatalf("after a reload: %+v", p)
 	}
 }

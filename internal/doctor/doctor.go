@@ -5,7 +5,9 @@
 // and returns that as data. It never prints and never exits, and it reads
 // no environment: the caller passes the config paths, the store, the
 // daemon and the network in Options. It sends a token only to MCP servers
-// on the profile's own host. An advice that follows from an error's code
+// on the profile's own host; when one refuses it, the server's metadata
+// (asked without a token) says whether it takes its tokens from another
+// authorization server now. An advice that follows from an error's code
 // is exitcode.ForCode's, never worded here.
 package doctor
 
@@ -144,7 +146,7 @@ func (r *runner) checkConfig() (*config.File, bool) {
 // system file locks.
 func provenance(cfg *config.File) string {
 	var locked []string
-	for _, key := range []string{"keyring", "ca_file", "https_proxy", "default_profile", "allowed_hosts", "auto_login"} {
+	for _, key := range []string{"keyring", "ca_file", "https_proxy", "default_profile", "allowed_hosts", "allowed_issuers", "auto_login"} {
 		if cfg.Locked(key) {
 			locked = append(locked, key)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/errcode"
+	"github.com/sfmcp/sfmcp/internal/idp"
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/mcpjson"
 	"github.com/sfmcp/sfmcp/internal/mcpproxy"
@@ -82,11 +83,30 @@ func (r *runner) checkMCPServers(path string) {
 		tools, err := ListTools(r.ctx, url, r.o.Bridge(r.profile.Name, url))
 		c := Check{Name: fmt.Sprintf("MCP server %s answers initialize + tools/list", n), OK: err == nil, Detail: fmt.Sprintf("%d tools", tools) + errSuffix(err)}
 		c.Code, c.Advice = mcpServerAdvice(err, r.profile.Name)
+		if c.Code == apitype.CodeLoginRequired {
+			// Refused: the server may take its tokens from elsewhere now.
+			if moved := r.binding(url); moved != nil {
+				c.Code, c.Advice = "", moved.Error()+"; "+moved.Hint()
+			}
+		}
 		r.add(c)
 	}
 	if checked == 0 {
 		r.add(Check{Name: "MCP servers configured", OK: true, Detail: "none in " + path + " use profile " + r.profile.Name})
 	}
+}
+
+// binding is what the MCP server's metadata says after it refused the
+// profile's token: that it takes its tokens from another authorization
+// server now, or nil when that is not so or cannot be read.
+func (r *runner) binding(url string) *idp.BindingChangedError {
+	ctx, cancel := context.WithTimeout(r.ctx, 15*time.Second)
+	defer cancel()
+	var moved *idp.BindingChangedError
+	if errors.As(idp.CheckBinding(ctx, r.httpClient(), r.profile, url, nil), &moved) {
+		return moved
+	}
+	return nil
 }
 
 func loadEntries(path string) ([]string, map[string]json.RawMessage, error) {

@@ -94,33 +94,40 @@ func metadataURLs(issuer string) ([]string, error) {
 // fetch reads one metadata document; found is false for a 4xx answer (the
 // next address is tried).
 func fetch(ctx context.Context, hc *http.Client, u string) (m Metadata, found bool, err error) {
+	found, err = getJSON(ctx, hc, "the issuer's metadata", u, &m)
+	return m, found, err
+}
+
+// getJSON reads the JSON document at u (what it is, for errors) into v,
+// at most 1 MiB; found is false for a 4xx answer.
+func getJSON(ctx context.Context, hc *http.Client, what, u string, v any) (found bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return m, false, err
+		return false, err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return m, false, fmt.Errorf("read the issuer's metadata at %s: %w", u, err)
+		return false, fmt.Errorf("read %s at %s: %w", what, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
-		return m, false, nil
+		return false, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return m, false, &MetadataError{URL: u, Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+		return false, &MetadataError{URL: u, Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadata+1))
 	if err != nil {
-		return m, false, fmt.Errorf("read the issuer's metadata at %s: %w", u, err)
+		return false, fmt.Errorf("read %s at %s: %w", what, u, err)
 	}
 	if len(body) > maxMetadata {
-		return m, false, &MetadataError{URL: u, Reason: "it is larger than 1 MiB"}
+		return false, &MetadataError{URL: u, Reason: "it is larger than 1 MiB"}
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		return m, false, &MetadataError{URL: u, Reason: "it is not a JSON object of metadata"}
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, &MetadataError{URL: u, Reason: "it is not a JSON object of metadata"}
 	}
-	return m, true, nil
+	return true, nil
 }
 
 // check refuses metadata that names another issuer, sends the browser or

@@ -3,10 +3,16 @@
 // Microsoft Entra ID, PingFederate, any OpenID/OAuth issuer): the presets
 // that decide how to ask one for a token (scope strings, whether to send
 // RFC 8707's resource, what to assume of PKCE when its metadata is
-// silent), and the discovery of an issuer's endpoints.
+// silent), the discovery of an issuer's endpoints, and what an MCP server
+// says of where it takes its tokens from (its Protected Resource Metadata,
+// RFC 9728): Snowflake's own OAuth or an identity provider, found from the
+// server's URL when a profile is set up, and after a 401 when the server's
+// binding changed.
 //
-// It never holds a token or a secret, and reaches no URL but the issuer's
-// well-known metadata, over the client it is given.
+// It never holds a token or a secret, and reaches no URL but an issuer's
+// well-known metadata and an MCP server's (an initialize without a token,
+// then its metadata), over the client it is given, following no redirect
+// of the server's.
 package idp
 
 import (

@@ -1,8 +1,11 @@
 // Package mcpbridge is the MCP bridge as sfmcp runs it (mcp-proxy):
 // mcpproxy's relay, with the profile's token asked of the daemon on every
 // request, and each token sent over the network its sign-in was made
-// with, never the environment's. It never logs a token and never prints:
-// the caller words what the MCP client's user is told (Options.Advice).
+// with, never the environment's. When the server refuses a renewed token,
+// and only then, its metadata says whether it takes its tokens from
+// another authorization server now (BindingAdvice). It never logs a token
+// and never prints: the caller words what the MCP client's user is told
+// (Options.Advice).
 package mcpbridge
 
 import (
@@ -27,6 +30,9 @@ type Options struct {
 	Log  *slog.Logger
 	// Advice words a failure to get a token for the MCP client's user.
 	Advice mcpproxy.Advice
+	// Refused says why the server refused a renewed token
+	// (BindingAdvice); nil keeps the usual advice.
+	Refused func(ctx context.Context, wwwAuthenticate []string, via http.RoundTripper) string
 }
 
 // New is the bridge o describes.
@@ -52,6 +58,7 @@ func New(o Options) *mcpproxy.Bridge {
 			Log:     o.Log,
 			Profile: o.Tokens.Profile,
 			Origin:  mcpproxy.Origin(server),
+			Refused: o.Refused,
 		},
 	}
 }

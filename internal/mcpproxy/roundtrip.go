@@ -107,7 +107,7 @@ func (x *exchange) run() (*http.Response, error) {
 		if err != nil {
 			return x.unanswered(err, sent)
 		}
-		return x.answer(resp)
+		return x.answer(resp, tok)
 	}
 }
 
@@ -160,12 +160,17 @@ func (x *exchange) unanswered(err error, sent bool) (*http.Response, error) {
 }
 
 // answer passes the server's answer on, or turns a refusal into a
-// JSON-RPC error that says what to do.
-func (x *exchange) answer(resp *http.Response) (*http.Response, error) {
+// JSON-RPC error that says what to do. tok is the token it answered.
+func (x *exchange) answer(resp *http.Response, tok Token) (*http.Response, error) {
 	t := x.t
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		drain(resp)
+		if t.Refused != nil {
+			if why := t.Refused(x.ctx, resp.Header.Values("WWW-Authenticate"), t.via(tok)); why != "" {
+				return t.synthesize(x.req, x.call, CodeUnauthorized, why)
+			}
+		}
 		return t.synthesize(x.req, x.call, CodeUnauthorized, fmt.Sprintf(
 			"Snowflake rejected a freshly refreshed token for profile %s. Sign in again: sfmcp-token login --profile %s. If that does not help, the role may lack USAGE on the MCP server or the user a default warehouse.", t.Profile, t.Profile))
 	case resp.StatusCode == http.StatusForbidden:

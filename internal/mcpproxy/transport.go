@@ -66,6 +66,11 @@ type Transport struct {
 	// Origin is the scheme://host[:port] of the MCP server; a request
 	// anywhere else (a redirect, say) gets no token. Empty allows none.
 	Origin string
+	// Refused, if set, says why the server refused a freshly renewed
+	// token, from its 401's WWW-Authenticate values, asked over via (the
+	// transport that request went over); its sentence ("" when it cannot
+	// tell) replaces the usual advice to sign in again.
+	Refused func(ctx context.Context, wwwAuthenticate []string, via http.RoundTripper) string
 	// Retries for idempotent messages on transient failures (default 3),
 	// starting at RetryBase (default 250 ms), doubling, jittered; none
 	// starts after RetryBudget (default 20 s) from the first attempt, so
@@ -170,11 +175,7 @@ func (t *Transport) send(ctx context.Context, orig *http.Request, body []byte, r
 		req.Header.Set("Mcp-Protocol-Version", pv)
 	}
 	t.mu.Unlock()
-	via := t.Base
-	if tok.Via != nil {
-		via = tok.Via
-	}
-	resp, err = via.RoundTrip(req)
+	resp, err = t.via(tok).RoundTrip(req)
 	if err != nil {
 		var stall *StallError
 		if errors.As(context.Cause(actx), &stall) {
@@ -187,6 +188,14 @@ func (t *Transport) send(ctx context.Context, orig *http.Request, body []byte, r
 	}
 	resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: func() { w.stop(); cancel(nil) }}
 	return resp, tok, true, nil
+}
+
+// via is the transport requests with tok go over.
+func (t *Transport) via(tok Token) http.RoundTripper {
+	if tok.Via != nil {
+		return tok.Via
+	}
+	return t.Base
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -148,3 +148,36 @@ func TestNoTokenForAnotherOrigin(t *testing.T) {
 	}
 	leaked.Range(func(k, _ any) bool { t.Errorf("the other origin received %q", k); return true })
 }
+
+// A renewed token the server refuses too is explained by Refused, from the
+// 401's challenge, only after the one renewal; "" keeps the usual advice.
+func TestRefusedExplainsARenewedTokenRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+"https://h/.well-known/oauth-protected-resource/mcp"+`"`)
+		w.WriteHeader(401)
+	}))
+	defer srv.Close()
+	for _, why := range []string{"this MCP server now takes tokens from https://idp.example", ""} {
+		tokens := &fakeTokens{}
+		var calls []string
+		tr := &Transport{Base: http.DefaultTransport, Tokens: tokens, Log: slog.New(slog.DiscardHandler), Profile: "prod", Origin: Origin(srv.URL),
+			Refused: func(_ context.Context, challenge []string, via http.RoundTripper) string {
+				calls = append(calls, strings.Join(challenge, "|"))
+				if via != http.DefaultTransport {
+					t.Error("Refused was not given the request's transport")
+				}
+				return why
+			}}
+		_, body := roundTrip(t, tr, srv.URL, `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`)
+		if len(calls) != 1 || !strings.Contains(calls[0], "resource_metadata=") || len(tokens.refused) != 1 {
+			t.Fatalf("Refused called with %q after %d renewals", calls, len(tokens.refused))
+		}
+		want := why
+		if want == "" {
+			want = "sfmcp-token login --profile prod"
+		}
+		if !strings.Contains(body, `"id":3`) || !strings.Contains(body, "-32001") || !strings.Contains(body, want) {
+			t.Errorf("answer %s; want %q", body, want)
+		}
+	}
+}

@@ -3,13 +3,15 @@ package onboard
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/sfmcp/sfmcp/internal/mcpclients"
 )
 
 // FieldError is an input that is missing or invalid: "profile" (its
-// name), "account" (a new profile's) or "mcp_server".
+// name), "account" (a new profile's), "mcp_server", or "url" (the MCP
+// server's URL, and what its metadata says).
 type FieldError struct {
 	Field string
 	Err   error
@@ -44,6 +46,22 @@ type UntrustedHostError struct{ Host string }
 
 func (e *UntrustedHostError) Error() string {
 	return e.Host + " is not a Snowflake host; nothing was changed"
+}
+
+// UntrustedIssuerError: a profile would sign in at an identity provider
+// that an MCP server's metadata named, and nobody confirmed it.
+type UntrustedIssuerError struct{ Issuer string }
+
+func (e *UntrustedIssuerError) Error() string {
+	return "the MCP server sends the sign-in to " + IssuerHost(e.Issuer) + " (" + e.Issuer + "), which you did not name; nothing was changed"
+}
+
+// IssuerHost is the host of an issuer, as a person checks it.
+func IssuerHost(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return issuer
 }
 
 // ErrNoClient: asked which MCP clients to configure, the user chose none.

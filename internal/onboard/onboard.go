@@ -3,7 +3,8 @@
 // gave and the user's answers become a profile, an MCP server and each MCP
 // client's entry; which of those are already done; and what it must refuse
 // (a profile or an entry of that name with other settings, another
-// program's entry, a sign-in sent outside Snowflake's domains unconfirmed).
+// program's entry, a sign-in sent outside Snowflake's domains or to an
+// identity provider the user did not name, unconfirmed).
 // It never prints, prompts or names a flag: it asks through the Ask the
 // CLI gives it, returns the plan as data and refusals as typed errors, and
 // the CLI runs the steps and words the errors.
@@ -13,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 
@@ -36,6 +36,19 @@ type Request struct {
 	// TrustHost signs in at a host outside Snowflake's domains without
 	// asking (the user said yes beforehand).
 	TrustHost bool
+	// URL, when set, is the MCP server the user gave by its URL, and what
+	// its metadata says: the profile is made for it.
+	URL *FromURL
+	// Issuer, IdP and Audience are what the user gave of an identity
+	// provider; an issuer given is the user's word, and is not asked about.
+	Issuer, IdP, Audience string
+}
+
+// FromURL is an MCP server known by its URL: where it is, and where it
+// takes its tokens from (idp.DiscoverResource).
+type FromURL struct {
+	Address  config.MCPServerAddress
+	Resource idp.Resource
 }
 
 // Ask asks the user for what the request lacks. A nil function means
@@ -46,6 +59,11 @@ type Ask struct {
 	MCPServer func(ctx context.Context) (string, error) // "" adds none
 	TrustHost func(ctx context.Context, host string) (bool, error)
 	Clients   func(ctx context.Context) ([]string, error) // none chosen is ErrNoClient
+	// TrustIssuer asks whether to sign in at an identity provider that
+	// the MCP server's metadata (not the user) named; ClientID asks for
+	// the client id registered there.
+	TrustIssuer func(ctx context.Context, issuer string) (bool, error)
+	ClientID    func(ctx context.Context, issuer string) (string, error)
 }
 
 // Plan is what setup will do.
@@ -85,7 +103,7 @@ func New(ctx context.Context, cfg *config.File, r Request, ask Ask) (*Plan, erro
 		return nil, err
 	}
 	plan := &Plan{EntryName: r.EntryName}
-	if err := plan.planProfile(cfg, in); err != nil {
+	if err := plan.planProfile(ctx, cfg, in, r, ask); err != nil {
 		return nil, err
 	}
 	if err := plan.checkHost(ctx, r, ask); err != nil {
@@ -114,12 +132,20 @@ func inputs(ctx context.Context, cfg *config.File, r Request, ask Ask) (config.O
 	// file names one) is the one to set up.
 	if in.Profile == "" {
 		in.Profile = "snowflake"
-		if _, ok := cfg.Profiles[cfg.DefaultProfile]; ok && in.Account == "" && in.Host == "" {
+		if _, ok := cfg.Profiles[cfg.DefaultProfile]; ok && in.Account == "" && in.Host == "" && r.URL == nil {
 			in.Profile = cfg.DefaultProfile
 		}
 	}
 	if !config.ValidProfileName(in.Profile) {
 		return in, &FieldError{Field: "profile", Err: fmt.Errorf("%q is not a valid profile name", in.Profile)}
+	}
+	if r.URL != nil {
+		// The URL is the user's word for the account's host and the server.
+		at, err := r.URL.Address.OnHost(config.Profile{Name: in.Profile, Account: in.Account, Host: in.Host})
+		if err != nil {
+			return in, &FieldError{Field: "url", Err: err}
+		}
+		in.Account, in.Host, in.MCPServer = at.Account, at.Host, r.URL.Address.Server
 	}
 	old, exists := cfg.Profiles[in.Profile]
 	if exists && in.MCPServer == "" && len(old.MCPServers) > 0 {
@@ -149,27 +175,74 @@ func answer(ctx context.Context, ask func(context.Context) (string, error)) (str
 
 // planProfile keeps a profile that already is what in asks for, refuses
 // one of that name with other settings, and otherwise plans a new one.
-func (plan *Plan) planProfile(cfg *config.File, in config.Onboarding) error {
-	want := in.AsProfile(in.Profile)
+func (plan *Plan) planProfile(ctx context.Context, cfg *config.File, in config.Onboarding, r Request, ask Ask) error {
+	want, err := wanted(in, r)
+	if err != nil {
+		return err
+	}
 	if old, ok := cfg.Profiles[in.Profile]; ok {
-		if diff := old.Differences(want); len(diff) > 0 {
+		diff := old.Differences(want)
+		if (r.URL != nil || want.Issuer != "") && !idp.SameIssuer(old.Issuer, want.Issuer) {
+			diff = append(diff, fmt.Sprintf("sign-in at %s, not %s", signsInAt(old), signsInAt(want)))
+		}
+		if len(diff) > 0 {
 			return &ProfileConflictError{Profile: in.Profile, Differences: diff}
 		}
 		plan.Profile = old
 	} else {
-		if err := want.Validate(); err != nil {
-			return &InvalidProfileError{Profile: want.Name, Err: err}
-		}
-		if err := checkIdP(want); err != nil {
-			return &InvalidProfileError{Profile: want.Name, Err: err}
+		if want, err = newProfile(ctx, cfg, want, r, ask); err != nil {
+			return err
 		}
 		plan.Profile, plan.NewProfile = want, true
 	}
-	var err error
 	if plan.Endpoint, err = plan.Profile.Endpoint(); err != nil {
 		return &InvalidProfileError{Profile: plan.Profile.Name, Err: err}
 	}
 	return nil
+}
+
+// wanted is the profile in and r ask for: an identity provider the user
+// gave, or the one the MCP server's metadata names (with the role its
+// scopes name, unless one is given).
+func wanted(in config.Onboarding, r Request) (config.Profile, error) {
+	want := in.AsProfile(in.Profile)
+	for dst, v := range map[*string]string{&want.Issuer: r.Issuer, &want.IdP: r.IdP, &want.Audience: r.Audience} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if r.URL != nil {
+		var err error
+		if want, err = r.URL.Resource.Apply(want); err != nil {
+			return want, &FieldError{Field: "url", Err: err}
+		}
+		want.MCPServers = []string{r.URL.Address.Server}
+	}
+	return want, nil
+}
+
+// newProfile is want as a new profile: signing in at an identity provider
+// the user did not name only with a yes (TrustIssuer), and then with the
+// client id registered there, asked for when none is given.
+func newProfile(ctx context.Context, cfg *config.File, want config.Profile, r Request, ask Ask) (config.Profile, error) {
+	if want.IsIdP() && r.Issuer == "" {
+		if err := TrustIssuer(ctx, cfg, want.Issuer, ask.TrustIssuer); err != nil {
+			return want, err
+		}
+	}
+	if want.IsIdP() && want.ClientID == "" && ask.ClientID != nil {
+		var err error
+		if want.ClientID, err = ask.ClientID(ctx, want.Issuer); err != nil {
+			return want, err
+		}
+	}
+	if err := want.Validate(); err != nil {
+		return want, &InvalidProfileError{Profile: want.Name, Err: err}
+	}
+	if err := checkIdP(want); err != nil {
+		return want, &InvalidProfileError{Profile: want.Name, Err: err}
+	}
+	return want, nil
 }
 
 // checkIdP checks an identity provider's kind and what it needs, which
@@ -185,35 +258,54 @@ func checkIdP(p config.Profile) error {
 	return preset.Check(p.Audience)
 }
 
+// signsInAt names where p signs in.
+func signsInAt(p config.Profile) string {
+	if p.IsIdP() {
+		return p.Issuer
+	}
+	return "Snowflake"
+}
+
+// TrustIssuer decides whether a profile may sign in at issuer, which the
+// user did not name (an MCP server's metadata did: a URL from a cloned
+// repository or a message can name any, and a look-alike sign-in page is
+// phishing): the system file decides where its allowed_issuers is set
+// (config.ErrIssuerNotAllowed), else the user through ask (nil: nobody to
+// ask, so no). A no is an *UntrustedIssuerError.
+func TrustIssuer(ctx context.Context, cfg *config.File, issuer string, ask func(ctx context.Context, issuer string) (bool, error)) error {
+	allowed, err := cfg.IssuerAllowed(issuer)
+	if allowed || err != nil {
+		return err
+	}
+	trusted := false
+	if ask != nil {
+		if trusted, err = ask(ctx, issuer); err != nil {
+			return err
+		}
+	}
+	if !trusted {
+		return &UntrustedIssuerError{Issuer: issuer}
+	}
+	return nil
+}
+
 // checkHost: a file from anywhere could send the sign-in to a look-alike
 // site, so a new profile's host outside Snowflake's domains (other than
-// this machine), and an identity provider's issuer, need the user's yes.
+// this machine) needs the user's yes.
 func (plan *Plan) checkHost(ctx context.Context, r Request, ask Ask) error {
-	if !plan.NewProfile || r.TrustHost {
+	ep := plan.Endpoint
+	if !plan.NewProfile || ep.SnowflakeHost() || config.IsLoopback(ep.Hostname()) || r.TrustHost {
 		return nil
 	}
-	var hosts []string
-	if ep := plan.Endpoint; !ep.SnowflakeHost() && !config.IsLoopback(ep.Hostname()) {
-		hosts = append(hosts, ep.Host)
+	trusted := false
+	if ask.TrustHost != nil {
+		var err error
+		if trusted, err = ask.TrustHost(ctx, ep.Host); err != nil {
+			return err
+		}
 	}
-	if u, err := url.Parse(plan.Profile.Issuer); plan.Profile.IsIdP() && (err != nil || !config.IsLoopback(u.Hostname())) {
-		host := plan.Profile.Issuer
-		if err == nil {
-			host = u.Host
-		}
-		hosts = append(hosts, host)
-	}
-	for _, host := range hosts {
-		trusted := false
-		if ask.TrustHost != nil {
-			var err error
-			if trusted, err = ask.TrustHost(ctx, host); err != nil {
-				return err
-			}
-		}
-		if !trusted {
-			return &UntrustedHostError{Host: host}
-		}
+	if !trusted {
+		return &UntrustedHostError{Host: ep.Host}
 	}
 	return nil
 }
@@ -311,10 +403,10 @@ func (plan *Plan) Write(e Entry) error {
 }
 
 // SignedIn reports whether c, the profile's stored credential, is a
-// sign-in for the plan's host and client that has not expired, so setup
-// need not sign in again. (Whether Snowflake still takes it, doctor
-// checks.)
+// sign-in for the plan's host, client and authorization server that has
+// not expired, so setup need not sign in again. (Whether Snowflake still
+// takes it, doctor checks.)
 func (plan *Plan) SignedIn(c keychain.Credential, now time.Time) bool {
 	return c.Kind == keychain.CredentialOAuth && c.Host == plan.Endpoint.Host && c.ClientID == plan.Profile.EffectiveClientID() &&
-		(c.SecretExpiresAt.IsZero() || c.SecretExpiresAt.After(now))
+		c.Issuer == plan.Profile.Issuer && (c.SecretExpiresAt.IsZero() || c.SecretExpiresAt.After(now))
 }

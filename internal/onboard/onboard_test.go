@@ -22,6 +22,7 @@ const bin = "/opt/sfmcp/sfmcp-token"
 type setting struct {
 	profiles []config.Profile // in the config already
 	claude   string           // ~/.claude.json, "" for none
+	system   string           // the system file, "" for none
 	req      Request
 	ask      Ask
 }
@@ -31,7 +32,14 @@ type setting struct {
 func (s setting) run(t *testing.T) (*Plan, []string, error) {
 	t.Helper()
 	home := t.TempDir()
-	cfg, err := config.Load(filepath.Join(home, "config.toml"))
+	system := ""
+	if s.system != "" {
+		system = filepath.Join(home, "system.toml")
+		if err := os.WriteFile(system, []byte(s.system), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.LoadLayered(system, filepath.Join(home, "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +69,18 @@ func (s setting) run(t *testing.T) (*Plan, []string, error) {
 		ask.TrustHost = func(ctx context.Context, host string) (bool, error) {
 			asked = append(asked, "trust "+host)
 			return trust(ctx, host)
+		}
+	}
+	if trust := ask.TrustIssuer; trust != nil {
+		ask.TrustIssuer = func(ctx context.Context, issuer string) (bool, error) {
+			asked = append(asked, "trust "+issuer)
+			return trust(ctx, issuer)
+		}
+	}
+	if id := ask.ClientID; id != nil {
+		ask.ClientID = func(ctx context.Context, issuer string) (string, error) {
+			asked = append(asked, "client id")
+			return id(ctx, issuer)
 		}
 	}
 	plan, err := New(context.Background(), cfg, r, ask)
@@ -131,7 +151,7 @@ func TestNewPlansAnIdPProfileFromTheFile(t *testing.T) {
 	file := config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "0oa123", ClientType: config.ClientPublic,
 		RedirectURI: config.DefaultIdPRedirect, Role: "MCP_USERS", MCPServer: "DB.PUBLIC.GONG_MCP",
 		Issuer: "https://example.okta.com/oauth2/aus123", IdP: "okta", Audience: "https://myorg-acct.snowflakecomputing.com"}
-	plan, _, err := setting{req: Request{File: file, TrustHost: true}}.run(t)
+	plan, _, err := setting{req: Request{File: file}, ask: Ask{TrustIssuer: func(context.Context, string) (bool, error) { return true, nil }}}.run(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,16 +162,16 @@ func TestNewPlansAnIdPProfileFromTheFile(t *testing.T) {
 	// The issuer is where users type their password: a file from anywhere
 	// may name any, so a new profile's needs the user's yes.
 	asked := []string{}
-	plan, _, err = setting{req: Request{File: file}, ask: Ask{TrustHost: func(_ context.Context, host string) (bool, error) {
-		asked = append(asked, host)
+	plan, _, err = setting{req: Request{File: file, TrustHost: true}, ask: Ask{TrustIssuer: func(_ context.Context, issuer string) (bool, error) {
+		asked = append(asked, issuer)
 		return false, nil
 	}}}.run(t)
-	var u *UntrustedHostError
-	if !errors.As(err, &u) || u.Host != "example.okta.com" || !slices.Equal(asked, []string{"example.okta.com"}) {
+	var u *UntrustedIssuerError
+	if !errors.As(err, &u) || u.Issuer != file.Issuer || !slices.Equal(asked, []string{file.Issuer}) {
 		t.Fatalf("issuer refused: %v %v asked %v", plan, err, asked)
 	}
 	sf := config.Profile{Name: "corp", Account: "myorg-acct", Role: "MCP_USERS"}
-	_, _, err = setting{profiles: []config.Profile{sf}, req: Request{File: file}}.run(t)
+	_, _, err = setting{profiles: []config.Profile{sf}, req: Request{File: file, Issuer: file.Issuer}}.run(t)
 	var c *ProfileConflictError
 	if !errors.As(err, &c) || !slices.ContainsFunc(c.Differences, func(d string) bool { return strings.HasPrefix(d, "identity provider none") }) {
 		t.Fatalf("a Snowflake OAuth profile of that name: %v", err)
@@ -217,13 +237,13 @@ func TestNewRefuses(t *testing.T) {
 				return errors.As(err, &i) && i.Profile == "corp" && strings.Contains(err.Error(), "redirect-uri")
 			}},
 		{"an unknown identity provider in the file", setting{req: Request{File: config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "CID",
-			Issuer: "https://idp.example/o", IdP: "auth0"}}},
+			Issuer: "https://idp.example/o", IdP: "auth0"}, Issuer: "https://idp.example/o"}},
 			func(err error) bool {
 				var i *InvalidProfileError
 				return errors.As(err, &i) && strings.Contains(err.Error(), `identity provider "auth0"`)
 			}},
 		{"Entra ID without its Application ID URI", setting{req: Request{File: config.Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "CID",
-			Issuer: "https://login.microsoftonline.com/t/v2.0"}}},
+			Issuer: "https://login.microsoftonline.com/t/v2.0"}, Issuer: "https://login.microsoftonline.com/t/v2.0"}},
 			func(err error) bool {
 				var i *InvalidProfileError
 				return errors.As(err, &i) && strings.Contains(err.Error(), "Application ID URI")
