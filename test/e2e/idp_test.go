@@ -38,11 +38,13 @@ const (
 	corpToolResult  = "gong_search ran as " + corpUserName + " with role MCP_USERS"
 )
 
-// strictClock is the stand-in's clock: a minute ahead, which is as far as
-// it lets an External OAuth token's exp be off, so it refuses a token the
-// moment the token expires. A token sfmcp hands out past its expiry then
-// shows as a refusal ("expired") instead of passing unnoticed.
-func strictClock() time.Time { return time.Now().Add(time.Minute) }
+// strictClock is the stand-in's clock: 59 seconds ahead, where it lets an
+// External OAuth token's exp be a minute off, so it refuses a token one
+// second after the token's exp (exp counts whole seconds, so a client that
+// goes by expires_in may see a token's end up to a second late). A token
+// sfmcp hands out past its expiry then shows as a refusal ("expired")
+// instead of passing unnoticed.
+func strictClock() time.Time { return time.Now().Add(59 * time.Second) }
 
 // idpCase is a provider and the stand-in's integration for it.
 type idpCase struct {
