@@ -101,8 +101,9 @@ func TestIdPRefreshCrowdAndKill(t *testing.T) {
 	before = ip.idp.Stats(t)
 	c = ip.crowdAtExpiry(t, callers, before.RefreshesHeld+1)
 	d.kill(t)
-	if ok, _ := c.wait(t); ok != 0 {
-		t.Fatalf("B: %d callers got a token from a killed daemon", ok)
+	// Each caller fails as when the daemon is unavailable (exit 4).
+	if _, codes := c.wait(t); codes["4"] != callers {
+		t.Fatalf("B: the callers of a killed daemon exited with %v, want %d times 4", codes, callers)
 	}
 	within(t, 10*time.Second, "B: the killed daemon's refresh is dropped", func() bool {
 		return ip.idp.Stats(t).RefreshesAbandoned == before.RefreshesAbandoned+1
@@ -218,22 +219,23 @@ func (ip *idpProc) startCrowd(t *testing.T, n int) *crowd {
 	return c
 }
 
-// wait waits for every caller and returns how many succeeded and the
-// tokens they printed, by count.
-func (c *crowd) wait(t *testing.T) (int, map[string]int) {
+// wait waits for every caller and returns the headers they printed and
+// their exit codes, each by count.
+func (c *crowd) wait(t *testing.T) (tokens, codes map[string]int) {
 	t.Helper()
-	ok, tokens := 0, map[string]int{}
+	tokens, codes = map[string]int{}, map[string]int{}
 	for i, cmd := range c.cmds {
-		err := cmd.Wait()
+		cmd.Wait()
 		leaks.Record("headers (crowd, stderr)", c.errs[i].String())
-		if err == nil {
-			ok++
+		code := cmd.ProcessState.ExitCode()
+		codes[fmt.Sprint(code)]++
+		if code == 0 {
 			tokens[c.outs[i].String()]++
 		} else if c.outs[i].Len() != 0 {
 			t.Errorf("a failed headers printed %d bytes on stdout", c.outs[i].Len())
 		}
 	}
-	return ok, tokens
+	return tokens, codes
 }
 
 // crowdAtExpiry holds the provider's refreshes, waits for the daemon's own
@@ -274,9 +276,9 @@ func (ip *idpProc) waitCrowdWaiting(t *testing.T, c *crowd, held int) {
 // new one the bound server takes.
 func (ip *idpProc) expectOneToken(t *testing.T, c *crowd, phase string) {
 	t.Helper()
-	ok, tokens := c.wait(t)
-	if ok != len(c.cmds) || len(tokens) != 1 {
-		t.Fatalf("%s: %d of %d callers got a token, %d different tokens", phase, ok, len(c.cmds), len(tokens))
+	tokens, codes := c.wait(t)
+	if codes["0"] != len(c.cmds) || len(tokens) != 1 {
+		t.Fatalf("%s: %d callers exited with %v, and printed %d different tokens; want all 0, one token", phase, len(c.cmds), codes, len(tokens))
 	}
 	for out := range tokens {
 		var h map[string]string
