@@ -68,7 +68,12 @@ type proc struct {
 }
 
 func newProc(t *testing.T) *proc {
-	sf := newStandIn(snowflaketest.Options{AutoApprove: "alice"})
+	return newProcWith(t, snowflaketest.Options{AutoApprove: "alice"})
+}
+
+// newProcWith is newProc with a stand-in configured by opts.
+func newProcWith(t *testing.T, opts snowflaketest.Options) *proc {
+	sf := newStandIn(opts)
 	t.Cleanup(sf.Close)
 	dir := t.TempDir()
 	t.Cleanup(func() { recordFiles(dir) })

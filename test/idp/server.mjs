@@ -28,6 +28,12 @@
 //     issues a new one; presenting a consumed one destroys it and revokes
 //     the whole grant (its access and refresh tokens), answering
 //     invalid_grant.
+//
+// For tests only, beside the provider: /_test/stats (its counters),
+// /_test/secrets (every code, token and refresh token it issued, for a
+// leak check to look for), and /_test/hold-refresh and
+// /_test/release-refresh (refresh grants wait before the provider sees
+// them, so a test can act while a client's refresh is in flight).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -67,7 +73,13 @@ const stats = {
   grants_revoked: 0,
   device_codes_completed: 0,
   resource_refused: 0,
+  refreshes_held: 0,
+  refreshes_abandoned: 0,
 };
+
+// Every secret the provider issued: authorization and device codes, access,
+// refresh and ID tokens. Only /_test/secrets reads it, for a leak check.
+const issued = new Set();
 
 // A fresh signing key per run: oidc-provider's built-in development key is
 // public, and a test that verified against it would prove nothing.
@@ -138,6 +150,9 @@ function configuration() {
 function count(provider) {
   const grantType = (ctx) => ctx?.oidc?.params?.grant_type;
   provider.on('grant.success', (ctx) => {
+    for (const k of ['access_token', 'refresh_token', 'id_token']) {
+      if (ctx.body?.[k]) issued.add(ctx.body[k]);
+    }
     switch (grantType(ctx)) {
       case 'authorization_code': stats.codes_exchanged += 1; break;
       case 'refresh_token': stats.refreshes += 1; break;
@@ -153,6 +168,55 @@ function count(provider) {
     // The refresh grant revokes only when a consumed refresh token came back.
     if (ctx?.oidc?.route === 'token' && grantType(ctx) === 'refresh_token') stats.refresh_reuses += 1;
   });
+  // An opaque code's value is its id.
+  provider.on('authorization_code.saved', (code) => issued.add(code.jti));
+  provider.on('device_code.saved', (code) => issued.add(code.jti));
+}
+
+// Refresh grants held before the provider sees them, while holding is on.
+let holding = false;
+const held = new Set();
+
+// holdRefresh makes a refresh grant wait until /_test/release-refresh,
+// and reports whether it may go on: a request whose client went away
+// meanwhile (a killed daemon) is dropped unseen, as a request lost on
+// its way would be, and counted as abandoned.
+function holdRefresh(res) {
+  stats.refreshes_held += 1;
+  return new Promise((resolve) => {
+    const wait = () => resolve(true);
+    held.add(wait);
+    res.once('close', () => {
+      if (held.delete(wait)) {
+        stats.refreshes_abandoned += 1;
+        resolve(false);
+      }
+    });
+  });
+}
+
+// testRoute answers the test-only routes, and says whether it did.
+function testRoute(req, res, path) {
+  switch (`${req.method} ${path}`) {
+    case 'GET /_test/stats': json(res, 200, stats); return true;
+    case 'GET /_test/secrets': json(res, 200, { secrets: [...issued] }); return true;
+    case 'POST /_test/hold-refresh': holding = true; json(res, 200, {}); return true;
+    case 'POST /_test/release-refresh':
+      holding = false;
+      for (const go of held) go();
+      held.clear();
+      json(res, 200, {});
+      return true;
+    default: return false;
+  }
+}
+
+// isRefreshGrant reads a token request's form (left on req.body, where
+// oidc-provider looks when the stream is spent) and says whether it is
+// a refresh grant.
+async function isRefreshGrant(req) {
+  if (!req.body) req.body = await readForm(req);
+  return new URLSearchParams(req.body.toString()).get('grant_type') === 'refresh_token';
 }
 
 function json(res, status, body) {
@@ -253,7 +317,7 @@ function handler(provider, issuer) {
   return async (req, res) => {
     try {
       const url = new URL(req.url, issuer);
-      if (url.pathname === '/_test/stats') return json(res, 200, stats);
+      if (testRoute(req, res, url.pathname)) return undefined;
       if (url.pathname !== PREFIX && !url.pathname.startsWith(`${PREFIX}/`)) return json(res, 404, { error: 'not_found' });
       const path = url.pathname.slice(PREFIX.length) || '/';
       if (ENTRA) {
@@ -263,6 +327,9 @@ function handler(provider, issuer) {
         withEntraResponses(res, path, issuer);
       }
       if (path === '/auth' && req.method === 'GET') consentForOfflineAccess(url);
+      if (holding && path === '/token' && req.method === 'POST' && await isRefreshGrant(req) && !(await holdRefresh(res))) {
+        return undefined;
+      }
       // Mounted as express would mount it: oidc-provider finds its mount
       // path from originalUrl minus url.
       req.url = path + url.search;

@@ -6,7 +6,7 @@
 //
 // Only tests import it. It never writes the provider's tokens, codes or
 // pages to a log or a test's output: what it reports is statuses and error
-// codes.
+// codes. IssuedSecrets hands them to a leak check, and to nothing else.
 package idptest
 
 import (
@@ -89,6 +89,8 @@ type Stats struct {
 	GrantsRevoked        int `json:"grants_revoked"`
 	DeviceCodesCompleted int `json:"device_codes_completed"` // device codes exchanged for tokens
 	ResourceRefused      int `json:"resource_refused"`       // requests refused for resource (EntraQuirks)
+	RefreshesHeld        int `json:"refreshes_held"`         // refresh grants held by HoldRefreshes
+	RefreshesAbandoned   int `json:"refreshes_abandoned"`    // held ones whose client went away: dropped unseen
 }
 
 // Endpoint is the provider's endpoints for golang.org/x/oauth2; a public
@@ -195,6 +197,51 @@ func (p *IdP) Stats(t testing.TB) Stats {
 		t.Fatalf("stats: status %d, %v", resp.StatusCode, err)
 	}
 	return s
+}
+
+// HoldRefreshes makes every refresh grant from now on wait, before the
+// provider sees it, until ReleaseRefreshes: a refresh in flight for as long
+// as a test needs (Stats.RefreshesHeld counts them). One whose client goes
+// away while held is dropped unseen (Stats.RefreshesAbandoned), so its
+// refresh token stays unused, as when the request was lost on its way.
+func (p *IdP) HoldRefreshes(t testing.TB) {
+	t.Helper()
+	p.post(t, "/_test/hold-refresh")
+}
+
+// ReleaseRefreshes lets the held refresh grants through and stops holding.
+func (p *IdP) ReleaseRefreshes(t testing.TB) {
+	t.Helper()
+	p.post(t, "/_test/release-refresh")
+}
+
+func (p *IdP) post(t testing.TB, path string) {
+	t.Helper()
+	resp, err := http.Post(p.origin+path, "application/json", nil)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: status %d", path, resp.StatusCode)
+	}
+}
+
+// IssuedSecrets are every authorization code, device code, access token,
+// refresh token and ID token the provider issued so far: for a leak check
+// to look for, never to print.
+func (p *IdP) IssuedSecrets(t testing.TB) []string {
+	t.Helper()
+	resp, err := http.Get(p.origin + "/_test/secrets")
+	if err != nil {
+		t.Fatalf("secrets: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Secrets []string }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("secrets: status %d, %v", resp.StatusCode, err)
+	}
+	return body.Secrets
 }
 
 func (o Options) withDefaults() Options {

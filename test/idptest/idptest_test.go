@@ -431,3 +431,93 @@ func TestDeviceFlow(t *testing.T) {
 		t.Errorf("device codes completed %d", s.DeviceCodesCompleted)
 	}
 }
+
+// waitStats polls the provider's counters until ok holds, within a bound.
+func waitStats(t *testing.T, p *idptest.IdP, what string, ok func(idptest.Stats) bool) idptest.Stats {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := p.Stats(t)
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never happened; stats %+v", what, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A held refresh waits before the provider sees it: released, it goes
+// through; abandoned by its client, it is dropped and its refresh token
+// stays unused.
+func TestHeldRefreshes(t *testing.T) {
+	p := idptest.Start(t, idptest.Options{})
+	cfg, first := exchange(t, p, role, "offline_access")
+	refresh := func(ctx context.Context, rt string) (*oauth2.Token, error) {
+		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+	}
+	p.HoldRefreshes(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() { _, err := refresh(ctx, first.RefreshToken); gone <- err }()
+	waitStats(t, p, "the refresh is held", func(s idptest.Stats) bool { return s.RefreshesHeld == 1 })
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the abandoned refresh ended with %v", err)
+	}
+	waitStats(t, p, "the held refresh is dropped", func(s idptest.Stats) bool { return s.RefreshesAbandoned == 1 })
+
+	done := make(chan *oauth2.Token, 1)
+	go func() {
+		tok, err := refresh(context.Background(), first.RefreshToken)
+		if err != nil {
+			t.Errorf("the released refresh: %v", err)
+		}
+		done <- tok
+	}()
+	waitStats(t, p, "the second refresh is held", func(s idptest.Stats) bool { return s.RefreshesHeld == 2 })
+	if s := p.Stats(t); s.Refreshes != 0 {
+		t.Fatalf("a held refresh reached the provider: %+v", s)
+	}
+	p.ReleaseRefreshes(t)
+	second := <-done
+	if second == nil || second.RefreshToken == first.RefreshToken {
+		t.Fatal("the released refresh did not rotate the refresh token")
+	}
+	// Holding is off: the next refresh goes straight through.
+	if _, err := refresh(context.Background(), second.RefreshToken); err != nil {
+		t.Fatalf("refresh after release: %v", err)
+	}
+	if s := p.Stats(t); s.Refreshes != 2 || s.RefreshReuses != 0 || s.RefreshesHeld != 2 || s.RefreshesAbandoned != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// Every code and token the provider issued is in IssuedSecrets.
+func TestIssuedSecrets(t *testing.T) {
+	p := idptest.Start(t, idptest.Options{})
+	cfg, got, verifier := signIn(t, p, "http://127.0.0.1:49152/callback", []string{"openid", role, "offline_access"})
+	code := got.Query().Get("code")
+	first, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	second, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: first.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	da, err := cfg.DeviceAuth(context.Background())
+	if err != nil {
+		t.Fatalf("device authorization: %v", err)
+	}
+	idToken, _ := first.Extra("id_token").(string)
+	secrets := p.IssuedSecrets(t)
+	for name, s := range map[string]string{"code": code, "access token": first.AccessToken, "refresh token": first.RefreshToken,
+		"ID token": idToken, "refreshed access token": second.AccessToken, "rotated refresh token": second.RefreshToken,
+		"device code": da.DeviceCode} {
+		if s == "" || !slices.Contains(secrets, s) {
+			t.Errorf("the %s (set: %v) is not among the %d issued secrets", name, s != "", len(secrets))
+		}
+	}
+}
