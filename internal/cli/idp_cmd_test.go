@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -56,6 +57,14 @@ func TestIdPProfileSignsInAtItsIssuer(t *testing.T) {
 		"--account", "myorg-myaccount", "--host", h.sf.Host(), "--role", "MCP_USERS", "--redirect-uri", redirect)
 	if !strings.Contains(out, "signs in at "+idp.Issuer) {
 		t.Fatalf("profile add: %s", out)
+	}
+	var shown struct {
+		Issuer string   `json:"issuer"`
+		Scopes []string `json:"requested_scopes"`
+	}
+	if err := json.Unmarshal([]byte(h.mustRun("profile", "show", "corp", "--json")), &shown); err != nil || shown.Issuer != idp.Issuer ||
+		!slices.Equal(shown.Scopes, []string{"session:role:MCP_USERS", "offline_access"}) {
+		t.Fatalf("profile show: %+v %v", shown, err)
 	}
 	code, out, errOut := h.run("", "login", "corp")
 	if code != 0 || !strings.Contains(out, "Logged in at "+idp.Issuer+" as alice@example.com (profile corp") ||

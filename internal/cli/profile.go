@@ -322,7 +322,7 @@ func runProfileList(e *Env, asJSON bool) error {
 	}
 	views := []config.View{}
 	for _, name := range cfg.Names() {
-		views = append(views, cfg.View(cfg.Profiles[name]))
+		views = append(views, profileView(cfg, cfg.Profiles[name]))
 	}
 	if asJSON {
 		return writeJSON(e, views)
@@ -368,7 +368,7 @@ func runProfileShow(e *Env, name string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	v := cfg.View(p)
+	v := profileView(cfg, p)
 	if asJSON {
 		return writeJSON(e, v)
 	}
@@ -469,4 +469,14 @@ func writeJSON(e *Env, v any) error {
 	enc := json.NewEncoder(e.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// profileView is p as profile list and show give it, with the scopes its
+// sign-in asks for (an identity provider's own form of them).
+func profileView(cfg *config.File, p config.Profile) config.View {
+	v := cfg.View(p)
+	if scopes, err := signin.Scopes(p); err == nil {
+		v.Scopes = scopes
+	}
+	return v
 }

@@ -14,9 +14,11 @@ type View struct {
 }
 
 // SourceKeys are the settings whose source a View gives, in order.
-var SourceKeys = []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "mcp_servers"}
+var SourceKeys = []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "mcp_servers", "issuer", "idp", "audience"}
 
-// View is p as f has it.
+// View is p as f has it. Its Scopes are Snowflake OAuth's: an identity
+// provider's profile asks for its provider's form of them
+// (signin.Scopes), which the caller sets.
 func (f *File) View(p Profile) View {
 	ep, _ := p.Endpoint()
 	v := View{Profile: p, Default: f.DefaultProfile == p.Name, Endpoint: ep.URL(), Scopes: p.OAuthScopes()}
@@ -25,7 +27,8 @@ func (f *File) View(p Profile) View {
 	}
 	v.Sources = map[string]string{}
 	set := map[string]bool{"account": p.Account != "", "host": p.Host != "", "client_id": p.ClientID != "", "client_type": p.ClientType != "",
-		"redirect_uri": p.RedirectURI != "", "role": p.Role != "", "mcp_servers": len(p.MCPServers) > 0}
+		"redirect_uri": p.RedirectURI != "", "role": p.Role != "", "mcp_servers": len(p.MCPServers) > 0,
+		"issuer": p.Issuer != "", "idp": p.IdP != "", "audience": p.Audience != ""}
 	for _, key := range SourceKeys {
 		if set[key] {
 			v.Sources[key], v.Locked = f.Source("profiles." + p.Name + "." + key)
