@@ -123,7 +123,12 @@ func (c *Client) ctx(ctx context.Context) context.Context {
 	if hc == nil {
 		hc = DefaultHTTPClient()
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, hc)
+	// A token endpoint that redirects would have the code, the verifier,
+	// a refresh token or the client secret posted again elsewhere: its
+	// redirect is an answer, refused as one.
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return context.WithValue(ctx, oauth2.HTTPClient, &noRedirect)
 }
 
 // AuthCodeURL builds the authorization URL with PKCE S256 and state.

@@ -109,3 +109,25 @@ func TestIdentityProviderRefreshRefused(t *testing.T) {
 		t.Fatalf("err = %v; want a login-required error without the token", err)
 	}
 }
+
+// A token endpoint that redirects does not get the code, the verifier or
+// a refresh token posted on to where it points.
+func TestTokenEndpointRedirectIsNotFollowed(t *testing.T) {
+	var elsewhere int
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere++ }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c := &Client{AuthURL: srv.URL + "/authorize", TokenURL: srv.URL + "/token", ClientID: "sfmcp", HTTPClient: srv.Client()}
+	if _, err := c.Exchange(context.Background(), "code1", "verifier-0123456789-0123456789-0123456789", "http://127.0.0.1:8000/callback"); err == nil {
+		t.Error("an exchange answered by a redirect succeeded")
+	}
+	if _, err := c.Refresh(context.Background(), "rt1"); err == nil {
+		t.Error("a refresh answered by a redirect succeeded")
+	}
+	if elsewhere != 0 {
+		t.Fatalf("the redirect's target got %d requests", elsewhere)
+	}
+}

@@ -56,7 +56,10 @@ func (c *Client) refreshAt(ctx context.Context, refreshToken string) (*oauth2.To
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		re := &oauth2.RetrieveError{Response: resp, Body: body}
-		var e struct{ Error, ErrorDescription string }
+		var e struct {
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+		}
 		if json.Unmarshal(body, &e) == nil {
 			re.ErrorCode, re.ErrorDescription = e.Error, e.ErrorDescription
 		}

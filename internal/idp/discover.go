@@ -56,15 +56,30 @@ func Discover(ctx context.Context, hc *http.Client, issuer string, p Preset) (Me
 	if err != nil {
 		return Metadata{}, err
 	}
+	// A redirect could hand the choice of endpoints (recorded for every
+	// later refresh) to another host: none is followed.
+	hc = noRedirects(hc)
+	var unusable error
 	for _, u := range urls {
 		m, found, err := fetch(ctx, hc, u)
-		if err != nil {
+		var me *MetadataError
+		switch {
+		case errors.As(err, &me):
+			unusable = err // another address may serve usable metadata
+			continue
+		case err != nil:
 			return Metadata{}, err
-		}
-		if !found {
+		case !found:
 			continue
 		}
-		return m, m.check(u, issuer, p)
+		if err := m.check(u, issuer, p); err != nil {
+			unusable = err
+			continue
+		}
+		return m, nil
+	}
+	if unusable != nil {
+		return Metadata{}, unusable
 	}
 	return Metadata{}, fmt.Errorf("%w (%s)", ErrNoMetadata, issuer)
 }
@@ -133,7 +148,9 @@ func getJSON(ctx context.Context, hc *http.Client, what, u string, v any) (found
 // check refuses metadata that names another issuer, sends the browser or
 // the tokens anywhere but https (or loopback http), or offers no PKCE.
 func (m Metadata) check(at, issuer string, p Preset) error {
-	if strings.TrimSuffix(m.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
+	// RFC 8414 §3.3: identical, since the issuer is also what an
+	// authorization response's iss must be (RFC 9207).
+	if m.Issuer != issuer {
 		return &MetadataError{URL: at, Reason: fmt.Sprintf("it names issuer %q, not %q", m.Issuer, issuer)}
 	}
 	for name, raw := range map[string]string{"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint} {

@@ -119,3 +119,31 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("err = %v; want a MetadataError", err)
 	}
 }
+
+// Metadata behind a redirect is not read: the redirect could hand the
+// choice of token endpoint to another host. An unusable answer at one
+// address does not stop the search at the next.
+func TestDiscoverFollowsNoRedirect(t *testing.T) {
+	custom, _ := PresetOf(Custom, "")
+	var issuer string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/oauth-authorization-server/oauth2/aus1":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		case "/.well-known/openid-configuration/oauth2/aus1":
+			w.Write([]byte("<html>not metadata</html>"))
+		case "/elsewhere":
+			json.NewEncoder(w).Encode(doc(map[string]any{"token_endpoint": issuer + "/stolen"})(issuer))
+		case "/oauth2/aus1/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(doc(nil)(issuer))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	issuer = srv.URL + "/oauth2/aus1"
+	m, err := Discover(context.Background(), srv.Client(), issuer, custom)
+	if err != nil || m.TokenEndpoint != issuer+"/v1/token" {
+		t.Fatalf("metadata %+v, %v", m, err)
+	}
+}
