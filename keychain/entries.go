@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -115,14 +116,64 @@ func (s *Store) DeleteCredential(profile string) error {
 	return ignoreNotFound(s.Delete(credentialKey(profile)))
 }
 
-// SaveClientSecret stores a confidential client's secret for a profile.
-func (s *Store) SaveClientSecret(profile, secret string) error {
-	return s.Set(clientSecretKey(profile), secret)
+// SaveClientSecret stores a confidential client's secret for a profile,
+// bound to the authorization server and client it was issued for
+// (config.Profile.SecretBinding): ClientSecretFor gives it out for that one
+// only, so a profile changed to sign in elsewhere never sends it there.
+func (s *Store) SaveClientSecret(profile, secret, boundTo string) error {
+	data, err := json.Marshal(boundSecret{BoundTo: boundTo, Secret: secret})
+	if err != nil {
+		return err
+	}
+	return s.Set(clientSecretKey(profile), string(data))
 }
 
-// ClientSecret returns the profile's stored client secret.
+// ClientSecret returns the profile's stored client secret, wherever it is
+// bound (to tell whether one is stored).
 func (s *Store) ClientSecret(profile string) (string, error) {
-	return s.Get(clientSecretKey(profile))
+	secret, _, err := s.clientSecret(profile)
+	return secret, err
+}
+
+// ErrSecretElsewhere: the stored client secret was given for another
+// authorization server or client than the one asked for.
+var ErrSecretElsewhere = errors.New("the stored client secret was given for another sign-in server or client")
+
+// ClientSecretFor returns the profile's client secret if it was stored for
+// boundTo. A secret stored before secrets were bound counts as bound to
+// legacy ("" = to nothing).
+func (s *Store) ClientSecretFor(profile, boundTo, legacy string) (string, error) {
+	secret, was, err := s.clientSecret(profile)
+	if err != nil {
+		return "", err
+	}
+	if was == "" {
+		was = legacy
+	}
+	if was != boundTo {
+		return "", ErrSecretElsewhere
+	}
+	return secret, nil
+}
+
+// boundSecret is how a client secret is stored: with what it is for.
+type boundSecret struct {
+	BoundTo string `json:"bound_to"`
+	Secret  string `json:"secret"`
+}
+
+// clientSecret reads the profile's secret and what it is bound to ("" for
+// one stored before secrets were bound: the secret alone).
+func (s *Store) clientSecret(profile string) (secret, boundTo string, err error) {
+	raw, err := s.Get(clientSecretKey(profile))
+	if err != nil {
+		return "", "", err
+	}
+	var b boundSecret
+	if strings.HasPrefix(raw, "{") && json.Unmarshal([]byte(raw), &b) == nil && b.BoundTo != "" {
+		return b.Secret, b.BoundTo, nil
+	}
+	return raw, "", nil
 }
 
 // DeleteClientSecret removes the profile's client secret, if any.

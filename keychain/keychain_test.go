@@ -84,11 +84,28 @@ func exerciseStore(t *testing.T, s *Store) {
 	if got, _ := s.Credential(profile); got.Secret != rotated.Secret {
 		t.Fatal("the rotated token was not stored")
 	}
-	if err := s.SaveClientSecret(profile, "cs+/="); err != nil {
+	// A client secret is given out only for what it was stored for.
+	if err := s.SaveClientSecret(profile, "cs+/=", "https://acct.example CLIENT"); err != nil {
 		t.Fatal(err)
 	}
 	if v, err := s.ClientSecret(profile); err != nil || v != "cs+/=" {
 		t.Fatalf("client secret = %q, %v", v, err)
+	}
+	if v, err := s.ClientSecretFor(profile, "https://acct.example CLIENT", ""); err != nil || v != "cs+/=" {
+		t.Fatalf("client secret for its server = %q, %v", v, err)
+	}
+	if v, err := s.ClientSecretFor(profile, "https://idp.example CLIENT", "https://idp.example CLIENT"); !errors.Is(err, ErrSecretElsewhere) || v != "" {
+		t.Fatalf("client secret for another server = %q, %v", v, err)
+	}
+	// One stored before secrets were bound counts as bound to legacy.
+	if err := s.Set(clientSecretKey(profile), "old+secret"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.ClientSecretFor(profile, "https://acct.example CLIENT", "https://acct.example CLIENT"); err != nil || v != "old+secret" {
+		t.Fatalf("a legacy secret for its profile = %q, %v", v, err)
+	}
+	if _, err := s.ClientSecretFor(profile, "https://idp.example CLIENT", ""); !errors.Is(err, ErrSecretElsewhere) {
+		t.Fatalf("a legacy secret for an identity provider: %v", err)
 	}
 	if err := s.DeleteCredential(profile); err != nil {
 		t.Fatal(err)
@@ -105,7 +122,7 @@ func exerciseStore(t *testing.T, s *Store) {
 	if _, err := s.Credential(profile); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after a replace following logout: %v", err)
 	}
-	if v, err := s.ClientSecret(profile); err != nil || v != "cs+/=" {
+	if v, err := s.ClientSecret(profile); err != nil || v != "old+secret" {
 		t.Fatalf("client secret must survive deleting the sign-in: %q, %v", v, err)
 	}
 }

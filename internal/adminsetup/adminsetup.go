@@ -142,9 +142,10 @@ func (p *Plan) Apply(ctx context.Context, api *snowflake.Client, done func(snowf
 }
 
 // KeepSecret stores a confidential client's secret in store for the
-// users' profile, where a login on this machine finds it.
-func (p *Plan) KeepSecret(store *keychain.Store, c snowflake.IntegrationClient) error {
-	if err := store.SaveClientSecret(p.Profile, c.Secret); err != nil {
+// users' profile, where a login on this machine finds it; bound to the
+// profile the handout h makes (config.Profile.SecretBinding).
+func (p *Plan) KeepSecret(store *keychain.Store, c snowflake.IntegrationClient, h config.Onboarding) error {
+	if err := store.SaveClientSecret(p.Profile, c.Secret, h.AsProfile(p.Profile).SecretBinding()); err != nil {
 		return fmt.Errorf("store the client secret: %w", err)
 	}
 	return nil

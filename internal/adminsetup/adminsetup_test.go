@@ -152,7 +152,7 @@ func TestApplyKeepsTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.KeepSecret(store, c); err != nil {
+	if err := p.KeepSecret(store, c, config.Onboarding{Profile: "sfmcp_team", Account: "myorg-acct", ClientID: c.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := store.ClientSecret("sfmcp_team"); err != nil || got != c.Secret {

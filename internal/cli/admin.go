@@ -341,7 +341,7 @@ func applySetup(ctx context.Context, e *Env, cfg *config.File, adminProfile stri
 		if err != nil {
 			return "", err
 		}
-		if err := plan.KeepSecret(store, client); err != nil {
+		if err := plan.KeepSecret(store, client, plan.Handout(cfg, admin.Name, client.ID)); err != nil {
 			return "", err
 		}
 		fmt.Fprintf(e.Stdout, "✓ client secret stored in %s for profile %s (not shown; hand it to users through your secret manager)\n", store.Where(), plan.Profile)

@@ -224,7 +224,11 @@ func storeClientSecret(ctx context.Context, e *Env, cfg *config.File, profile st
 		return err
 	}
 	warnFileStore(e, store)
-	if err := store.SaveClientSecret(profile, secret); err != nil {
+	p, err := cfg.Profile(profile)
+	if err != nil {
+		return err
+	}
+	if err := store.SaveClientSecret(profile, secret, p.SecretBinding()); err != nil {
 		return fmt.Errorf("store the client secret for profile %s: %w", profile, err)
 	}
 	return nil

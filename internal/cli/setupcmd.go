@@ -337,7 +337,7 @@ func (s *setupRun) clientSecret(ctx context.Context, store *keychain.Store, p co
 		return usagef("", "setup: no client secret given")
 	}
 	warnFileStore(s.e, store)
-	if err := store.SaveClientSecret(p.Name, secret); err != nil {
+	if err := store.SaveClientSecret(p.Name, secret, p.SecretBinding()); err != nil {
 		return fmt.Errorf("store the client secret for profile %s: %w", p.Name, err)
 	}
 	s.step("profile %s: client secret stored in %s", p.Name, store.Where())

@@ -345,3 +345,16 @@ func (p Profile) validateIdP() error {
 	// The kind of IdP and what it needs are internal/idp's to check.
 	return nil
 }
+
+// SecretBinding names what a confidential client's secret is for: the
+// authorization server (the identity provider's issuer, else the
+// account's host) and the client. A stored secret serves only a profile
+// with the same binding.
+func (p Profile) SecretBinding() string {
+	at := p.Issuer
+	if at == "" {
+		ep, _ := p.Endpoint()
+		at = "https://" + ep.Host
+	}
+	return at + " " + p.EffectiveClientID()
+}

@@ -29,7 +29,7 @@ type Server interface {
 type Servers struct {
 	// Secrets holds confidential clients' secrets, by profile.
 	Secrets interface {
-		ClientSecret(profile string) (string, error)
+		ClientSecretFor(profile, boundTo, legacy string) (string, error)
 	}
 	// Secret, when set, is the secret of any confidential client
 	// ($SFMCP_CLIENT_SECRET); it wins over Secrets.
@@ -184,12 +184,20 @@ func (s Servers) withSecret(p config.Profile, c *oauth.Client) (*oauth.Client, e
 	if !c.Confidential {
 		return c, nil
 	}
-	if s.Secret != "" {
+	// $SFMCP_CLIENT_SECRET is a Snowflake integration's: it never goes to
+	// an identity provider.
+	if s.Secret != "" && !p.IsIdP() {
 		c.ClientSecret = s.Secret
 		return c, nil
 	}
-	secret, err := s.Secrets.ClientSecret(p.Name)
-	if errors.Is(err, keychain.ErrNotFound) {
+	// A secret stored before secrets were bound was a Snowflake
+	// integration's, given for this profile.
+	legacy := ""
+	if !p.IsIdP() {
+		legacy = p.SecretBinding()
+	}
+	secret, err := s.Secrets.ClientSecretFor(p.Name, p.SecretBinding(), legacy)
+	if errors.Is(err, keychain.ErrNotFound) || errors.Is(err, keychain.ErrSecretElsewhere) {
 		return nil, &NoClientSecretError{Profile: p.Name}
 	}
 	if err != nil {

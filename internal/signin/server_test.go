@@ -21,7 +21,7 @@ type secrets struct {
 	err       error
 }
 
-func (s secrets) ClientSecret(profile string) (string, error) {
+func (s secrets) ClientSecretFor(profile, _, _ string) (string, error) {
 	if s.err != nil {
 		return "", s.err
 	}
@@ -162,5 +162,30 @@ func TestIdPScopes(t *testing.T) {
 	}
 	if _, err := Scopes(config.Profile{Name: "x", Issuer: "https://i.example", IdP: "keycloak", ClientID: "c"}); err == nil {
 		t.Error("an unknown kind of IdP was accepted")
+	}
+}
+
+// A client secret goes only to the server and client it was stored for:
+// a profile changed to sign in at an identity provider does not take the
+// Snowflake integration's secret there, nor $SFMCP_CLIENT_SECRET.
+func TestClientSecretStaysWithItsServer(t *testing.T) {
+	store, err := keychain.Open(keychain.Options{Kind: keychain.KindFile, FileDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := config.Profile{Name: "corp", Account: "myorg-acct", ClientID: "SFCLIENT", ClientType: config.ClientConfidential}
+	if err := store.SaveClientSecret("corp", "snowflake-integration-secret", sf.SecretBinding()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := (Servers{Secrets: store}).withSecret(sf, &oauth.Client{Confidential: true}); err != nil || c.ClientSecret != "snowflake-integration-secret" {
+		t.Fatalf("the secret's own profile: %v", err)
+	}
+	moved := sf
+	moved.Issuer = "https://idp.example/oauth2/aus1"
+	var none *NoClientSecretError
+	for name, s := range map[string]Servers{"stored": {Secrets: store}, "from the environment": {Secrets: store, Secret: "env-secret"}} {
+		if c, err := s.withSecret(moved, &oauth.Client{Confidential: true}); !errors.As(err, &none) || c != nil {
+			t.Errorf("%s: a secret reached the identity provider's client (%v)", name, err)
+		}
 	}
 }

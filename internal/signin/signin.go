@@ -30,7 +30,7 @@ import (
 // secret is found.
 type Store interface {
 	SaveCredential(profile string, c keychain.Credential) error
-	ClientSecret(profile string) (string, error)
+	ClientSecretFor(profile, boundTo, legacy string) (string, error)
 }
 
 // Flow is one browser sign-in: authorization code + PKCE with a loopback
