@@ -164,6 +164,13 @@ func profileFromURL(ctx context.Context, e *Env, cfg *config.File, o *profileAdd
 	if _, exists := cfg.Profiles[o.p.Name]; exists && !o.force {
 		return given, nil // refused as it exists, before anything is asked
 	}
+	// Before anything goes to the URL's host: is it one the user may sign
+	// in at (a host typed with --host is the user's own choice)?
+	if a, err := config.ParseMCPServerURL(o.url); err == nil && !given("host") {
+		if err := trustURLHost(ctx, e, a.Endpoint); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := discoverServer(ctx, e, o.url)
 	if err != nil {
 		return nil, err
@@ -177,6 +184,7 @@ func profileFromURL(ctx context.Context, e *Env, cfg *config.File, o *profileAdd
 	if err != nil {
 		return nil, usagef("drop --account and --host: the URL names the account's host", "%v", err)
 	}
+
 	if p, err = srv.Resource.Apply(p); err != nil {
 		return nil, usagef("drop --issuer: the MCP server says where it takes its tokens from", "%v", err)
 	}

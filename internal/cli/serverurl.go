@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sfmcp/sfmcp/internal/config"
@@ -71,4 +72,21 @@ func terminalQuestion(e *Env) func(ctx context.Context, prompt string) (string, 
 		line, err := lines.next(ctx)
 		return line, err
 	}
+}
+
+// trustURLHost asks before a profile from a URL signs in at a host outside
+// Snowflake's domains (a look-alike in a cloned repository's URL would get
+// the user's Snowflake password): a yes on a terminal, else refused.
+func trustURLHost(ctx context.Context, e *Env, ep config.Endpoint) error {
+	if ep.SnowflakeHost() || config.IsLoopback(ep.Hostname()) {
+		return nil
+	}
+	if ask := terminalQuestion(e); ask != nil {
+		answer, err := ask(ctx, fmt.Sprintf("The sign-in will go to %s, which is not a Snowflake host (*.snowflakecomputing.com). Continue? [y/N]", ep.Host))
+		if err != nil || yes(strings.TrimSpace(answer)) {
+			return err
+		}
+	}
+	return usagef("if "+ep.Host+" really is your Snowflake account (e.g. its PrivateLink name), run this on a terminal and answer y, or give it yourself: --host "+ep.Host,
+		"profile add: %s is not a Snowflake host; nothing was changed", ep.Host)
 }

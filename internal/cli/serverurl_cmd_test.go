@@ -101,6 +101,9 @@ func TestProfileAddFromURLRefusals(t *testing.T) {
 		{[]string{"--url", url, "--account", "myorg-other"}, "is not profile p's host myorg-other.snowflakecomputing.com"},
 		{[]string{"--url", url, "--issuer", "https://idp.example"}, "takes tokens from Snowflake's own OAuth"},
 		{[]string{"--url", h.sf.URL + "/api/v2/databases/DB/schemas/PUBLIC/agents/X"}, "is not an MCP server URL"},
+		// A look-alike host in a URL from anywhere: refused without a
+		// terminal, before anything is sent there.
+		{[]string{"--url", "https://acme.snowflakecomputing.com.phish.example/api/v2/databases/DB/schemas/S/mcp-servers/X"}, "acme.snowflakecomputing.com.phish.example is not a Snowflake host"},
 		{[]string{"--url", h.sf.MCPURL(snowflaketest.MCPServer{Database: "DB", Schema: "PUBLIC", Name: "NONE"})}, "publishes no Protected Resource Metadata"},
 	} {
 		code, _, errOut := h.run("", append([]string{"profile", "add", "p"}, tc.args...)...)

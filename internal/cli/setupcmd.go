@@ -136,7 +136,7 @@ func runSetup(ctx context.Context, e *Env, o setupOptions) error {
 // asking on the terminal for what is missing.
 func (s *setupRun) plan(ctx context.Context) (*onboard.Plan, error) {
 	r := onboard.Request{Given: s.o.in, EntryName: s.o.mcpName, Clients: s.o.clients, Scope: mcpclients.User,
-		ClientEnv: clientEnv(s.e), Project: ".", TrustHost: s.o.yes, Issuer: s.o.issuer, IdP: s.o.kind, Audience: s.o.audience}
+		ClientEnv: clientEnv(s.e), Project: ".", TrustHost: s.o.yes && s.o.url == "", Issuer: s.o.issuer, IdP: s.o.kind, Audience: s.o.audience}
 	if s.o.project {
 		r.Scope = mcpclients.Project
 	}
