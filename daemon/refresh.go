@@ -142,7 +142,7 @@ func (m *Manager) doRefresh(p config.Profile) (Token, error) {
 // CA file's current certificates, say), so a changed file is noticed at the
 // next refresh. A reload, and any failed refresh, drop it.
 func (m *Manager) refresherFor(p config.Profile, gen uint64, cred keychain.Credential) (Refresher, error) {
-	key := strings.Join([]string{cred.Host, cred.ClientID, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy, fmt.Sprint(cred.NetworkRecorded)}, "\x00")
+	key := strings.Join([]string{cred.Host, cred.ClientID, cred.Issuer, cred.TokenURL, cred.CAFile, cred.CAFileSHA256, cred.HTTPSProxy, fmt.Sprint(cred.NetworkRecorded)}, "\x00")
 	if m.opts.RefresherKey != nil {
 		key += "\x00" + m.opts.RefresherKey(p, cred)
 	}

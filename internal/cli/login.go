@@ -11,6 +11,7 @@ import (
 
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/internal/netconf"
 	"github.com/sfmcp/sfmcp/internal/signin"
 	"github.com/sfmcp/sfmcp/keychain"
@@ -102,7 +103,8 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	}
 	notifyDaemon(ctx, e, p.Name)
 	if p.IsIdP() {
-		fmt.Fprintf(e.Stdout, "Logged in at %s as %s (profile %s, for %s)\n", p.Issuer, user, p.Name, ep.Host)
+		// The user comes from the provider's token: shown only as text.
+		fmt.Fprintf(e.Stdout, "Logged in at %s as %s (profile %s, for %s)\n", p.Issuer, mcpclients.Printable(user), p.Name, ep.Host)
 		return nil
 	}
 	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)

@@ -118,7 +118,7 @@ func printStatus(e *Env, view statusView, socket string) error {
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tSTATE\tUSER\tROLE\tACCESS TOKEN\tREFRESH TOKEN / PAT")
 	for _, p := range view.Profiles {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, dash(p.User), dash(p.Role), expiry.Access(p.AccessExpiresAt, now), expiry.Secret(p, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.State, mcpclients.Printable(dash(p.User)), dash(p.Role), expiry.Access(p.AccessExpiresAt, now), expiry.Secret(p, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -175,6 +175,7 @@ func TestIdPProfileValidate(t *testing.T) {
 		"a PAT":                   func(p *Profile) { p.Auth = AuthPAT },
 		"audience without issuer": func(p *Profile) { p.Issuer, p.Audience = "", "api://x" },
 		"scope with a space":      func(p *Profile) { p.Scopes = []string{"a b"} },
+		"bidi control in issuer":  func(p *Profile) { p.Issuer = "https://idp.example/\u202eabc" },
 	} {
 		p := good
 		mutate(&p)

@@ -332,7 +332,7 @@ func (p Profile) validateIdP() error {
 		return nil
 	}
 	u, err := url.Parse(p.Issuer)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+	if err != nil || !printableASCII(p.Issuer) || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
 		!(u.Scheme == "https" || u.Scheme == "http" && IsLoopback(u.Hostname())) {
 		return fmt.Errorf("profile %s: issuer %q must be an https URL without query or fragment (plain http only to a loopback address)", p.Name, p.Issuer)
 	}
@@ -357,4 +357,15 @@ func (p Profile) SecretBinding() string {
 		at = "https://" + ep.Host
 	}
 	return at + " " + p.EffectiveClientID()
+}
+
+// printableASCII reports whether s is printable ASCII without spaces: an
+// issuer is shown to people who must be able to read it as it is.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -66,6 +66,9 @@ func ResourceAfter401(ctx context.Context, hc *http.Client, serverURL string, ww
 	return readResource(ctx, noRedirects(hc), serverURL, wwwAuthenticate)
 }
 
+// maxHeaders bounds the headers of a metadata or challenge answer.
+const maxHeaders = 64 << 10
+
 // noRedirects is hc (or a default client) that follows no redirect: the
 // addresses asked are the server's own, and a redirect is not metadata.
 func noRedirects(hc *http.Client) *http.Client {
@@ -78,6 +81,17 @@ func noRedirects(hc *http.Client) *http.Client {
 		c.Timeout = 15 * time.Second
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A hostile host's headers are bounded too: parsing a WWW-Authenticate
+	// of megabytes takes minutes.
+	t, ok := c.Transport.(*http.Transport)
+	if c.Transport == nil {
+		t, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if ok {
+		t = t.Clone()
+		t.MaxResponseHeaderBytes = maxHeaders
+		c.Transport = t
+	}
 	return c
 }
 

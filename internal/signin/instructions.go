@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/oauth"
 )
 
@@ -39,9 +40,11 @@ func Instructions(p config.Profile, startURL, authURL string, remote bool) []str
 // CodeInstructions say where to sign in with a device code and which code
 // to enter (the device code the client polls with is never shown).
 func CodeInstructions(p config.Profile, c oauth.DeviceCode) []string {
-	lines := []string{fmt.Sprintf("To sign in at %s, open %s on any device and enter the code %s", issuerHost(p.Issuer), c.VerificationURI, c.UserCode)}
+	// The address and the code come from the provider: shown only as text.
+	lines := []string{fmt.Sprintf("To sign in at %s, open %s on any device and enter the code %s", issuerHost(p.Issuer),
+		mcpclients.Printable(c.VerificationURI), mcpclients.Printable(c.UserCode))}
 	if c.VerificationURIComplete != "" {
-		lines = append(lines, "or open this address, which carries the code: "+c.VerificationURIComplete)
+		lines = append(lines, "or open this address, which carries the code: "+mcpclients.Printable(c.VerificationURIComplete))
 	}
 	return append(lines, "Waiting for the sign-in…")
 }

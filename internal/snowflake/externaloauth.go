@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -123,7 +124,12 @@ func checkURL(raw string) error {
 	return nil
 }
 
-func loopback(host string) bool { return host == "127.0.0.1" || host == "::1" || host == "localhost" }
+// loopback accepts a loopback IP literal only, as config.IsLoopback does: a
+// name (localhost) could resolve elsewhere.
+func loopback(host string) bool {
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
 
 // checkText accepts printable text of at most max bytes: it goes into a
 // literal, which quotes anything, and into a printed script, which a
