@@ -408,7 +408,7 @@ func diff(sys, p Profile) (Profile, bool) {
 
 // SystemFileFor is a system file that gives every user the profile o
 // describes, as their default, with its MCP server, and allows only its
-// host. It holds no secret: a confidential client's secret is handed out
+// host (and its identity provider, when it signs in at one). It holds no secret: a confidential client's secret is handed out
 // separately.
 func SystemFileFor(o Onboarding) ([]byte, error) {
 	p := o.AsProfile(o.Profile)
@@ -422,10 +422,16 @@ func SystemFileFor(o Onboarding) ([]byte, error) {
 	if o.MCPServer != "" {
 		p.MCPServers = []string{o.MCPServer}
 	}
+	managed := map[string]any{"allowed_hosts": []string{ep.Hostname()}}
+	if p.IsIdP() {
+		// The organisation's identity provider is the one place users sign
+		// in: no URL or file from elsewhere can name another.
+		managed["allowed_issuers"] = []string{p.Issuer}
+	}
 	doc := map[string]any{
 		"default_profile": p.Name,
 		"profiles":        map[string]any{p.Name: p.merge(nil)},
-		"managed":         map[string]any{"allowed_hosts": []string{ep.Hostname()}},
+		"managed":         managed,
 	}
 	var b strings.Builder
 	b.WriteString("# sfmcp system configuration (" + SystemPathFor("linux") + ", /Library/Application Support/sfmcp/config.toml,\n# %ProgramData%\\sfmcp\\config.toml). Users run: sfmcp-token setup\n")

@@ -144,3 +144,27 @@ func TestSystemProfileIdPOverride(t *testing.T) {
 		t.Fatalf("after a reload: %+v", p)
 	}
 }
+
+// The system file admin setup writes for an identity provider allows that
+// provider alone, so no URL or file from elsewhere can name another.
+func TestSystemFileForIdPAllowsItsIssuer(t *testing.T) {
+	data, err := SystemFileFor(Onboarding{Profile: "corp", Account: "myorg-acct", ClientID: "0oa1", ClientType: ClientPublic,
+		Issuer: "https://example.okta.com/oauth2/aus1", IdP: "okta", Role: "MCP_USERS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "system.toml")
+	if err := os.WriteFile(sys, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadLayered(sys, filepath.Join(dir, "user.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for issuer, want := range map[string]bool{"https://example.okta.com/oauth2/aus1": true, "https://evil.example/oauth2/aus1": false} {
+		if ok, _ := f.IssuerAllowed(issuer); ok != want {
+			t.Errorf("%s allowed %v; want %v\n%s", issuer, ok, want, data)
+		}
+	}
+}
