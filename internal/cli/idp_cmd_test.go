@@ -103,6 +103,10 @@ func TestIdPProfileSignsInAtItsIssuer(t *testing.T) {
 	if code := mcpInitialize(t, h, daemonAccessToken(t, h, "sf")); code != http.StatusUnauthorized {
 		t.Fatalf("the bound MCP server answered a Snowflake OAuth token with HTTP %d", code)
 	}
+	if _, out, _ := h.run("", "doctor", "--profile", "corp"); !strings.Contains(out, "✓ profile selected: corp, signs in at "+idp.Issuer) ||
+		!strings.Contains(out, "✓ access token (refresh works)") {
+		t.Errorf("doctor:\n%s", out)
+	}
 	status := h.mustRun("status")
 	if !strings.Contains(status, "profile corp signs in at "+idp.Issuer+"; its token's scopes: session:role:MCP_USERS; audience: "+idp.Audience) {
 		t.Errorf("status:\n%s", status)

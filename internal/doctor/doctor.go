@@ -103,7 +103,11 @@ func (r *runner) run() {
 		return
 	}
 	p, err := r.o.SelectProfile(cfg)
-	if !r.add(Check{Name: "profile selected", OK: err == nil, Detail: p.Name, Code: errcode.Of(err), Advice: hint(errcode.Of(err), "")}) {
+	detail := p.Name
+	if p.IsIdP() {
+		detail += ", signs in at " + p.Issuer
+	}
+	if !r.add(Check{Name: "profile selected", OK: err == nil, Detail: detail, Code: errcode.Of(err), Advice: hint(errcode.Of(err), "")}) {
 		return
 	}
 	r.profile = p
