@@ -68,6 +68,19 @@ type idpProc struct {
 
 func newIdPProc(t *testing.T, c idpCase) *idpProc {
 	t.Helper()
+	ip := newIdPAccount(t, c)
+	args := append([]string{"profile", "add", corpProfile, "--issuer", ip.idp.Issuer, "--client-id", ip.idp.ClientID,
+		"--account", "myorg-myaccount", "--host", ip.sf.Host(), "--role", "MCP_USERS", "--redirect-uri", ip.redirect}, c.flags...)
+	if code, out, errOut := ip.run(nil, args...); code != 0 || !strings.Contains(out, "signs in at "+ip.idp.Issuer) {
+		t.Fatalf("profile add: exit %d\n%s%s", code, out, errOut)
+	}
+	return ip
+}
+
+// newIdPAccount is a user of sfmcp with no profile yet, whose account's
+// MCP servers are bound to the provider (c.flags are not used).
+func newIdPAccount(t *testing.T, c idpCase) *idpProc {
+	t.Helper()
 	idp := idptest.Start(t, c.idp)
 	ip := &idpProc{idp: idp}
 	// Before the provider stops (cleanups run last in, first out), after
@@ -98,11 +111,6 @@ func newIdPProc(t *testing.T, c idpCase) *idpProc {
 	}
 
 	ip.redirect = "http://127.0.0.1:" + freePort(t) + "/callback"
-	args := append([]string{"profile", "add", corpProfile, "--issuer", idp.Issuer, "--client-id", idp.ClientID,
-		"--account", "myorg-myaccount", "--host", p.sf.Host(), "--role", "MCP_USERS", "--redirect-uri", ip.redirect}, c.flags...)
-	if code, out, errOut := p.run(nil, args...); code != 0 || !strings.Contains(out, "signs in at "+idp.Issuer) {
-		t.Fatalf("profile add: exit %d\n%s%s", code, out, errOut)
-	}
 	t.Cleanup(p.stopDaemon)
 	return ip
 }
