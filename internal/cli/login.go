@@ -212,10 +212,16 @@ func runLogout(ctx context.Context, e *Env, profile string, all bool) error {
 		return err
 	}
 	for _, name := range names {
+		// Say what happened: a profile with no sign-in was not signed in.
+		_, had := store.Credential(name)
 		if err := store.DeleteCredential(name); err != nil {
 			return fmt.Errorf("sign out of profile %s: %w", name, err)
 		}
 		notifyDaemon(ctx, e, name)
+		if errors.Is(had, keychain.ErrNotFound) {
+			fmt.Fprintf(e.Stdout, "Profile %s was not signed in.\n", name)
+			continue
+		}
 		fmt.Fprintf(e.Stdout, "Logged out of profile %s.\n", name)
 	}
 	return nil

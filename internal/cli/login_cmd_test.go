@@ -196,7 +196,7 @@ func TestLogout(t *testing.T) {
 	h.mustRun("login", "a")
 	h.mustRun("login", "b")
 	h.mustRun("profile", "add", "never", "--account", "myorg-acct")
-	if out := h.mustRun("logout", "never"); out != "Logged out of profile never.\n" {
+	if out := h.mustRun("logout", "never"); out != "Profile never was not signed in.\n" {
 		t.Errorf("logout of a profile not signed in: %q", out)
 	}
 	if _, err := h.store().Credential("a"); err != nil {
@@ -206,7 +206,7 @@ func TestLogout(t *testing.T) {
 	if code != exitcode.Usage || !strings.HasPrefix(errOut, "sfmcp: give a profile or --all, not both\n") {
 		t.Errorf("logout a --all: exit %d %s", code, errOut)
 	}
-	if out := h.mustRun("logout", "--all"); out != "Logged out of profile a.\nLogged out of profile b.\nLogged out of profile never.\n" {
+	if out := h.mustRun("logout", "--all"); out != "Logged out of profile a.\nLogged out of profile b.\nProfile never was not signed in.\n" {
 		t.Errorf("logout --all: %q", out)
 	}
 	for _, name := range []string{"a", "b"} {

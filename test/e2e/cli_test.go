@@ -98,7 +98,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		t.Errorf("headers -profile local: exit %d %s", code, errOut)
 	}
 	// `logout local` signs out of local, not of the default profile.
-	if _, out, errOut := p.run(nil, "logout", "local"); out != "Logged out of profile local.\n" {
+	if _, out, errOut := p.run(nil, "logout", "local"); out != "Profile local was not signed in.\n" {
 		t.Errorf("logout local: %s%s", out, errOut)
 	}
 	// No profile at all is a configuration error: exit 2 as well.
