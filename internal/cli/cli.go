@@ -378,6 +378,12 @@ func report(w io.Writer, err error) int {
 		return exitcode.OK
 	}
 	code, hint := classify(err)
+	if code == exitcode.Interrupted {
+		// The user pressed Ctrl-C (or the command got SIGTERM): no Go
+		// error text ("context canceled"), only what happened.
+		io.WriteString(w, "sfmcp: interrupted\n")
+		return code
+	}
 	exitcode.Report(w, err, hint)
 	return code
 }

@@ -142,8 +142,9 @@ func TestSetupInterruptedAtAPrompt(t *testing.T) {
 	w.waitFor("Snowflake account")
 	c.Process.Signal(syscall.SIGINT)
 	waitOrKill(t, c)
-	if code := c.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d, want 130:\n%s", code, w.rest())
+	rest := w.rest()
+	if code := c.ProcessState.ExitCode(); code != 130 || strings.Contains(rest, "context canceled") || !strings.Contains(rest, "sfmcp: interrupted") {
+		t.Fatalf("exit %d, want 130 and \"sfmcp: interrupted\" (no Go error text):\n%s", code, rest)
 	}
 	if _, err := os.Stat(p.configFile()); err == nil {
 		if data, _ := os.ReadFile(p.configFile()); strings.Contains(string(data), "fresh") {
