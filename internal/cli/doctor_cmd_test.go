@@ -91,7 +91,7 @@ func TestDoctorChecks(t *testing.T) {
 			{"✓ clock in sync with Snowflake: skew ", ""},
 			{"✓ access token (refresh works): profile prod", ""},
 			{"✓ MCP server snowflake answers initialize + tools/list: 2 tools", ""},
-			{"✓ refresh token valid for 7+ days: 89 days left", ""},
+			{"✓ refresh token valid for 7+ days: 90 days left", ""},
 		},
 		absent: []string{"✗", "host resolves"}, // a loopback address is not looked up
 	}, {
@@ -260,7 +260,7 @@ func TestDoctorChecks(t *testing.T) {
 			doctorReady(h)
 			return []string{"doctor", "--mcp-file", ""}
 		},
-		want: []reportLine{{"✗ refresh token valid for 7+ days: 2 days left", "sign in again before it expires: sfmcp-token login --profile prod"}},
+		want: []reportLine{{"✗ refresh token valid for 7+ days: 3 days left", "sign in again before it expires: sfmcp-token login --profile prod"}},
 	}, {
 		name: "expiry not reported",
 		opts: snowflaketest.Options{AutoApprove: "alice"},

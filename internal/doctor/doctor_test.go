@@ -353,7 +353,7 @@ func TestChecks(t *testing.T) {
 		}, map[string]want{"refresh token valid for 7+ days": {detail: "3 days left", advice: "sign in again before it expires: sfmcp-token login --profile prod"}}, nil},
 		{"PAT about to expire", func(f *fixture) {
 			f.saveCredential(keychain.Credential{Secret: "pat-not-a-secret", Kind: keychain.CredentialPAT, Host: f.sf.Host(), User: "SVC_MCP", SecretExpiresAt: now.Add(24 * time.Hour)})
-		}, map[string]want{"programmatic access token valid for 7+ days": {detail: "1 days left", advice: "rotate it: sfmcp-token pat rotate --user SVC_MCP"}}, nil},
+		}, map[string]want{"programmatic access token valid for 7+ days": {detail: "24 hours left", advice: "rotate it: sfmcp-token pat rotate --user SVC_MCP"}}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

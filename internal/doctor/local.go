@@ -10,6 +10,7 @@ import (
 	"github.com/sfmcp/sfmcp/client"
 	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
+	"github.com/sfmcp/sfmcp/internal/expiry"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
@@ -94,5 +95,5 @@ func (r *runner) checkExpiry() {
 	if cred.Kind == keychain.CredentialPAT {
 		what, advice = "programmatic access token", "rotate it: sfmcp-token pat rotate --user "+cred.User
 	}
-	r.add(Check{Name: what + " valid for 7+ days", OK: left >= 7*24*time.Hour, Detail: fmt.Sprintf("%d days left", int(left.Hours()/24)), Advice: advice})
+	r.add(Check{Name: what + " valid for 7+ days", OK: left >= 7*24*time.Hour, Detail: expiry.InWords(left) + " left", Advice: advice})
 }

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"runtime"
 	"time"
+
+	"github.com/sfmcp/sfmcp/internal/expiry"
 )
 
 // The daemon tells the user on the desktop when a sign-in needs them: it
@@ -36,7 +38,7 @@ func NotifyNeeded(getenv func(string) string) func(profile, command string) {
 type notice struct{ title, body string }
 
 func expiringNotice(profile string, left time.Duration) notice {
-	return notice{"sfmcp: sign-in expires soon", fmt.Sprintf("Profile %s expires in %d days. Run: sfmcp-token login --profile %s", profile, int(left.Hours()/24), profile)}
+	return notice{"sfmcp: sign-in expires soon", fmt.Sprintf("Profile %s expires in %s. Run: sfmcp-token login --profile %s", profile, expiry.InWords(left), profile)}
 }
 
 func neededNotice(profile, command string) notice {

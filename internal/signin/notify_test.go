@@ -34,7 +34,7 @@ func TestNoticeTexts(t *testing.T) {
 		got  notice
 		want notice
 	}{
-		{expiringNotice("prod", 6*24*time.Hour+23*time.Hour), notice{"sfmcp: sign-in expires soon", "Profile prod expires in 6 days. Run: sfmcp-token login --profile prod"}},
+		{expiringNotice("prod", 6*24*time.Hour+23*time.Hour), notice{"sfmcp: sign-in expires soon", "Profile prod expires in 7 days. Run: sfmcp-token login --profile prod"}},
 		{neededNotice("prod", "sfmcp-token login --profile prod"), notice{"sfmcp: Snowflake needs a new sign-in", "Profile prod must sign in again. Run: sfmcp-token login --profile prod"}},
 	} {
 		if tc.got != tc.want {
