@@ -85,15 +85,6 @@ func (c Client) Scopes(e Env) []Scope {
 	return out
 }
 
-// DefaultScope is where an entry goes when no scope is given: the user's
-// own file; Claude Code keeps its old default, the project's .mcp.json.
-func (c Client) DefaultScope() Scope {
-	if c.ID == "claude-code" {
-		return Project
-	}
-	return User
-}
-
 // HasHeaderHelper reports whether the client runs a command for its
 // HTTP headers (Claude Code's headersHelper, Codex's http_headers_helper).
 func (c Client) HasHeaderHelper() bool { return c.headers != nil }

@@ -155,7 +155,7 @@ func TestCompletion(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(project, ".mcp.json"))
 	hostile := strings.Replace(string(data), `"mcpServers": {`, `"mcpServers": {"$(touch /tmp/pwned)": {"command": "x"}, "a\tb": {"command": "x"},`, 1)
 	os.WriteFile(filepath.Join(project, ".mcp.json"), []byte(hostile), 0o600)
-	if got := complete(project, "mcp", "remove", ""); strings.Join(got, " ") != "snowflake" {
+	if got := complete(project, "mcp", "remove", "--scope", "project", ""); strings.Join(got, " ") != "snowflake" {
 		t.Errorf("complete mcp remove: %q\n%s", got, hostile)
 	}
 }
