@@ -226,7 +226,7 @@ func saveAdded(e *Env, configs []*mcpclients.Config, changes []mcpclients.Change
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
 		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", addedVerbs[changes[i]], name, s.Mode, s.Profile, cfg.Client.Name, cfg.Path)
-		if add := cfg.Client.AddCommand(name, s); add != "" {
+		if add := cfg.Client.AddCommand(name, s, cfg.Scope); add != "" {
 			fmt.Fprintf(e.Stdout, "The same with the %s CLI:\n  %s\n", cfg.Client.Name, add)
 		}
 	}
