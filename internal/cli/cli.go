@@ -232,7 +232,7 @@ func newHelpCommand() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			cmd, rest, err := c.Root().Find(args)
 			if err != nil || cmd == nil || len(rest) > 0 {
-				return usagef("see: sfmcp-token --help", "unknown help topic %q", strings.Join(args, " "))
+				return unknownHelpTopic(cmd, args, rest)
 			}
 			return cmd.Help()
 		},
@@ -302,10 +302,25 @@ type unknownCommandError struct {
 func (u *unknownCommandError) Error() string { return u.msg }
 
 func unknownCommand(cmd *cobra.Command, format, name string) error {
+	return &unknownCommandError{fmt.Sprintf(format, name, cmd.CommandPath()), suggestionsFor(cmd, name)}
+}
+
+// suggestionsFor are cmd's subcommands that name may be a typo of.
+func suggestionsFor(cmd *cobra.Command, name string) []string {
 	if cmd.SuggestionsMinimumDistance <= 0 {
 		cmd.SuggestionsMinimumDistance = 2 // cobra's default for its own suggestions
 	}
-	return &unknownCommandError{fmt.Sprintf(format, name, cmd.CommandPath()), cmd.SuggestionsFor(name)}
+	return cmd.SuggestionsFor(name)
+}
+
+// unknownHelpTopic is a `help` topic that names no command, with the
+// ones its first unknown word may be a typo of (`help mcp ad`: add).
+func unknownHelpTopic(parent *cobra.Command, args, rest []string) error {
+	u := &unknownCommandError{msg: fmt.Sprintf("unknown help topic %q", strings.Join(args, " "))}
+	if parent != nil && len(rest) > 0 {
+		u.suggestions = suggestionsFor(parent, rest[0])
+	}
+	return u
 }
 
 // exactArgs wants n positional arguments, named in the usage line.
