@@ -47,12 +47,11 @@ ca_file: %[4]s
 Try the installed binaries against it, in another terminal (a throwaway HOME keeps your own config and keychain out of it):
   export HOME="$(mktemp -d)" && mkdir -p "$HOME/.config/sfmcp"
   printf 'ca_file = "%%s"\nkeyring = "file"\n' '%[4]s' > "$HOME/.config/sfmcp/config.toml"
-  sfmcp-token profile add standin --account standin-org --host %[2]s --role %[5]s
-  sfmcp-token login standin --no-browser
+  sfmcp-token setup --profile standin --account standin-org --host %[2]s --role %[5]s --server DB.PUBLIC.GONG_MCP --no-browser --yes
       # open the http://127.0.0.1:…/sfmcp/start URL it prints; a browser warns about the stand-in's
       # certificate, curl does not: curl -sSL --cacert '%[4]s' 'http://127.0.0.1:…/sfmcp/start'
+      # setup adds the profile, signs in, adds the MCP server to Claude Code (user scope) and runs doctor
   sfmcp-token headers --profile standin
-  sfmcp-token mcp add standin --profile standin --server DB.PUBLIC.GONG_MCP --user   # Claude Code, via the bridge
   sfmcp-token doctor standin
 
 Stop it with Ctrl-C.

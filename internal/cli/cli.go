@@ -83,6 +83,10 @@ func Main(ctx context.Context, e Env) int {
 		// Cobra refused the command line before any command ran: an
 		// unknown command or flag, a bad value, a missing required flag.
 		fmt.Fprintf(e.Stderr, "sfmcp: %s\n", err)
+		var unknown *unknownCommandError
+		if errors.As(err, &unknown) && len(unknown.suggestions) > 0 {
+			fmt.Fprintf(e.Stderr, "Did you mean this?\n\t%s\n", strings.Join(unknown.suggestions, "\n\t"))
+		}
 		fmt.Fprintf(e.Stderr, "usage: %s\n", cmd.UseLine())
 		fmt.Fprintf(e.Stderr, "see: %s --help\n", cmd.CommandPath())
 		return exitcode.Usage
@@ -151,7 +155,9 @@ func NewCommand(e *Env) *cobra.Command {
 		e.Stdin = os.Stdin
 	}
 	root := &cobra.Command{
-		Use:   "sfmcp-token",
+		// COMMAND, as the groups say it: the usage line of a mistyped
+		// command names what is missing, not just [flags].
+		Use:   "sfmcp-token COMMAND",
 		Short: "Fresh Snowflake tokens for MCP clients",
 		Long: `sfmcp-token signs you in to Snowflake once, keeps short-lived access tokens
 fresh in a per-user daemon, and gives them to MCP clients: as a Claude Code
@@ -226,7 +232,7 @@ func newHelpCommand() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			cmd, rest, err := c.Root().Find(args)
 			if err != nil || cmd == nil || len(rest) > 0 {
-				return usagef("see: sfmcp-token --help", "unknown help topic %q", strings.Join(args, " "))
+				return unknownHelpTopic(cmd, args, rest)
 			}
 			return cmd.Help()
 		},
@@ -255,7 +261,7 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 		Short: short,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("unknown subcommand %q for %q", args[0], cmd.CommandPath())
+				return unknownCommand(cmd, "unknown subcommand %q for %q", args[0])
 			}
 			return nil
 		},
@@ -279,11 +285,42 @@ func longRunning(run func(ctx context.Context, args []string) error) func(*cobra
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if cmd.HasSubCommands() {
-			return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			return unknownCommand(cmd, "unknown command %q for %q", args[0])
 		}
 		return fmt.Errorf("unexpected argument %q", args[0])
 	}
 	return nil
+}
+
+// unknownCommandError is a mistyped command or subcommand, with the
+// commands it may have meant (cobra's "Did you mean this?").
+type unknownCommandError struct {
+	msg         string
+	suggestions []string
+}
+
+func (u *unknownCommandError) Error() string { return u.msg }
+
+func unknownCommand(cmd *cobra.Command, format, name string) error {
+	return &unknownCommandError{fmt.Sprintf(format, name, cmd.CommandPath()), suggestionsFor(cmd, name)}
+}
+
+// suggestionsFor are cmd's subcommands that name may be a typo of.
+func suggestionsFor(cmd *cobra.Command, name string) []string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default for its own suggestions
+	}
+	return cmd.SuggestionsFor(name)
+}
+
+// unknownHelpTopic is a `help` topic that names no command, with the
+// ones its first unknown word may be a typo of (`help mcp ad`: add).
+func unknownHelpTopic(parent *cobra.Command, args, rest []string) error {
+	u := &unknownCommandError{msg: fmt.Sprintf("unknown help topic %q", strings.Join(args, " "))}
+	if parent != nil && len(rest) > 0 {
+		u.suggestions = suggestionsFor(parent, rest[0])
+	}
+	return u
 }
 
 // exactArgs wants n positional arguments, named in the usage line.

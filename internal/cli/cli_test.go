@@ -230,8 +230,21 @@ func TestLoginDeniedExitsThree(t *testing.T) {
 
 func TestUnknownCommandAndProfile(t *testing.T) {
 	h := newHarness(t, snowflaketest.Options{})
-	if code, _, _ := h.run("", "frobnicate"); code != exitcode.Usage {
-		t.Errorf("unknown command: exit %d", code)
+	for _, tc := range []struct {
+		args []string
+		want string // on stderr, after the "sfmcp: " line
+	}{
+		{[]string{"frobnicate"}, "sfmcp: unknown command \"frobnicate\" for \"sfmcp-token\"\nusage: sfmcp-token COMMAND [flags]\n"},
+		{[]string{"logn"}, "\nDid you mean this?\n\tlogin\nusage: sfmcp-token COMMAND [flags]\n"},
+		{[]string{"mcp", "ad"}, "\nDid you mean this?\n\tadd\nusage: sfmcp-token mcp COMMAND [flags]\n"},
+		{[]string{"profile", "lst"}, "\nDid you mean this?\n\tlist\nusage: sfmcp-token profile COMMAND [flags]\n"},
+		{[]string{"help", "logn"}, "sfmcp: unknown help topic \"logn\"\nDid you mean this?\n\tlogin\nusage: sfmcp-token help [command] [flags]\n"},
+		{[]string{"help", "zzz"}, "sfmcp: unknown help topic \"zzz\"\nusage: sfmcp-token help [command] [flags]\n"},
+	} {
+		code, out, errOut := h.run("", tc.args...)
+		if code != exitcode.Usage || out != "" || !strings.HasPrefix(errOut, "sfmcp: ") || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q\nstdout: %s\nstderr: %s", tc.args, code, tc.want, out, errOut)
+		}
 	}
 	code, _, errOut := h.run("", "login", "--profile", "nope")
 	if code != exitcode.Usage || !strings.Contains(errOut, `"nope"`) || !strings.Contains(errOut, "profile add") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -31,15 +32,21 @@ comments and formatting are kept. No token or secret is ever written.`
 type mcpTarget struct {
 	clients []string
 	scope   string
-	user    bool   // --user: Claude Code's user scope, as before --scope
+	user    bool   // --user: the same as --scope user, from before --scope
 	file    string // an explicit file (one client)
 }
 
-func (m *mcpTarget) register(c *cobra.Command, verb string) {
+// register declares the flags; scopeUsage says what --scope does here.
+func (m *mcpTarget) register(c *cobra.Command, verb, scopeUsage string) {
 	f := c.Flags()
 	f.StringArrayVar(&m.clients, "client", nil, "the MCP client: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default claude-code)")
-	f.StringVar(&m.scope, "scope", "", "user or project (default: user; Claude Code: project, its .mcp.json)")
-	f.BoolVar(&m.user, "user", false, "user scope (the same as --scope user)")
+	f.StringVar(&m.scope, "scope", "", scopeUsage)
+	// --user was a yes/no scope switch, while elsewhere (profile add, pat)
+	// --user names a Snowflake user: kept for old scripts, out of sight.
+	// Not cobra's MarkDeprecated: its notice goes to stdout, which
+	// `mcp list --json` readers parse; check says it on stderr.
+	f.BoolVar(&m.user, "user", false, "the same as --scope user (deprecated)")
+	_ = f.MarkHidden("user")
 	f.StringVar(&m.file, "file", "", "the configuration file to "+verb+" (one client; default: the client's own)")
 	_ = c.RegisterFlagCompletionFunc("client", cobra.FixedCompletions(append(mcpclients.IDs(), "detect"), cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("scope", cobra.FixedCompletions([]cobra.Completion{"user", "project"}, cobra.ShellCompDirectiveNoFileComp))
@@ -81,7 +88,11 @@ func targetError(err error) error {
 	return nil
 }
 
-func (m *mcpTarget) check() error {
+// check refuses a scope that is neither, and notes the old --user on w.
+func (m *mcpTarget) check(w io.Writer) error {
+	if m.user {
+		fmt.Fprintln(w, "sfmcp: --user is deprecated: use --scope user")
+	}
 	if m.scope != "" && m.scope != string(mcpclients.User) && m.scope != string(mcpclients.Project) {
 		return usagef("", "--scope %q: use user or project", m.scope)
 	}
@@ -90,6 +101,9 @@ func (m *mcpTarget) check() error {
 	}
 	return nil
 }
+
+// editScopeUsage is --scope of mcp add and remove.
+const editScopeUsage = "user (your configuration, e.g. ~/.claude.json) or project (this directory's, e.g. .mcp.json) (default: user)"
 
 type mcpAddOptions struct {
 	where                          mcpTarget
@@ -113,14 +127,15 @@ No token is ever written.
 An entry of that name that sfmcp wrote is updated (keys you added to it,
 and an "enabled" you set, stay); one that is another program's is left
 alone unless you give --force, which replaces it whole.`,
-		Example: `  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --user
+		Example: `  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP
+  sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --scope project   # this project's .mcp.json
   sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client cursor --client codex
   sfmcp-token mcp add snowflake --profile prod --server DB.PUBLIC.GONG_MCP --client detect
   sfmcp-token mcp add github --profile prod --server DB.PUBLIC.GONG_MCP --force   # replace another program's "github"`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runMCPAdd(cmd.Context(), e, o, args[0]) },
 	}
-	o.where.register(c, "edit")
+	o.where.register(c, "edit", editScopeUsage)
 	addProfileFlag(c, e, &o.profile, "profile whose token the server gets (default: default_profile)")
 	c.Flags().StringVar(&o.server, "server", "", "the MCP server: DATABASE.SCHEMA.NAME or its full URL (required)")
 	c.Flags().StringVar(&o.mode, "mode", "proxy", "proxy (stdio bridge; tokens stay fresh all session) or headers (HTTP + a header command)")
@@ -132,7 +147,7 @@ alone unless you give --force, which replaces it whole.`,
 }
 
 func runMCPAdd(ctx context.Context, e *Env, o mcpAddOptions, name string) error {
-	if err := o.where.check(); err != nil {
+	if err := o.where.check(e.Stderr); err != nil {
 		return err
 	}
 	if mode := mcpclients.Mode(o.mode); mode != mcpclients.Proxy && mode != mcpclients.Headers {
@@ -211,7 +226,7 @@ func saveAdded(e *Env, configs []*mcpclients.Config, changes []mcpclients.Change
 			return fmt.Errorf("%s (%s): %w", cfg.Client.Name, cfg.Path, err)
 		}
 		fmt.Fprintf(e.Stdout, "%s MCP server %q (%s mode, profile %s) for %s: %s\n", addedVerbs[changes[i]], name, s.Mode, s.Profile, cfg.Client.Name, cfg.Path)
-		if add := cfg.Client.AddCommand(name, s); add != "" {
+		if add := cfg.Client.AddCommand(name, s, cfg.Scope); add != "" {
 			fmt.Fprintf(e.Stdout, "The same with the %s CLI:\n  %s\n", cfg.Client.Name, add)
 		}
 	}
@@ -272,12 +287,12 @@ func newMCPRemoveCommand(e *Env) *cobra.Command {
 		Long: `Remove an MCP server entry from the configuration of one or more MCP
 clients. An entry that is not sfmcp's (another program's server) is
 removed only with --force.`,
-		Example:           "  sfmcp-token mcp remove snowflake --user\n  sfmcp-token mcp remove snowflake --client cursor --client codex\n  sfmcp-token mcp remove github --force   # another program's entry",
+		Example:           "  sfmcp-token mcp remove snowflake\n  sfmcp-token mcp remove snowflake --scope project\n  sfmcp-token mcp remove snowflake --client cursor --client codex\n  sfmcp-token mcp remove github --force   # another program's entry",
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeMCPServers(e, &where),
 		RunE:              func(_ *cobra.Command, args []string) error { return runMCPRemove(e, where, args[0], force) },
 	}
-	where.register(c, "edit")
+	where.register(c, "edit", editScopeUsage)
 	c.Flags().BoolVar(&force, "force", false, "remove the entry also when it is not sfmcp's (another program's server)")
 	return c
 }
@@ -305,7 +320,7 @@ func completeMCPServers(e *Env, where *mcpTarget) cobra.CompletionFunc {
 }
 
 func runMCPRemove(e *Env, where mcpTarget, name string, force bool) error {
-	if err := where.check(); err != nil {
+	if err := where.check(e.Stderr); err != nil {
 		return err
 	}
 	configs, err := where.configs(e, where.clients)
@@ -348,13 +363,13 @@ configuration and in this directory's project files. With --client (or
 		Args:    noArgs,
 		RunE:    func(*cobra.Command, []string) error { return runMCPList(e, where, asJSON) },
 	}
-	where.register(c, "read")
+	where.register(c, "read", "list only the user or the project files (default: both; with --client, user)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
 
 func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
-	if err := where.check(); err != nil {
+	if err := where.check(e.Stderr); err != nil {
 		return err
 	}
 	bin, _ := mcpclients.ThisBinary()

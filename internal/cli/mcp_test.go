@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,5 +206,48 @@ func TestSetupRefusesAnotherProgramsEntry(t *testing.T) {
 	}
 	if _, err := os.Stat(h.env["SFMCP_CONFIG"]); err == nil {
 		t.Error("setup added the profile although it refused")
+	}
+}
+
+// mcp add and remove take --scope user|project. User scope is the default,
+// for Claude Code too; the old --user still means user scope, with a notice
+// on stderr only, and is out of the help.
+func TestMCPScope(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-acct")
+	h.env["HOME"] = h.dir
+	project := t.TempDir()
+	t.Chdir(project)
+	user, proj := filepath.Join(h.dir, ".claude.json"), filepath.Join(project, ".mcp.json")
+	has := func(file string) bool {
+		data, _ := os.ReadFile(file)
+		return strings.Contains(string(data), "DB.PUBLIC.GONG_MCP")
+	}
+	add := []string{"mcp", "add", "snowflake", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP", "--command", "/bin/sfmcp-token"}
+	for _, tc := range []struct {
+		flags        []string
+		file, notice string
+	}{
+		{nil, user, ""},
+		{[]string{"--scope", "user"}, user, ""},
+		{[]string{"--scope", "project"}, proj, ""},
+		{[]string{"--user"}, user, "sfmcp: --user is deprecated: use --scope user\n"},
+	} {
+		code, out, errOut := h.run("", slices.Concat(add, tc.flags)...)
+		if code != 0 || errOut != tc.notice || !has(tc.file) || has(user) == has(proj) {
+			t.Fatalf("mcp add %v: exit %d, want the entry in %s only\nstdout: %s\nstderr: %s", tc.flags, code, tc.file, out, errOut)
+		}
+		code, out, errOut = h.run("", slices.Concat([]string{"mcp", "remove", "snowflake"}, tc.flags)...)
+		if code != 0 || errOut != tc.notice || has(user) || has(proj) {
+			t.Fatalf("mcp remove %v: exit %d\nstdout: %s\nstderr: %s", tc.flags, code, out, errOut)
+		}
+	}
+	if code, _, errOut := h.run("", slices.Concat(add, []string{"--user", "--scope", "project"})...); code != exitcode.Usage || !strings.Contains(errOut, "contradict") {
+		t.Errorf("--user --scope project: exit %d %s", code, errOut)
+	}
+	for _, cmd := range []string{"add", "remove", "list"} {
+		if _, out, _ := h.run("", "mcp", cmd, "--help"); !strings.Contains(out, "--scope") || strings.Contains(out, "--user") {
+			t.Errorf("mcp %s --help shows --user or lacks --scope:\n%s", cmd, out)
+		}
 	}
 }

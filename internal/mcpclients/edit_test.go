@@ -64,8 +64,8 @@ func TestAddAndRemoveAreAllOrNothing(t *testing.T) {
 	}
 }
 
-// Target picks each client's default scope, or the one given, or a
-// named file for one client.
+// Target picks user scope for every client (Claude Code included), or the
+// scope given, or a named file for one client.
 func TestTargetOpen(t *testing.T) {
 	home, project := t.TempDir(), t.TempDir()
 	e := Env{Home: home, GOOS: "linux"}
@@ -74,8 +74,9 @@ func TestTargetOpen(t *testing.T) {
 		want   []string
 		err    error
 	}{
-		{Target{}, []string{filepath.Join(project, ".mcp.json")}, nil},
-		{Target{Clients: []string{"claude-code", "cursor"}}, []string{filepath.Join(project, ".mcp.json"), filepath.Join(home, ".cursor", "mcp.json")}, nil},
+		{Target{}, []string{filepath.Join(home, ".claude.json")}, nil},
+		{Target{Clients: []string{"claude-code", "cursor"}}, []string{filepath.Join(home, ".claude.json"), filepath.Join(home, ".cursor", "mcp.json")}, nil},
+		{Target{Clients: []string{"claude-code", "cursor"}, Scope: Project}, []string{filepath.Join(project, ".mcp.json"), filepath.Join(project, ".cursor", "mcp.json")}, nil},
 		{Target{Clients: []string{"claude-code", "cursor"}, Scope: User}, []string{filepath.Join(home, ".claude.json"), filepath.Join(home, ".cursor", "mcp.json")}, nil},
 		{Target{Clients: []string{"cursor"}, Scope: Project}, []string{filepath.Join(project, ".cursor", "mcp.json")}, nil},
 		{Target{Clients: []string{"codex"}, File: filepath.Join(project, "c.toml")}, []string{filepath.Join(project, "c.toml")}, nil},

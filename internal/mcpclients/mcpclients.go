@@ -85,27 +85,24 @@ func (c Client) Scopes(e Env) []Scope {
 	return out
 }
 
-// DefaultScope is where an entry goes when no scope is given: the user's
-// own file; Claude Code keeps its old default, the project's .mcp.json.
-func (c Client) DefaultScope() Scope {
-	if c.ID == "claude-code" {
-		return Project
-	}
-	return User
-}
-
 // HasHeaderHelper reports whether the client runs a command for its
 // HTTP headers (Claude Code's headersHelper, Codex's http_headers_helper).
 func (c Client) HasHeaderHelper() bool { return c.headers != nil }
 
 // AddCommand is the client's own command line that adds the entry s
-// describes as name, for the clients that have one (Claude Code's claude
-// mcp add-json); "" for the others.
-func (c Client) AddCommand(name string, s Spec) string {
+// describes as name at scope, for the clients that have one (Claude
+// Code's claude mcp add-json); "" for the others. Scope "" (a file the
+// user named) leaves claude its own default.
+func (c Client) AddCommand(name string, s Spec, scope Scope) string {
 	if c.ID != "claude-code" {
 		return ""
 	}
-	return shellword.Join("claude", "mcp", "add-json", name, s.claudeJSON())
+	args := []string{"claude", "mcp", "add-json"}
+	if scope != "" {
+		// claude's own default is "local", which sfmcp never writes.
+		args = append(args, "--scope", string(scope))
+	}
+	return shellword.Join(append(args, name, s.claudeJSON())...)
 }
 
 // Installed reports whether the client looks installed: its own

@@ -227,3 +227,26 @@ func TestProjectEntryIsRewrittenWhole(t *testing.T) {
 		t.Errorf("the user's own env was dropped: %s", entries["snowflake"])
 	}
 }
+
+// The claude mcp add-json line names the scope the entry was written at:
+// claude's own default, local, is neither of sfmcp's.
+func TestClaudeAddCommandScope(t *testing.T) {
+	s := Spec{Bin: "/usr/bin/sfmcp-token", Profile: "prod", Mode: Proxy, Server: "DB.PUBLIC.GONG_MCP"}
+	claude, _ := Lookup("claude-code")
+	cursor, _ := Lookup("cursor")
+	for _, tc := range []struct {
+		client Client
+		scope  Scope
+		prefix string
+	}{
+		{claude, User, "claude mcp add-json --scope user snowflake '{"},
+		{claude, Project, "claude mcp add-json --scope project snowflake '{"},
+		{claude, "", "claude mcp add-json snowflake '{"},
+		{cursor, User, ""},
+	} {
+		got := tc.client.AddCommand("snowflake", s, tc.scope)
+		if !strings.HasPrefix(got, tc.prefix) || (tc.prefix == "") != (got == "") {
+			t.Errorf("%s at %q: %q, want %q…", tc.client.ID, tc.scope, got, tc.prefix)
+		}
+	}
+}

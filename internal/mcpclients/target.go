@@ -9,8 +9,11 @@ import (
 // Target chooses the files a command edits or lists.
 type Target struct {
 	Clients []string // client IDs; none means Claude Code
-	Scope   Scope    // "": each client's DefaultScope
-	File    string   // a file the user named, for one client
+	// Scope "" is User, for every client: a user-scope entry needs no
+	// approval and works in every directory (a project's is approved per
+	// project), so the README and setup recommend it.
+	Scope Scope
+	File  string // a file the user named, for one client
 }
 
 // ErrOneClientFile: a named file is one client's, so a Target with File
@@ -45,7 +48,7 @@ func (t Target) Open(e Env, project string) ([]*Config, error) {
 		case t.Scope != "":
 			cfg, err = c.Open(e, t.Scope, project)
 		default:
-			cfg, err = c.Open(e, c.DefaultScope(), project)
+			cfg, err = c.Open(e, User, project)
 		}
 		if err != nil {
 			return nil, err

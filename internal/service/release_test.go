@@ -150,6 +150,11 @@ func TestPackageContentsAgree(t *testing.T) {
 	if !sameFiles(nfpm.Contents, want) {
 		t.Errorf("the packages' contents differ:\nnfpm.yaml:       %+v\ngoreleaser.yaml: %+v", nfpm.Contents, want)
 	}
+	// The bash completion the packages install needs bash-completion's
+	// functions (_get_comp_words_by_ref); stock Debian lacks them.
+	if !slices.Contains(nfpm.Recommends, "bash-completion") {
+		t.Errorf("the packages do not recommend bash-completion: %q", nfpm.Recommends)
+	}
 	unit := slices.IndexFunc(nfpm.Contents, func(f packageFile) bool { return f.Dst == PackagedUnit })
 	if unit < 0 || nfpm.Contents[unit].Src != "packaging/sfmcp.service" {
 		t.Errorf("the packages do not install packaging/sfmcp.service as %s", PackagedUnit)

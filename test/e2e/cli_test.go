@@ -61,7 +61,10 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		args  []string
 		usage string // the usage line the error names
 	}{
-		{[]string{"nope"}, "usage: sfmcp-token [flags]"},
+		{[]string{"nope"}, "usage: sfmcp-token COMMAND [flags]"},
+		// The hot binary hands a mistyped command to sfmcp-token-full,
+		// whose answer suggests the command meant.
+		{[]string{"logn"}, "Did you mean this?\n\tlogin\nusage: sfmcp-token COMMAND [flags]"},
 		{[]string{"login", "a", "b"}, "usage: sfmcp-token login [PROFILE] [flags]"},
 		{[]string{"login", "--bogus"}, "usage: sfmcp-token login"},
 		{[]string{"login", "local", "--profile", "team"}, "usage: sfmcp-token login"},
@@ -152,7 +155,7 @@ func TestCompletion(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(project, ".mcp.json"))
 	hostile := strings.Replace(string(data), `"mcpServers": {`, `"mcpServers": {"$(touch /tmp/pwned)": {"command": "x"}, "a\tb": {"command": "x"},`, 1)
 	os.WriteFile(filepath.Join(project, ".mcp.json"), []byte(hostile), 0o600)
-	if got := complete(project, "mcp", "remove", ""); strings.Join(got, " ") != "snowflake" {
+	if got := complete(project, "mcp", "remove", "--scope", "project", ""); strings.Join(got, " ") != "snowflake" {
 		t.Errorf("complete mcp remove: %q\n%s", got, hostile)
 	}
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // sfmcp-standin's printed instructions work with the installed binaries:
-// its setup lines run as printed, a sign-in through the stand-in's
-// certificate (as curl --cacert would) succeeds, and headers serves a token.
+// its setup lines run as printed, `setup` as printed signs in through the
+// stand-in's certificate (as curl --cacert would), and headers serves a token.
 func TestStandInCommand(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "sfmcp-standin")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/sfmcp-standin").CombinedOutput(); err != nil {
@@ -27,7 +27,7 @@ func TestStandInCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { standin.Process.Signal(os.Interrupt); standin.Wait() })
-	var setup []string
+	var setup, setupCmd []string
 	var caFile string
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -35,15 +35,19 @@ func TestStandInCommand(t *testing.T) {
 		if f, ok := strings.CutPrefix(line, "ca_file: "); ok {
 			caFile = f
 		}
-		if strings.HasPrefix(line, "  export HOME") || strings.HasPrefix(line, "  printf ") || strings.HasPrefix(line, "  sfmcp-token profile add") {
+		if strings.HasPrefix(line, "  export HOME") || strings.HasPrefix(line, "  printf ") {
 			setup = append(setup, strings.TrimSpace(line))
+		}
+		// The stand-in recommends what the README does: setup.
+		if strings.HasPrefix(line, "  sfmcp-token setup ") {
+			setupCmd = strings.Fields(line)[1:]
 		}
 		if strings.HasPrefix(line, "Stop it") {
 			break
 		}
 	}
-	if len(setup) != 3 || caFile == "" {
-		t.Fatalf("instructions not found: %q, ca %q", setup, caFile)
+	if len(setup) != 2 || setupCmd == nil || caFile == "" {
+		t.Fatalf("instructions not found: %q %q, ca %q", setup, setupCmd, caFile)
 	}
 	// The printed lines, run as a user would paste them.
 	sh := exec.Command("sh", "-c", strings.Join(setup, "\n")+"\necho \"HOME=$HOME\"")
@@ -68,8 +72,11 @@ func TestStandInCommand(t *testing.T) {
 		}
 		return resp.Body.Close()
 	}
-	if code, _, errOut := signInAsBrowser(t, p.cmd(nil, "login", "standin", "--no-browser", "--timeout", "30s"), browse); code != 0 {
-		t.Fatalf("login against the stand-in: exit %d\n%s", code, errOut)
+	if code, out, errOut := signInAsBrowser(t, p.cmd(nil, append(setupCmd, "--timeout", "30s")...), browse); code != 0 {
+		t.Fatalf("setup against the stand-in: exit %d\n%s%s", code, out, errOut)
+	}
+	if cfg, err := os.ReadFile(filepath.Join(home, ".claude.json")); err != nil || !strings.Contains(string(cfg), "DB.PUBLIC.GONG_MCP") {
+		t.Errorf("setup added no MCP server at Claude Code's user scope: %v\n%s", err, cfg)
 	}
 	if code, out, errOut := p.run(nil, "headers", "--profile", "standin"); code != 0 || !strings.Contains(out, "Bearer ") {
 		t.Fatalf("headers: exit %d %s%s", code, out, errOut)
