@@ -40,7 +40,7 @@ is skipped and sent nothing. --mcp-file checks that one file instead.`,
 		ValidArgsFunction: completeProfileArg(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profile = profileFrom(o.profile, args)
-			o.oneFile = cmd.Flags().Changed("mcp-file")
+			o.everyClient = !cmd.Flags().Changed("mcp-file")
 			return runDoctor(cmd.Context(), e, o)
 		},
 	}
@@ -52,10 +52,10 @@ is skipped and sent nothing. --mcp-file checks that one file instead.`,
 
 type doctorOptions struct {
 	profile, mcpFile string
-	// oneFile: --mcp-file was given, so only that file is checked ("":
-	// none); else every client's files are.
-	oneFile bool
-	asJSON  bool
+	// everyClient: check every client's files, as mcp list finds them;
+	// else only mcpFile ("": none), as --mcp-file and setup ask.
+	everyClient bool
+	asJSON      bool
 }
 
 // checkJSON is one check as --json prints it.
@@ -108,7 +108,7 @@ func doctorChecks(ctx context.Context, e *Env, o doctorOptions) []doctor.Check {
 		MCPFile: o.mcpFile,
 		Profile: cmp.Or(o.profile, e.Getenv("SFMCP_PROFILE")),
 	}
-	if !o.oneFile {
+	if o.everyClient {
 		env := clientEnv(e)
 		opts.MCPClients, opts.Project = &env, "."
 	}
