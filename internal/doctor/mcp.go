@@ -17,11 +17,11 @@ import (
 // The checks of sfmcp's entries in MCP clients' files: that the profile
 // each names exists, and that the servers of the checked profile answer.
 
-// mcpEntry is one of sfmcp's entries: its name, the file it is in for
-// people ("" in the one file the user named) and what it runs.
+// mcpEntry is one of sfmcp's entries: its name, its file, where that is
+// for people ("" in the one file the user named) and what it runs.
 type mcpEntry struct {
-	name, where string
-	ours        mcpclients.Ours
+	name, file, where string
+	ours              mcpclients.Ours
 }
 
 // label is the entry as a check names it. Names come from files anyone
@@ -47,7 +47,7 @@ func (r *runner) mcpEntries() (entries []mcpEntry, where string, ok bool) {
 		}
 		for _, n := range names {
 			if ours, ok := mcpclients.ParseEntry(raw[n]).Ours(); ok {
-				entries = append(entries, mcpEntry{name: n, ours: ours})
+				entries = append(entries, mcpEntry{name: n, file: path, ours: ours})
 			}
 		}
 		return entries, path, true
@@ -56,7 +56,7 @@ func (r *runner) mcpEntries() (entries []mcpEntry, where string, ok bool) {
 		return nil, "", false
 	}
 	for _, u := range mcpclients.Uses(*r.o.MCPClients, r.o.Project, nil) {
-		entries = append(entries, mcpEntry{name: u.Name, where: u.Where(r.o.MCPClients.Home), ours: u.Ours})
+		entries = append(entries, mcpEntry{name: u.Name, file: mcpclients.Printable(u.Config.Path), where: u.Where(r.o.MCPClients.Home), ours: u.Ours})
 	}
 	return entries, "any MCP client's files", true
 }
@@ -101,12 +101,8 @@ func (r *runner) checkMCPServer(m mcpEntry, url string) {
 	// the profile's own host, and say which were skipped.
 	if err := r.profile.CheckServerURL(url); err != nil {
 		code := apitype.CodeHostMismatch
-		file := r.o.MCPFile
-		if m.where != "" {
-			file = m.where
-		}
 		r.add(Check{Name: m.label() + " skipped", Detail: err.Error(), Code: code,
-			Advice: "no token goes there; if " + file + " came with a project, remove or fix that entry (" + hint(code, r.profile.Name) + ")"})
+			Advice: "no token goes there; if " + m.file + " came with a project, remove or fix that entry (" + hint(code, r.profile.Name) + ")"})
 		return
 	}
 	tools, err := ListTools(r.ctx, url, r.o.Bridge(r.profile.Name, url))
