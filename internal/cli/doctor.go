@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -28,27 +29,33 @@ func newDoctorCommand(e *Env) *cobra.Command {
 		Use:   "doctor [PROFILE]",
 		Short: "Check everything, say what to fix",
 		Long: `Check the config, the keychain, the daemon, the account host, the clock, the
-sign-in and the MCP servers of .mcp.json, and say what to fix for each check
-that fails. A server whose URL is not on the profile's host is skipped and
-sent nothing.`,
+sign-in and sfmcp's MCP servers in every client's files (your user
+configuration and this directory's project files, as mcp list finds them),
+and say what to fix for each check that fails. An entry naming a profile
+that does not exist fails. A server whose URL is not on the profile's host
+is skipped and sent nothing. --mcp-file checks that one file instead.`,
 		Example: `  sfmcp-token doctor
   sfmcp-token doctor prod --json`,
 		Args:              profileArg,
 		ValidArgsFunction: completeProfileArg(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.profile = profileFrom(o.profile, args)
+			o.everyClient = !cmd.Flags().Changed("mcp-file")
 			return runDoctor(cmd.Context(), e, o)
 		},
 	}
 	addProfileFlag(c, e, &o.profile, "profile to check (default: $SFMCP_PROFILE, then default_profile)")
 	c.Flags().BoolVar(&o.asJSON, "json", false, "print JSON")
-	c.Flags().StringVar(&o.mcpFile, "mcp-file", ".mcp.json", "MCP configuration whose servers are checked")
+	c.Flags().StringVar(&o.mcpFile, "mcp-file", "", "one MCP configuration whose servers are checked, instead of every client's files (\"\": none)")
 	return c
 }
 
 type doctorOptions struct {
-	profile, mcpFile string // mcpFile "": no MCP servers to check
-	asJSON           bool
+	profile, mcpFile string
+	// everyClient: check every client's files, as mcp list finds them;
+	// else only mcpFile ("": none), as --mcp-file and setup ask.
+	everyClient bool
+	asJSON      bool
 }
 
 // checkJSON is one check as --json prints it.
@@ -80,7 +87,7 @@ func runDoctor(ctx context.Context, e *Env, o doctorOptions) error {
 // doctorChecks runs every check with this command's pieces.
 func doctorChecks(ctx context.Context, e *Env, o doctorOptions) []doctor.Check {
 	path, _ := config.Path(e.Getenv)
-	return doctor.Run(ctx, doctor.Options{
+	opts := doctor.Options{
 		ConfigPath:       path,
 		SystemConfigPath: config.SystemPath(e.Getenv),
 		Network: func(cfg *config.File) (*http.Client, error) {
@@ -99,7 +106,13 @@ func doctorChecks(ctx context.Context, e *Env, o doctorOptions) []doctor.Check {
 		},
 		Bridge:  func(profile, serverURL string) http.RoundTripper { return bridgeTransport(e, profile, serverURL) },
 		MCPFile: o.mcpFile,
-	})
+		Profile: cmp.Or(o.profile, e.Getenv("SFMCP_PROFILE")),
+	}
+	if o.everyClient {
+		env := clientEnv(e)
+		opts.MCPClients, opts.Project = &env, "."
+	}
+	return doctor.Run(ctx, opts)
 }
 
 // bridgeTransport is the bridge's transport to the MCP server at url,

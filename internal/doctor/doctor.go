@@ -1,14 +1,15 @@
 // Package doctor diagnoses a user's sfmcp setup: it decides which checks
 // run, in what order, what each tests (the config, the credential store,
-// the daemon and its socket, the account host, the clock, a token, the MCP
-// servers of an .mcp.json, the sign-in's expiry) and what each concludes,
-// and returns that as data. It never prints and never exits, and it reads
-// no environment: the caller passes the config paths, the store, the
-// daemon and the network in Options. It sends a token only to MCP servers
-// on the profile's own host; when one refuses it, the server's metadata
-// (asked without a token) says whether it takes its tokens from another
-// authorization server now. An advice that follows from an error's code
-// is exitcode.ForCode's, never worded here.
+// the daemon and its socket, the account host, the clock, a token,
+// sfmcp's entries in the MCP clients' files and their servers, the
+// sign-in's expiry) and what each concludes, and returns that as data.
+// It never prints and never exits, and it reads no environment: the
+// caller passes the config paths, the store, the daemon, the network and
+// where the clients' files are in Options. It sends a token only to MCP
+// servers on the profile's own host; when one refuses it, the server's
+// metadata (asked without a token) says whether it takes its tokens from
+// another authorization server now. An advice that follows from an
+// error's code is exitcode.ForCode's, never worded here.
 package doctor
 
 import (
@@ -19,9 +20,11 @@ import (
 	"time"
 
 	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/errcode"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
+	"github.com/sfmcp/sfmcp/internal/mcpclients"
 	"github.com/sfmcp/sfmcp/keychain"
 )
 
@@ -62,9 +65,16 @@ type Options struct {
 	// adds profile's token and answers a missing or refused one with
 	// mcpproxy.CodeUnauthorized.
 	Bridge func(profile, serverURL string) http.RoundTripper
-	// MCPFile is the MCP configuration whose servers are checked ("":
-	// none).
-	MCPFile string
+	// MCPFile is the one MCP configuration whose servers are checked, as
+	// the user named it; "" checks every client's files MCPClients
+	// finds, the user's and those of the project directory Project
+	// (nil MCPClients: no MCP servers are checked).
+	MCPFile    string
+	MCPClients *mcpclients.Env
+	Project    string
+	// Profile is the profile asked for ("" for the default), so that a
+	// missing one is named.
+	Profile string
 	// Now is the clock (default time.Now); LookupHost resolves a host
 	// name (default net.DefaultResolver's).
 	Now        func() time.Time
@@ -103,11 +113,9 @@ func (r *runner) run() {
 		return
 	}
 	p, err := r.o.SelectProfile(cfg)
-	detail := p.Name
-	if p.IsIdP() {
-		detail += ", signs in at " + p.Issuer
-	}
-	if !r.add(Check{Name: "profile selected", OK: err == nil, Detail: detail, Code: errcode.Of(err), Advice: hint(errcode.Of(err), "")}) {
+	if !r.checkProfile(cfg, p, err) {
+		// Entries naming a profile that is gone fail in their clients.
+		r.checkEntries(cfg, false)
 		return
 	}
 	r.profile = p
@@ -118,10 +126,40 @@ func (r *runner) run() {
 	r.checkDaemon()
 	r.checkHost()
 	r.checkClock()
-	if r.checkToken() && r.o.MCPFile != "" {
-		r.checkMCPServers(r.o.MCPFile)
-	}
+	r.checkEntries(cfg, r.checkToken())
 	r.checkExpiry()
+}
+
+// checkProfile records which profile was selected, or what is missing:
+// the profile asked for, or a default among profiles that exist.
+func (r *runner) checkProfile(cfg *config.File, p config.Profile, err error) bool {
+	detail := p.Name
+	if p.IsIdP() {
+		detail += ", signs in at " + p.Issuer
+	}
+	code := errcode.Of(err)
+	advice := hint(code, r.o.Profile)
+	if err != nil {
+		detail = err.Error()
+		if code == apitype.CodeUnknownProfile && r.o.Profile == "" && len(cfg.Profiles) > 0 {
+			advice = exitcode.NoDefaultProfileHint()
+		}
+	}
+	return r.add(Check{Name: "profile selected", OK: err == nil, Detail: detail, Code: code, Advice: advice})
+}
+
+// checkEntries checks sfmcp's entries in the MCP clients' files: that
+// each names a profile that exists and, with a token (probe), that the
+// servers of this profile answer.
+func (r *runner) checkEntries(cfg *config.File, probe bool) {
+	entries, where, ok := r.mcpEntries()
+	if !ok {
+		return
+	}
+	r.checkMissingProfiles(cfg, entries)
+	if probe {
+		r.checkMCPServers(entries, where)
+	}
 }
 
 // add records c and says whether it passed; a passing check has no advice.

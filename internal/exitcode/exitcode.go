@@ -38,6 +38,11 @@ func ForCode(code, profile string) (int, string) {
 		// The daemon opened the sign-in; a second one would race it.
 		return LoginRequired, "finish the sign-in in the browser window sfmcp opened, then try again (if you closed it: sfmcp-token login --profile " + named + ")"
 	case apitype.CodeUnknownProfile:
+		if profile != "" {
+			// A name was given (by --profile or an MCP client's entry):
+			// that one is missing, not every profile.
+			return Usage, "profile " + profile + " does not exist; run: sfmcp-token profile list"
+		}
 		return Usage, "run: sfmcp-token profile list (or sfmcp-token profile add NAME --account ORGNAME-ACCOUNTNAME)"
 	case apitype.CodeKeychainUnavailable:
 		return Unavailable, KeychainAdvice()
@@ -90,6 +95,12 @@ func DaemonEnvNote(getenv func(string) string) string {
 // profile's host.
 func HostMismatchHint() string {
 	return "a token goes only to https on the profile's own host: check the server URL (in .mcp.json: is this project's entry yours?); if that host really is your Snowflake account (e.g. its PrivateLink name), add it to the profile's extra_hosts in the config file"
+}
+
+// NoDefaultProfileHint is the next step when no profile was named and
+// none is the default, while profiles exist.
+func NoDefaultProfileHint() string {
+	return "no profile was named and none is the default; run: sfmcp-token profile list, then sfmcp-token profile default NAME"
 }
 
 // LoginHint is the next step whenever a profile has no usable sign-in.

@@ -19,6 +19,12 @@ func TestForCodeNamesTheProfile(t *testing.T) {
 	if _, hint := ForCode(apitype.CodeLoginRequired, ""); hint != "run: sfmcp-token login --profile NAME" {
 		t.Errorf("login hint without a profile = %q", hint)
 	}
+	if code, hint := ForCode(apitype.CodeUnknownProfile, "standin"); code != Usage || hint != "profile standin does not exist; run: sfmcp-token profile list" {
+		t.Errorf("a named profile that is missing: %d %q", code, hint)
+	}
+	if _, hint := ForCode(apitype.CodeUnknownProfile, ""); !strings.Contains(hint, "profile add NAME") {
+		t.Errorf("no profile named: %q; want the way to add one", hint)
+	}
 	if code, hint := ForCode("", "prod"); code != Error || hint != "" {
 		t.Errorf("no code: %d %q; want %d and no hint", code, hint, Error)
 	}
