@@ -13,6 +13,7 @@ package adminsetup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -27,7 +28,7 @@ import (
 // running the plan (or the administrator) can tell.
 const (
 	PlaceholderClientID = "<OAUTH_CLIENT_ID>"
-	PlaceholderAccount  = "ORGNAME-ACCOUNTNAME"
+	PlaceholderAccount  = "<ORGNAME-ACCOUNTNAME>"
 )
 
 // Request is what the administrator asked for.
@@ -153,12 +154,13 @@ func (p *Plan) KeepSecret(store *keychain.Store, c snowflake.IntegrationClient, 
 
 // Handout is what users get: their profile and the MCP server. The
 // account is the one asked for, else the admin profile's (adminProfile
-// in cfg, "" for the default), else a placeholder.
+// in cfg, "" for the default), else a placeholder; clientID may be one
+// too (ToFill says which remain).
 func (p *Plan) Handout(cfg *config.File, adminProfile, clientID string) config.Onboarding {
 	account := p.Account
 	if account == "" {
 		account = PlaceholderAccount
-		if admin, err := cfg.Profile(adminProfile); err == nil {
+		if admin, err := cfg.Profile(adminProfile); err == nil && admin.Account != "" {
 			account = admin.Account
 		}
 	}
@@ -183,6 +185,31 @@ func (p *Plan) Handout(cfg *config.File, adminProfile, clientID string) config.O
 	return o
 }
 
+// ToFill names, key by key, what h still holds placeholders for, and
+// where its value is found; empty when h can be handed out as it is.
+func (p *Plan) ToFill(h config.Onboarding) []Unfilled {
+	var out []Unfilled
+	for _, key := range h.Placeholders() {
+		u := Unfilled{Key: key}
+		switch {
+		case key == "client_id" && p.IdP != nil:
+			u.Where = "the client id your identity provider registered for sfmcp"
+		case key == "client_id":
+			u.Where = "the integration's OAUTH_CLIENT_ID, which " + p.Setup.ShowSecretsSQL() + " shows"
+		case key == "account":
+			u.Where = "the users' account, as orgname-accountname"
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// Unfilled is a key of a handout that the administrator fills in.
+type Unfilled struct {
+	Key   string // as in the file: client_id, account
+	Where string // what the value is and where it is found ("" unknown)
+}
+
 // WriteOnboarding writes the users' onboarding file (it holds no secret).
 func WriteOnboarding(path string, o config.Onboarding) error {
 	data, err := o.Encode()
@@ -197,6 +224,9 @@ func WriteOnboarding(path string, o config.Onboarding) error {
 // that cannot make one (no real account) is a *snowflake.FieldError
 // "system_config".
 func WriteSystemConfig(path string, o config.Onboarding) error {
+	if config.IsPlaceholder(o.Account) {
+		return &snowflake.FieldError{Field: "system_config", Err: errors.New("the users' account is not known (none asked for, and the admin profile names none)")}
+	}
 	data, err := config.SystemFileFor(o)
 	if err != nil {
 		return &snowflake.FieldError{Field: "system_config", Err: err}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,13 +96,20 @@ func TestHandout(t *testing.T) {
 func TestWriteHandouts(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := New(Request{Setup: setup(), Account: "myorg-acct"})
-	h := p.Handout(nil, "", PlaceholderClientID)
+	h := p.Handout(nil, "", "CID")
 	onboarding := filepath.Join(dir, "onboard.toml")
 	if err := WriteOnboarding(onboarding, h); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := config.LoadOnboarding(onboarding); err != nil || got.Profile != "sfmcp_team" || got.Account != "myorg-acct" {
+	if got, err := config.LoadOnboarding(onboarding); err != nil || got.Profile != "sfmcp_team" || got.Account != "myorg-acct" || got.ClientID != "CID" {
 		t.Fatalf("onboarding file read back: %+v %v", got, err)
+	}
+	// Written unfilled, it is refused where it is read.
+	if err := WriteOnboarding(onboarding, p.Handout(nil, "", PlaceholderClientID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.LoadOnboarding(onboarding); err == nil || !strings.Contains(err.Error(), `client_id is a placeholder, "<OAUTH_CLIENT_ID>"`) {
+		t.Fatalf("an unfilled onboarding file read back: %v", err)
 	}
 	system := filepath.Join(dir, "system.toml")
 	if err := WriteSystemConfig(system, h); err != nil {
@@ -111,10 +119,12 @@ func TestWriteHandouts(t *testing.T) {
 		t.Fatalf("system file: %v", err)
 	}
 	// A handout that makes no profile makes no system file.
-	h.Account = ""
-	var fe *snowflake.FieldError
-	if err := WriteSystemConfig(filepath.Join(dir, "none.toml"), h); !errors.As(err, &fe) || fe.Field != "system_config" {
-		t.Fatalf("no account: %v", err)
+	for _, account := range []string{"", PlaceholderAccount} {
+		h.Account = account
+		var fe *snowflake.FieldError
+		if err := WriteSystemConfig(filepath.Join(dir, "none.toml"), h); !errors.As(err, &fe) || fe.Field != "system_config" {
+			t.Fatalf("account %q: %v", account, err)
+		}
 	}
 	if err := WriteOnboarding(filepath.Join(dir, "missing", "x.toml"), p.Handout(nil, "", "C")); err == nil || !strings.HasPrefix(err.Error(), "write ") {
 		t.Fatalf("unwritable: %v", err)
@@ -159,4 +169,28 @@ func TestApplyKeepsTheSecret(t *testing.T) {
 		t.Fatalf("stored secret: %v", err)
 	}
 	leaks.Record("the client as printed", c.String()+strings.Join(done, "\n"))
+}
+
+// Issue #23: what a handout still needs filled in, and where the value is
+// found.
+func TestToFill(t *testing.T) {
+	snow, _ := New(Request{Setup: setup()})
+	idp := &Plan{IdP: &IdP{Kind: "okta"}}
+	for _, tc := range []struct {
+		name string
+		p    *Plan
+		h    config.Onboarding
+		want []Unfilled
+	}{
+		{"filled", snow, config.Onboarding{Account: "myorg-acct", ClientID: "CID"}, nil},
+		{"snowflake", snow, config.Onboarding{Account: PlaceholderAccount, ClientID: PlaceholderClientID}, []Unfilled{
+			{"account", "the users' account, as orgname-accountname"},
+			{"client_id", "the integration's OAUTH_CLIENT_ID, which " + snow.Setup.ShowSecretsSQL() + " shows"}}},
+		{"identity provider", idp, config.Onboarding{Account: "myorg-acct", ClientID: PlaceholderIdPClientID},
+			[]Unfilled{{"client_id", "the client id your identity provider registered for sfmcp"}}},
+	} {
+		if got := tc.p.ToFill(tc.h); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
 }

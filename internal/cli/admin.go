@@ -151,7 +151,7 @@ func runAdminSetup(ctx context.Context, o *adminSetupOptions) error {
 	} else {
 		fmt.Fprint(o.e.Stdout, plan.Script())
 	}
-	return o.handOut(plan.Handout(cfg, o.adminProfile, clientID))
+	return o.handOut(plan, plan.Handout(cfg, o.adminProfile, clientID))
 }
 
 // request is what the flags ask for; the plan validates its names.
@@ -237,7 +237,8 @@ func adminSetupError(err error) error {
 
 // handOut tells the administrator what each user runs (as SQL comments
 // when the output is a script), and writes the handouts asked for.
-func (o *adminSetupOptions) handOut(h config.Onboarding) error {
+func (o *adminSetupOptions) handOut(plan *adminsetup.Plan, h config.Onboarding) error {
+	fill := fillIn(plan)(plan.ToFill(h))
 	comment, stdout := "-- ", o.e.Stdout
 	if o.apply {
 		comment = ""
@@ -258,7 +259,11 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 			from += " --issuer " + shellword.Quote(h.Issuer)
 		}
 		fmt.Fprintf(stdout, "%s  %s\n", comment, from)
-		fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", o.onboarding)
+		if fill == "" {
+			fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s (hand it out; it holds no secret)\n", o.onboarding)
+		} else {
+			fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the onboarding file to %s, but do not hand it out yet: fill in %s\n", o.onboarding, fill)
+		}
 	} else {
 		for _, c := range setupCommands(h) {
 			fmt.Fprintf(stdout, "%s  %s\n", comment, c)
@@ -277,7 +282,34 @@ func (o *adminSetupOptions) handOut(h config.Onboarding) error {
 		return err
 	}
 	fmt.Fprintf(o.e.Stderr, "sfmcp: wrote the system configuration to %s (ship it as %s; users then run sfmcp-token setup with no flags)\n", o.systemConfig, config.SystemPathFor("linux"))
+	if fill != "" {
+		fmt.Fprintf(o.e.Stderr, "sfmcp: before you ship %s, fill in %s\n", o.systemConfig, fill)
+	}
 	return nil
+}
+
+// fillIn says, in one line, what the administrator fills in before a
+// handout of plan goes out ("" for nothing), and which flag would have
+// filled it (Snowflake's client id comes from the integration itself).
+func fillIn(plan *adminsetup.Plan) func([]adminsetup.Unfilled) string {
+	flags := map[string]string{"account": "--account"}
+	if plan.IdP != nil {
+		flags["client_id"] = "--client-id"
+	}
+	return func(keys []adminsetup.Unfilled) string {
+		var parts []string
+		for _, k := range keys {
+			part := k.Key
+			if k.Where != "" {
+				part += " (" + k.Where + ")"
+			}
+			if f := flags[k.Key]; f != "" {
+				part += ", or run admin setup again with " + f
+			}
+			parts = append(parts, part)
+		}
+		return strings.Join(parts, "; and ")
+	}
 }
 
 // setupCommands are the commands a user runs for o: one setup, or for an

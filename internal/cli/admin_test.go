@@ -201,8 +201,9 @@ func TestAdminSetupIdPPrints(t *testing.T) {
 			t.Errorf("entra output lacks %q:\n%s", want, out)
 		}
 	}
+	// Until the administrator fills in the client id, setup refuses the file.
 	o, err := config.LoadOnboarding(file)
-	if err != nil || o.Issuer != "https://login.microsoftonline.com/tenant-1/v2.0" || o.IdP != "entra" || o.Audience != "api://12345678-1234-1234-1234-123456789abc" ||
+	if err == nil || !strings.Contains(err.Error(), `client_id is a placeholder, "<IDP_CLIENT_ID>"`) || o.Issuer != "https://login.microsoftonline.com/tenant-1/v2.0" || o.IdP != "entra" || o.Audience != "api://12345678-1234-1234-1234-123456789abc" ||
 		o.ClientID != "<IDP_CLIENT_ID>" || o.RedirectURI != config.DefaultIdPRedirect || o.Role != "MCP_USERS" {
 		t.Fatalf("onboarding file: %+v %v", o, err)
 	}

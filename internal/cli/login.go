@@ -56,12 +56,7 @@ type loginOptions struct {
 }
 
 func runLogin(ctx context.Context, e *Env, o loginOptions) error {
-	if !o.noBrowser && !o.device && signin.OverSSHWithoutDisplay(e.Getenv) {
-		// A browser opened here would be on this machine's screen, not in
-		// front of the user: offer the URL and the paste instead.
-		o.noBrowser = true
-		fmt.Fprintln(e.Stderr, "sfmcp: this is an SSH session without a display, so no browser is opened here.")
-	}
+	o = withoutBrowser(e, o)
 	cfg, err := loadConfig(e)
 	if err != nil {
 		return err
@@ -96,7 +91,7 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	notifyDaemon(ctx, e, p.Name)
 	user, err := flow.Run(ctx, p)
 	if err != nil {
-		return signInError(p.Name, err)
+		return loginError(p, o, err)
 	}
 	if user == "" {
 		user = "(user not reported)"
@@ -109,6 +104,39 @@ func runLogin(ctx context.Context, e *Env, o loginOptions) error {
 	}
 	fmt.Fprintf(e.Stdout, "Logged in to %s as %s (profile %s)\n", ep.Host, user, p.Name)
 	return nil
+}
+
+// withoutBrowser makes a sign-in that would open a browser offer the URL
+// and the paste instead (as --no-browser) where no browser would show in
+// front of the user: over SSH without a display (it would be on this
+// machine's screen), or on a machine with no display at all and only the
+// system's opener (an opener given to Env counts as a browser).
+func withoutBrowser(e *Env, o loginOptions) loginOptions {
+	if o.noBrowser || o.device {
+		return o
+	}
+	switch {
+	case signin.OverSSHWithoutDisplay(e.Getenv):
+		fmt.Fprintln(e.Stderr, "sfmcp: this is an SSH session without a display, so no browser is opened here.")
+	case e.OpenBrowser == nil && signin.WithoutDisplay(e.Getenv):
+		fmt.Fprintln(e.Stderr, "sfmcp: this machine has no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no browser is opened here.")
+	default:
+		return o
+	}
+	o.noBrowser = true
+	return o
+}
+
+// loginError words a failed sign-in of p made as o says: after a browser's
+// timeout,
+// the next step is a way that needs no browser here (signin.TimeoutHint),
+// not the command that just timed out.
+func loginError(p config.Profile, o loginOptions, err error) error {
+	if !errors.Is(err, oauth.ErrTimeout) {
+		return signInError(p.Name, err)
+	}
+	a := signin.Advise(p.Name, err)
+	return withAdvice(a.Err, a.Exit, signin.TimeoutHint(p, o.noBrowser))
 }
 
 // loginFlow is the sign-in `login` (and setup) runs: over the config's

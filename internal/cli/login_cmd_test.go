@@ -77,14 +77,16 @@ func TestLoginPasteRefused(t *testing.T) {
 		timeout string
 		answer  func(redirect, state string) string // "" pastes nothing
 		want    string
+		hint    string
 	}{
 		{"denied", "60s", func(redirect, state string) string {
 			return redirect + "?error=access_denied&error_description=User+denied&state=" + state
-		}, "sfmcp: sign-in failed: sign-in was denied in the browser: Snowflake said access_denied (User denied)\n"},
+		}, "sfmcp: sign-in failed: sign-in was denied in the browser: Snowflake said access_denied (User denied)\n", "run: sfmcp-token login --profile prod"},
 		{"wrong state", "60s", func(redirect, _ string) string { return redirect + "?code=abc&state=forged" },
-			"sfmcp: sign-in failed: the browser returned a different state than was sent (a stale or forged callback)\n"},
+			"sfmcp: sign-in failed: the browser returned a different state than was sent (a stale or forged callback)\n", "run: sfmcp-token login --profile prod"},
 		{"no answer in time", "50ms", func(string, string) string { return "" },
-			"sfmcp: sign-in failed: sign-in did not complete in time: no answer from the browser within 50ms (use --timeout to wait longer)\n"},
+			"sfmcp: sign-in failed: sign-in did not complete in time: no answer from the browser within 50ms (use --timeout to wait longer)\n",
+			"paste the address your browser ends on in time: run: sfmcp-token login --profile prod --no-browser"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, snowflaketest.Options{AutoApprove: "alice"})
@@ -98,7 +100,7 @@ func TestLoginPasteRefused(t *testing.T) {
 				login.paste(line)
 			}
 			code, out, errOut := login.wait()
-			if code != exitcode.LoginRequired || out != "" || !strings.Contains(errOut, tc.want) || !strings.HasSuffix(errOut, "sfmcp: run: sfmcp-token login --profile prod\n") {
+			if code != exitcode.LoginRequired || out != "" || !strings.Contains(errOut, tc.want) || !strings.HasSuffix(errOut, "sfmcp: "+tc.hint+"\n") {
 				t.Errorf("exit %d, want %d with %q\n%s%s", code, exitcode.LoginRequired, tc.want, out, errOut)
 			}
 			if _, err := h.store().Credential("prod"); !errors.Is(err, keychain.ErrNotFound) {

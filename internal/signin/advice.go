@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -55,4 +56,22 @@ func authorizeAdvice(profile string, err error) Advice {
 		return Advice{errors.New("sign-in interrupted"), exitcode.LoginRequired, again}
 	}
 	return Advice{Err: fmt.Errorf("sign-in failed: %w", err)}
+}
+
+// TimeoutHint is the next step after p's browser sign-in ran out of
+// time. The browser may not have opened, or could not reach this machine,
+// so it names the ways that need none here: the address pasted back
+// (--no-browser) and, at an identity provider, a code entered on another
+// device (--device). remote says the sign-in that timed out already
+// offered the paste.
+func TimeoutHint(p config.Profile, remote bool) string {
+	login := "sfmcp-token login --profile " + p.Name
+	hint := "if no browser opened, or it could not reach this machine, run: " + login + " --no-browser and paste the address your browser ends on"
+	if remote {
+		hint = "paste the address your browser ends on in time: run: " + login + " --no-browser"
+	}
+	if p.IsIdP() {
+		hint += ", or " + login + " --device to enter a code on another device"
+	}
+	return hint
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/internal/config"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/oauth"
 )
@@ -40,6 +41,27 @@ func TestAdvise(t *testing.T) {
 		}
 		if got := errors.Is(a.Err, context.Canceled); got != tc.canceled {
 			t.Errorf("%s: Is(Canceled) = %v", tc.name, got)
+		}
+	}
+}
+
+// Issue #23: a sign-in that ran out of time is not answered with the
+// command that just timed out, but with the ways that need no browser here.
+func TestTimeoutHint(t *testing.T) {
+	snow := config.Profile{Name: "prod"}
+	idp := config.Profile{Name: "corp", Issuer: "https://example.okta.com"}
+	for _, tc := range []struct {
+		p      config.Profile
+		remote bool
+		want   string
+	}{
+		{snow, false, "if no browser opened, or it could not reach this machine, run: sfmcp-token login --profile prod --no-browser and paste the address your browser ends on"},
+		{idp, false, "if no browser opened, or it could not reach this machine, run: sfmcp-token login --profile corp --no-browser and paste the address your browser ends on, or sfmcp-token login --profile corp --device to enter a code on another device"},
+		{snow, true, "paste the address your browser ends on in time: run: sfmcp-token login --profile prod --no-browser"},
+		{idp, true, "paste the address your browser ends on in time: run: sfmcp-token login --profile corp --no-browser, or sfmcp-token login --profile corp --device to enter a code on another device"},
+	} {
+		if got := TimeoutHint(tc.p, tc.remote); got != tc.want {
+			t.Errorf("TimeoutHint(%s, remote %v):\n got %q\nwant %q", tc.p.Name, tc.remote, got, tc.want)
 		}
 	}
 }

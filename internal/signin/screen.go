@@ -23,3 +23,14 @@ func AtDesktop(getenv func(string) string) bool {
 func OverSSHWithoutDisplay(getenv func(string) string) bool {
 	return (getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "") && getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == ""
 }
+
+// WithoutDisplay reports whether this machine has no screen a browser
+// could show on: Linux and the BSDs with neither DISPLAY nor
+// WAYLAND_DISPLAY. macOS and Windows always have a desktop.
+func WithoutDisplay(getenv func(string) string) bool {
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return false
+	}
+	return !AtDesktop(getenv)
+}

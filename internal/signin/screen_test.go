@@ -58,3 +58,22 @@ func TestOverSSHWithoutDisplay(t *testing.T) {
 		}
 	}
 }
+
+// Issue #23: login offers the URL and the paste on a machine with no
+// display; macOS and Windows always have a desktop.
+func TestWithoutDisplay(t *testing.T) {
+	headless := runtime.GOOS != "darwin" && runtime.GOOS != "windows"
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, headless},
+		{map[string]string{"SSH_TTY": "/dev/pts/1"}, headless},
+		{map[string]string{"DISPLAY": ":0"}, false},
+		{map[string]string{"WAYLAND_DISPLAY": "wayland-0"}, false},
+	} {
+		if got := WithoutDisplay(func(k string) string { return c.env[k] }); got != c.want {
+			t.Errorf("%v: WithoutDisplay %v, want %v", c.env, got, c.want)
+		}
+	}
+}
