@@ -118,7 +118,9 @@ func withoutBrowser(e *Env, o loginOptions) loginOptions {
 	switch {
 	case signin.OverSSHWithoutDisplay(e.Getenv):
 		fmt.Fprintln(e.Stderr, "sfmcp: this is an SSH session without a display, so no browser is opened here.")
-	case e.OpenBrowser == nil && signin.WithoutDisplay(e.Getenv):
+	// $BROWSER names a browser that needs no display (w3m, lynx), which
+	// xdg-open runs.
+	case e.OpenBrowser == nil && e.Getenv("BROWSER") == "" && signin.WithoutDisplay(e.Getenv):
 		fmt.Fprintln(e.Stderr, "sfmcp: this machine has no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no browser is opened here.")
 	default:
 		return o
