@@ -29,7 +29,9 @@ func TestIdPRealBrowserLogin(t *testing.T) {
 	ip := newIdPProc(t, idpCase{})
 	desktop := newFakeDesktop(t)
 	full := filepath.Join(filepath.Dir(binary), "sfmcp-token-full")
-	login := ip.cmd(desktop.env(), "login", corpProfile, "--timeout", "60s")
+	// A desktop: a display and its opener (with no display, login would
+	// print the URL to paste instead).
+	login := ip.cmd(desktop.env("DISPLAY=:0"), "login", corpProfile, "--timeout", "60s")
 	login.Path, login.Args[0] = full, full
 	s := startSignIn(t, login)
 	start := desktop.expect(t, "open", 30*time.Second, func() string { return s.errOut.String() })
