@@ -95,7 +95,7 @@ The result is checked and saved as with profile set.`,
 		Example: "  sfmcp-token profile unset prod role\n  sfmcp-token profile unset corp redirect-uri user",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) < 2 {
-				return usagef("e.g. sfmcp-token profile unset NAME role", "profile unset: give the profile and the settings to clear")
+				return usagef("", "profile unset: give the profile and the settings to clear")
 			}
 			return nil
 		},
