@@ -237,7 +237,7 @@ func TestUnknownCommandAndProfile(t *testing.T) {
 		{[]string{"frobnicate"}, "sfmcp: unknown command \"frobnicate\" for \"sfmcp-token\"\nusage: sfmcp-token COMMAND [flags]\n"},
 		{[]string{"logn"}, "\nDid you mean this?\n\tlogin\nusage: sfmcp-token COMMAND [flags]\n"},
 		{[]string{"mcp", "ad"}, "\nDid you mean this?\n\tadd\nusage: sfmcp-token mcp COMMAND [flags]\n"},
-		{[]string{"profile", "lst"}, "\nDid you mean this?\n\tlist\nusage: sfmcp-token profile COMMAND [flags]\n"},
+		{[]string{"profile", "lis"}, "\nDid you mean this?\n\tlist\nusage: sfmcp-token profile COMMAND [flags]\n"},
 		{[]string{"help", "logn"}, "sfmcp: unknown help topic \"logn\"\nDid you mean this?\n\tlogin\nusage: sfmcp-token help [command] [flags]\n"},
 		{[]string{"help", "zzz"}, "sfmcp: unknown help topic \"zzz\"\nusage: sfmcp-token help [command] [flags]\n"},
 	} {

@@ -24,7 +24,7 @@ import (
 
 func newProfileCommand(e *Env) *cobra.Command {
 	c := group("profile COMMAND", "Manage profiles", newProfileAddCommand(e), newProfileListCommand(e), newProfileShowCommand(e),
-		newProfileRemoveCommand(e), newProfileDefaultCommand(e), newProfileSetSecretCommand(e))
+		newProfileSetCommand(e), newProfileUnsetCommand(e), newProfileRemoveCommand(e), newProfileDefaultCommand(e), newProfileSetSecretCommand(e))
 	c.Long = `A profile names a Snowflake account, the OAuth client to sign in with, and a
 role. Profiles live in the config file (~/.config/sfmcp/config.toml); their
 secrets live in the keychain.`
@@ -43,7 +43,7 @@ func newProfileAddCommand(e *Env) *cobra.Command {
 	var o profileAddOptions
 	c := &cobra.Command{
 		Use:   "add NAME --account ORGNAME-ACCOUNTNAME | --url MCP_SERVER_URL",
-		Short: "Add a profile (or change one with --force)",
+		Short: "Add a profile",
 		Long: `Add a profile: the Snowflake account, the OAuth client to sign in with, and
 a role. With --url, the MCP server's URL says the rest: the account's host,
 the server (remembered in the profile's mcp_servers), and where to sign in,
@@ -52,7 +52,10 @@ identity provider an administrator bound it to (then --client-id is
 needed). A role given with --role or --scope beats the one the server's
 scopes name. Before a profile signs in at an identity provider you did not
 name with --issuer, you are asked on a terminal (without one it is refused),
-unless the system file's allowed_issuers decides.`,
+unless the system file's allowed_issuers decides. An existing profile is
+refused: change its settings with profile set and profile unset
+(--force, kept for scripts, changes only the settings given, as profile
+set does).`,
 		Example: `  sfmcp-token profile add prod --account myorg-myaccount --role ANALYST --default
   # everything from the MCP server's URL
   sfmcp-token profile add corp --client-id 0oa123 \
@@ -69,25 +72,13 @@ unless the system file's allowed_issuers decides.`,
 			return runProfileAdd(cmd.Context(), e, o, cmd.Flags().Changed)
 		},
 	}
+	profileSettingFlags(c, &o.p)
 	f := c.Flags()
-	f.StringVar(&o.p.Account, "account", "", "Snowflake account: orgname-accountname, a legacy locator, or a URL")
-	f.StringVar(&o.p.Host, "host", "", "host[:port] override (https; http only for loopback)")
-	f.StringVar(&o.p.ClientID, "client-id", "", "OAuth client id of a custom integration (default: SNOWFLAKE$LOCAL_APPLICATION)")
-	f.StringVar(&o.p.ClientType, "client-type", "", "public or confidential (custom integrations; default confidential)")
-	f.StringVar(&o.p.RedirectURI, "redirect-uri", "", "the integration's loopback OAUTH_REDIRECT_URI, e.g. http://127.0.0.1:3000/oauth/callback")
-	f.StringVar(&o.p.Role, "role", "", "role for the session (scope session:role:ROLE)")
-	f.StringVar(&o.p.User, "user", "", "the Snowflake user who must sign in; a sign-in as anyone else is refused")
-	stringsFlag(f, &o.p.Scopes, "scope", "extra scope (repeatable)")
-	f.StringVar(&o.p.Issuer, "issuer", "", "the identity provider (OpenID/OAuth issuer URL) to sign in at, when the account takes its MCP tokens through External OAuth")
-	f.StringVar(&o.p.IdP, "idp", "", "the identity provider's kind: okta, entra, ping or custom (default: from the issuer's host)")
-	f.StringVar(&o.p.Audience, "audience", "", "the token audience the account accepts (EXTERNAL_OAUTH_AUDIENCE_LIST); for Entra ID the Application ID URI, api://…")
 	f.StringVar(&o.url, "url", "", "the MCP server's URL: the account's host, the server and where to sign in are found from it")
 	f.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the confidential client's secret from stdin into the keychain")
 	f.StringVar(&o.connection, "connection", "", "take account, user and role from a Snowflake CLI connection")
 	f.BoolVar(&o.makeDefault, "default", false, "make this the default profile")
-	f.BoolVar(&o.force, "force", false, "change an existing profile: only the settings whose flags are given")
-	_ = c.RegisterFlagCompletionFunc("client-type", cobra.FixedCompletions([]cobra.Completion{config.ClientPublic, config.ClientConfidential}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("idp", cobra.FixedCompletions(idp.Kinds, cobra.ShellCompDirectiveNoFileComp))
+	f.BoolVar(&o.force, "force", false, "change an existing profile: only the settings whose flags are given (as profile set)")
 	return c
 }
 
@@ -96,12 +87,7 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	if err != nil {
 		return err
 	}
-	given := func(key string) bool { // a setting's flag: client_id is --client-id, scopes --scope
-		if key == "scopes" {
-			return changed("scope")
-		}
-		return changed(strings.ReplaceAll(key, "_", "-"))
-	}
+	given := func(key string) bool { return changed(settingFlag(key)) }
 	if o.url != "" {
 		if given, err = profileFromURL(ctx, e, cfg, &o, given); err != nil {
 			return err
@@ -113,7 +99,7 @@ func runProfileAdd(ctx context.Context, e *Env, o profileAddOptions, changed fun
 	var locked *config.DefaultLockedError
 	switch {
 	case errors.As(err, &exists):
-		return usagef(fmt.Sprintf("to change only the settings you name: sfmcp-token profile add %[1]s --force --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret %[1]s --client-secret-stdin", p.Name), "%v", err)
+		return usagef(fmt.Sprintf("to change only the settings you name: sfmcp-token profile set %[1]s --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret %[1]s --client-secret-stdin", p.Name), "%v", err)
 	case errors.Is(err, config.ErrPublicClientSecret):
 		return usagef("drop --client-secret-stdin, or give --client-id of a confidential integration", "%v", err)
 	case errors.As(err, &locked):
@@ -284,7 +270,7 @@ func runProfileSetSecret(ctx context.Context, e *Env, name string) error {
 		return err
 	}
 	if !p.Confidential() {
-		return usagef("a public client signs in with PKCE alone; if the integration really is confidential: sfmcp-token profile add "+name+" --force --client-type confidential",
+		return usagef("a public client signs in with PKCE alone; if the integration really is confidential: sfmcp-token profile set "+name+" --client-type confidential",
 			"profile %s uses a public client (%s), which has no secret", name, p.ClientLabel())
 	}
 	if err := storeClientSecret(ctx, e, cfg, name); err != nil {

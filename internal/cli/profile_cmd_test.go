@@ -42,7 +42,7 @@ func TestProfileAddRefusesToOverwrite(t *testing.T) {
 	before := h.readFile("config.toml")
 	code, out, errOut := h.run("", "profile", "add", "corp", "--account", "myorg-other")
 	want := "sfmcp: profile corp already exists (" + h.sf.Host() + ", client CID (confidential)); nothing was changed\n" +
-		"sfmcp: to change only the settings you name: sfmcp-token profile add corp --force --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret corp --client-secret-stdin\n"
+		"sfmcp: to change only the settings you name: sfmcp-token profile set corp --FLAG VALUE; to store its client secret: sfmcp-token profile set-secret corp --client-secret-stdin\n"
 	if code != exitcode.Usage || out != "" || errOut != want {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}

@@ -104,8 +104,20 @@ func (f *File) SetDefault(name string) error {
 	return nil
 }
 
+// SettingKeys are the settings of a profile that `profile set` and
+// `profile unset` change, by their keys in the config file.
+var SettingKeys = []string{"account", "host", "client_id", "client_type", "redirect_uri", "role", "user", "scopes", "issuer", "idp", "audience"}
+
+// SecretRebound reports whether a change from old to p leaves old's
+// stored client secret behind: a secret is bound to the authorization
+// server and client it was stored for (SecretBinding), so a new issuer,
+// host or client id needs the new one's.
+func SecretRebound(old, p Profile) bool {
+	return old.Confidential() && old.SecretBinding() != p.SecretBinding()
+}
+
 // Update is p with the settings given names taken from given: what
-// `profile add --force` changes. A new account without a new host drops
+// `profile set` (and `profile add --force`) changes. A new account without a new host drops
 // the old host override, which belonged to the old account.
 func (p Profile) Update(given Profile, set func(key string) bool) Profile {
 	out := p

@@ -226,3 +226,31 @@ func TestClientLabel(t *testing.T) {
 		}
 	}
 }
+
+// A stored client secret stays with a change of role or user, and is left
+// behind by a new issuer, host or client id; a public client has none.
+func TestSecretRebound(t *testing.T) {
+	old := Profile{Name: "corp", Account: "myorg-acct", ClientID: "CID", ClientType: ClientConfidential, RedirectURI: "http://127.0.0.1:3000/cb"}
+	for _, tc := range []struct {
+		name   string
+		change func(*Profile)
+		want   bool
+	}{
+		{"role", func(p *Profile) { p.Role = "ANALYST" }, false},
+		{"user", func(p *Profile) { p.User = "BOB" }, false},
+		{"client id", func(p *Profile) { p.ClientID = "CID2" }, true},
+		{"host", func(p *Profile) { p.Host = "other.example.com" }, true},
+		{"account", func(p *Profile) { p.Account = "myorg-other" }, true},
+		{"issuer", func(p *Profile) { p.Issuer = "https://sso.example.com/oauth2/default" }, true},
+	} {
+		p := old
+		tc.change(&p)
+		if got := SecretRebound(old, p); got != tc.want {
+			t.Errorf("%s: SecretRebound = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	public := Profile{Name: "pub", Account: "myorg-acct"}
+	if SecretRebound(public, Profile{Name: "pub", Account: "myorg-other"}) {
+		t.Error("a public client's change left a secret behind")
+	}
+}
