@@ -90,6 +90,9 @@ type runner struct {
 	profile config.Profile
 	ep      config.Endpoint
 	store   *keychain.Store
+	// skip is why the checks that need the account host cannot pass
+	// ("" while nothing stops them).
+	skip string
 }
 
 // Run runs the checks in order and returns what each found. A check that
