@@ -30,12 +30,12 @@ func TestDoctorPrintsChecks(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
-	if code != exitcode.ChecksFailed || errOut != "sfmcp: 3 of 9 checks failed\nsfmcp: each ✗ above says what to do\n" {
+	if code != exitcode.ChecksFailed || errOut != "sfmcp: 3 of 10 checks failed\nsfmcp: each ✗ above says what to do\n" {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	code, out, _ = h.run("", "doctor", "--json", "--mcp-file", "")
 	var checks []map[string]any
-	if err := json.Unmarshal([]byte(out), &checks); err != nil || code != exitcode.ChecksFailed || len(checks) != 9 {
+	if err := json.Unmarshal([]byte(out), &checks); err != nil || code != exitcode.ChecksFailed || len(checks) != 10 {
 		t.Fatalf("doctor --json: exit %d, %v\n%s", code, err, out)
 	}
 	for _, c := range checks {
@@ -45,7 +45,7 @@ func TestDoctorPrintsChecks(t *testing.T) {
 			}
 		}
 	}
-	if last := checks[8]; last["check"] != "signed in" || last["ok"] != false || last["advice"] != "run: sfmcp-token login --profile prod" {
+	if last := checks[9]; last["check"] != "signed in" || last["ok"] != false || last["advice"] != "run: sfmcp-token login --profile prod" {
 		t.Errorf("last check = %v", last)
 	}
 }
