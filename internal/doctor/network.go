@@ -27,6 +27,7 @@ func (r *runner) checkHost() {
 		}
 		if !r.add(Check{Name: "host resolves", OK: err == nil, Detail: detail,
 			Advice: "check the account identifier (SELECT CURRENT_ORGANIZATION_NAME(), CURRENT_ACCOUNT_NAME()) and your DNS/VPN"}) {
+			r.skipped("TLS certificate verifies")
 			return
 		}
 	}
