@@ -184,7 +184,9 @@ func (m *Manager) notOpeningLocked(p config.Profile, why string, now time.Time) 
 		go m.opts.NeedsSignIn(p.Name, command)
 	}
 	m.opts.Log.Warn("a new sign-in is needed; not opening a browser", "profile", p.Name, "why", why, "run", command)
-	return "no browser was opened (" + why + "); run: " + command
+	// The command is the caller's to advise (exitcode.ForCode of the
+	// error's code): in the message too, users read it twice.
+	return "no browser was opened (" + why + ")"
 }
 
 // runSignIn runs one browser sign-in and, once it is stored, makes the

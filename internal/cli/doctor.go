@@ -116,14 +116,16 @@ func doctorChecks(ctx context.Context, e *Env, o doctorOptions) []doctor.Check {
 }
 
 // bridgeTransport is the bridge's transport to the MCP server at url,
-// with profile's token from the daemon, over the command's network.
+// with profile's token from the daemon, over the command's network. Its
+// callers (doctor's check, pat test) advise the next step themselves, so
+// a token error says only what happened, not the bridge's "Next: …".
 func bridgeTransport(e *Env, profile, url string) *mcpproxy.Transport {
 	base := http.DefaultTransport
 	if hc := e.snowflakeHTTP(); hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
 	return &mcpproxy.Transport{Base: base, Tokens: daemonTokens(e, profile, url), Log: slog.New(slog.DiscardHandler), Profile: profile, Origin: mcpproxy.Origin(url),
-		Advice: func(err error) string { return adviceLine(daemonError(err, client.Request{Profile: profile})) }}
+		Advice: func(err error) string { return daemonError(err, client.Request{Profile: profile}).Error() }}
 }
 
 // listTools counts the tools the MCP server at url lists to profile.

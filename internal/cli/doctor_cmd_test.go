@@ -148,9 +148,9 @@ func TestDoctorChecks(t *testing.T) {
 		want: []reportLine{
 			{"✗ daemon running: pid 0, socket {socket}", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"},
 			{"✗ access token (refresh works): the sfmcp daemon is not running (socket {socket})", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)"},
+			{"✓ socket permissions: directory 0700, no socket yet", ""},
 			{"✓ refresh token valid for 7+ days", ""},
 		},
-		absent: []string{"socket permissions"},
 	}, {
 		name: "socket open to others",
 		opts: signInOpts,
@@ -184,8 +184,27 @@ func TestDoctorChecks(t *testing.T) {
 			h.mustRun("profile", "add", "nx", "--account", "myorg-acct", "--host", "nonexistent.invalid")
 			return []string{"doctor", "nx", "--mcp-file", ""}
 		},
-		want:   []reportLine{{"✗ host resolves: nonexistent.invalid", "check the account identifier (SELECT CURRENT_ORGANIZATION_NAME(), CURRENT_ACCOUNT_NAME()) and your DNS/VPN: lookup nonexistent.invalid"}},
-		absent: []string{"TLS certificate verifies"},
+		want: []reportLine{
+			{"✗ host resolves: nonexistent.invalid: the host does not resolve", "check the account identifier (SELECT CURRENT_ORGANIZATION_NAME(), CURRENT_ACCOUNT_NAME()) and your DNS/VPN"},
+			{"✗ TLS certificate verifies: skipped: the host does not resolve", ""},
+			{"✗ clock in sync with Snowflake: skipped: the host does not resolve", ""},
+		},
+		// The resolver's own words (Get "https://…": dial tcp: lookup …
+		// no such host) say nothing the check does not.
+		absent: []string{"lookup", "no such host", "dial tcp"},
+	}, {
+		name: "never signed in",
+		arrange: func(h *harness) []string {
+			h.startDaemon()
+			h.mustRun("profile", "add", "p3", "--account", "myorg-acct", "--host", h.sf.Host())
+			return []string{"doctor", "p3", "--mcp-file", ""}
+		},
+		want: []reportLine{
+			// What happened, then what to do: the command once.
+			{"✗ access token (refresh works): profile p3: a new sign-in is required (there is no stored sign-in); no browser was opened (", "run: sfmcp-token login --profile p3"},
+			{"✗ signed in: no stored sign-in", "run: sfmcp-token login --profile p3"},
+		},
+		absent: []string{"; run:", "Next:"},
 	}, {
 		name: "clock skew",
 		opts: snowflaketest.Options{Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }},

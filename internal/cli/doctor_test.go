@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sfmcp/sfmcp/client"
+	"github.com/sfmcp/sfmcp/client/apitype"
 	"github.com/sfmcp/sfmcp/internal/exitcode"
 	"github.com/sfmcp/sfmcp/internal/snowflaketest"
 )
@@ -30,12 +32,12 @@ func TestDoctorPrintsChecks(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
-	if code != exitcode.ChecksFailed || errOut != "sfmcp: 3 of 9 checks failed\nsfmcp: each ✗ above says what to do\n" {
+	if code != exitcode.ChecksFailed || errOut != "sfmcp: 3 of 10 checks failed\nsfmcp: each ✗ above says what to do\n" {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	code, out, _ = h.run("", "doctor", "--json", "--mcp-file", "")
 	var checks []map[string]any
-	if err := json.Unmarshal([]byte(out), &checks); err != nil || code != exitcode.ChecksFailed || len(checks) != 9 {
+	if err := json.Unmarshal([]byte(out), &checks); err != nil || code != exitcode.ChecksFailed || len(checks) != 10 {
 		t.Fatalf("doctor --json: exit %d, %v\n%s", code, err, out)
 	}
 	for _, c := range checks {
@@ -45,7 +47,20 @@ func TestDoctorPrintsChecks(t *testing.T) {
 			}
 		}
 	}
-	if last := checks[8]; last["check"] != "signed in" || last["ok"] != false || last["advice"] != "run: sfmcp-token login --profile prod" {
+	if last := checks[9]; last["check"] != "signed in" || last["ok"] != false || last["advice"] != "run: sfmcp-token login --profile prod" {
 		t.Errorf("last check = %v", last)
+	}
+}
+
+// The transport doctor's MCP check (and pat test) use says what went
+// wrong with a token and leaves the next step to the check's advice: the
+// bridge's ". Next: run: …" would be the advice a second time.
+func TestBridgeTransportLeavesAdviceToTheCheck(t *testing.T) {
+	e := &Env{Getenv: func(string) string { return "" }}
+	tr := bridgeTransport(e, "p3", "https://myorg-acct.snowflakecomputing.com/api/v2/databases/DB/schemas/S/mcp-servers/X")
+	const said = "profile p3: a new sign-in is required (there is no stored sign-in)"
+	got := tr.Advice(&client.Error{Code: apitype.CodeLoginRequired, Message: said, Profile: "p3"})
+	if got != said {
+		t.Errorf("the transport says %q, want %q", got, said)
 	}
 }

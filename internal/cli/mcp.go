@@ -278,6 +278,34 @@ func detectClients(ctx context.Context, e *Env, lines *lineReader) ([]string, er
 	return chosen, nil
 }
 
+// printNoneFound says that mcp list found nothing, and where it looked:
+// the clients, the scope and the files.
+func printNoneFound(e *Env, where mcpTarget, searched []mcpclients.Searched) {
+	what := "No sfmcp MCP servers"
+	if len(where.clients) > 0 || where.file != "" {
+		what = "No MCP servers" // with --client, every entry is listed
+	}
+	switch len(searched) {
+	case 0:
+		fmt.Fprintf(e.Stderr, "%s: no client's file could be read.\n", what)
+	case 1:
+		fmt.Fprintf(e.Stderr, "%s in the file searched:\n", what)
+	default:
+		fmt.Fprintf(e.Stderr, "%s in the %d files searched:\n", what, len(searched))
+	}
+	for _, s := range searched {
+		scope := ""
+		if s.Scope != "" {
+			scope = ", " + string(s.Scope) + " scope"
+		}
+		fmt.Fprintf(e.Stderr, "  %s (%s%s)\n", mcpclients.Printable(s.File), s.Client, scope)
+	}
+	if len(where.clients) > 0 || where.file != "" || where.scopeValue() != "" {
+		fmt.Fprintln(e.Stderr, "Without --client, --file or --scope, mcp list searches every client's user and project files.")
+	}
+	fmt.Fprintln(e.Stderr, "Add one: sfmcp-token mcp add NAME --profile P --server DB.SCHEMA.NAME --client X")
+}
+
 func newMCPRemoveCommand(e *Env) *cobra.Command {
 	var where mcpTarget
 	var force bool
@@ -373,7 +401,7 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 		return err
 	}
 	bin, _ := mcpclients.ThisBinary()
-	listed, err := mcpclients.List(clientEnv(e), ".", where.target(where.clients), bin)
+	listed, searched, err := mcpclients.Search(clientEnv(e), ".", where.target(where.clients), bin)
 	if err != nil {
 		return targetError(err)
 	}
@@ -384,7 +412,7 @@ func runMCPList(e *Env, where mcpTarget, asJSON bool) error {
 		return writeJSON(e, listed)
 	}
 	if len(listed) == 0 {
-		fmt.Fprintln(e.Stderr, "No sfmcp MCP servers in any client's configuration. Add one: sfmcp-token mcp add NAME --profile P --server DB.SCHEMA.NAME --client X")
+		printNoneFound(e, where, searched)
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)

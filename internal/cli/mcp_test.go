@@ -251,3 +251,25 @@ func TestMCPScope(t *testing.T) {
 		}
 	}
 }
+
+// mcp list that finds nothing says where it looked: outside a project,
+// Claude Code's project scope is one file, not "any client's
+// configuration", and the user's entries are elsewhere.
+func TestMCPListNothingFoundSaysWhatWasSearched(t *testing.T) {
+	h := newHarness(t, snowflaketest.Options{})
+	h.mustRun("profile", "add", "prod", "--account", "myorg-my_acct")
+	h.mustRun("mcp", "add", "snowflake", "--scope", "user", "--profile", "prod", "--server", "DB.PUBLIC.GONG_MCP", "--command", "/usr/local/bin/sfmcp-token")
+	project := t.TempDir()
+	t.Chdir(project)
+	code, out, errOut := h.run("", "mcp", "list", "--client", "claude-code", "--scope", "project")
+	want := "No MCP servers in the file searched:\n  .mcp.json (Claude Code, project scope)\n" +
+		"Without --client, --file or --scope, mcp list searches every client's user and project files.\n"
+	if code != 0 || out != "" || !strings.HasPrefix(errOut, want) || strings.Contains(errOut, "any client") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant it to start:\n%s", code, out, errOut, want)
+	}
+	// Without a choice, every client's files are searched, and the
+	// user's entry is found.
+	if list := h.mustRun("mcp", "list"); !strings.Contains(list, "snowflake") || !strings.Contains(list, filepath.Join(h.dir, ".claude.json")) {
+		t.Errorf("mcp list:\n%s", list)
+	}
+}

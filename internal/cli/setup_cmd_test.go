@@ -271,3 +271,18 @@ func TestSetupConfidentialClientWithoutSecret(t *testing.T) {
 		t.Errorf("%d sign-ins started without a client secret", n)
 	}
 }
+
+// setup --help promises the question about clients only where it is
+// asked: on a terminal, when some are found.
+func TestSetupHelpSaysWhenItAsksAboutClients(t *testing.T) {
+	h := newHarness(t, signInOpts)
+	help := strings.Join(strings.Fields(h.mustRun("setup", "--help")), " ")
+	for _, want := range []string{
+		"on a terminal, setup lists the MCP clients it finds on this machine and asks which to configure; when it finds none, or there is no terminal, it configures Claude Code without asking",
+		"default: on a terminal, the ones you choose of those found here; else claude-code",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("setup --help lacks %q:\n%s", want, help)
+		}
+	}
+}

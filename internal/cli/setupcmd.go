@@ -49,6 +49,9 @@ func newSetupCommand(e *Env) *cobra.Command {
 		Long: `Do everything a new user needs, in order: add the profile, sign in through
 the browser, add the MCP server to Claude Code (user scope, or the project's
 .mcp.json with --project), optionally install the service, and run doctor.
+Without --client, on a terminal, setup lists the MCP clients it finds on
+this machine and asks which to configure; when it finds none, or there is
+no terminal, it configures Claude Code without asking.
 
 It takes what your administrator handed out (--from, the file that
 "admin setup --onboarding-file" writes) and flags, which win over the file.
@@ -89,7 +92,7 @@ not say yes to it.`,
 	f.StringVar(&o.audience, "audience", "", "the token audience the account accepts; for Entra ID the Application ID URI, api://…")
 	f.StringVar(&o.mcpName, "mcp-name", "snowflake", "the name of the MCP server entry")
 	f.BoolVar(&o.project, "project", false, "add the MCP server to the clients' project files (Claude Code: .mcp.json) instead of your user configuration")
-	f.StringArrayVar(&o.clients, "client", nil, "the MCP client to configure: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default claude-code; on a terminal setup asks)")
+	f.StringArrayVar(&o.clients, "client", nil, "the MCP client to configure: "+strings.Join(mcpclients.IDs(), ", ")+" (repeatable; default: on a terminal, the ones you choose of those found here; else claude-code)")
 	_ = c.RegisterFlagCompletionFunc("client", cobra.FixedCompletions(mcpclients.IDs(), cobra.ShellCompDirectiveNoFileComp))
 	f.BoolVar(&o.service, "service", false, "also install the service that starts the daemon at login")
 	f.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser (SSH)")

@@ -90,11 +90,16 @@ type runner struct {
 	profile config.Profile
 	ep      config.Endpoint
 	store   *keychain.Store
+	// skip is why the checks that need the account host cannot pass
+	// ("" while nothing stops them).
+	skip string
 }
 
 // Run runs the checks in order and returns what each found. A check that
 // later ones depend on (the config, the profile, its host) ends the run
-// when it fails; the MCP servers are checked only with a token.
+// when it fails; a host that does not resolve makes the checks that need
+// it say they were skipped, and why; the MCP servers are checked only
+// with a token.
 func Run(ctx context.Context, o Options) []Check {
 	if o.Now == nil {
 		o.Now = time.Now

@@ -50,15 +50,27 @@ func (r *runner) checkDaemon() {
 		// Healthy: every client starts it on demand (the token check
 		// does).
 		r.add(Check{Name: "daemon", OK: true, Detail: "not running yet; it starts on demand (sfmcp-token service install starts it at login)"})
-		return
+	} else {
+		r.add(Check{Name: "daemon running", OK: err == nil, Detail: fmt.Sprintf("pid %d, socket %s", h.PID, c.Socket),
+			Code: client.CodeOf(err), Advice: hint(client.CodeOf(err), "")})
 	}
-	if !r.add(Check{Name: "daemon running", OK: err == nil, Detail: fmt.Sprintf("pid %d, socket %s", h.PID, c.Socket),
-		Code: client.CodeOf(err), Advice: hint(client.CodeOf(err), "")}) {
-		return
+	r.checkSocket(c.Socket)
+}
+
+// checkSocket checks the modes of the socket and its directory, or of
+// what exists of them: whether the daemon runs yet does not change how
+// many checks doctor makes (setup reports that number).
+func (r *runner) checkSocket(socket string) {
+	dir := filepath.Dir(socket)
+	dirMode, sockMode := permString(dir), permString(socket)
+	detail, ok := "directory "+dirMode+", socket "+sockMode, dirMode == "0700" && sockMode == "0600"
+	switch {
+	case dirMode == "missing":
+		detail, ok = "not made yet (the daemon makes its directory 0700 and the socket 0600)", true
+	case sockMode == "missing":
+		detail, ok = "directory "+dirMode+", no socket yet", dirMode == "0700"
 	}
-	dir := filepath.Dir(c.Socket)
-	dirMode, sockMode := permString(dir), permString(c.Socket)
-	r.add(Check{Name: "socket permissions", OK: dirMode == "0700" && sockMode == "0600", Detail: "directory " + dirMode + ", socket " + sockMode,
+	r.add(Check{Name: "socket permissions", OK: ok, Detail: detail,
 		Advice: "run: chmod 700 " + dir + " (the daemon refuses other users' connections either way)"})
 }
 

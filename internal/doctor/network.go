@@ -19,8 +19,15 @@ func (r *runner) checkHost() {
 	host := r.ep.Hostname()
 	if !config.IsLoopback(host) {
 		_, err := r.o.LookupHost(r.ctx, host)
-		if !r.add(Check{Name: "host resolves", OK: err == nil, Detail: host,
-			Advice: "check the account identifier (SELECT CURRENT_ORGANIZATION_NAME(), CURRENT_ACCOUNT_NAME()) and your DNS/VPN: " + errString(err)}) {
+		detail := host
+		if err != nil {
+			// The resolver's error names the host and a DNS server:
+			// nothing to act on that the words do not say.
+			detail, r.skip = host+": "+hostUnresolved, hostUnresolved
+		}
+		if !r.add(Check{Name: "host resolves", OK: err == nil, Detail: detail,
+			Advice: "check the account identifier (SELECT CURRENT_ORGANIZATION_NAME(), CURRENT_ACCOUNT_NAME()) and your DNS/VPN"}) {
+			r.skipped("TLS certificate verifies")
 			return
 		}
 	}
@@ -45,6 +52,20 @@ func (r *runner) checkHost() {
 		Advice: "a proxy may be intercepting TLS: set ca_file in the config to its CA bundle (" + errString(err) + ")"})
 }
 
+// hostUnresolved is what a failed lookup of the account host means.
+const hostUnresolved = "the host does not resolve"
+
+// skipped records check name as skipped, and says so, when an earlier
+// check failed in a way that makes it fail too: it says why once, rather
+// than failing again with the same cause in other words.
+func (r *runner) skipped(name string) bool {
+	if r.skip == "" {
+		return false
+	}
+	r.add(Check{Name: name, Detail: "skipped: " + r.skip})
+	return true
+}
+
 // httpClient is the client of Snowflake connections the config check
 // prepared.
 func (r *runner) httpClient() *http.Client {
@@ -58,6 +79,9 @@ func (r *runner) httpClient() *http.Client {
 // sfmcp itself relies on expires_in, but Snowflake's JWTs and logs do not.
 func (r *runner) checkClock() {
 	const name = "clock in sync with Snowflake"
+	if r.skipped(name) {
+		return
+	}
 	req, _ := http.NewRequestWithContext(r.ctx, http.MethodGet, r.ep.URL()+"/", nil)
 	resp, err := r.httpClient().Do(req)
 	if err != nil {

@@ -53,27 +53,48 @@ func orNone(profile string) string {
 	return profile
 }
 
+// Searched is one file List read: whose, of which scope ("" for a file
+// the user named) and where, so that an empty listing can say what it
+// looked at.
+type Searched struct {
+	Client string // the client's name, for people
+	Scope  Scope
+	File   string
+}
+
 // List reports the entries t chooses. With clients or a file named, that
 // is every entry of those files, sfmcp's or not, with no scope given;
 // without, it is sfmcp's entries in every client's files (of t.Scope, or
 // both scopes), each file read once. bin is as for Config.List.
 func List(e Env, project string, t Target, bin string) ([]Listed, error) {
+	listed, _, err := Search(e, project, t, bin)
+	return listed, err
+}
+
+// Search is List, also returning the files it read.
+func Search(e Env, project string, t Target, bin string) ([]Listed, []Searched, error) {
+	var configs []*Config
+	all := len(t.Clients) > 0 || t.File != ""
+	if all {
+		var err error
+		if configs, err = t.Open(e, project); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		keep := func(s Scope) bool { return t.Scope == "" || s == t.Scope }
+		configs = OpenAll(e, project, keep)
+	}
 	var listed []Listed
-	if len(t.Clients) > 0 || t.File != "" {
-		configs, err := t.Open(e, project)
-		if err != nil {
-			return nil, err
+	searched := make([]Searched, 0, len(configs))
+	for _, cfg := range configs {
+		scope := cfg.Scope
+		if all {
+			scope = "" // every entry of the files named, as the user named them
 		}
-		for _, cfg := range configs {
-			listed = append(listed, cfg.List("", true, bin)...)
-		}
-		return listed, nil
+		listed = append(listed, cfg.List(scope, all, bin)...)
+		searched = append(searched, Searched{Client: cfg.Client.Name, Scope: cfg.Scope, File: cfg.Path})
 	}
-	keep := func(s Scope) bool { return t.Scope == "" || s == t.Scope }
-	for _, cfg := range OpenAll(e, project, keep) {
-		listed = append(listed, cfg.List(cfg.Scope, false, bin)...)
-	}
-	return listed, nil
+	return listed, searched, nil
 }
 
 // Printable quotes s when it holds anything a terminal would act on
