@@ -239,7 +239,7 @@ func setupError(err error) error {
 	case errors.As(err, &field):
 		hint, err = setupHints[field.Field], field.Err
 	case errors.As(err, &conflict):
-		hint = fmt.Sprintf("to change it: sfmcp-token profile add %s --force (with the flags to change); or set up another name with --profile", conflict.Profile)
+		hint = fmt.Sprintf("to change it: sfmcp-token profile set %s (with the flags to change); or set up another name with --profile", conflict.Profile)
 	case errors.As(err, &host):
 		hint = "if your administrator really uses this host (a proxy in front of Snowflake), run setup again with --yes"
 	case errors.Is(err, onboard.ErrNoClient):
