@@ -265,7 +265,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	// The socket's directory decides who can put a socket there; another
 	// user's "daemon" would get our server URL and hand us its token.
 	if err := safesocket.CheckDir(filepath.Dir(c.Socket)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, c.Socket, err)
+		return nil, fmt.Errorf("%w (no socket at %s)", ErrNoDaemon, c.Socket)
 	} else if err != nil {
 		return nil, err
 	}

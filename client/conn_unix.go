@@ -53,7 +53,7 @@ func dialDaemon(ctx context.Context, socket string) (*conn, error) {
 		}
 		unix.Close(fd)
 		if !errors.Is(err, unix.EAGAIN) {
-			return nil, fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, socket, err)
+			return nil, noDaemon(socket, err)
 		}
 		if time.Now().After(retryUntil) {
 			return nil, fmt.Errorf("%w (socket %s)", ErrBusy, socket)
@@ -130,4 +130,17 @@ func (c *conn) Close() error {
 	}
 	c.closed = true
 	return unix.Close(c.fd)
+}
+
+// noDaemon says why nothing answers at socket in words: no socket there,
+// or one a daemon left that nothing listens on; any other failure as the
+// system named it.
+func noDaemon(socket string, err error) error {
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("%w (no socket at %s)", ErrNoDaemon, socket)
+	case errors.Is(err, unix.ECONNREFUSED):
+		return fmt.Errorf("%w (nothing listens at %s)", ErrNoDaemon, socket)
+	}
+	return fmt.Errorf("%w (socket %s): %v", ErrNoDaemon, socket, err)
 }

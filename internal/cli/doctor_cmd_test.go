@@ -147,7 +147,7 @@ func TestDoctorChecks(t *testing.T) {
 		},
 		want: []reportLine{
 			{"✗ daemon running: pid 0, socket {socket}", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install"},
-			{"✗ access token (refresh works): the sfmcp daemon is not running (socket {socket})", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)"},
+			{"✗ access token (refresh works): the sfmcp daemon is not running (no socket at {socket})", "start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)"},
 			{"✓ socket permissions: directory 0700, no socket yet", ""},
 			{"✓ refresh token valid for 7+ days", ""},
 		},

@@ -24,7 +24,7 @@ func TestDoctorPrintsChecks(t *testing.T) {
 	code, out, errOut := h.run("", "doctor", "--mcp-file", "")
 	for _, want := range []string{
 		"✓ config readable: " + h.env["SFMCP_CONFIG"] + "\n",
-		"✗ access token (refresh works): the sfmcp daemon is not running (socket " + h.env["SFMCP_SOCKET"] + ")",
+		"✗ access token (refresh works): the sfmcp daemon is not running (no socket at " + h.env["SFMCP_SOCKET"] + ")",
 		"\n    → start it: sfmcp-token daemon, or install the service: sfmcp-token service install (autostart is off when SFMCP_NO_AUTOSTART=1)\n",
 		"✗ signed in: no stored sign-in\n    → run: sfmcp-token login --profile prod\n",
 	} {

@@ -181,7 +181,7 @@ func TestSetupRefuses(t *testing.T) {
 		{"profile with other settings", func(h *harness) []string {
 			h.mustRun("profile", "add", "team", "--account", "myorg-acct", "--host", h.sf.Host(), "--role", "ANALYST")
 			return []string{"--from", onboarding(h)}
-		}, `setup: profile team already exists with other settings (role "ANALYST", not "MCP_USERS"); nothing was changed`, "sfmcp-token profile add team --force"},
+		}, `setup: profile team already exists with other settings (role "ANALYST", not "MCP_USERS"); nothing was changed`, "sfmcp-token profile set team"},
 		{"no account", func(h *harness) []string { return []string{"--profile", "fresh"} },
 			"setup: no account for the new profile fresh", "pass --account ORGNAME-ACCOUNTNAME, or --from the file your administrator gave you"},
 		{"invalid profile name", func(h *harness) []string { return []string{"--profile", "bad name", "--account", "myorg-acct"} },
