@@ -21,6 +21,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/sfmcp/sfmcp/internal/config"
 )
 
 // Kinds of identity provider, as the --idp flag and the config's idp key
@@ -136,4 +138,14 @@ func (p Preset) Resource(audience string) string {
 		return ""
 	}
 	return audience
+}
+
+// ProfilePreset is the preset of p's identity provider, checked against
+// what p gives it: the one place a profile's kind and needs are judged.
+func ProfilePreset(p config.Profile) (Preset, error) {
+	preset, err := PresetOf(p.IdP, p.Issuer)
+	if err == nil {
+		err = preset.Check(p.Audience)
+	}
+	return preset, err
 }

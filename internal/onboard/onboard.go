@@ -251,11 +251,8 @@ func checkIdP(p config.Profile) error {
 	if !p.IsIdP() {
 		return nil
 	}
-	preset, err := idp.PresetOf(p.IdP, p.Issuer)
-	if err != nil {
-		return err
-	}
-	return preset.Check(p.Audience)
+	_, err := idp.ProfilePreset(p)
+	return err
 }
 
 // signsInAt names where p signs in.

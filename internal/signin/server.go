@@ -126,10 +126,7 @@ func Scopes(p config.Profile) ([]string, error) {
 	if !p.IsIdP() {
 		return p.OAuthScopes(), nil
 	}
-	preset, err := idp.PresetOf(p.IdP, p.Issuer)
-	if err == nil {
-		err = preset.Check(p.Audience)
-	}
+	preset, err := idp.ProfilePreset(p)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
@@ -157,10 +154,7 @@ func (s Servers) client(ctx context.Context, p config.Profile, hc *http.Client) 
 // idpClient is the client of p's identity provider, its endpoints found
 // in the issuer's metadata.
 func (s Servers) idpClient(ctx context.Context, p config.Profile, hc *http.Client) (*oauth.Client, error) {
-	preset, err := idp.PresetOf(p.IdP, p.Issuer)
-	if err == nil {
-		err = preset.Check(p.Audience)
-	}
+	preset, err := idp.ProfilePreset(p)
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", p.Name, err)
 	}
